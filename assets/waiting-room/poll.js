@@ -1,0 +1,77 @@
+// Why: the waiting page's timing and counting rules live here, free of the DOM, so node can test them.
+(function (root) {
+  "use strict";
+  var MIN_MS = 5000, MAX_MS = 300000, UNKNOWN_MS = 60000;
+
+  function num(x) { return typeof x === "number" && isFinite(x) ? x : NaN; }
+
+  // Uniform ±20% so that visitors who arrived together stop polling in step.
+  function jitter(centreMs, random) {
+    var r = typeof random === "function" ? num(random()) : 0.5;
+    if (!(r >= 0 && r < 1)) r = 0.5;
+    return Math.round(centreMs * (0.8 + 0.4 * r));
+  }
+
+  function clamp(x, lo, hi) { return Math.min(hi, Math.max(lo, x)); }
+
+  // max(0, ticket - releasedTotal - 1), as pinned in the data contract.
+  function peopleAhead(ticket, releasedTotal) {
+    var t = num(ticket), r = num(releasedTotal);
+    if (isNaN(t)) return 0;
+    if (isNaN(r) || r < 0) r = 0;
+    return Math.max(0, Math.floor(t - r - 1));
+  }
+
+  // Minutes, or null when it cannot be known (rate 0: the line is paused).
+  function estimatedWaitMinutes(ahead, rate) {
+    var a = num(ahead), q = num(rate);
+    if (!(a > 0)) return isNaN(a) ? null : 0;
+    if (!(q > 0)) return null;
+    return a / q;
+  }
+
+  // A tenth of the wait, within [5 s, 5 min]: poll load grows with the log of the crowd.
+  // An unknown wait polls once a minute, so a paused line that restarts is noticed soon.
+  function nextPollDelayMs(aheadCount, ratePerMinute, random) {
+    var w = estimatedWaitMinutes(aheadCount, ratePerMinute);
+    var centre = w === null ? UNKNOWN_MS : clamp(w * 60000 / 10, MIN_MS, MAX_MS);
+    return jitter(centre, random);
+  }
+
+  // 5 s, 10 s, 20 s ... 5 min after consecutive failures; jittered so an outage does not end in a stampede.
+  function backoffDelayMs(failures, random) {
+    var f = num(failures);
+    f = f >= 1 ? Math.min(Math.floor(f), 20) : 1;
+    return jitter(Math.min(MAX_MS, MIN_MS * Math.pow(2, f - 1)), random);
+  }
+
+  // Counts down between polls; rounded up so the page never promises more than the rate gives.
+  function aheadNow(aheadAtPoll, rate, msElapsed) {
+    var a = num(aheadAtPoll), q = num(rate), ms = num(msElapsed);
+    if (!(a > 0)) return 0;
+    if (!(q > 0) || !(ms > 0)) return Math.ceil(a);
+    return Math.max(0, Math.ceil(a - q * ms / 60000));
+  }
+
+  function fill(t, key, value) { return String(t).split("{" + key + "}").join(value); }
+
+  function formatWait(minutes, strings) {
+    var m = num(minutes);
+    if (minutes === null || isNaN(m) || m < 0) return strings.waitUnknown;
+    if (m < 1) return strings.lessThanMinute;
+    var nf;
+    try { nf = new Intl.NumberFormat(strings.locale); } catch (e) { nf = { format: String }; }
+    function unit(n, forms) { return fill(n === 1 ? forms.one : forms.other, "n", nf.format(n)); }
+    var total = Math.round(m), h = Math.floor(total / 60), mm = total % 60, parts = [];
+    if (h > 0) parts.push(unit(h, strings.hour));
+    if (mm > 0 || h === 0) parts.push(unit(mm, strings.minute));
+    return fill(strings.about, "x", parts.join(" "));
+  }
+
+  var api = {
+    nextPollDelayMs: nextPollDelayMs, backoffDelayMs: backoffDelayMs, peopleAhead: peopleAhead,
+    estimatedWaitMinutes: estimatedWaitMinutes, aheadNow: aheadNow, formatWait: formatWait, fill: fill
+  };
+  if (typeof module !== "undefined" && module.exports) module.exports = api;
+  if (root) root.BeekeeperPoll = api;
+})(typeof window !== "undefined" ? window : null);

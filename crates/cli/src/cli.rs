@@ -1,0 +1,148 @@
+//! The command line as DESIGN.md specifies it. Only argument shapes live here; each command's behaviour
+//! lives in `commands/`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "beekeeper",
+    version,
+    about = "A serverless virtual waiting room in your own AWS account",
+    long_about = "Beekeeper provisions a virtual waiting room on AWS (API Gateway, Lambda, SQS, DynamoDB, S3, \
+                  EventBridge) that holds a crowd and lets it through to your site at the rate you choose.\n\n\
+                  Start with `beekeeper dev` to see a room on this machine, then `beekeeper init` and \
+                  `beekeeper deploy`."
+)]
+pub(crate) struct Cli {
+    /// How to print results.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create or change a profile (prompts for anything its flags did not give).
+    Init(InitArgs),
+    /// Create or update every AWS resource of a profile; prints the two URLs.
+    Deploy(DeployArgs),
+    /// Close the room: visitors go straight to the destination.
+    Off(ProfileArg),
+    /// Open the room: visitors wait in line again.
+    On(ProfileArg),
+    /// Change how many visitors are let through per minute (also DRT's ceiling).
+    SetRate(SetRateArgs),
+    /// Show whether the room is open, its rate, the line and what was released.
+    Status(ProfileArg),
+    /// Remove every AWS resource of a profile, also after a failed deploy.
+    Destroy(DestroyArgs),
+    /// List profiles and their deployed URLs.
+    Config,
+    /// Run the whole room on this machine, no AWS account needed.
+    Dev(DevArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProfileArg {
+    /// The profile (see `beekeeper config`).
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Profile name: lowercase letters, digits and '-' (names every AWS resource).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Name shown on the waiting-room page.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// AWS region to deploy to.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Where admitted visitors go (absolute http/https URL).
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// Visitors let through per minute (1-100000).
+    #[arg(long)]
+    pub rate: Option<i64>,
+    /// Slow the release automatically when the destination struggles.
+    #[arg(long, overrides_with = "no_drt")]
+    pub drt: bool,
+    /// Keep the rate fixed.
+    #[arg(long = "no-drt", overrides_with = "drt")]
+    pub no_drt: bool,
+    /// The lowest rate DRT may set (default: a tenth of --rate).
+    #[arg(long)]
+    pub min_rate: Option<i64>,
+    /// How long a released visitor's pass stays valid, in minutes.
+    #[arg(long)]
+    pub session_minutes: Option<i64>,
+    /// Accent colour of the page, e.g. #c75b12.
+    #[arg(long)]
+    pub accent_colour: Option<String>,
+    /// An image file shown on the page.
+    #[arg(long)]
+    pub logo: Option<PathBuf>,
+    /// Lambda architecture the zips were built for.
+    #[arg(long, value_enum)]
+    pub architecture: Option<ArchArg>,
+    /// Accept defaults for everything not given and overwrite an existing profile without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ArchArg {
+    X86_64,
+    Arm64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    pub profile: String,
+    /// Where the `bootstrap.zip` of each function is (default: target/lambda).
+    #[arg(long, env = "BEEKEEPER_LAMBDA_DIR")]
+    pub lambda_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetRateArgs {
+    pub profile: String,
+    /// Visitors per minute (1-100000).
+    pub rate: i64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DestroyArgs {
+    pub profile: String,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DevArgs {
+    /// Port of the waiting room (the demo destination listens on the next one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Visitors let through per minute.
+    #[arg(long)]
+    pub rate: Option<i64>,
+    /// A real destination instead of the built-in demo.
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// Use this profile's settings and branding.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Length of a release "minute" in seconds, to rehearse a sale quickly.
+    #[arg(long, default_value_t = 60)]
+    pub minute_secs: u64,
+}

@@ -1,0 +1,28 @@
+//! The one error type of the core crate: every message names what is wrong and how to fix it, because
+//! these messages reach an operator verbatim through the CLI's prompts and flags.
+
+/// A value that breaks one of the room's rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "invalid profile name {name:?}: {reason}; use 1 to {max} lowercase letters, digits or '-', starting with a letter",
+        max = crate::names::MAX_PROFILE_LEN
+    )]
+    Profile { name: String, reason: &'static str },
+    #[error("invalid display name: {reason}; use 1 to 80 printable characters")]
+    DisplayName { reason: &'static str },
+    #[error("invalid region {region:?}: expected an AWS region code such as eu-west-1 or us-east-1")]
+    Region { region: String },
+    #[error("invalid destination URL {url:?}: {reason}; give an absolute http:// or https:// URL, such as https://shop.example.com/sale")]
+    Destination { url: String, reason: String },
+    #[error("invalid rate {rate}: the room releases between 1 and 100000 users per minute")]
+    Rate { rate: i64 },
+    #[error("invalid minimum rate {min_rate}: it must be between 1 and the rate ({rate})")]
+    MinRate { min_rate: i64, rate: u32 },
+    #[error("invalid session length {minutes} minutes: use 1 to 1440 (one day)")]
+    SessionMinutes { minutes: i64 },
+    #[error("invalid accent colour {colour:?}: use a hex colour such as #c75b12")]
+    AccentColour { colour: String },
+    #[error("invalid token: {reason}")]
+    Token { reason: &'static str },
+}

@@ -1,0 +1,19 @@
+//! Beekeeper's pure domain: everything the waiting room decides, with no I/O, no clock and no AWS types,
+//! so that the CLI, the Lambda handlers and the `dev` server share one tested set of rules.
+//!
+//! Time and randomness are always arguments: `now` in epoch seconds or milliseconds, `rng` a CSPRNG.
+
+pub mod config;
+pub mod contract;
+pub mod cookie;
+pub mod drt;
+mod error;
+pub mod names;
+pub mod pacing;
+pub mod plan;
+pub mod ticket;
+pub mod token;
+pub mod vtl;
+
+pub use error::Error;
+pub use token::Token;

@@ -1,0 +1,100 @@
+//! The release plan: how the trigger splits one minute's rate into consumer invocations. Batches are
+//! SQS's maximum of 10 messages; each consumer does at most [`MAX_ITERATIONS`] batches so that one
+//! invocation stays well inside its timeout while pacing across the minute.
+
+use serde::{Deserialize, Serialize};
+
+/// SQS `ReceiveMessage` and DynamoDB writes are batched in tens.
+pub const BATCH: u32 = 10;
+/// The original design's cap: 100 batches a consumer, i.e. one every 0.6 s across a minute.
+pub const MAX_ITERATIONS: u32 = 100;
+/// The most messages one consumer invocation releases.
+pub const MAX_PER_CONSUMER: u32 = BATCH * MAX_ITERATIONS;
+
+/// One consumer's share of the minute; this is the consumer's invocation payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerTask {
+    /// 0-based position among this minute's consumers; staggers their schedules.
+    pub index: u32,
+    /// How many consumers this minute has.
+    pub of: u32,
+    /// Messages to release, at most [`MAX_PER_CONSUMER`].
+    pub messages: u32,
+    /// Messages the whole minute releases, across all consumers; lets each consumer place its batches in
+    /// the minute-wide schedule (see [`crate::pacing`]).
+    pub total: u32,
+    /// The span to spread the batches over (60,000 in production; shorter in `dev` demos and tests).
+    pub window_ms: u64,
+}
+
+impl ConsumerTask {
+    /// The batch sizes in order: full batches of ten, then the remainder.
+    pub fn batches(&self) -> impl Iterator<Item = u32> + '_ {
+        let full = self.messages / BATCH;
+        let rest = self.messages % BATCH;
+        std::iter::repeat_n(BATCH, full as usize).chain((rest > 0).then_some(rest))
+    }
+
+    pub fn iterations(&self) -> u32 {
+        self.messages.div_ceil(BATCH)
+    }
+}
+
+/// Splits `messages` (the rate, or fewer when fewer are queued) into consumer tasks, each as full as allowed.
+pub fn plan_minute(messages: u32, window_ms: u64) -> Vec<ConsumerTask> {
+    let of = messages.div_ceil(MAX_PER_CONSUMER);
+    (0..of)
+        .map(|index| ConsumerTask {
+            index,
+            of,
+            messages: (messages - index * MAX_PER_CONSUMER).min(MAX_PER_CONSUMER),
+            total: messages,
+            window_ms,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iterations(rate: u32) -> Vec<u32> {
+        plan_minute(rate, 60_000).iter().map(ConsumerTask::iterations).collect()
+    }
+
+    #[test]
+    fn the_design_examples() {
+        assert_eq!(iterations(3300), vec![100, 100, 100, 30]);
+        assert_eq!(iterations(1000), vec![100]);
+        assert_eq!(iterations(1001), vec![100, 1]);
+        assert_eq!(iterations(100_000), vec![100; 100]);
+        assert!(plan_minute(0, 60_000).is_empty());
+    }
+
+    #[test]
+    fn small_rates_release_partial_batches() {
+        let p = plan_minute(5, 60_000);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].batches().collect::<Vec<_>>(), vec![5]);
+        let p = plan_minute(15, 60_000);
+        assert_eq!(p[0].batches().collect::<Vec<_>>(), vec![10, 5]);
+    }
+
+    #[test]
+    fn every_rate_is_planned_exactly() {
+        for rate in (1..=2_000).chain([3_300, 99_999, 100_000]) {
+            let p = plan_minute(rate, 60_000);
+            let total: u32 = p.iter().flat_map(|t| t.batches().collect::<Vec<_>>()).sum();
+            assert_eq!(total, rate);
+            assert!(p.iter().all(|t| t.iterations() <= MAX_ITERATIONS && t.of == p.len() as u32));
+        }
+    }
+
+    #[test]
+    fn the_task_is_the_wire_payload() {
+        let t = plan_minute(25, 60_000)[0];
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"index":0,"of":1,"messages":25,"total":25,"window_ms":60000}"#);
+        assert_eq!(serde_json::from_str::<ConsumerTask>(&json).unwrap(), t);
+    }
+}

@@ -1,0 +1,49 @@
+//! The API Gateway mapping templates for the routes served straight from DynamoDB (`/poll`,
+//! `/client-check`). They live as `.vtl` files so an independent Velocity renderer can test the very text
+//! that `deploy` uploads.
+
+const TABLE_PLACEHOLDER: &str = "__TABLE__";
+
+const POLL_REQUEST: &str = include_str!("vtl/poll-request.vtl");
+const POLL_RESPONSE: &str = include_str!("vtl/poll-response.vtl");
+const CLIENT_CHECK_REQUEST: &str = include_str!("vtl/client-check-request.vtl");
+const CLIENT_CHECK_RESPONSE: &str = include_str!("vtl/client-check-response.vtl");
+
+/// The request and response templates of one route, with the table name filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Templates {
+    pub request: String,
+    pub response: String,
+}
+
+fn fill(template: &str, table: &str) -> String {
+    template.replace(TABLE_PLACEHOLDER, table)
+}
+
+pub fn poll(table: &str) -> Templates {
+    Templates {
+        request: fill(POLL_REQUEST, table),
+        response: fill(POLL_RESPONSE, table),
+    }
+}
+
+pub fn client_check(table: &str) -> Templates {
+    Templates {
+        request: fill(CLIENT_CHECK_REQUEST, table),
+        response: fill(CLIENT_CHECK_RESPONSE, table),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_names_the_table_and_nothing_is_left_unfilled() {
+        for t in [poll("beekeeper-x-table"), client_check("beekeeper-x-table")] {
+            assert!(t.request.contains("beekeeper-x-table"), "{}", t.request);
+            assert!(!t.request.contains(TABLE_PLACEHOLDER) && !t.response.contains(TABLE_PLACEHOLDER));
+            assert!(!t.response.is_empty());
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The seams between the handlers and the outside world. Each trait is as small as its callers need, so
+//! an in-memory fake can be exact and an AWS implementation is a thin mapping of calls.
+
+use crate::Error;
+use async_trait::async_trait;
+use beekeeper_core::Token;
+use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_core::plan::ConsumerTask;
+use std::time::Duration;
+
+/// A message taken from the queue, not yet deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// `None` for a body that is not a token: left undeleted so it ends in the dead-letter queue.
+    pub token: Option<Token>,
+    /// Opaque handle for [`Queue::delete`].
+    pub receipt: String,
+}
+
+/// How many visitors are waiting: `visible` are queued, `in_flight` are being released right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueDepth {
+    pub visible: u64,
+    pub in_flight: u64,
+}
+
+/// The line of visitors (SQS standard queue in AWS).
+#[async_trait]
+pub trait Queue: Send + Sync {
+    async fn send(&self, token: &Token) -> Result<(), Error>;
+    /// Up to `max` (≤ 10) messages, waiting up to `wait` for the first one (long poll).
+    async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error>;
+    /// Deletes the given messages; returns the receipts that could not be deleted.
+    async fn delete(&self, messages: &[Received]) -> Result<Vec<String>, Error>;
+    async fn depth(&self) -> Result<QueueDepth, Error>;
+}
+
+/// A change to the room item. Each is a single conditional-free update so concurrent writers (operator,
+/// trigger, consumers, drt) never overwrite each other's fields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomUpdate {
+    Open(bool),
+    /// The operator's new rate: becomes both the current rate and DRT's `base_rate`.
+    Rate { rate: u32, min_rate: u32 },
+    Destination(String),
+    SessionMinutes(u32),
+    QueueDepth(u64),
+    /// Atomic increment by consumers.
+    AddReleased(u64),
+    /// The DRT's new rate and memory; applied only if `base_rate` still equals `expected_base_rate`, so a
+    /// `set-rate` that landed meanwhile wins.
+    Drt {
+        rate: u32,
+        baseline_ms: Option<f64>,
+        last: String,
+        expected_base_rate: u32,
+    },
+}
+
+/// The room item and the token items (one DynamoDB table in AWS).
+#[async_trait]
+pub trait Table: Send + Sync {
+    async fn room(&self) -> Result<Option<RoomState>, Error>;
+    /// Writes the whole room item (first deploy).
+    async fn put_room(&self, room: &RoomState) -> Result<(), Error>;
+    /// Applies `update` and stamps `updated_at = now_secs`. A DRT update whose condition fails is not an
+    /// error: it returns `Ok(false)`.
+    async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error>;
+    async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error>;
+    /// Writes up to 25 token items; returns the ones the table did not process (to retry).
+    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error>;
+}
+
+/// Starts a consumer without waiting for it (Lambda `Invoke` with `InvocationType=Event` in AWS).
+#[async_trait]
+pub trait Invoker: Send + Sync {
+    async fn invoke_consumer(&self, task: &ConsumerTask) -> Result<(), Error>;
+}
+
+/// Time, injected so pacing is tested without waiting.
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> u64;
+    async fn sleep(&self, d: Duration);
+    fn now_secs(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[async_trait]
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await
+    }
+}

@@ -1,0 +1,317 @@
+//! In-memory backends: exact, synchronous stand-ins for SQS, DynamoDB and Lambda. They run `beekeeper dev`
+//! and the handler tests, so they keep the semantics the handlers rely on (visibility timeout, batch
+//! limits, unprocessed items) rather than being the simplest thing that compiles.
+
+use crate::backend::{Clock, Invoker, Queue, QueueDepth, Received, RoomUpdate, Table};
+use crate::Error;
+use async_trait::async_trait;
+use beekeeper_core::Token;
+use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_core::plan::ConsumerTask;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave these plain collections half-updated in a way that
+    // matters more than losing the whole dev room, so recover the guard.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A clock tests move by hand; `sleep` advances it instantly.
+#[derive(Debug, Default)]
+pub struct FakeClock {
+    now_ms: AtomicU64,
+}
+
+impl FakeClock {
+    pub fn at(now_ms: u64) -> Self {
+        FakeClock {
+            now_ms: AtomicU64::new(now_ms),
+        }
+    }
+    pub fn advance(&self, d: Duration) {
+        self.now_ms.fetch_add(d.as_millis() as u64, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Clock for FakeClock {
+    fn now_ms(&self) -> u64 {
+        self.now_ms.load(Ordering::SeqCst)
+    }
+    async fn sleep(&self, d: Duration) {
+        self.advance(d);
+    }
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    next_id: u64,
+    visible: VecDeque<(u64, String)>,
+    /// receipt → (message id, body, visible again at ms)
+    in_flight: HashMap<String, (u64, String, u64)>,
+    sent: u64,
+}
+
+/// An SQS standard queue: messages taken but not deleted come back after the visibility timeout.
+pub struct MemoryQueue {
+    state: Mutex<QueueState>,
+    clock: Arc<dyn Clock>,
+    visibility: Duration,
+}
+
+impl MemoryQueue {
+    pub fn new(clock: Arc<dyn Clock>, visibility: Duration) -> Self {
+        MemoryQueue {
+            state: Mutex::default(),
+            clock,
+            visibility,
+        }
+    }
+
+    /// Enqueues any body, for tests of what consumers do with a message that is not a token.
+    pub fn send_raw(&self, body: &str) {
+        let mut s = lock(&self.state);
+        s.next_id += 1;
+        let id = s.next_id;
+        s.visible.push_back((id, body.to_string()));
+        s.sent += 1;
+    }
+
+    /// Every message ever sent (for accounting in tests and the dev server's log).
+    pub fn sent_total(&self) -> u64 {
+        lock(&self.state).sent
+    }
+
+    fn requeue_expired(&self, s: &mut QueueState) {
+        let now = self.clock.now_ms();
+        let expired: Vec<String> = s
+            .in_flight
+            .iter()
+            .filter(|(_, (_, _, at))| *at <= now)
+            .map(|(r, _)| r.clone())
+            .collect();
+        for r in expired {
+            if let Some((id, body, _)) = s.in_flight.remove(&r) {
+                s.visible.push_back((id, body));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    async fn send(&self, token: &Token) -> Result<(), Error> {
+        self.send_raw(token.as_str());
+        Ok(())
+    }
+
+    /// Never blocks: an empty queue answers at once, like a long poll that timed out.
+    async fn receive(&self, max: u32, _wait: Duration) -> Result<Vec<Received>, Error> {
+        let mut s = lock(&self.state);
+        self.requeue_expired(&mut s);
+        let until = self.clock.now_ms() + self.visibility.as_millis() as u64;
+        let mut out = Vec::new();
+        for _ in 0..max.min(10) {
+            let Some((id, body)) = s.visible.pop_front() else {
+                break;
+            };
+            s.next_id += 1;
+            let receipt = format!("r-{id}-{}", s.next_id);
+            out.push(Received {
+                token: Token::parse(&body).ok(),
+                receipt: receipt.clone(),
+            });
+            s.in_flight.insert(receipt, (id, body, until));
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, messages: &[Received]) -> Result<Vec<String>, Error> {
+        let mut s = lock(&self.state);
+        let mut failed = Vec::new();
+        for m in messages {
+            if s.in_flight.remove(&m.receipt).is_none() {
+                failed.push(m.receipt.clone());
+            }
+        }
+        Ok(failed)
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, Error> {
+        let mut s = lock(&self.state);
+        self.requeue_expired(&mut s);
+        Ok(QueueDepth {
+            visible: s.visible.len() as u64,
+            in_flight: s.in_flight.len() as u64,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct TableState {
+    room: Option<RoomState>,
+    tokens: HashMap<Token, TokenItem>,
+    /// Test hook: how many of the next `put_tokens` items to hand back as unprocessed.
+    unprocessed_budget: usize,
+}
+
+/// The DynamoDB table.
+#[derive(Debug, Default)]
+pub struct MemoryTable {
+    state: Mutex<TableState>,
+}
+
+impl MemoryTable {
+    pub fn with_room(room: RoomState) -> Self {
+        let t = MemoryTable::default();
+        lock(&t.state).room = Some(room);
+        t
+    }
+
+    /// Makes the next `n` items written come back unprocessed, as DynamoDB does under throttling.
+    pub fn fail_next_writes(&self, n: usize) {
+        lock(&self.state).unprocessed_budget = n;
+    }
+
+    /// Every token item, for tests and the dev server's log.
+    pub fn token_count(&self) -> usize {
+        lock(&self.state).tokens.len()
+    }
+
+    pub fn insert_token(&self, item: TokenItem) {
+        lock(&self.state).tokens.insert(item.token.clone(), item);
+    }
+}
+
+#[async_trait]
+impl Table for MemoryTable {
+    async fn room(&self) -> Result<Option<RoomState>, Error> {
+        Ok(lock(&self.state).room.clone())
+    }
+
+    async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
+        lock(&self.state).room = Some(room.clone());
+        Ok(())
+    }
+
+    async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
+        let mut s = lock(&self.state);
+        let room = s.room.as_mut().ok_or(Error::NoRoom)?;
+        match update {
+            RoomUpdate::Open(open) => room.open = open,
+            RoomUpdate::Rate { rate, min_rate } => {
+                room.rate = rate;
+                room.base_rate = rate;
+                room.min_rate = min_rate;
+            }
+            RoomUpdate::Destination(d) => room.destination = d,
+            RoomUpdate::SessionMinutes(m) => room.session_minutes = m,
+            RoomUpdate::QueueDepth(d) => room.queue_depth = d,
+            RoomUpdate::AddReleased(n) => room.released_total += n,
+            RoomUpdate::Drt {
+                rate,
+                baseline_ms,
+                last,
+                expected_base_rate,
+            } => {
+                if room.base_rate != expected_base_rate {
+                    return Ok(false);
+                }
+                room.rate = rate;
+                room.drt_baseline_ms = baseline_ms;
+                room.drt_last = Some(last);
+            }
+        }
+        room.updated_at = now_secs;
+        Ok(true)
+    }
+
+    async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
+        Ok(lock(&self.state).tokens.get(token).cloned())
+    }
+
+    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
+        let mut s = lock(&self.state);
+        let refuse = s.unprocessed_budget.min(items.len());
+        s.unprocessed_budget -= refuse;
+        let (unprocessed, written) = items.split_at(refuse);
+        for i in written {
+            s.tokens.insert(i.token.clone(), i.clone());
+        }
+        Ok(unprocessed.to_vec())
+    }
+}
+
+/// Records every invocation (tests), or hands it to a closure (the dev server spawns the consumer).
+pub struct FnInvoker<F>(pub F);
+
+#[async_trait]
+impl<F> Invoker for FnInvoker<F>
+where
+    F: Fn(ConsumerTask) + Send + Sync,
+{
+    async fn invoke_consumer(&self, task: &ConsumerTask) -> Result<(), Error> {
+        (self.0)(*task);
+        Ok(())
+    }
+}
+
+/// An invoker that only remembers what it was asked to start.
+#[derive(Debug, Default)]
+pub struct RecordingInvoker {
+    pub tasks: Mutex<Vec<ConsumerTask>>,
+}
+
+impl RecordingInvoker {
+    pub fn take(&self) -> Vec<ConsumerTask> {
+        std::mem::take(&mut *lock(&self.tasks))
+    }
+}
+
+#[async_trait]
+impl Invoker for RecordingInvoker {
+    async fn invoke_consumer(&self, task: &ConsumerTask) -> Result<(), Error> {
+        lock(&self.tasks).push(*task);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(n: u8) -> Token {
+        Token::parse(&format!("{:A>22}", n)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn undeleted_messages_come_back_after_the_visibility_timeout() {
+        let clock = Arc::new(FakeClock::at(0));
+        let q = MemoryQueue::new(clock.clone(), Duration::from_secs(30));
+        for n in 0..3 {
+            q.send(&token(n)).await.unwrap();
+        }
+        let got = q.receive(10, Duration::ZERO).await.unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(q.delete(&got[..1]).await.unwrap(), Vec::<String>::new());
+        assert_eq!(q.depth().await.unwrap(), QueueDepth { visible: 0, in_flight: 2 });
+        clock.advance(Duration::from_secs(31));
+        assert_eq!(q.depth().await.unwrap(), QueueDepth { visible: 2, in_flight: 0 });
+        assert_eq!(q.delete(&got[..1]).await.unwrap().len(), 1, "already deleted");
+    }
+
+    #[tokio::test]
+    async fn unprocessed_writes_are_handed_back() {
+        let t = MemoryTable::default();
+        t.fail_next_writes(2);
+        let items: Vec<_> = (0..5).map(|n| TokenItem::released(token(n), 0, 1)).collect();
+        let back = t.put_tokens(&items).await.unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(t.token_count(), 3);
+        assert!(t.put_tokens(&back).await.unwrap().is_empty());
+        assert_eq!(t.token_count(), 5);
+    }
+}

@@ -1,0 +1,93 @@
+//! Starts `moto_server` for the emulator test suites: one process per test binary, on a free loopback
+//! port, killed when the binary exits. A missing moto fails the test loudly; it never skips.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// A running moto server.
+pub struct Moto {
+    pub endpoint: String,
+    child: Mutex<Child>,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.child.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// `$BEEKEEPER_MOTO_SERVER`, else the repo's `.venv/bin/moto_server`, else `moto_server` on PATH.
+pub fn moto_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("BEEKEEPER_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let venv = workspace_root().join(".venv/bin/moto_server");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("moto_server")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port for moto_server")
+}
+
+/// Starts a fresh moto server (each call is a separate, empty AWS). Panics with instructions if moto is
+/// not installed.
+pub fn start() -> Moto {
+    let bin = moto_binary();
+    let port = free_port();
+    let child = Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "could not start {} ({e}). Install moto: `bash tests/setup` (creates .venv with moto[server]), \
+                 or set BEEKEEPER_MOTO_SERVER to a moto_server binary",
+                bin.display()
+            )
+        });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not listen on port {port} within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        child: Mutex::new(child),
+    }
+}
+
+/// One moto server shared by every test in this test binary (tests isolate themselves by resource names).
+pub fn shared() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(start)
+}
+
+/// An SDK config pointed at `moto` with dummy credentials, as `AWS_ENDPOINT_URL` does for the CLI.
+pub async fn sdk_config(moto: &Moto, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
+}

@@ -1,0 +1,125 @@
+// Why: the waiting page's timing rules decide the poll load of a whole crowd; these pin them down.
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const path = require("node:path");
+const P = require(path.join(__dirname, "../../assets/waiting-room/poll.js"));
+const { tables } = require(path.join(__dirname, "../../assets/waiting-room/strings.js"));
+
+const fixed = (r) => () => r;
+const within = (x, lo, hi) => assert.ok(x >= lo && x <= hi, `${x} not in [${lo}, ${hi}]`);
+
+test("near the front polls about every 5 s, never under 4 s", () => {
+  for (const r of [0, 0.25, 0.5, 0.75, 0.999]) {
+    const d = P.nextPollDelayMs(10, 300, fixed(r));
+    within(d, 4000, 6000);
+    assert.ok(d >= 5000 * 0.8);
+  }
+  assert.equal(P.nextPollDelayMs(10, 300, fixed(0.5)), 5000);
+});
+
+test("far back is capped at 5 minutes ± 20%", () => {
+  assert.equal(P.nextPollDelayMs(1000000, 300, fixed(0.5)), 300000);
+  within(P.nextPollDelayMs(1000000, 300, fixed(0)), 240000, 240000);
+  within(P.nextPollDelayMs(1000000, 300, fixed(0.999)), 359000, 360000);
+});
+
+test("between the bounds the delay is a tenth of the wait", () => {
+  // 3000 ahead at 300/min = 10 min wait -> 60 s
+  assert.equal(P.nextPollDelayMs(3000, 300, fixed(0.5)), 60000);
+});
+
+test("jitter really varies with random", () => {
+  const lo = P.nextPollDelayMs(3000, 300, fixed(0));
+  const hi = P.nextPollDelayMs(3000, 300, fixed(0.999));
+  assert.notEqual(lo, hi);
+  within(lo, 48000, 72000);
+  within(hi, 48000, 72000);
+  assert.equal(lo, 48000);
+  const seen = new Set();
+  for (let i = 0; i < 50; i++) seen.add(P.nextPollDelayMs(3000, 300, Math.random));
+  assert.ok(seen.size > 10);
+});
+
+test("rate 0, negative and NaN inputs give a bounded delay", () => {
+  const bad = [0, -5, NaN, Infinity, -Infinity, undefined, null, "12"];
+  for (const a of [10, 0, -3, NaN, Infinity, undefined]) {
+    for (const q of bad) {
+      for (const rnd of [fixed(0), fixed(0.999), fixed(NaN), fixed(7), undefined]) {
+        const d = P.nextPollDelayMs(a, q, rnd);
+        assert.ok(Number.isFinite(d), `delay ${d} for ${a}, ${q}`);
+        within(d, 4000, 360000);
+      }
+    }
+  }
+  // Paused line (rate 0) with people ahead: once a minute, jittered.
+  assert.equal(P.nextPollDelayMs(50, 0, fixed(0.5)), 60000);
+});
+
+test("backoff grows and caps", () => {
+  const mid = fixed(0.5);
+  assert.deepEqual([1, 2, 3, 4].map((f) => P.backoffDelayMs(f, mid)), [5000, 10000, 20000, 40000]);
+  assert.equal(P.backoffDelayMs(7, mid), 300000);
+  assert.equal(P.backoffDelayMs(1000, mid), 300000);
+  within(P.backoffDelayMs(1000, fixed(0.999)), 359000, 360000);
+  assert.equal(P.backoffDelayMs(1, fixed(0)), 4000);
+  for (const f of [0, -1, NaN, Infinity, undefined]) {
+    const d = P.backoffDelayMs(f, mid);
+    assert.ok(Number.isFinite(d));
+    within(d, 4000, 360000);
+  }
+});
+
+test("peopleAhead follows the contract and is never negative", () => {
+  assert.equal(P.peopleAhead(100, 40), 59);
+  assert.equal(P.peopleAhead(41, 40), 0);
+  assert.equal(P.peopleAhead(5, 40), 0);
+  assert.equal(P.peopleAhead(NaN, 3), 0);
+  assert.equal(P.peopleAhead(10, NaN), 9);
+  assert.equal(P.peopleAhead(10, -4), 9);
+});
+
+test("estimatedWaitMinutes", () => {
+  assert.equal(P.estimatedWaitMinutes(600, 300), 2);
+  assert.equal(P.estimatedWaitMinutes(0, 300), 0);
+  assert.equal(P.estimatedWaitMinutes(-2, 300), 0);
+  assert.equal(P.estimatedWaitMinutes(10, 0), null);
+  assert.equal(P.estimatedWaitMinutes(10, NaN), null);
+});
+
+test("aheadNow counts down and floors at 0", () => {
+  assert.equal(P.aheadNow(1000, 300, 0), 1000);
+  assert.equal(P.aheadNow(1000, 300, 60000), 700);
+  assert.equal(P.aheadNow(1000, 300, 30000), 850);
+  assert.equal(P.aheadNow(10, 300, 1000), 5);
+  assert.equal(P.aheadNow(10, 300, 10 * 60000), 0);
+  assert.equal(P.aheadNow(10, 0, 60000), 10);
+  assert.equal(P.aheadNow(10, 300, -5000), 10);
+  assert.equal(P.aheadNow(NaN, 300, 1000), 0);
+});
+
+test("formatWait in English", () => {
+  const en = tables.en;
+  assert.equal(P.formatWait(0.2, en), "less than a minute");
+  assert.equal(P.formatWait(0, en), "less than a minute");
+  assert.equal(P.formatWait(1, en), "about 1 minute");
+  assert.equal(P.formatWait(7.2, en), "about 7 minutes");
+  assert.equal(P.formatWait(60, en), "about 1 hour");
+  assert.equal(P.formatWait(125, en), "about 2 hours 5 minutes");
+  assert.equal(P.formatWait(61, en), "about 1 hour 1 minute");
+  assert.equal(P.formatWait(60 * 1500, en), "about 1,500 hours");
+  assert.equal(P.formatWait(null, en), en.waitUnknown);
+  assert.equal(P.formatWait(NaN, en), en.waitUnknown);
+});
+
+test("formatWait in German", () => {
+  const de = tables.de;
+  assert.equal(P.formatWait(0.5, de), "weniger als eine Minute");
+  assert.equal(P.formatWait(7, de), "etwa 7 Minuten");
+  assert.equal(P.formatWait(1, de), "etwa 1 Minute");
+  assert.equal(P.formatWait(125, de), "etwa 2 Stunden 5 Minuten");
+  assert.equal(P.formatWait(60 * 1500, de), "etwa 1.500 Stunden");
+});
+
+test("formatWait in French", () => {
+  assert.equal(P.formatWait(125, tables.fr), "environ 2 heures 5 minutes");
+});
