@@ -155,6 +155,10 @@ def java_available() -> bool:
     return shutil.which("java") is not None and all((JAR_DIR / j).is_file() for j in JARS)
 
 
+# CI sets BEEKEEPER_REQUIRE_VELOCITY=1: there a missing install must fail the run, not skip the cross-check.
+if os.environ.get("BEEKEEPER_REQUIRE_VELOCITY") == "1" and not java_available():
+    raise RuntimeError("BEEKEEPER_REQUIRE_VELOCITY=1 but java or the Velocity jars are missing: run tests/setup")
+
 needs_java = pytest.mark.skipif(
     not java_available(),
     reason="Java Velocity cross-check needs java and Debian's velocity, libcommons-lang-java, "

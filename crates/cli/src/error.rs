@@ -23,6 +23,59 @@ pub(crate) enum CliError {
     Cancelled,
     #[error(transparent)]
     Room(#[from] beekeeper_room::Error),
+    /// A failed AWS call, classified by [`crate::aws::sdk_error`] so the hint can name the fix.
+    #[error("{} {operation} failed: {message}", crate::aws::service_label(service))]
+    Aws {
+        service: &'static str,
+        operation: &'static str,
+        message: String,
+        kind: crate::aws::AwsErrorKind,
+    },
+    /// The profile exists but its room does not (never deployed, or destroyed).
+    #[error("profile {0:?} is not deployed")]
+    NotDeployed(String),
+    /// Flags that have no default even with `--yes`.
+    #[error("missing {flags}: they have no default, even with --yes")]
+    MissingFlags { flags: String },
+    /// Reading an answer from the terminal failed (other than Ctrl-C, which is [`CliError::Cancelled`]).
+    #[error("could not read from the terminal: {0}")]
+    Terminal(std::io::Error),
+    /// A flag whose value no core validator covers (e.g. `dev --minute-secs 0`).
+    #[error("--{flag}: {problem}")]
+    Flag { flag: &'static str, problem: String },
+    /// Test-only fault injection (`BEEKEEPER_FAIL_AT`, debug builds) stopped a deploy before `step`.
+    #[error(
+        "deploy stopped before step {step:?} because BEEKEEPER_FAIL_AT={step} (a test-only switch)"
+    )]
+    InjectedFailure { step: &'static str },
+    #[error("BEEKEEPER_FAIL_AT={step:?} names no deploy step; the steps are {steps}")]
+    UnknownFailStep { step: String, steps: String },
+    /// A destructive command needs a yes and nobody can type one.
+    #[error("`{command}` asks for confirmation, and there is no terminal to ask on")]
+    ConfirmationNeeded { command: String },
+    /// `deploy` needs the functions' zips, which `cargo lambda build` makes.
+    #[error("Lambda packages missing in {}: {}", dir.display(), missing.join(", "))]
+    MissingZips {
+        dir: PathBuf,
+        missing: Vec<String>,
+        command: String,
+    },
+    /// A resource did not reach the state the next step needs in time.
+    #[error("{what} did not become ready within {seconds} s")]
+    NotReady { what: String, seconds: u64 },
+    /// `destroy` could not remove everything; each entry names the resource and why.
+    #[error("{} resource(s) of profile {profile:?} are left:\n  {}", left.len(), left.join("\n  "))]
+    Leftovers { profile: String, left: Vec<String> },
+    /// An AWS request could not be built (a bug in Beekeeper, reported instead of a panic).
+    #[error("could not build the {what} request: {detail}")]
+    BadRequest { what: &'static str, detail: String },
+    /// A local server (`beekeeper dev`) could not take its port.
+    #[error("could not listen on 127.0.0.1:{port} for the {what}: {source}")]
+    Listen {
+        port: u16,
+        what: &'static str,
+        source: std::io::Error,
+    },
 }
 
 impl CliError {
@@ -39,6 +92,37 @@ impl CliError {
             CliError::NoTerminal { .. } => {
                 Some("pass the missing flags (see `beekeeper init --help`), or --yes to accept defaults".into())
             }
+            CliError::Aws { service, kind, .. } => crate::aws::hint(service, kind),
+            CliError::ConfirmationNeeded { command } => Some(format!("run `{command} --yes` to confirm")),
+            CliError::InjectedFailure { .. } => Some(
+                "unset BEEKEEPER_FAIL_AT; `beekeeper deploy` again finishes the room, `beekeeper destroy` removes it"
+                    .into(),
+            ),
+            CliError::MissingZips { command, .. } => Some(format!(
+                "build them with `{command}` (needs cargo-lambda), or point --lambda-dir / BEEKEEPER_LAMBDA_DIR at \
+                 a directory holding {{crate}}/bootstrap.zip"
+            )),
+            CliError::NotReady { .. } => {
+                Some("AWS is slow to settle: run the same command again, it picks up where it stopped".into())
+            }
+            CliError::Leftovers { profile, .. } => Some(format!(
+                "run `beekeeper destroy {profile}` again; if a resource keeps failing, remove it in the AWS console"
+            )),
+
+            CliError::NotDeployed(p) => Some(format!("run `beekeeper deploy {p}`")),
+            CliError::MissingFlags { .. } => Some(
+                "pass them, e.g. `beekeeper init --profile spring-drop --name \"Spring Drop\" \
+                 --destination https://shop.example.com --yes`"
+                    .into(),
+            ),
+            CliError::Listen { port, source, .. }
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                Some(format!(
+                    "another program (perhaps another `beekeeper dev`) is using port {port}; \
+                     pick free ones with --port (the demo destination takes the next port too)"
+                ))
+            }
             _ => None,
         }
     }
@@ -46,7 +130,11 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Cancelled => ExitCode::from(130),
-            CliError::Invalid(_) | CliError::NoTerminal { .. } => ExitCode::from(2),
+            CliError::Invalid(_)
+            | CliError::NoTerminal { .. }
+            | CliError::Flag { .. }
+            | CliError::ConfirmationNeeded { .. }
+            | CliError::MissingFlags { .. } => ExitCode::from(2),
             _ => ExitCode::FAILURE,
         }
     }

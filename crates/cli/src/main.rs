@@ -1,11 +1,17 @@
 //! The `beekeeper` binary: parses the command line, runs one command, and turns any failure into a
 //! message that says what went wrong and what to do.
 
+mod assets;
+mod aws;
 mod cli;
 mod commands;
+mod dev;
 mod error;
 mod output;
 mod profile;
+mod provision;
+mod prompt;
+mod ui;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -16,7 +22,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BEEKEEPER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log(&cli.command))),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -26,5 +32,13 @@ async fn main() -> ExitCode {
             error::report(&e);
             e.exit_code()
         }
+    }
+}
+
+/// `dev` narrates arrivals and releases (that is its point); every other command stays quiet unless asked.
+fn default_log(command: &cli::Command) -> &'static str {
+    match command {
+        cli::Command::Dev(_) => "warn,beekeeper::dev=info,beekeeper::commands::dev=info",
+        _ => "warn",
     }
 }

@@ -1,3 +1,42 @@
-fn main() {
-    println!("Hello, world!");
+//! The consumer Lambda (invoked asynchronously by the trigger with one `ConsumerTask`): wiring only. The
+//! release loop, pacing and retries live in `beekeeper_room::consumer`.
+
+use beekeeper_core::plan::ConsumerTask;
+use beekeeper_room::SystemClock;
+use beekeeper_room::aws::{DynamoTable, SqsQueue};
+use beekeeper_room::consumer::Consumer;
+use beekeeper_room::env::{QueueEnv, process_env};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = QueueEnv::read(process_env)
+        .inspect_err(|e| tracing::error!(error = %e, "consumer cannot start"))?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let consumer = Consumer::new(
+        Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&config),
+            env.queue_url,
+        )),
+        Arc::new(DynamoTable::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            env.table,
+        )),
+        Arc::new(SystemClock),
+    );
+    let consumer = &consumer;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ConsumerTask>| async move {
+            let report = consumer.run(event.payload).await?;
+            Ok::<_, Error>(serde_json::json!({
+                "released": report.released,
+                "batches": report.batches,
+                "emptyReceives": report.empty_receives,
+                "unwritten": report.unwritten,
+            }))
+        },
+    ))
+    .await
 }

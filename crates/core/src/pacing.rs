@@ -15,7 +15,7 @@ pub fn schedule(task: &ConsumerTask) -> Vec<u64> {
     let Some(mine) = plan.iter().find(|t| t.index == task.index) else {
         return Vec::new();
     };
-    if mine.messages != task.messages {
+    if mine != task {
         // A hand-made task that does not match its plan: fall back to spacing its own batches evenly.
         return even(task.iterations(), task.window_ms);
     }
@@ -61,7 +61,7 @@ mod tests {
 
     #[test]
     fn offsets_are_even_and_inside_the_window() {
-        let t = plan_minute(100, 60_000)[0];
+        let t = plan_minute(10, 60_000)[0];
         assert_eq!(schedule(&t), (0..10).map(|i| i * 6_000).collect::<Vec<_>>());
         for rate in [3300, 100_000, 1001] {
             let plan = plan_minute(rate, 60_000);
@@ -75,18 +75,21 @@ mod tests {
             }
             all.sort_unstable();
             all.dedup();
-            assert_eq!(all.len() as u32, rate.div_ceil(10), "slots never coincide");
+            let batches: u32 = plan.iter().map(ConsumerTask::iterations).sum();
+            assert_eq!(all.len() as u32, batches, "slots never coincide");
         }
     }
 
     #[test]
     fn every_second_gets_its_share_give_or_take_one_batch() {
-        for rate in [10, 600, 3300, 99_990, 100_000] {
+        for rate in [1, 10, 59, 125, 600, 3300, 99_990, 100_000] {
             let b = per_second(rate);
             assert_eq!(b.iter().sum::<u32>(), rate);
             let ideal = f64::from(rate) / 60.0;
             let peak = f64::from(*b.iter().max().unwrap());
-            assert!(peak <= (ideal / 10.0).ceil() * 10.0, "rate {rate}: peak {peak} vs {ideal}");
+            // One batch is the granularity: a second carries its share rounded up to whole batches.
+            let batch = f64::from(crate::plan::batch_size(rate));
+            assert!(peak <= (ideal / batch).ceil() * batch, "rate {rate}: peak {peak} vs {ideal}");
         }
         assert_eq!(*per_second(3300).iter().max().unwrap(), 60, "ideal 55");
     }
@@ -95,6 +98,7 @@ mod tests {
     fn a_task_that_does_not_match_its_plan_is_still_paced() {
         let mut t = plan_minute(30, 60_000)[0];
         t.messages = 20;
+        t.batch = 10;
         assert_eq!(schedule(&t), vec![0, 30_000]);
     }
 }

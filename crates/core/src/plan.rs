@@ -1,6 +1,7 @@
-//! The release plan: how the trigger splits one minute's rate into consumer invocations. Batches are
-//! SQS's maximum of 10 messages; each consumer does at most [`MAX_ITERATIONS`] batches so that one
-//! invocation stays well inside its timeout while pacing across the minute.
+//! The release plan: how the trigger splits one minute's rate into consumer invocations. Batches hold at
+//! most SQS's 10 messages; each consumer does at most [`MAX_ITERATIONS`] batches so that one invocation
+//! stays well inside its timeout while pacing across the minute. Below 600/minute batches shrink to about
+//! one second's share, so a slow rate trickles out over the minute instead of leaving at :00 in one batch.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,21 +24,34 @@ pub struct ConsumerTask {
     /// Messages the whole minute releases, across all consumers; lets each consumer place its batches in
     /// the minute-wide schedule (see [`crate::pacing`]).
     pub total: u32,
+    /// Messages per batch (1..=10), the same for every consumer of the minute.
+    #[serde(default = "full_batch")]
+    pub batch: u32,
     /// The span to spread the batches over (60,000 in production; shorter in `dev` demos and tests).
     pub window_ms: u64,
 }
 
+fn full_batch() -> u32 {
+    BATCH
+}
+
 impl ConsumerTask {
-    /// The batch sizes in order: full batches of ten, then the remainder.
+    /// The batch sizes in order: full batches, then the remainder.
     pub fn batches(&self) -> impl Iterator<Item = u32> + '_ {
-        let full = self.messages / BATCH;
-        let rest = self.messages % BATCH;
-        std::iter::repeat_n(BATCH, full as usize).chain((rest > 0).then_some(rest))
+        let batch = self.batch.clamp(1, BATCH);
+        let full = self.messages / batch;
+        let rest = self.messages % batch;
+        std::iter::repeat_n(batch, full as usize).chain((rest > 0).then_some(rest))
     }
 
     pub fn iterations(&self) -> u32 {
-        self.messages.div_ceil(BATCH)
+        self.messages.div_ceil(self.batch.clamp(1, BATCH))
     }
+}
+
+/// One second's share of the minute, between 1 and [`BATCH`].
+pub fn batch_size(messages: u32) -> u32 {
+    messages.div_ceil(60).clamp(1, BATCH)
 }
 
 /// Splits `messages` (the rate, or fewer when fewer are queued) into consumer tasks, each as full as allowed.
@@ -49,6 +63,7 @@ pub fn plan_minute(messages: u32, window_ms: u64) -> Vec<ConsumerTask> {
             of,
             messages: (messages - index * MAX_PER_CONSUMER).min(MAX_PER_CONSUMER),
             total: messages,
+            batch: batch_size(messages),
             window_ms,
         })
         .collect()
@@ -72,17 +87,21 @@ mod tests {
     }
 
     #[test]
-    fn small_rates_release_partial_batches() {
+    fn small_rates_trickle_in_small_batches() {
         let p = plan_minute(5, 60_000);
         assert_eq!(p.len(), 1);
-        assert_eq!(p[0].batches().collect::<Vec<_>>(), vec![5]);
-        let p = plan_minute(15, 60_000);
-        assert_eq!(p[0].batches().collect::<Vec<_>>(), vec![10, 5]);
+        assert_eq!(p[0].batches().collect::<Vec<_>>(), vec![1; 5]);
+        assert_eq!(plan_minute(300, 60_000)[0].batches().collect::<Vec<_>>(), vec![5; 60]);
+        assert_eq!(plan_minute(125, 60_000)[0].batches().collect::<Vec<_>>(), [vec![3; 41], vec![2]].concat());
+        assert_eq!(plan_minute(600, 60_000)[0].iterations(), 60);
+        assert_eq!(batch_size(1), 1);
+        assert_eq!(batch_size(100_000), 10);
     }
 
     #[test]
     fn every_rate_is_planned_exactly() {
         for rate in (1..=2_000).chain([3_300, 99_999, 100_000]) {
+            assert!(plan_minute(rate, 60_000).iter().all(|t| t.batches().all(|b| (1..=BATCH).contains(&b))));
             let p = plan_minute(rate, 60_000);
             let total: u32 = p.iter().flat_map(|t| t.batches().collect::<Vec<_>>()).sum();
             assert_eq!(total, rate);
@@ -94,7 +113,7 @@ mod tests {
     fn the_task_is_the_wire_payload() {
         let t = plan_minute(25, 60_000)[0];
         let json = serde_json::to_string(&t).unwrap();
-        assert_eq!(json, r#"{"index":0,"of":1,"messages":25,"total":25,"window_ms":60000}"#);
+        assert_eq!(json, r#"{"index":0,"of":1,"messages":25,"total":25,"batch":1,"window_ms":60000}"#);
         assert_eq!(serde_json::from_str::<ConsumerTask>(&json).unwrap(), t);
     }
 }

@@ -1,3 +1,36 @@
-fn main() {
-    println!("Hello, world!");
+//! The dynamic-rate-throttling Lambda (EventBridge, once a minute, only when DRT is on): wiring only. The
+//! destination to probe is read from the room item each minute, so it needs no variable of its own.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use beekeeper_core::drt::Tuning;
+use beekeeper_room::aws::DynamoTable;
+use beekeeper_room::drt::{Drt, HttpProber};
+use beekeeper_room::env::{DrtEnv, process_env};
+use beekeeper_room::{Clock, SystemClock};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = DrtEnv::read(process_env)
+        .inspect_err(|e| tracing::error!(error = %e, "drt cannot start"))?;
+    let prober = HttpProber::with_defaults()
+        .inspect_err(|e| tracing::error!(error = %e, "drt cannot start"))?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let drt = Drt::new(
+        Arc::new(DynamoTable::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            env.table,
+        )),
+        Arc::new(prober),
+        Tuning::default(),
+    );
+    let drt = &drt;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent>| async move {
+            Ok::<_, Error>(drt.handle(&event.payload, SystemClock.now_ms()).await?)
+        },
+    ))
+    .await
 }

@@ -1,3 +1,43 @@
-fn main() {
-    println!("Hello, world!");
+//! The producer Lambda (`GET /` behind API Gateway): wiring only. Configuration and clients are set up
+//! once per container, outside the handler, so the arrival burst pays for them once, not per visitor.
+
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use beekeeper_core::Token;
+use beekeeper_room::aws::{DynamoTable, SqsQueue};
+use beekeeper_room::env::{QueueEnv, process_env};
+use beekeeper_room::producer::{Producer, ProducerSettings};
+use beekeeper_room::{Clock, SystemClock};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = QueueEnv::read(process_env)
+        .inspect_err(|e| tracing::error!(error = %e, "producer cannot start"))?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let producer = Producer::new(
+        Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&config),
+            env.queue_url,
+        )),
+        Arc::new(DynamoTable::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            env.table,
+        )),
+        ProducerSettings::default(),
+    );
+    let producer = &producer;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
+            // Made before the first await: the thread-local CSPRNG must not be held across one.
+            let fresh = Token::generate(&mut rand::rng());
+            Ok::<_, Error>(
+                producer
+                    .handle(event.payload, fresh, SystemClock.now_ms())
+                    .await,
+            )
+        },
+    ))
+    .await
 }

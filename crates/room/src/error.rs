@@ -24,6 +24,18 @@ pub enum Error {
     /// An event that is not what this function expects.
     #[error("bad event: {0}")]
     BadEvent(String),
+    /// Some of a handler's independent steps failed while the others went ahead (the trigger's
+    /// consumer invocations).
+    #[error("{failed} of {total} {what} failed; the first: {first}")]
+    Partial {
+        what: &'static str,
+        failed: usize,
+        total: usize,
+        first: Box<Error>,
+    },
+    /// The HTTP client for probing the destination could not be built.
+    #[error("cannot set up the destination probe: {0}")]
+    Http(String),
 }
 
 impl Error {

@@ -4,9 +4,16 @@
 //! [`Clock`], so the same code runs in Lambda (AWS backends, behind cargo features), in `beekeeper dev`
 //! and in tests (the in-memory backends in [`memory`]).
 
+#[cfg(feature = "sdk")]
+pub mod aws;
 mod backend;
+pub mod consumer;
+pub mod drt;
+pub mod env;
 mod error;
 pub mod memory;
+pub mod producer;
+pub mod trigger;
 
 pub use backend::{Clock, Invoker, Queue, QueueDepth, Received, RoomUpdate, SystemClock, Table};
 pub use error::Error;

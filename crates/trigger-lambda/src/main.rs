@@ -1,3 +1,47 @@
-fn main() {
-    println!("Hello, world!");
+//! The trigger Lambda (EventBridge, once a minute): wiring only. It plans the minute and starts the
+//! consumers; all decisions live in `beekeeper_room::trigger`.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use beekeeper_room::aws::{DynamoTable, LambdaInvoker, SqsQueue};
+use beekeeper_room::env::{TriggerEnv, process_env};
+use beekeeper_room::trigger::Trigger;
+use beekeeper_room::{Clock, SystemClock};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = TriggerEnv::read(process_env)
+        .inspect_err(|e| tracing::error!(error = %e, "trigger cannot start"))?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let trigger = Trigger::new(
+        Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&config),
+            env.queue_url,
+        )),
+        Arc::new(DynamoTable::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            env.table,
+        )),
+        Arc::new(LambdaInvoker::new(
+            aws_sdk_lambda::Client::new(&config),
+            env.consumer_function,
+        )),
+        env.window_ms,
+    );
+    let trigger = &trigger;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent>| async move {
+            let report = trigger.handle(&event.payload, SystemClock.now_ms()).await?;
+            // The return value shows up in a manual test invocation; the schedule ignores it.
+            Ok::<_, Error>(serde_json::json!({
+                "open": report.open,
+                "rate": report.rate,
+                "queued": report.queued,
+                "consumers": report.tasks.len(),
+            }))
+        },
+    ))
+    .await
 }

@@ -1,18 +1,27 @@
 //! One module per command; `run` dispatches.
 
+mod config;
+mod deploy;
+mod destroy;
+mod dev;
+mod init;
+mod room;
+mod status;
+
 use crate::cli::{Cli, Command};
 use crate::error::Result;
 
 pub(crate) async fn run(cli: Cli) -> Result<()> {
-    let _format = cli.output;
+    let format = cli.output;
     match cli.command {
-        Command::Init(_) => todo!("init"),
-        Command::Deploy(_) => todo!("deploy"),
-        Command::Off(_) | Command::On(_) => todo!("off/on"),
-        Command::SetRate(_) => todo!("set-rate"),
-        Command::Status(_) => todo!("status"),
-        Command::Destroy(_) => todo!("destroy"),
-        Command::Config => todo!("config"),
-        Command::Dev(_) => todo!("dev"),
+        Command::Init(args) => init::run(args, format),
+        Command::Deploy(args) => deploy::run(args, format).await,
+        Command::Off(p) => room::switch(&p.profile, false, format).await,
+        Command::On(p) => room::switch(&p.profile, true, format).await,
+        Command::SetRate(args) => room::set_rate(args, format).await,
+        Command::Status(p) => status::run(&p.profile, format).await,
+        Command::Destroy(args) => destroy::run(args, format).await,
+        Command::Config => config::run(format),
+        Command::Dev(args) => dev::run(args).await,
     }
 }

@@ -1,0 +1,249 @@
+//! `beekeeper deploy P`: creates what is missing and updates what changed, in dependency order and in
+//! parallel where independent, recording every resource in the profile as it goes. Run it again after
+//! any failure: each step picks up what exists.
+
+use crate::aws;
+use crate::cli::{DeployArgs, OutputFormat};
+use crate::error::{CliError, Result};
+use crate::output;
+use crate::profile::{self, ConfigFile};
+use crate::provision::{
+    self, Ctx, apigw, checkpoint, dynamodb, events, iam, lambda, lambda_zip, record::Recorder, s3,
+    sqs,
+};
+use crate::ui::Progress;
+use beekeeper_core::config::RoomConfig;
+use beekeeper_core::names::Function;
+use futures::future::try_join_all;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// What `deploy` prints; with `--output json` exactly these three fields.
+#[derive(Debug, Serialize)]
+pub(crate) struct Deployed {
+    pub waiting_room_url: String,
+    pub client_check_url: String,
+    pub changed: Vec<String>,
+    #[serde(skip)]
+    profile: String,
+    #[serde(skip)]
+    emulator: Option<String>,
+}
+
+impl fmt::Display for Deployed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Waiting room {:?} is deployed.", self.profile)?;
+        if self.changed.is_empty() {
+            writeln!(f, "  nothing changed")?;
+        } else {
+            for c in &self.changed {
+                writeln!(f, "  {c}")?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Waiting-room URL (put this in your emails): {}",
+            self.waiting_room_url
+        )?;
+        write!(
+            f,
+            "Client-check URL (for your site's backend): {}",
+            self.client_check_url
+        )?;
+        if let Some(endpoint) = &self.emulator {
+            write!(
+                f,
+                "\n\nAWS_ENDPOINT_URL is set ({endpoint}): these are the URLs the room has on AWS. An emulator \
+                 serves the stage under its own address (LocalStack: {endpoint}/restapis/<api-id>/{}/_user_request_/).",
+                apigw::STAGE
+            )?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
+    provision::check_fail_at()?;
+    let path = profile::config_path()?;
+    let file = ConfigFile::load(&path)?;
+    let profile = file.get(&args.profile)?.clone();
+    let config = profile.room.clone();
+    // Everything local is checked before anything is created, so a missing build or logo costs nothing.
+    let zips = lambda_zip::Zips::load(args.lambda_dir.as_deref(), config.architecture)?;
+    if let Some(logo) = &config.logo {
+        std::fs::metadata(logo).map_err(|source| CliError::Io {
+            action: "read the logo file",
+            path: PathBuf::from(logo),
+            source,
+        })?;
+    }
+
+    let progress = Progress::new(format);
+    let conf = aws::sdk_config(&config.region).await;
+    let step = progress.step("Checking AWS credentials");
+    let account = aws::check_credentials(&conf).await?;
+    step.done(format!("account {account}, region {}", config.region));
+
+    let record = Recorder::new(path, &args.profile, profile.deployment.clone());
+    let ctx = Ctx::new(
+        conf,
+        progress,
+        &args.profile,
+        &config.region,
+        &account,
+        record,
+    );
+    let api = match provision(&ctx, &config, &zips).await {
+        Ok(api) => api,
+        Err(e) => {
+            ctx.progress.note(format!(
+                "Deploy of {p:?} stopped. What it created is recorded in the profile: run `beekeeper deploy {p}` \
+                 again to finish, or `beekeeper destroy {p}` to remove it.",
+                p = args.profile
+            ));
+            return Err(e);
+        }
+    };
+
+    let waiting_room_url = apigw::stage_url(&api, &config.region);
+    let client_check_url = format!("{waiting_room_url}client-check");
+    ctx.record.update(|d| {
+        d.waiting_room_url = Some(waiting_room_url.clone());
+        d.client_check_url = Some(client_check_url.clone());
+    })?;
+    let result = Deployed {
+        waiting_room_url,
+        client_check_url,
+        changed: ctx.changes(),
+        profile: args.profile,
+        emulator: std::env::var("AWS_ENDPOINT_URL")
+            .ok()
+            .filter(|e| !e.is_empty()),
+    };
+    output::print(format, &result);
+    Ok(())
+}
+
+/// The bucket's suffix: recorded, else recovered from an existing bucket of the profile, else new. It is
+/// recorded before the bucket exists so an interrupted deploy reuses the name.
+async fn bucket_name(ctx: &Ctx) -> Result<String> {
+    let suffix = match ctx.record.snapshot().bucket_suffix {
+        Some(s) => s,
+        None => {
+            let prefix = ctx.names.bucket("");
+            let found = s3::existing_buckets(ctx).await?;
+            let s = found
+                .first()
+                .and_then(|b| b.strip_prefix(&prefix))
+                .map(str::to_string)
+                .unwrap_or_else(s3::new_suffix);
+            ctx.record.update(|d| d.bucket_suffix = Some(s.clone()))?;
+            s
+        }
+    };
+    Ok(ctx.names.bucket(&suffix))
+}
+
+/// Runs every step; returns the API id.
+async fn provision(ctx: &Ctx, config: &RoomConfig, zips: &lambda_zip::Zips) -> Result<String> {
+    let bucket = bucket_name(ctx).await?;
+    let arns = iam::Arns::new(ctx, &bucket);
+    let p = &ctx.progress;
+
+    let roles = async {
+        checkpoint("roles")?;
+        let step = p.step("IAM roles (least privilege, one per function + API Gateway)");
+        let specs = iam::specs(ctx, &arns);
+        let arns = try_join_all(specs.iter().map(|s| iam::upsert_role(ctx, s))).await?;
+        step.done(format!("{} roles", arns.len()));
+        Ok::<HashMap<&str, String>, CliError>(specs.iter().map(|s| s.key).zip(arns).collect())
+    };
+    let page = async {
+        checkpoint("bucket")?;
+        let step = p.step(format!("Private bucket {bucket}"));
+        s3::upsert_bucket(ctx, &bucket).await?;
+        checkpoint("assets")?;
+        s3::upload_assets(ctx, &bucket, config).await?;
+        step.done("page uploaded");
+        Ok(())
+    };
+    let queues = async {
+        checkpoint("queues")?;
+        let step = p.step("Queue and dead-letter queue");
+        let q = sqs::upsert_queues(ctx).await?;
+        step.done(&q);
+        Ok(q)
+    };
+    let table = async {
+        checkpoint("table")?;
+        let step = p.step(format!("Table {}", ctx.names.table()));
+        dynamodb::upsert_table(ctx).await?;
+        checkpoint("room-item")?;
+        dynamodb::upsert_room_item(ctx, config).await?;
+        step.done("room item ready");
+        Ok(())
+    };
+    let (roles, (), queues, ()) = futures::try_join!(roles, page, queues, table)?;
+
+    checkpoint("functions")?;
+    let step = p.step("Lambda functions");
+    let role = |f: Function| roles.get(f.part()).cloned().unwrap_or_default();
+    let specs: Vec<lambda::FnSpec> = Function::ALL
+        .iter()
+        .map(|&f| lambda::spec(ctx, f, &role(f), &queues, config.architecture))
+        .collect();
+    let fn_arns: Vec<String> =
+        try_join_all(specs.iter().map(|s| lambda::upsert_function(ctx, s, zips))).await?;
+    step.done(format!("{} functions", fn_arns.len()));
+    let fn_arn = |f: Function| {
+        Function::ALL
+            .iter()
+            .position(|&g| g == f)
+            .and_then(|i| fn_arns.get(i).cloned())
+            .unwrap_or_default()
+    };
+
+    checkpoint("schedules")?;
+    let schedules = async {
+        let step = p.step("Schedules (once a minute)");
+        events::upsert_schedule(ctx, Function::Trigger, &fn_arn(Function::Trigger)).await?;
+        if config.drt {
+            events::upsert_schedule(ctx, Function::Drt, &fn_arn(Function::Drt)).await?;
+        } else if events::delete_schedule(ctx, Function::Drt).await? {
+            ctx.changed("dynamic rate throttling turned off (drt schedule removed)");
+        }
+        step.done(if config.drt {
+            "trigger + drt"
+        } else {
+            "trigger"
+        });
+        Ok::<(), CliError>(())
+    };
+    let api = async {
+        checkpoint("api")?;
+        let step = p.step(format!("API {}", ctx.names.api()));
+        let id = apigw::upsert_api(
+            ctx,
+            &bucket,
+            &fn_arn(Function::Producer),
+            &role_arn(&roles, "apigw"),
+        )
+        .await?;
+        step.done(&id);
+        Ok(id)
+    };
+    let ((), api) = futures::try_join!(schedules, api)?;
+
+    checkpoint("stage")?;
+    let step = p.step(format!("Stage {}", apigw::STAGE));
+    apigw::deploy_stage(ctx, &api).await?;
+    step.done("");
+    Ok(api)
+}
+
+fn role_arn(roles: &HashMap<&str, String>, key: &str) -> String {
+    roles.get(key).cloned().unwrap_or_default()
+}

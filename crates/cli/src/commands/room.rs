@@ -1,0 +1,247 @@
+//! `beekeeper off | on | set-rate`: the operator's levers during a sale. Each is one write to the room
+//! item, which every function re-reads within seconds, so nothing is redeployed and no Lambda container
+//! is restarted mid-burst.
+
+use crate::aws::{check_credentials, sdk_config, sdk_error};
+use crate::cli::{OutputFormat, SetRateArgs};
+use crate::error::{CliError, Result};
+use crate::output;
+use crate::profile::{ConfigFile, Profile, config_path};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::operation::get_item::GetItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use beekeeper_core::config::{default_min_rate, validate_rate};
+use beekeeper_core::contract::{ROOM_KEY, RoomState};
+use beekeeper_core::names::Names;
+use beekeeper_room::aws::DynamoTable;
+use beekeeper_room::{RoomUpdate, Table};
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+
+/// A deployed room, reached with working credentials and its room item read.
+pub(crate) struct Connected {
+    pub file: ConfigFile,
+    pub path: PathBuf,
+    pub name: String,
+    pub profile: Profile,
+    pub names: Names,
+    pub config: SdkConfig,
+    pub account: String,
+    pub table: DynamoTable,
+    pub room: RoomState,
+}
+
+/// Loads the profile, proves the credentials, and reads the room item; a missing table or item means the
+/// profile was never deployed (or was destroyed), which is said as such rather than as a DynamoDB error.
+pub(crate) async fn connect(name: &str) -> Result<Connected> {
+    let path = config_path()?;
+    let file = ConfigFile::load(&path)?;
+    let profile = file.get(name)?.clone();
+    let names = Names::new(name);
+    let config = sdk_config(&profile.room.region).await;
+    let account = check_credentials(&config).await?;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = DynamoTable::new(client.clone(), names.table());
+    let room = match table.room().await {
+        Ok(Some(room)) => room,
+        Ok(None) => return Err(CliError::NotDeployed(name.to_string())),
+        Err(original) => {
+            return Err(explain_read_failure(&config, &client, &names, name, original).await);
+        }
+    };
+    Ok(Connected {
+        file,
+        path,
+        name: name.to_string(),
+        profile,
+        names,
+        config,
+        account,
+        table,
+        room,
+    })
+}
+
+/// The room backend reports failures as text; repeating its read with the SDK gives a typed error that
+/// says whether the table is missing or which permission is.
+async fn explain_read_failure(
+    config: &SdkConfig,
+    client: &aws_sdk_dynamodb::Client,
+    names: &Names,
+    name: &str,
+    original: beekeeper_room::Error,
+) -> CliError {
+    let probe = client
+        .get_item()
+        .table_name(names.table())
+        .key("pk", AttributeValue::S(ROOM_KEY.to_string()))
+        .send()
+        .await;
+    match probe {
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(GetItemError::ResourceNotFoundException(_))
+            ) =>
+        {
+            CliError::NotDeployed(name.to_string())
+        }
+        Err(e) => sdk_error(config, "dynamodb", "GetItem", e),
+        Ok(_) => CliError::Room(original),
+    }
+}
+
+fn room_error(name: &str, e: beekeeper_room::Error) -> CliError {
+    match e {
+        beekeeper_room::Error::NoRoom => CliError::NotDeployed(name.to_string()),
+        other => CliError::Room(other),
+    }
+}
+
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// What `off` / `on` did.
+#[derive(Debug, Serialize)]
+struct Switched {
+    profile: String,
+    open: bool,
+    /// False when the room already was in that state.
+    changed: bool,
+    rate: u32,
+    destination: String,
+}
+
+impl fmt::Display for Switched {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let already = if self.changed {
+            ""
+        } else {
+            " (it already was)"
+        };
+        if self.open {
+            write!(
+                f,
+                "room {} open{already}: visitors wait in line again and are let through at {}/min",
+                self.profile, self.rate
+            )?;
+        } else {
+            write!(
+                f,
+                "room {} closed{already}: visitors now go straight to {}",
+                self.profile, self.destination
+            )?;
+        }
+        if self.changed {
+            write!(f, "\n(takes effect within seconds; no redeploy needed)")?;
+        }
+        Ok(())
+    }
+}
+
+/// `off` (open = false) and `on` (open = true).
+pub(crate) async fn switch(name: &str, open: bool, format: OutputFormat) -> Result<()> {
+    let c = connect(name).await?;
+    let changed = c.room.open != open;
+    c.table
+        .update_room(RoomUpdate::Open(open), now_secs())
+        .await
+        .map_err(|e| room_error(name, e))?;
+    output::print(
+        format,
+        &Switched {
+            profile: c.name,
+            open,
+            changed,
+            rate: c.room.rate,
+            destination: c.room.destination,
+        },
+    );
+    Ok(())
+}
+
+/// What `set-rate` did.
+#[derive(Debug, Serialize)]
+struct RateSet {
+    profile: String,
+    rate: u32,
+    previous_rate: u32,
+    min_rate: u32,
+    drt: bool,
+}
+
+impl fmt::Display for RateSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "room {} now lets {} visitors/min through (was {}/min)",
+            self.profile, self.rate, self.previous_rate
+        )?;
+        if self.drt {
+            write!(
+                f,
+                "; DRT may lower it to as little as {}/min while the destination struggles",
+                self.min_rate
+            )?;
+        }
+        write!(
+            f,
+            "\n(takes effect at the next minute's release; the profile keeps it for the next deploy)"
+        )
+    }
+}
+
+/// The DRT floor to keep with a new rate: the operator's own floor while it still fits under the rate,
+/// else the default share of the new rate.
+fn min_rate_for(profile_min: Option<u32>, rate: u32) -> (u32, Option<u32>) {
+    match profile_min {
+        Some(m) if m <= rate => (m, Some(m)),
+        _ => (default_min_rate(rate), None),
+    }
+}
+
+pub(crate) async fn set_rate(args: SetRateArgs, format: OutputFormat) -> Result<()> {
+    // A bad number is refused before anything is read or called.
+    let rate = validate_rate(args.rate)?;
+    let mut c = connect(&args.profile).await?;
+    let (min_rate, saved_min) = min_rate_for(c.profile.room.min_rate, rate);
+    c.table
+        .update_room(RoomUpdate::Rate { rate, min_rate }, now_secs())
+        .await
+        .map_err(|e| room_error(&args.profile, e))?;
+    // The room changed; now make the next deploy write the same rate rather than the old one.
+    if let Some(p) = c.file.profiles.get_mut(&args.profile) {
+        p.room.rate = rate;
+        p.room.min_rate = saved_min;
+    }
+    c.file.save(&c.path)?;
+    output::print(
+        format,
+        &RateSet {
+            profile: c.name,
+            rate,
+            previous_rate: c.room.base_rate,
+            min_rate,
+            drt: c.profile.room.drt,
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drt_floor_never_exceeds_the_new_rate() {
+        assert_eq!(min_rate_for(Some(50), 1200), (50, Some(50)));
+        assert_eq!(min_rate_for(Some(500), 100), (10, None));
+        assert_eq!(min_rate_for(None, 1200), (120, None));
+        assert_eq!(min_rate_for(None, 5), (1, None));
+    }
+}

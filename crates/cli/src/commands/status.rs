@@ -1,0 +1,244 @@
+//! `beekeeper status P`: what an operator watches during a sale — is the room open, how fast is the line
+//! moving, how long is it, and did anyone get stuck (the dead-letter queue).
+
+use super::room::{connect, now_secs};
+use crate::aws::sdk_error;
+use crate::cli::OutputFormat;
+use crate::error::{CliError, Result};
+use crate::output;
+use aws_config::SdkConfig;
+use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Serialize;
+use std::fmt;
+
+/// Messages in one queue right now (SQS's approximate counts).
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Depth {
+    visible: u64,
+    in_flight: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Drt {
+    enabled: bool,
+    /// The drt function's last decision, as it wrote it.
+    last_decision: Option<String>,
+    baseline_ms: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Status {
+    profile: String,
+    account: String,
+    region: String,
+    open: bool,
+    /// Users/minute let through now (DRT may hold it under `base_rate`).
+    rate: u32,
+    base_rate: u32,
+    min_rate: u32,
+    /// Visitors waiting in the queue now.
+    queue_depth: u64,
+    /// Visitors being released this very moment (taken from the queue, not yet deleted).
+    in_flight: u64,
+    /// Visitors whose release failed repeatedly and were moved aside.
+    dlq_depth: u64,
+    released_total: u64,
+    drt: Drt,
+    /// Epoch seconds of the room item's last write.
+    updated_at: u64,
+    updated_at_utc: String,
+    destination: String,
+    waiting_room_url: Option<String>,
+    client_check_url: Option<String>,
+    #[serde(skip)]
+    now: u64,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.open {
+            "OPEN (visitors wait in line)"
+        } else {
+            "CLOSED (visitors go straight to the destination)"
+        };
+        writeln!(f, "room {}  —  {state}", self.profile)?;
+        writeln!(f, "  account         {} ({})", self.account, self.region)?;
+        writeln!(f, "  destination     {}", self.destination)?;
+        if let Some(u) = &self.waiting_room_url {
+            writeln!(f, "  waiting room    {u}")?;
+        }
+        if self.rate == self.base_rate {
+            writeln!(f, "  rate            {}/min", self.rate)?;
+        } else {
+            writeln!(
+                f,
+                "  rate            {}/min (base {}/min, held down by DRT)",
+                self.rate, self.base_rate
+            )?;
+        }
+        writeln!(f, "  min rate        {}/min", self.min_rate)?;
+        let wait = match (self.queue_depth, self.rate) {
+            (0, _) => String::new(),
+            (_, 0) => " (wait unknown)".into(),
+            (d, r) => format!(
+                " (about {} min to clear at the current rate)",
+                d.div_ceil(u64::from(r))
+            ),
+        };
+        writeln!(f, "  in line         {}{wait}", self.queue_depth)?;
+        writeln!(f, "  being released  {}", self.in_flight)?;
+        writeln!(f, "  released        {} in total", self.released_total)?;
+        writeln!(f, "  dead letters    {}", self.dlq_depth)?;
+        if self.drt.enabled {
+            let last = self.drt.last_decision.as_deref().unwrap_or("none yet");
+            let baseline = self
+                .drt
+                .baseline_ms
+                .map(|b| format!("{b:.0} ms"))
+                .unwrap_or_else(|| "not measured yet".into());
+            writeln!(
+                f,
+                "  DRT             on; last decision: {last}; baseline latency {baseline}"
+            )?;
+        } else {
+            writeln!(f, "  DRT             off")?;
+        }
+        write!(
+            f,
+            "  updated         {} ({} ago)",
+            self.updated_at_utc,
+            ago(self.now.saturating_sub(self.updated_at))
+        )?;
+        Ok(())
+    }
+}
+
+fn ago(secs: u64) -> String {
+    match secs {
+        0..=119 => format!("{secs} s"),
+        120..=7199 => format!("{} min", secs / 60),
+        7200..=172_799 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
+/// `2026-03-01T12:00:00Z` from epoch seconds (UTC; the civil-from-days algorithm, to avoid a date crate
+/// for one line of output).
+fn utc(epoch: u64) -> String {
+    let days = (epoch / 86_400) as i64;
+    let rem = epoch % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Visible and in-flight counts of the queue called `name`.
+async fn depth(
+    config: &SdkConfig,
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    profile: &str,
+) -> Result<Depth> {
+    let url = match client.get_queue_url().queue_name(name).send().await {
+        Ok(out) => out.queue_url.unwrap_or_default(),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(GetQueueUrlError::QueueDoesNotExist(_))
+            ) =>
+        {
+            return Err(CliError::NotDeployed(profile.to_string()));
+        }
+        Err(e) => return Err(sdk_error(config, "sqs", "GetQueueUrl", e)),
+    };
+    let out = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(|e| sdk_error(config, "sqs", "GetQueueAttributes", e))?;
+    let count = |a: QueueAttributeName| -> u64 {
+        out.attributes()
+            .and_then(|m| m.get(&a))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(Depth {
+        visible: count(QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    })
+}
+
+pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
+    let c = connect(name).await?;
+    let sqs = aws_sdk_sqs::Client::new(&c.config);
+    let (queue_name, dlq_name) = (c.names.queue(), c.names.dlq());
+    let (queue, dlq) = futures::try_join!(
+        depth(&c.config, &sqs, &queue_name, name),
+        depth(&c.config, &sqs, &dlq_name, name),
+    )?;
+    let r = c.room;
+    let status = Status {
+        profile: c.name,
+        account: c.account,
+        region: c.profile.room.region,
+        open: r.open,
+        rate: r.rate,
+        base_rate: r.base_rate,
+        min_rate: r.min_rate,
+        queue_depth: queue.visible,
+        in_flight: queue.in_flight,
+        dlq_depth: dlq.visible + dlq.in_flight,
+        released_total: r.released_total,
+        drt: Drt {
+            enabled: c.profile.room.drt,
+            last_decision: r.drt_last,
+            baseline_ms: r.drt_baseline_ms,
+        },
+        updated_at: r.updated_at,
+        updated_at_utc: utc(r.updated_at),
+        destination: r.destination,
+        waiting_room_url: c.profile.deployment.waiting_room_url,
+        client_check_url: c.profile.deployment.client_check_url,
+        now: now_secs(),
+    };
+    output::print(format, &status);
+    // On stderr in both modes, so a script reading the JSON still surfaces it to a person.
+    if status.dlq_depth > 0 {
+        eprintln!(
+            "warning: {} visitor(s) in {dlq_name} could not be released (their tokens failed to release after \
+             repeated tries); check the consumer function's logs",
+            status.dlq_depth
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_seconds_read_as_utc() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_772_366_645), "2026-03-01T12:04:05Z");
+        assert_eq!(ago(59), "59 s");
+        assert_eq!(ago(600), "10 min");
+    }
+}

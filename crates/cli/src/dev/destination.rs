@@ -1,0 +1,202 @@
+//! The demo destination: a stand-in for the operator's site that does what its backend must do, i.e. ask
+//! the room's `/client-check` over HTTP before serving a visitor, and shows the answer. It exists so a
+//! new user sees the whole loop (line, release, verified admission, refusal of line-skippers) on one
+//! machine, and so the browser test can check it end to end.
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use beekeeper_core::contract::ClientCheckResponse;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::warn;
+
+/// A real backend must not hang on the room: it should answer within a page load.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Demo {
+    /// The room's origin, e.g. `http://127.0.0.1:8080`.
+    room: String,
+    client: reqwest::Client,
+}
+
+/// `room` is the waiting room's origin, without a trailing slash.
+pub(crate) fn router(room: String) -> Router {
+    // Building a client only fails when the TLS backend cannot start; plain http still works without it.
+    let client = reqwest::Client::builder()
+        .timeout(CHECK_TIMEOUT)
+        .build()
+        .unwrap_or_default();
+    Router::new()
+        .route("/", get(visit))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(Arc::new(Demo { room, client }))
+}
+
+/// What the destination learnt from the room.
+enum Verdict {
+    Admitted { until: u64 },
+    RoomOff,
+    Refused,
+    Unreachable(String),
+}
+
+async fn visit(State(demo): State<Arc<Demo>>, RawQuery(query): RawQuery) -> Response {
+    let token = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "bk_token")
+            .map(|(_, v)| v.into_owned())
+    });
+    // Asked even without a token: while the room is off, client-check lets everyone in.
+    let verdict = match check(&demo, token.as_deref()).await {
+        Ok(c) if c.allowed && c.open => c
+            .expires_at
+            .map_or(Verdict::Refused, |until| Verdict::Admitted { until }),
+        Ok(c) if c.allowed => Verdict::RoomOff,
+        Ok(_) => Verdict::Refused,
+        Err(e) => {
+            warn!("demo destination: client-check failed: {e}");
+            Verdict::Unreachable(e)
+        }
+    };
+    page(&demo.room, verdict)
+}
+
+async fn check(demo: &Demo, token: Option<&str>) -> Result<ClientCheckResponse, String> {
+    let mut url =
+        url::Url::parse(&format!("{}/client-check", demo.room)).map_err(|e| e.to_string())?;
+    if let Some(t) = token {
+        url.query_pairs_mut().append_pair("token", t);
+    }
+    let res = demo
+        .client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        return Err(format!("it answered {}", res.status()));
+    }
+    res.json::<ClientCheckResponse>()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Escapes text for HTML content and double-quoted attributes.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `HH:MM` in UTC: the demo has no time-zone database, and saying "UTC" is better than guessing.
+fn hh_mm_utc(epoch_secs: u64) -> String {
+    let day = epoch_secs % 86_400;
+    format!("{:02}:{:02} UTC", day / 3600, day % 3600 / 60)
+}
+
+fn page(room: &str, verdict: Verdict) -> Response {
+    let line = format!("{room}/");
+    let link = format!("<a href=\"{0}\">{0}</a>", escape(&line));
+    let (status, verdict_id, heading, detail) = match verdict {
+        Verdict::Admitted { until } => (
+            StatusCode::OK,
+            "admitted",
+            format!(
+                "Admitted — your pass is valid until {}",
+                escape(&hh_mm_utc(until))
+            ),
+            "The room's <code>/client-check</code> confirmed this visitor's pass.".to_string(),
+        ),
+        Verdict::RoomOff => (
+            StatusCode::OK,
+            "admitted",
+            "Admitted — the waiting room is off, so everyone goes straight in".to_string(),
+            "<code>/client-check</code> answers <code>allowed: true</code> while the room is off."
+                .to_string(),
+        ),
+        Verdict::Refused => (
+            StatusCode::FORBIDDEN,
+            "refused",
+            format!("Refused: no valid pass — join the line at {link}"),
+            "A real site answers like this to anyone who skipped the line.".to_string(),
+        ),
+        Verdict::Unreachable(e) => (
+            StatusCode::BAD_GATEWAY,
+            "unreachable",
+            "The waiting room did not answer".to_string(),
+            format!("Asking <code>/client-check</code> failed: {}", escape(&e)),
+        ),
+    };
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Demo destination</title>\
+         <style>body{{font:1.05rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;overflow-wrap:anywhere}}\
+         code{{font-size:.95em}}</style></head><body>\
+         <p>Beekeeper demo destination</p>\
+         <h1 id=\"verdict\" data-verdict=\"{verdict_id}\">{heading}</h1>\
+         <p>{detail}</p>\
+         <p>Your site's backend does the same: <code>GET {check}?token=…</code> with the <code>bk_token</code> \
+         from the URL, and serves the visitor only when <code>allowed</code> is true.</p>\
+         </body></html>\n",
+        check = escape(&format!("{room}/client-check")),
+    );
+    let headers = [
+        (CONTENT_TYPE, "text/html; charset=utf-8"),
+        (CACHE_CONTROL, "no-store"),
+        (HeaderName::from_static("x-content-type-options"), "nosniff"),
+        // The URL carries the visitor's token: never send it on to another site.
+        (HeaderName::from_static("referrer-policy"), "no-referrer"),
+        (
+            HeaderName::from_static("content-security-policy"),
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ),
+    ];
+    (status, headers, html).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn times_are_utc_hours_and_minutes() {
+        assert_eq!(hh_mm_utc(1_700_000_000), "22:13 UTC");
+        assert_eq!(hh_mm_utc(0), "00:00 UTC");
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_is_a_502_that_says_so() {
+        let res = page(
+            "http://127.0.0.1:1",
+            Verdict::Unreachable("refused <x>".into()),
+        );
+        assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("refused &lt;x&gt;"), "{body}");
+    }
+}

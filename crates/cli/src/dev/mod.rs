@@ -1,0 +1,102 @@
+//! `beekeeper dev`'s room: the same producer, trigger and consumer code as in AWS, over the in-memory queue
+//! and table, behind local HTTP servers. Nothing here knows about flags, profiles or printing (that is
+//! `commands::dev`), so the contract test can build these routers in-process with a clock of its own.
+
+pub(crate) mod destination;
+pub(crate) mod release;
+pub(crate) mod server;
+
+use beekeeper_room::memory::{MemoryQueue, MemoryTable};
+use beekeeper_room::producer::{Producer, ProducerSettings};
+use beekeeper_room::{Clock, Queue, Table};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a taken message stays invisible: the AWS queue's visibility timeout, so a consumer that fails
+/// mid-batch puts its visitors back in line here exactly as it would there.
+const VISIBILITY: Duration = Duration::from_secs(30);
+
+/// How long the producer may reuse the room item it read. In AWS this spares DynamoDB a read per arrival;
+/// here the table is in memory, so the cache is kept short enough that `/__dev/room` (off, on, a new rate)
+/// reaches new arrivals within a second, which is what an operator rehearsing a sale expects to see.
+const ROOM_CACHE_TTL: Duration = Duration::from_millis(500);
+
+/// The operator's branding as the page receives it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Branding {
+    /// `room.json`, already serialised.
+    pub room_json: Vec<u8>,
+    pub logo: Option<Logo>,
+}
+
+/// The operator's logo, served as `/room/{name}`.
+#[derive(Debug, Clone)]
+pub(crate) struct Logo {
+    pub name: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// Everything the routers and the release loop share.
+pub(crate) struct DevRoom {
+    pub queue: Arc<MemoryQueue>,
+    pub table: Arc<MemoryTable>,
+    pub clock: Arc<dyn Clock>,
+    pub producer: Producer,
+    pub branding: Branding,
+}
+
+/// `GET /__dev/stats`: what a load test needs to account for every arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct Stats {
+    /// Visitors put in line since start.
+    pub arrived: u64,
+    /// Visitors let through (the room item's `released_total`).
+    pub released: u64,
+    /// Visitors still in line, including those a consumer is releasing right now.
+    pub queued: u64,
+    pub open: bool,
+    pub rate: u32,
+}
+
+impl DevRoom {
+    /// `table` holds the room item (and, in tests, any token items); `clock` is the real one except in tests.
+    pub(crate) fn new(
+        table: MemoryTable,
+        clock: Arc<dyn Clock>,
+        branding: Branding,
+    ) -> Arc<DevRoom> {
+        let queue = Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY));
+        let table = Arc::new(table);
+        let producer = Producer::new(
+            queue.clone() as Arc<dyn Queue>,
+            table.clone() as Arc<dyn Table>,
+            ProducerSettings {
+                // Dev serves plain http on loopback: a `Secure` cookie would never be sent back, so the
+                // visitor would lose their place on every request. In AWS the room is https-only.
+                cookie_secure: false,
+                room_cache_ttl: ROOM_CACHE_TTL,
+            },
+        );
+        Arc::new(DevRoom {
+            queue,
+            table,
+            clock,
+            producer,
+            branding,
+        })
+    }
+
+    pub(crate) async fn stats(&self) -> Result<Stats, beekeeper_room::Error> {
+        let room = self.table.room().await?;
+        let depth = self.queue.depth().await?;
+        Ok(Stats {
+            arrived: self.queue.sent_total(),
+            released: room.as_ref().map_or(0, |r| r.released_total),
+            queued: depth.visible + depth.in_flight,
+            open: room.as_ref().is_some_and(|r| r.open),
+            rate: room.as_ref().map_or(0, |r| r.rate),
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! The dev room's release: what EventBridge and Lambda do in AWS. Every "minute" (shortened with
+//! `--minute-secs` to rehearse quickly) the shared trigger plans the release and its invoker starts each
+//! consumer as a tokio task instead of an asynchronous Lambda invocation.
+
+use crate::dev::DevRoom;
+use beekeeper_core::plan::ConsumerTask;
+use beekeeper_room::consumer::Consumer;
+use beekeeper_room::memory::FnInvoker;
+use beekeeper_room::trigger::Trigger;
+use beekeeper_room::{Invoker, Queue, Table};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+use tracing::{debug, info, warn};
+
+/// Starts the release loop; it runs until the task is aborted. The first tick comes one minute after the
+/// start, as the first EventBridge schedule does after a deploy.
+pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
+    let consumer = Arc::new(Consumer::new(
+        room.queue.clone() as Arc<dyn Queue>,
+        room.table.clone() as Arc<dyn Table>,
+        room.clock.clone(),
+    ));
+    let reporter = room.clone();
+    let invoker = FnInvoker(move |task: ConsumerTask| {
+        let consumer = consumer.clone();
+        let room = reporter.clone();
+        tokio::spawn(async move {
+            match consumer.run(task).await {
+                Ok(report) if report.released > 0 => match room.stats().await {
+                    Ok(s) => info!(
+                        "released {} (total {}, queued {})",
+                        report.released, s.released, s.queued
+                    ),
+                    Err(_) => info!("released {}", report.released),
+                },
+                Ok(_) => {}
+                Err(e) => warn!("consumer {} of {} failed: {e}", task.index + 1, task.of),
+            }
+        });
+    });
+    let window_ms = u64::try_from(minute.as_millis()).unwrap_or(u64::MAX);
+    let trigger = Trigger::new(
+        room.queue.clone() as Arc<dyn Queue>,
+        room.table.clone() as Arc<dyn Table>,
+        Arc::new(invoker) as Arc<dyn Invoker>,
+        window_ms,
+    );
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
+        // A tick that ran late (a suspended laptop) is not made up with a burst of releases.
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match trigger.tick(room.clock.now_ms()).await {
+                Ok(r) => debug!(
+                    "tick: open {}, rate {}, queued {}, consumers {}",
+                    r.open,
+                    r.rate,
+                    r.queued,
+                    r.tasks.len()
+                ),
+                Err(e) => warn!("release tick failed: {e}"),
+            }
+        }
+    })
+}

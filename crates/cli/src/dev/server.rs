@@ -1,0 +1,310 @@
+//! The dev room's HTTP surface: the routes API Gateway serves in AWS, with the same response contract
+//! (`/`, `/room/{asset}`, `/poll`, `/client-check`), plus two loopback-only routes for rehearsals and load
+//! tests that AWS does not have:
+//!
+//! - `POST /__dev/room` with a JSON body `{"open": false}`, `{"open": true}` and/or `{"rate": 120}` changes
+//!   the room item as `beekeeper off|on|set-rate` would, and answers with the stats below;
+//! - `GET /__dev/stats` answers `{"arrived":n,"released":n,"queued":n,"open":bool,"rate":n}`.
+
+use crate::assets;
+use crate::dev::{DevRoom, Stats};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use beekeeper_core::config::{default_min_rate, validate_rate};
+use beekeeper_core::contract::{self, TokenItem};
+use beekeeper_core::{Token, cookie};
+use beekeeper_room::producer::{Arrival, Reply};
+use beekeeper_room::{RoomUpdate, Table};
+use serde::Deserialize;
+use std::sync::Arc;
+use tracing::{info, warn};
+
+type Room = State<Arc<DevRoom>>;
+
+pub(crate) fn router(room: Arc<DevRoom>) -> Router {
+    Router::new()
+        .route("/", get(arrive))
+        .route("/room", get(room_index))
+        .route("/room/", get(room_index))
+        .route("/room/{asset}", get(asset))
+        .route("/poll", get(poll))
+        .route("/client-check", get(client_check))
+        .route("/__dev/room", post(control))
+        .route("/__dev/stats", get(stats))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(room)
+}
+
+/// Every `Cookie` header, joined as one (HTTP/2 clients may split cookies across several headers).
+/// Bytes that are not UTF-8 are replaced rather than refused: the parser skips what it cannot use.
+fn cookie_header(headers: &HeaderMap) -> Option<String> {
+    let mut all = headers
+        .get_all(COOKIE)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let first = all.next()?;
+    Some(all.fold(first, |acc, v| acc + "; " + &v))
+}
+
+/// Arrivals must never be cached: a cached redirect would skip the line or hand out someone else's cookie.
+const NO_STORE: (HeaderName, &str) = (CACHE_CONTROL, "no-store");
+
+async fn arrive(State(room): Room, headers: HeaderMap) -> Response {
+    let cookie = cookie_header(&headers);
+    // Generated before any await: the thread-local CSPRNG must not be held across one.
+    let fresh = Token::generate(&mut rand::rng());
+    let arrival = Arrival {
+        cookie: cookie.as_deref(),
+        base_path: "",
+    };
+    match room
+        .producer
+        .arrive(&arrival, fresh, room.clock.now_ms())
+        .await
+    {
+        Ok(reply) => {
+            if let Some(ticket) = reply
+                .set_cookies
+                .iter()
+                .find_map(|c| cookie::find_ticket(c))
+            {
+                info!("arrived: ticket {ticket}");
+            }
+            reply_response(reply)
+        }
+        Err(e) => {
+            warn!("arrival failed: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [NO_STORE],
+                "The waiting room could not take your place just now; please reload in a moment.\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The producer's answer, as API Gateway's proxy integration would turn it into HTTP.
+fn reply_response(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, reply.body).into_response();
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    h.insert(NO_STORE.0, HeaderValue::from_static(NO_STORE.1));
+    if let Some(v) = reply.location.and_then(|l| HeaderValue::try_from(l).ok()) {
+        h.insert(LOCATION, v);
+    }
+    for c in reply.set_cookies {
+        if let Ok(v) = HeaderValue::try_from(c) {
+            h.append(SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+async fn room_index() -> Response {
+    (StatusCode::FOUND, [(LOCATION, "/room/index.html")]).into_response()
+}
+
+/// Headers every page file carries: no type sniffing, and the page never leaks its URL to other sites.
+fn page_headers(content_type: &str) -> [(HeaderName, String); 4] {
+    [
+        (CONTENT_TYPE, content_type.to_string()),
+        (
+            HeaderName::from_static("x-content-type-options"),
+            "nosniff".into(),
+        ),
+        (
+            HeaderName::from_static("referrer-policy"),
+            "no-referrer".into(),
+        ),
+        // Revalidate every view, so a rebuilt binary's page (or new branding) shows at once.
+        (CACHE_CONTROL, "no-cache".into()),
+    ]
+}
+
+async fn asset(State(room): Room, Path(name): Path<String>) -> Response {
+    if let Some(a) = assets::PAGE.iter().find(|a| a.name == name) {
+        return (page_headers(a.content_type), a.bytes).into_response();
+    }
+    if name == "room.json" {
+        let json = room.branding.room_json.clone();
+        return (page_headers("application/json"), json).into_response();
+    }
+    if let Some(logo) = room.branding.logo.as_ref().filter(|l| l.name == name) {
+        // An SVG logo opened on its own must not run script on the room's origin.
+        let csp = (
+            HeaderName::from_static("content-security-policy"),
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        );
+        return (page_headers(logo.content_type), [csp], logo.bytes.clone()).into_response();
+    }
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// The token item for a well-formed token; a malformed one never reaches the table.
+async fn token_item(
+    room: &DevRoom,
+    token: Option<Token>,
+) -> Result<Option<TokenItem>, beekeeper_room::Error> {
+    match token {
+        Some(t) => room.table.token(&t).await,
+        None => Ok(None),
+    }
+}
+
+fn table_error(route: &str, e: beekeeper_room::Error) -> Response {
+    warn!("{route} failed: {e}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [NO_STORE],
+        "internal error\n",
+    )
+        .into_response()
+}
+
+async fn poll(State(room): Room, headers: HeaderMap) -> Response {
+    let token = cookie_header(&headers).and_then(|h| cookie::find_token(&h));
+    let now = room.clock.now_secs();
+    let looked_up = async { Ok((room.table.room().await?, token_item(&room, token).await?)) };
+    match looked_up.await {
+        Ok((state, item)) => (
+            [NO_STORE],
+            Json(contract::poll(state.as_ref(), item.as_ref(), now)),
+        )
+            .into_response(),
+        Err(e) => table_error("/poll", e),
+    }
+}
+
+async fn client_check(State(room): Room, RawQuery(query): RawQuery) -> Response {
+    let token = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "token")
+            .and_then(|(_, v)| Token::parse(&v).ok())
+    });
+    let now = room.clock.now_secs();
+    let looked_up = async { Ok((room.table.room().await?, token_item(&room, token).await?)) };
+    match looked_up.await {
+        Ok((state, item)) => {
+            let body = contract::client_check(state.as_ref(), item.as_ref(), now);
+            ([NO_STORE], Json(body)).into_response()
+        }
+        Err(e) => table_error("/client-check", e),
+    }
+}
+
+/// A rehearsal change to the room. Unknown fields are refused so a typo is not silently ignored.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Control {
+    open: Option<bool>,
+    rate: Option<i64>,
+}
+
+/// Only requests addressed to the loopback by name or number: a web page that rebinds its own host name
+/// to 127.0.0.1 must not be able to steer the room (the JSON content type already stops plain forms).
+fn addressed_to_loopback(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.rsplit_once(':') {
+        Some((n, port)) if port.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => host,
+    };
+    matches!(name, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+async fn control(State(room): Room, headers: HeaderMap, Json(change): Json<Control>) -> Response {
+    if !addressed_to_loopback(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "/__dev routes answer only on 127.0.0.1 or localhost\n",
+        )
+            .into_response();
+    }
+    let now = room.clock.now_secs();
+    let mut updates = Vec::new();
+    if let Some(rate) = change.rate {
+        match validate_rate(rate) {
+            Ok(rate) => updates.push(RoomUpdate::Rate {
+                rate,
+                min_rate: default_min_rate(rate),
+            }),
+            Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        }
+    }
+    if let Some(open) = change.open {
+        updates.push(RoomUpdate::Open(open));
+    }
+    for u in updates {
+        let said = match &u {
+            RoomUpdate::Open(true) => "room on: visitors wait in line".to_string(),
+            RoomUpdate::Open(false) => {
+                "room off: visitors go straight to the destination".to_string()
+            }
+            RoomUpdate::Rate { rate, .. } => format!("rate now {rate} per minute"),
+            _ => String::new(),
+        };
+        if let Err(e) = room.table.update_room(u, now).await {
+            return table_error("/__dev/room", e);
+        }
+        info!("{said}");
+    }
+    stats(State(room), headers).await
+}
+
+async fn stats(State(room): Room, headers: HeaderMap) -> Response {
+    if !addressed_to_loopback(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "/__dev routes answer only on 127.0.0.1 or localhost\n",
+        )
+            .into_response();
+    }
+    match room.stats().await {
+        Ok(s) => ([NO_STORE], Json::<Stats>(s)).into_response(),
+        Err(e) => table_error("/__dev/stats", e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_only() {
+        let mut h = HeaderMap::new();
+        assert!(!addressed_to_loopback(&h));
+        for (host, ok) in [
+            ("127.0.0.1:8080", true),
+            ("localhost:8080", true),
+            ("localhost", true),
+            ("[::1]:8080", true),
+            ("evil.example:8080", false),
+            ("127.0.0.1.evil.example", false),
+        ] {
+            h.insert(HOST, HeaderValue::from_static(host));
+            assert_eq!(addressed_to_loopback(&h), ok, "{host}");
+        }
+    }
+
+    #[test]
+    fn split_cookie_headers_are_joined() {
+        let mut h = HeaderMap::new();
+        assert_eq!(cookie_header(&h), None);
+        h.append(COOKIE, HeaderValue::from_static("a=1"));
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("bk_token=AbCdEfGhIjKlMnOpQrStUw"),
+        );
+        assert_eq!(
+            cookie_header(&h).as_deref(),
+            Some("a=1; bk_token=AbCdEfGhIjKlMnOpQrStUw")
+        );
+    }
+}

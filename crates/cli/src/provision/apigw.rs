@@ -1,0 +1,308 @@
+//! API Gateway: the one REST API a visitor sees, its resources, the `live` stage, and the permission that
+//! lets it invoke the producer. A redeploy puts only what differs and creates a new deployment only when
+//! something changed (or a previous deploy changed routes but stopped before deploying them).
+
+use super::apigw_routes::{self, Targets};
+use super::{Ctx, OrAbsent, backoff, lambda};
+use crate::error::Result;
+use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOperation};
+use beekeeper_core::names::Function;
+use std::collections::HashMap;
+
+pub(crate) const STAGE: &str = "live";
+/// Served as binary, so the logo arrives intact rather than re-encoded as text.
+pub(crate) const BINARY_TYPES: &str = "image/*";
+const PRODUCER_SID: &str = "beekeeper-apigw";
+/// Recorded while routes were changed but not yet deployed to the stage.
+const UNDEPLOYED: &str = "api:undeployed";
+
+/// The base URL of the stage on AWS.
+pub(crate) fn stage_url(api: &str, region: &str) -> String {
+    format!(
+        "https://{api}.execute-api.{region}.{}/{STAGE}/",
+        super::dns_suffix(region)
+    )
+}
+
+/// The APIs named like this profile's: the recorded id first, then any found by listing (a deploy that
+/// lost its record must not create a second API, and `destroy` must find every one).
+pub(crate) async fn find_apis(ctx: &Ctx) -> Result<Vec<String>> {
+    let name = ctx.names.api();
+    let mut ids = Vec::new();
+    if let Some(id) = ctx.record.get("api") {
+        let found = ctx
+            .c
+            .apigw
+            .get_rest_api()
+            .rest_api_id(&id)
+            .send()
+            .await
+            .or_absent(|e| e.is_not_found_exception())
+            .map_err(ctx.sdk("apigateway", "GetRestApi"))?;
+        if found.is_some_and(|a| a.name() == Some(name.as_str())) {
+            ids.push(id);
+        }
+    }
+    let mut position: Option<String> = None;
+    loop {
+        let page = ctx
+            .c
+            .apigw
+            .get_rest_apis()
+            .limit(500)
+            .set_position(position.clone())
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "GetRestApis"))?;
+        for api in page.items() {
+            if let (Some(id), Some(n)) = (api.id(), api.name()) {
+                if n == name && !ids.iter().any(|i| i == id) {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        position = page
+            .position()
+            .map(str::to_string)
+            .filter(|p| !p.is_empty());
+        if position.is_none() || page.items().is_empty() {
+            return Ok(ids);
+        }
+    }
+}
+
+/// Creates or updates the API and deploys it when needed. Returns the API id.
+pub(crate) async fn upsert_api(
+    ctx: &Ctx,
+    bucket: &str,
+    producer_arn: &str,
+    gateway_role_arn: &str,
+) -> Result<String> {
+    let gw = &ctx.c.apigw;
+    let api = match find_apis(ctx).await?.into_iter().next() {
+        Some(id) => {
+            let cur = gw
+                .get_rest_api()
+                .rest_api_id(&id)
+                .send()
+                .await
+                .map_err(ctx.sdk("apigateway", "GetRestApi"))?;
+            if !cur.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
+                let out = gw
+                    .update_rest_api()
+                    .rest_api_id(&id)
+                    .patch_operations(
+                        PatchOperation::builder()
+                            .op(Op::Add)
+                            .path(format!(
+                                "/binaryMediaTypes/{}",
+                                BINARY_TYPES.replace('/', "~1")
+                            ))
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(ctx.sdk("apigateway", "UpdateRestApi"))?;
+                // An emulator may keep no binary media types at all; only a change that took effect
+                // needs deploying (else every deploy would redeploy).
+                if out.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
+                    ctx.record.set(UNDEPLOYED, "binary media types")?;
+                } else {
+                    tracing::warn!(
+                        "the API did not keep binary media type {BINARY_TYPES}; logos may be served re-encoded"
+                    );
+                }
+            }
+            id
+        }
+        None => {
+            let out = gw
+                .create_rest_api()
+                .name(ctx.names.api())
+                .description(format!("Beekeeper waiting room {}", ctx.profile))
+                .endpoint_configuration(
+                    EndpointConfiguration::builder()
+                        .types(EndpointType::Regional)
+                        .build(),
+                )
+                .binary_media_types(BINARY_TYPES)
+                .set_tags(Some(ctx.tags()))
+                .send()
+                .await
+                .map_err(ctx.sdk("apigateway", "CreateRestApi"))?;
+            let id = out.id.unwrap_or_default();
+            ctx.changed(format!("created API {} ({id})", ctx.names.api()));
+            id
+        }
+    };
+    ctx.record.set("api", &api)?;
+
+    let targets = Targets {
+        region: &ctx.region,
+        partition: ctx.partition(),
+        bucket,
+        table: &ctx.names.table(),
+        producer_arn,
+        gateway_role_arn,
+    };
+    let mut resources = resource_ids(ctx, &api).await?;
+    for route in apigw_routes::routes(&targets) {
+        let id = ensure_path(ctx, &api, &mut resources, route.path).await?;
+        if apigw_routes::upsert_method(ctx, &api, &id, &route).await? {
+            // Recorded before the deployment, so a deploy stopped in between still deploys next time.
+            ctx.record.set(UNDEPLOYED, "routes")?;
+        }
+    }
+    let source = format!(
+        "arn:{}:execute-api:{}:{}:{api}/*/GET/",
+        ctx.partition(),
+        ctx.region,
+        ctx.account
+    );
+    lambda::ensure_permission(
+        ctx,
+        &ctx.names.function(Function::Producer),
+        PRODUCER_SID,
+        "apigateway.amazonaws.com",
+        &source,
+    )
+    .await?;
+    Ok(api)
+}
+
+/// Deploys to the `live` stage if routes changed since the last deployment or the stage is missing.
+pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
+    let gw = &ctx.c.apigw;
+    let stage = gw
+        .get_stage()
+        .rest_api_id(api)
+        .stage_name(STAGE)
+        .send()
+        .await
+        .or_absent(|e| e.is_not_found_exception())
+        .map_err(ctx.sdk("apigateway", "GetStage"))?;
+    if stage.is_none() || ctx.record.get(UNDEPLOYED).is_some() {
+        let out = gw
+            .create_deployment()
+            .rest_api_id(api)
+            .stage_name(STAGE)
+            .description("beekeeper deploy")
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "CreateDeployment"))?;
+        ctx.record.set("deployment", out.id().unwrap_or_default())?;
+        ctx.record.remove(UNDEPLOYED)?;
+        ctx.changed(match stage {
+            None => format!("API deployed to stage {STAGE}"),
+            Some(_) => format!("API changes deployed to stage {STAGE}"),
+        });
+    }
+    ctx.record.set("stage", STAGE)?;
+    gw.tag_resource()
+        .resource_arn(format!(
+            "arn:{}:apigateway:{}::/restapis/{api}/stages/{STAGE}",
+            ctx.partition(),
+            ctx.region
+        ))
+        .set_tags(Some(ctx.tags()))
+        .send()
+        .await
+        .map_err(ctx.sdk("apigateway", "TagResource"))?;
+    Ok(())
+}
+
+/// Path → resource id.
+async fn resource_ids(ctx: &Ctx, api: &str) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    let mut position: Option<String> = None;
+    loop {
+        let page = ctx
+            .c
+            .apigw
+            .get_resources()
+            .rest_api_id(api)
+            .limit(500)
+            .set_position(position.clone())
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "GetResources"))?;
+        for r in page.items() {
+            if let (Some(p), Some(id)) = (r.path(), r.id()) {
+                out.insert(p.to_string(), id.to_string());
+            }
+        }
+        position = page
+            .position()
+            .map(str::to_string)
+            .filter(|p| !p.is_empty());
+        if position.is_none() || page.items().is_empty() {
+            return Ok(out);
+        }
+    }
+}
+
+/// The id of `path`, creating it and any missing parent.
+async fn ensure_path(
+    ctx: &Ctx,
+    api: &str,
+    known: &mut HashMap<String, String>,
+    path: &str,
+) -> Result<String> {
+    if let Some(id) = known.get(path) {
+        return Ok(id.clone());
+    }
+    let (parent, part) = match path.rsplit_once('/') {
+        Some(("", part)) => ("/".to_string(), part),
+        Some((parent, part)) => (parent.to_string(), part),
+        None => ("/".to_string(), path),
+    };
+    let parent_id = Box::pin(ensure_path(ctx, api, known, &parent)).await?;
+    let out = ctx
+        .c
+        .apigw
+        .create_resource()
+        .rest_api_id(api)
+        .parent_id(parent_id)
+        .path_part(part)
+        .send()
+        .await
+        .map_err(ctx.sdk("apigateway", "CreateResource"))?;
+    let id = out.id().unwrap_or_default().to_string();
+    known.insert(path.to_string(), id.clone());
+    Ok(id)
+}
+
+/// Deletes the stage, then the API; missing ones are done. AWS allows one DeleteRestApi per account every
+/// 30 s, so a typed TooManyRequestsException is waited out.
+pub(crate) async fn delete_api(ctx: &Ctx, api: &str) -> Result<bool> {
+    let gw = &ctx.c.apigw;
+    gw.delete_stage()
+        .rest_api_id(api)
+        .stage_name(STAGE)
+        .send()
+        .await
+        .or_absent(|e| e.is_not_found_exception())
+        .map_err(ctx.sdk("apigateway", "DeleteStage"))?;
+    let mut delays = backoff(90);
+    loop {
+        match gw.delete_rest_api().rest_api_id(api).send().await {
+            Ok(_) => return Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                return Ok(false);
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_too_many_requests_exception()) =>
+            {
+                match delays.next() {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => return Err(ctx.sdk("apigateway", "DeleteRestApi")(e)),
+                }
+            }
+            Err(e) => return Err(ctx.sdk("apigateway", "DeleteRestApi")(e)),
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! The four routes of the waiting room's REST API as data (what each method, integration and response
+//! must be), and the one function that makes a method match its spec. Keeping the spec pure lets tests
+//! compare what is deployed with exactly what was meant, and lets a redeploy see whether anything changed.
+
+use super::{Ctx, OrAbsent};
+use crate::error::Result;
+use aws_sdk_apigateway::types::IntegrationType;
+use beekeeper_core::vtl;
+use std::collections::HashMap;
+
+/// What a deployed route must look like.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Route {
+    pub path: &'static str,
+    /// Method request parameters and whether each is required.
+    pub request_params: HashMap<String, bool>,
+    pub integration: IntegrationSpec,
+    /// Status → the response headers the method may send.
+    pub method_responses: Vec<(&'static str, Vec<&'static str>)>,
+    pub integration_responses: Vec<IntegrationResponseSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IntegrationSpec {
+    pub kind: IntegrationType,
+    pub http_method: &'static str,
+    pub uri: String,
+    pub credentials: Option<String>,
+    pub request_params: HashMap<String, String>,
+    pub request_templates: HashMap<String, String>,
+    pub passthrough: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IntegrationResponseSpec {
+    pub status: &'static str,
+    pub selection_pattern: Option<&'static str>,
+    pub params: HashMap<String, String>,
+    pub templates: HashMap<String, String>,
+}
+
+/// Where the routes point.
+pub(crate) struct Targets<'a> {
+    pub region: &'a str,
+    pub partition: &'a str,
+    pub bucket: &'a str,
+    pub table: &'a str,
+    pub producer_arn: &'a str,
+    pub gateway_role_arn: &'a str,
+}
+
+/// How long browsers and caches may keep a page file: short, so a redeploy's branding shows within a minute.
+pub(crate) const ASSET_CACHE_CONTROL: &str = "public, max-age=60";
+/// A DynamoDB failure must not read as "allowed" or "admitted": the visitor's page retries, the
+/// destination's backend sees a 503.
+pub(crate) const ERROR_PATTERN: &str = r"4\d{2}|5\d{2}";
+const UNAVAILABLE_BODY: &str = r#"{"message":"the waiting room is temporarily unavailable"}"#;
+const JSON: &str = "application/json";
+
+fn map<const N: usize>(pairs: [(&str, &str); N]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn dynamo_route(
+    path: &'static str,
+    t: &Targets,
+    templates: vtl::Templates,
+    params: HashMap<String, bool>,
+) -> Route {
+    Route {
+        path,
+        request_params: params,
+        integration: IntegrationSpec {
+            kind: IntegrationType::Aws,
+            http_method: "POST",
+            uri: format!(
+                "arn:{}:apigateway:{}:dynamodb:action/BatchGetItem",
+                t.partition, t.region
+            ),
+            credentials: Some(t.gateway_role_arn.to_string()),
+            request_params: HashMap::new(),
+            request_templates: map([(JSON, &templates.request)]),
+            passthrough: Some("NEVER"),
+        },
+        method_responses: vec![
+            ("200", vec!["Cache-Control"]),
+            ("503", vec!["Cache-Control"]),
+        ],
+        integration_responses: vec![
+            IntegrationResponseSpec {
+                status: "200",
+                selection_pattern: None,
+                params: map([("method.response.header.Cache-Control", "'no-store'")]),
+                templates: map([(JSON, &templates.response)]),
+            },
+            IntegrationResponseSpec {
+                status: "503",
+                selection_pattern: Some(ERROR_PATTERN),
+                params: map([("method.response.header.Cache-Control", "'no-store'")]),
+                templates: map([(JSON, UNAVAILABLE_BODY)]),
+            },
+        ],
+    }
+}
+
+/// Every route, in creation order.
+pub(crate) fn routes(t: &Targets) -> Vec<Route> {
+    let producer = Route {
+        path: "/",
+        request_params: HashMap::new(),
+        integration: IntegrationSpec {
+            kind: IntegrationType::AwsProxy,
+            http_method: "POST",
+            uri: format!(
+                "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
+                t.partition, t.region, t.producer_arn
+            ),
+            credentials: None,
+            request_params: HashMap::new(),
+            request_templates: HashMap::new(),
+            passthrough: None,
+        },
+        method_responses: Vec::new(),
+        integration_responses: Vec::new(),
+    };
+    let asset = Route {
+        path: "/room/{asset}",
+        request_params: [("method.request.path.asset".to_string(), true)].into(),
+        integration: IntegrationSpec {
+            kind: IntegrationType::Aws,
+            http_method: "GET",
+            uri: format!(
+                "arn:{}:apigateway:{}:s3:path/{}/room/{{asset}}",
+                t.partition, t.region, t.bucket
+            ),
+            credentials: Some(t.gateway_role_arn.to_string()),
+            request_params: map([(
+                "integration.request.path.asset",
+                "method.request.path.asset",
+            )]),
+            request_templates: HashMap::new(),
+            passthrough: Some("WHEN_NO_MATCH"),
+        },
+        method_responses: vec![
+            ("200", vec!["Content-Type", "Cache-Control"]),
+            ("404", vec!["Content-Type"]),
+            ("503", vec!["Content-Type"]),
+        ],
+        integration_responses: vec![
+            IntegrationResponseSpec {
+                status: "200",
+                selection_pattern: None,
+                params: HashMap::from([
+                    (
+                        "method.response.header.Content-Type".to_string(),
+                        "integration.response.header.Content-Type".to_string(),
+                    ),
+                    (
+                        "method.response.header.Cache-Control".to_string(),
+                        format!("'{ASSET_CACHE_CONTROL}'"),
+                    ),
+                ]),
+                templates: HashMap::new(),
+            },
+            // With only s3:GetObject, S3 answers 403 (not 404) for a missing key; neither its XML nor the
+            // bucket name should reach the visitor.
+            IntegrationResponseSpec {
+                status: "404",
+                selection_pattern: Some(r"4\d{2}"),
+                params: map([("method.response.header.Content-Type", "'application/json'")]),
+                templates: map([(JSON, r#"{"message":"not found"}"#)]),
+            },
+            IntegrationResponseSpec {
+                status: "503",
+                selection_pattern: Some(r"5\d{2}"),
+                params: map([("method.response.header.Content-Type", "'application/json'")]),
+                templates: map([(JSON, UNAVAILABLE_BODY)]),
+            },
+        ],
+    };
+    let poll = dynamo_route("/poll", t, vtl::poll(t.table), HashMap::new());
+    let client_check = dynamo_route(
+        "/client-check",
+        t,
+        vtl::client_check(t.table),
+        [("method.request.querystring.token".to_string(), false)].into(),
+    );
+    vec![producer, asset, poll, client_check]
+}
+
+fn same_map<V: PartialEq>(a: Option<&HashMap<String, V>>, b: &HashMap<String, V>) -> bool {
+    a.map_or(b.is_empty(), |a| a == b)
+}
+
+/// Makes the GET method of `resource_id` match `route`. Returns whether anything was changed.
+pub(crate) async fn upsert_method(
+    ctx: &Ctx,
+    api: &str,
+    resource_id: &str,
+    route: &Route,
+) -> Result<bool> {
+    let gw = &ctx.c.apigw;
+    let mut changed = false;
+    let mut current = gw
+        .get_method()
+        .rest_api_id(api)
+        .resource_id(resource_id)
+        .http_method("GET")
+        .send()
+        .await
+        .or_absent(|e| e.is_not_found_exception())
+        .map_err(ctx.sdk("apigateway", "GetMethod"))?;
+
+    // A method's request parameters cannot be changed by PutMethod; recreate it (its integration and
+    // responses are put again below).
+    if current
+        .as_ref()
+        .is_some_and(|m| !same_map(m.request_parameters(), &route.request_params))
+    {
+        gw.delete_method()
+            .rest_api_id(api)
+            .resource_id(resource_id)
+            .http_method("GET")
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "DeleteMethod"))?;
+        current = None;
+    }
+    if current.is_none() {
+        gw.put_method()
+            .rest_api_id(api)
+            .resource_id(resource_id)
+            .http_method("GET")
+            .authorization_type("NONE")
+            .set_request_parameters(Some(route.request_params.clone()))
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "PutMethod"))?;
+        changed = true;
+    }
+
+    let want = &route.integration;
+    let integration = current.as_ref().and_then(|m| m.method_integration());
+    let integration_ok = integration.is_some_and(|i| {
+        i.r#type() == Some(&want.kind)
+            && i.http_method() == Some(want.http_method)
+            && i.uri() == Some(want.uri.as_str())
+            && i.credentials() == want.credentials.as_deref()
+            && same_map(i.request_parameters(), &want.request_params)
+            && same_map(i.request_templates(), &want.request_templates)
+            && want
+                .passthrough
+                .is_none_or(|p| i.passthrough_behavior() == Some(p))
+    });
+    if !integration_ok {
+        tracing::debug!(path = route.path, current = ?integration, "integration differs");
+        // PutIntegration replaces the whole integration, responses included.
+        gw.put_integration()
+            .rest_api_id(api)
+            .resource_id(resource_id)
+            .http_method("GET")
+            .r#type(want.kind.clone())
+            .integration_http_method(want.http_method)
+            .uri(&want.uri)
+            .set_credentials(want.credentials.clone())
+            .set_request_parameters(Some(want.request_params.clone()).filter(|m| !m.is_empty()))
+            .set_request_templates(Some(want.request_templates.clone()).filter(|m| !m.is_empty()))
+            .set_passthrough_behavior(want.passthrough.map(str::to_string))
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "PutIntegration"))?;
+        changed = true;
+    }
+
+    let existing_mr = current
+        .as_ref()
+        .and_then(|m| m.method_responses())
+        .cloned()
+        .unwrap_or_default();
+    for (status, headers) in &route.method_responses {
+        let params: HashMap<String, bool> = headers
+            .iter()
+            .map(|h| (format!("method.response.header.{h}"), false))
+            .collect();
+        match existing_mr.get(*status) {
+            Some(mr) if same_map(mr.response_parameters(), &params) => continue,
+            Some(mr) => {
+                tracing::debug!(path = route.path, status, current = ?mr, "method response differs");
+                gw.delete_method_response()
+                    .rest_api_id(api)
+                    .resource_id(resource_id)
+                    .http_method("GET")
+                    .status_code(*status)
+                    .send()
+                    .await
+                    .map_err(ctx.sdk("apigateway", "DeleteMethodResponse"))?;
+            }
+            None => {}
+        }
+        gw.put_method_response()
+            .rest_api_id(api)
+            .resource_id(resource_id)
+            .http_method("GET")
+            .status_code(*status)
+            .set_response_parameters(Some(params))
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "PutMethodResponse"))?;
+        changed = true;
+    }
+    for status in existing_mr.keys() {
+        if !route.method_responses.iter().any(|(s, _)| s == status) {
+            gw.delete_method_response()
+                .rest_api_id(api)
+                .resource_id(resource_id)
+                .http_method("GET")
+                .status_code(status)
+                .send()
+                .await
+                .map_err(ctx.sdk("apigateway", "DeleteMethodResponse"))?;
+            changed = true;
+        }
+    }
+
+    let existing_ir = if integration_ok {
+        integration
+            .and_then(|i| i.integration_responses())
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        HashMap::new()
+    };
+    for want in &route.integration_responses {
+        let same = existing_ir.get(want.status).is_some_and(|ir| {
+            ir.selection_pattern() == want.selection_pattern
+                && same_map(ir.response_parameters(), &want.params)
+                && same_map(ir.response_templates(), &want.templates)
+        });
+        if same {
+            continue;
+        }
+        tracing::debug!(path = route.path, status = want.status, current = ?existing_ir.get(want.status), "integration response differs");
+        gw.put_integration_response()
+            .rest_api_id(api)
+            .resource_id(resource_id)
+            .http_method("GET")
+            .status_code(want.status)
+            .set_selection_pattern(want.selection_pattern.map(str::to_string))
+            .set_response_parameters(Some(want.params.clone()).filter(|m| !m.is_empty()))
+            .set_response_templates(Some(want.templates.clone()).filter(|m| !m.is_empty()))
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "PutIntegrationResponse"))?;
+        changed = true;
+    }
+    for status in existing_ir.keys() {
+        if !route
+            .integration_responses
+            .iter()
+            .any(|r| r.status == status)
+        {
+            gw.delete_integration_response()
+                .rest_api_id(api)
+                .resource_id(resource_id)
+                .http_method("GET")
+                .status_code(status)
+                .send()
+                .await
+                .map_err(ctx.sdk("apigateway", "DeleteIntegrationResponse"))?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets() -> Targets<'static> {
+        Targets {
+            region: "eu-west-1",
+            partition: "aws",
+            bucket: "beekeeper-x-assets-abcd1234",
+            table: "beekeeper-x-table",
+            producer_arn: "arn:aws:lambda:eu-west-1:1:function:beekeeper-x-producer",
+            gateway_role_arn: "arn:aws:iam::1:role/beekeeper-x-apigw-role",
+        }
+    }
+
+    #[test]
+    fn dynamo_routes_fail_closed_and_carry_the_core_templates() {
+        let r = routes(&targets());
+        let poll = r.iter().find(|r| r.path == "/poll").unwrap();
+        assert_eq!(
+            poll.integration.request_templates[JSON],
+            vtl::poll("beekeeper-x-table").request
+        );
+        assert_eq!(poll.integration.passthrough, Some("NEVER"));
+        let err = poll
+            .integration_responses
+            .iter()
+            .find(|r| r.selection_pattern.is_some())
+            .unwrap();
+        assert_eq!(
+            (err.status, err.selection_pattern),
+            ("503", Some(ERROR_PATTERN))
+        );
+        assert!(
+            !err.templates[JSON].contains("allowed") && !err.templates[JSON].contains("admitted")
+        );
+        let cc = r.iter().find(|r| r.path == "/client-check").unwrap();
+        assert_eq!(
+            cc.integration.request_templates[JSON],
+            vtl::client_check("beekeeper-x-table").request
+        );
+        assert!(
+            cc.request_params
+                .contains_key("method.request.querystring.token")
+        );
+    }
+
+    #[test]
+    fn assets_come_from_the_room_prefix_only() {
+        let r = routes(&targets());
+        let a = r.iter().find(|r| r.path == "/room/{asset}").unwrap();
+        assert_eq!(
+            a.integration.uri,
+            "arn:aws:apigateway:eu-west-1:s3:path/beekeeper-x-assets-abcd1234/room/{asset}"
+        );
+        assert_eq!(
+            a.integration_responses[0].params["method.response.header.Content-Type"],
+            "integration.response.header.Content-Type"
+        );
+    }
+}

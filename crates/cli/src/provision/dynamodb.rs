@@ -1,0 +1,297 @@
+//! DynamoDB: the one on-demand table (room item + token items, TTL on `expires_at`) and the room item's
+//! operator settings. A redeploy changes only what the operator set (rate, destination, session length);
+//! what the room has done so far (released_total, open) is never reset.
+
+use super::{Ctx, OrAbsent, backoff, build_error};
+use crate::error::{CliError, Result};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    Tag, TimeToLiveSpecification, TimeToLiveStatus,
+};
+use beekeeper_core::config::RoomConfig;
+use beekeeper_core::contract::RoomState;
+use beekeeper_core::names::PROFILE_TAG;
+use beekeeper_room::aws::DynamoTable;
+use beekeeper_room::{RoomUpdate, Table};
+
+pub(crate) const TTL_ATTRIBUTE: &str = "expires_at";
+
+pub(crate) fn table_arn(ctx: &Ctx) -> String {
+    ctx.arn("dynamodb", &format!("table/{}", ctx.names.table()))
+}
+
+async fn status(ctx: &Ctx, name: &str) -> Result<Option<(TableStatus, Option<BillingMode>)>> {
+    Ok(ctx
+        .c
+        .dynamodb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("dynamodb", "DescribeTable"))?
+        .and_then(|o| o.table)
+        .map(|t| {
+            let billing = t
+                .billing_mode_summary()
+                .and_then(|b| b.billing_mode().cloned());
+            (t.table_status.unwrap_or(TableStatus::Active), billing)
+        }))
+}
+
+/// Waits until the table accepts writes; `None` when it does not exist (or is gone).
+async fn wait_settled(ctx: &Ctx, name: &str) -> Result<Option<BillingMode>> {
+    let mut delays = backoff(300);
+    loop {
+        match status(ctx, name).await? {
+            None => return Ok(None),
+            Some((TableStatus::Active, billing)) => {
+                return Ok(Some(billing.unwrap_or(BillingMode::Provisioned)));
+            }
+            Some(_) => match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => {
+                    return Err(CliError::NotReady {
+                        what: format!("table {name}"),
+                        seconds: 300 * super::retry_base().as_secs().max(1),
+                    });
+                }
+            },
+        }
+    }
+}
+
+pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
+    let ddb = &ctx.c.dynamodb;
+    let name = ctx.names.table();
+    let tag = Tag::builder()
+        .key(PROFILE_TAG)
+        .value(ctx.tag_value())
+        .build()
+        .map_err(build_error("DynamoDB tag"))?;
+    match wait_settled(ctx, &name).await? {
+        Some(billing) => {
+            if billing != BillingMode::PayPerRequest {
+                ddb.update_table()
+                    .table_name(&name)
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .send()
+                    .await
+                    .map_err(ctx.sdk("dynamodb", "UpdateTable"))?;
+                ctx.changed(format!("table {name} switched to on-demand billing"));
+            }
+        }
+        None => {
+            ddb.create_table()
+                .table_name(&name)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("pk")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .map_err(build_error("DynamoDB attribute"))?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("pk")
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .map_err(build_error("DynamoDB key schema"))?,
+                )
+                .billing_mode(BillingMode::PayPerRequest)
+                .tags(tag.clone())
+                .send()
+                .await
+                // Another deploy created it a moment ago: the wait below covers it.
+                .or_absent(|e| e.is_resource_in_use_exception())
+                .map_err(ctx.sdk("dynamodb", "CreateTable"))?;
+            ctx.changed(format!("created table {name}"));
+        }
+    }
+    ctx.record.set("table", &name)?;
+    wait_settled(ctx, &name).await?;
+
+    let ttl = ddb
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .map_err(ctx.sdk("dynamodb", "DescribeTimeToLive"))?;
+    let ttl_on = ttl.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(TTL_ATTRIBUTE)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if !ttl_on {
+        ddb.update_time_to_live()
+            .table_name(&name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .build()
+                    .map_err(build_error("DynamoDB TTL"))?,
+            )
+            .send()
+            .await
+            .map_err(ctx.sdk("dynamodb", "UpdateTimeToLive"))?;
+    }
+    ddb.tag_resource()
+        .resource_arn(table_arn(ctx))
+        .tags(tag)
+        .send()
+        .await
+        .map_err(ctx.sdk("dynamodb", "TagResource"))?;
+    Ok(())
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The operator settings of `config` that differ from the stored room item, as updates plus the line
+/// that reports each.
+pub(crate) fn setting_updates(room: &RoomState, config: &RoomConfig) -> Vec<(RoomUpdate, String)> {
+    let mut out = Vec::new();
+    let min_rate = config.effective_min_rate();
+    if room.base_rate != config.rate || room.min_rate != min_rate {
+        let line = if room.base_rate != config.rate {
+            format!("rate {} → {}", room.base_rate, config.rate)
+        } else {
+            format!("minimum rate {} → {}", room.min_rate, min_rate)
+        };
+        out.push((
+            RoomUpdate::Rate {
+                rate: config.rate,
+                min_rate,
+            },
+            line,
+        ));
+    }
+    if room.destination != config.destination {
+        out.push((
+            RoomUpdate::Destination(config.destination.clone()),
+            format!("destination {} → {}", room.destination, config.destination),
+        ));
+    }
+    if room.session_minutes != config.session_minutes {
+        out.push((
+            RoomUpdate::SessionMinutes(config.session_minutes),
+            format!(
+                "session {} → {} minutes",
+                room.session_minutes, config.session_minutes
+            ),
+        ));
+    }
+    out
+}
+
+/// Writes the room item on first deploy; afterwards applies only changed operator settings.
+pub(crate) async fn upsert_room_item(ctx: &Ctx, config: &RoomConfig) -> Result<()> {
+    let table = DynamoTable::new(ctx.c.dynamodb.clone(), ctx.names.table());
+    match table.room().await? {
+        None => {
+            table
+                .put_room(&RoomState::initial(config, now_secs()))
+                .await?;
+            ctx.changed(format!("room opened at {} visitors/minute", config.rate));
+        }
+        Some(room) => {
+            for (update, line) in setting_updates(&room, config) {
+                table.update_room(update, now_secs()).await?;
+                ctx.changed(line);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the table; a missing table is done. Returns whether it existed.
+pub(crate) async fn delete_table(ctx: &Ctx) -> Result<bool> {
+    let name = ctx.names.table();
+    // A table still being created (or updated) refuses deletion.
+    if wait_settled(ctx, &name).await?.is_none() {
+        return Ok(false);
+    }
+    Ok(ctx
+        .c
+        .dynamodb
+        .delete_table()
+        .table_name(&name)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("dynamodb", "DeleteTable"))?
+        .is_some())
+}
+
+pub(crate) async fn table_exists(ctx: &Ctx) -> Result<bool> {
+    let name = ctx.names.table();
+    let mut pages = ctx.c.dynamodb.list_tables().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(ctx.sdk("dynamodb", "ListTables"))?;
+        if page.table_names().contains(&name) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beekeeper_core::config::Architecture;
+
+    fn config(rate: u32) -> RoomConfig {
+        RoomConfig {
+            profile: "p".into(),
+            display_name: "P".into(),
+            region: "eu-west-1".into(),
+            destination: "https://shop.example.com".into(),
+            rate,
+            drt: false,
+            min_rate: None,
+            session_minutes: 30,
+            accent_colour: None,
+            logo: None,
+            architecture: Architecture::X86_64,
+        }
+    }
+
+    #[test]
+    fn only_changed_operator_settings_are_updated() {
+        let mut room = RoomState::initial(&config(300), 1);
+        room.released_total = 42;
+        room.rate = 150; // DRT holds it below base: not the operator's doing, so not a change.
+        assert!(setting_updates(&room, &config(300)).is_empty());
+        let ups = setting_updates(&room, &config(1200));
+        assert_eq!(ups.len(), 1);
+        assert_eq!(ups[0].1, "rate 300 → 1200");
+        assert_eq!(
+            ups[0].0,
+            RoomUpdate::Rate {
+                rate: 1200,
+                min_rate: 120
+            }
+        );
+        let mut c = config(300);
+        c.destination = "https://other.example.com".into();
+        c.session_minutes = 10;
+        let lines: Vec<String> = setting_updates(&room, &c)
+            .into_iter()
+            .map(|u| u.1)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "destination https://shop.example.com → https://other.example.com",
+                "session 30 → 10 minutes"
+            ]
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! IAM: one role per function and one for API Gateway, each with a single inline policy that names only
+//! the actions and resource ARNs that part uses (least privilege: no wildcard actions, no managed
+//! policies). The ARNs are derived from names, so roles can be created before the resources they name.
+
+use super::{Ctx, OrAbsent, build_error};
+use crate::error::Result;
+use aws_sdk_iam::types::Tag;
+use beekeeper_core::names::{Function, PROFILE_TAG};
+use serde_json::{Value, json};
+
+/// The one inline policy of each role.
+pub(crate) const POLICY_NAME: &str = "beekeeper";
+
+/// A role to create: its name, the service that assumes it and its inline policy.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RoleSpec {
+    /// Short key for the record and messages ("producer", "apigw").
+    pub key: &'static str,
+    pub name: String,
+    pub service: &'static str,
+    pub policy: Value,
+}
+
+/// The resource ARNs the policies name.
+pub(crate) struct Arns {
+    pub queue: String,
+    pub table: String,
+    pub bucket_room: String,
+    pub consumer: String,
+}
+
+impl Arns {
+    pub(crate) fn new(ctx: &Ctx, bucket: &str) -> Arns {
+        Arns {
+            queue: ctx.arn("sqs", &ctx.names.queue()),
+            table: ctx.arn("dynamodb", &format!("table/{}", ctx.names.table())),
+            bucket_room: format!("arn:{}:s3:::{bucket}/room/*", ctx.partition()),
+            consumer: function_arn(ctx, Function::Consumer),
+        }
+    }
+}
+
+pub(crate) fn function_arn(ctx: &Ctx, f: Function) -> String {
+    ctx.arn("lambda", &format!("function:{}", ctx.names.function(f)))
+}
+
+fn statement(actions: &[&str], resources: &[&str]) -> Value {
+    json!({"Effect": "Allow", "Action": actions, "Resource": resources})
+}
+
+fn policy(statements: Vec<Value>) -> Value {
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+pub(crate) fn trust(service: &str) -> Value {
+    policy(vec![json!({
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole"
+    })])
+}
+
+/// Every role of a room with its exact policy.
+pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
+    let mut out: Vec<RoleSpec> = Function::ALL
+        .iter()
+        .map(|&f| {
+            let group = ctx.arn(
+                "logs",
+                &format!("log-group:/aws/lambda/{}", ctx.names.function(f)),
+            );
+            let streams = format!("{group}:*");
+            let logs = statement(
+                &[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                ],
+                &[&group, &streams],
+            );
+            let own = match f {
+                Function::Producer => vec![
+                    statement(&["sqs:SendMessage"], &[&arns.queue]),
+                    statement(&["dynamodb:GetItem"], &[&arns.table]),
+                ],
+                Function::Trigger => vec![
+                    statement(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[&arns.table]),
+                    statement(&["sqs:GetQueueAttributes"], &[&arns.queue]),
+                    statement(&["lambda:InvokeFunction"], &[&arns.consumer]),
+                ],
+                Function::Consumer => vec![
+                    statement(
+                        &[
+                            "sqs:ReceiveMessage",
+                            "sqs:DeleteMessage",
+                            "sqs:ChangeMessageVisibility",
+                            "sqs:GetQueueAttributes",
+                        ],
+                        &[&arns.queue],
+                    ),
+                    statement(
+                        &[
+                            "dynamodb:GetItem",
+                            "dynamodb:BatchWriteItem",
+                            "dynamodb:UpdateItem",
+                        ],
+                        &[&arns.table],
+                    ),
+                ],
+                Function::Drt => vec![statement(
+                    &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    &[&arns.table],
+                )],
+            };
+            RoleSpec {
+                key: f.part(),
+                name: ctx.names.function_role(f),
+                service: "lambda.amazonaws.com",
+                policy: policy(own.into_iter().chain([logs]).collect()),
+            }
+        })
+        .collect();
+    out.push(RoleSpec {
+        key: "apigw",
+        name: ctx.names.gateway_role(),
+        service: "apigateway.amazonaws.com",
+        policy: policy(vec![
+            statement(&["s3:GetObject"], &[&arns.bucket_room]),
+            statement(&["dynamodb:BatchGetItem"], &[&arns.table]),
+        ]),
+    });
+    out
+}
+
+/// Every role name a room can have (what `destroy` looks for).
+pub(crate) fn role_names(ctx: &Ctx) -> Vec<String> {
+    Function::ALL
+        .iter()
+        .map(|&f| ctx.names.function_role(f))
+        .chain([ctx.names.gateway_role()])
+        .collect()
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986); emulators sometimes return them as is.
+pub(crate) fn decode_document(doc: &str) -> Option<Value> {
+    if let Ok(v) = serde_json::from_str(doc) {
+        return Some(v);
+    }
+    let bytes = doc.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    serde_json::from_slice(&out).ok()
+}
+
+/// Creates the role if missing, then makes its trust policy, inline policy and tags what `spec` says,
+/// removing any other inline or attached policy. Returns the role's ARN.
+pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
+    let iam = &ctx.c.iam;
+    let trust_doc = trust(spec.service);
+    let existing = iam
+        .get_role()
+        .role_name(&spec.name)
+        .send()
+        .await
+        .or_absent(|e| e.is_no_such_entity_exception())
+        .map_err(ctx.sdk("iam", "GetRole"))?
+        .and_then(|o| o.role);
+    let tag = Tag::builder()
+        .key(PROFILE_TAG)
+        .value(ctx.tag_value())
+        .build()
+        .map_err(build_error("IAM tag"))?;
+    let (arn, created) = match existing {
+        Some(role) => {
+            let current = role.assume_role_policy_document().and_then(decode_document);
+            if current.as_ref() != Some(&trust_doc) {
+                iam.update_assume_role_policy()
+                    .role_name(&spec.name)
+                    .policy_document(trust_doc.to_string())
+                    .send()
+                    .await
+                    .map_err(ctx.sdk("iam", "UpdateAssumeRolePolicy"))?;
+                ctx.changed(format!("role {} trust policy updated", spec.name));
+            }
+            iam.tag_role()
+                .role_name(&spec.name)
+                .tags(tag)
+                .send()
+                .await
+                .map_err(ctx.sdk("iam", "TagRole"))?;
+            (role.arn, false)
+        }
+        None => {
+            let out = iam
+                .create_role()
+                .role_name(&spec.name)
+                .assume_role_policy_document(trust_doc.to_string())
+                .description(format!(
+                    "Beekeeper waiting room {}: {}",
+                    ctx.profile, spec.key
+                ))
+                .tags(tag)
+                .send()
+                .await
+                .map_err(ctx.sdk("iam", "CreateRole"))?;
+            let arn = out.role.map(|r| r.arn).unwrap_or_default();
+            ctx.changed(format!("created role {}", spec.name));
+            (arn, true)
+        }
+    };
+    ctx.record.set(&format!("role:{}", spec.key), &arn)?;
+
+    let current = iam
+        .get_role_policy()
+        .role_name(&spec.name)
+        .policy_name(POLICY_NAME)
+        .send()
+        .await
+        .or_absent(|e| e.is_no_such_entity_exception())
+        .map_err(ctx.sdk("iam", "GetRolePolicy"))?
+        .and_then(|o| decode_document(o.policy_document()));
+    if current.as_ref() != Some(&spec.policy) {
+        iam.put_role_policy()
+            .role_name(&spec.name)
+            .policy_name(POLICY_NAME)
+            .policy_document(spec.policy.to_string())
+            .send()
+            .await
+            .map_err(ctx.sdk("iam", "PutRolePolicy"))?;
+        if !created {
+            ctx.changed(format!("role {} policy updated", spec.name));
+        }
+    }
+    strip_other_policies(ctx, &spec.name, Some(POLICY_NAME)).await?;
+    Ok(arn)
+}
+
+/// Removes every inline policy but `keep` and detaches every managed policy: a role must hold only what
+/// Beekeeper put there (and IAM refuses to delete a role that still has policies).
+async fn strip_other_policies(ctx: &Ctx, role: &str, keep: Option<&str>) -> Result<bool> {
+    let iam = &ctx.c.iam;
+    let Some(inline) = iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .or_absent(|e| e.is_no_such_entity_exception())
+        .map_err(ctx.sdk("iam", "ListRolePolicies"))?
+    else {
+        return Ok(false);
+    };
+    for name in inline.policy_names() {
+        if Some(name.as_str()) == keep {
+            continue;
+        }
+        iam.delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .or_absent(|e| e.is_no_such_entity_exception())
+            .map_err(ctx.sdk("iam", "DeleteRolePolicy"))?;
+    }
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .or_absent(|e| e.is_no_such_entity_exception())
+        .map_err(ctx.sdk("iam", "ListAttachedRolePolicies"))?;
+    for p in attached.iter().flat_map(|a| a.attached_policies()) {
+        if let Some(arn) = p.policy_arn() {
+            iam.detach_role_policy()
+                .role_name(role)
+                .policy_arn(arn)
+                .send()
+                .await
+                .or_absent(|e| e.is_no_such_entity_exception())
+                .map_err(ctx.sdk("iam", "DetachRolePolicy"))?;
+            tracing::warn!("detached managed policy {arn} from {role}");
+        }
+    }
+    Ok(true)
+}
+
+/// Deletes a role and its policies; a missing role is already done. Returns whether it existed.
+pub(crate) async fn delete_role(ctx: &Ctx, name: &str) -> Result<bool> {
+    if !strip_other_policies(ctx, name, None).await? {
+        return Ok(false);
+    }
+    Ok(ctx
+        .c
+        .iam
+        .delete_role()
+        .role_name(name)
+        .send()
+        .await
+        .or_absent(|e| e.is_no_such_entity_exception())
+        .map_err(ctx.sdk("iam", "DeleteRole"))?
+        .is_some())
+}
+
+/// The room's roles that exist, found by listing (name prefix), not by the record.
+pub(crate) async fn existing_roles(ctx: &Ctx) -> Result<Vec<String>> {
+    let ours = role_names(ctx);
+    let mut found = Vec::new();
+    let mut pages = ctx.c.iam.list_roles().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(ctx.sdk("iam", "ListRoles"))?;
+        found.extend(
+            page.roles()
+                .iter()
+                .map(|r| r.role_name().to_string())
+                .filter(|n| ours.contains(n)),
+        );
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_url_encoded_and_plain_documents() {
+        let v = json!({"a": "b c/d"});
+        assert_eq!(decode_document(&v.to_string()), Some(v.clone()));
+        assert_eq!(decode_document("%7B%22a%22%3A%22b%20c%2Fd%22%7D"), Some(v));
+        assert_eq!(decode_document("%7"), None);
+    }
+}

@@ -1,0 +1,418 @@
+//! Lambda: the four functions from the `cargo lambda build` zips, and the resource-policy statements that
+//! let EventBridge and API Gateway invoke them. A redeploy uploads code only when the zip's SHA-256
+//! differs from what Lambda runs, and touches the configuration only when a setting differs, because
+//! either update cold-starts every container during a sale.
+
+use super::lambda_zip::{Zips, code_sha256};
+use super::{Ctx, OrAbsent, backoff};
+use crate::error::{CliError, Result};
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture as LambdaArch, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use beekeeper_core::config::Architecture;
+use beekeeper_core::names::Function;
+use beekeeper_room::env;
+use std::collections::HashMap;
+
+/// One function's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FnSpec {
+    pub f: Function,
+    pub name: String,
+    pub role_arn: String,
+    pub memory_mb: i32,
+    pub timeout_secs: i32,
+    pub env: HashMap<String, String>,
+    pub arch: Architecture,
+}
+
+/// The producer answers every arrival, so it gets more memory (and with it more CPU); the trigger and the
+/// drt finish well within 30 s; a consumer paces releases across a minute and must finish before the
+/// queue's visibility timeout (120 s) hands its messages to another.
+pub(crate) fn spec(
+    ctx: &Ctx,
+    f: Function,
+    role_arn: &str,
+    queue_url: &str,
+    arch: Architecture,
+) -> FnSpec {
+    let (memory_mb, timeout_secs) = match f {
+        Function::Producer => (256, 10),
+        Function::Trigger => (128, 30),
+        Function::Consumer => (128, 75),
+        Function::Drt => (128, 30),
+    };
+    let mut vars = HashMap::from([(env::TABLE.to_string(), ctx.names.table())]);
+    if f != Function::Drt {
+        vars.insert(env::QUEUE_URL.to_string(), queue_url.to_string());
+    }
+    if f == Function::Trigger {
+        vars.insert(
+            env::CONSUMER_FUNCTION.to_string(),
+            ctx.names.function(Function::Consumer),
+        );
+    }
+    FnSpec {
+        f,
+        name: ctx.names.function(f),
+        role_arn: role_arn.to_string(),
+        memory_mb,
+        timeout_secs,
+        env: vars,
+        arch,
+    }
+}
+
+fn lambda_arch(a: Architecture) -> LambdaArch {
+    match a {
+        Architecture::X86_64 => LambdaArch::X8664,
+        Architecture::Arm64 => LambdaArch::Arm64,
+    }
+}
+
+fn config_differs(cur: &GetFunctionConfigurationOutput, s: &FnSpec) -> bool {
+    let env = cur
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    cur.runtime() != Some(&Runtime::Providedal2023)
+        || cur.handler() != Some("bootstrap")
+        || cur.role() != Some(s.role_arn.as_str())
+        || cur.memory_size() != Some(s.memory_mb)
+        || cur.timeout() != Some(s.timeout_secs)
+        || env != s.env
+}
+
+/// IAM is eventually consistent: a role created seconds ago may not yet be assumable by Lambda, which
+/// answers with a typed InvalidParameterValueException. Only that error is retried: the typed variant and
+/// its code must agree.
+fn role_not_ready<E: ProvideErrorMetadata>(e: &E, typed: bool) -> bool {
+    typed && e.code() == Some("InvalidParameterValueException")
+}
+
+fn create_role_not_ready(
+    e: &aws_sdk_lambda::operation::create_function::CreateFunctionError,
+) -> bool {
+    role_not_ready(e, e.is_invalid_parameter_value_exception())
+}
+
+/// Creates or updates one function; returns its ARN.
+pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Result<String> {
+    let lambda = &ctx.c.lambda;
+    let zip = zips.get(s.f);
+    let current = lambda
+        .get_function_configuration()
+        .function_name(&s.name)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("lambda", "GetFunctionConfiguration"))?;
+    let arn = match current {
+        None => {
+            let mut delays = backoff(60);
+            let out = loop {
+                let res = lambda
+                    .create_function()
+                    .function_name(&s.name)
+                    .description(format!(
+                        "Beekeeper waiting room {}: {}",
+                        ctx.profile,
+                        s.f.part()
+                    ))
+                    .runtime(Runtime::Providedal2023)
+                    .handler("bootstrap")
+                    .role(&s.role_arn)
+                    .architectures(lambda_arch(s.arch))
+                    .memory_size(s.memory_mb)
+                    .timeout(s.timeout_secs)
+                    .environment(
+                        Environment::builder()
+                            .set_variables(Some(s.env.clone()))
+                            .build(),
+                    )
+                    .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+                    .set_tags(Some(ctx.tags()))
+                    .send()
+                    .await;
+                match res {
+                    Ok(out) => break out,
+                    Err(e) if e.as_service_error().is_some_and(create_role_not_ready) => {
+                        match delays.next() {
+                            Some(d) => tokio::time::sleep(d).await,
+                            None => return Err(ctx.sdk("lambda", "CreateFunction")(e)),
+                        }
+                    }
+                    Err(e) => return Err(ctx.sdk("lambda", "CreateFunction")(e)),
+                }
+            };
+            ctx.changed(format!("created function {}", s.name));
+            out.function_arn.unwrap_or_default()
+        }
+        Some(cur) => {
+            let arn = cur.function_arn().unwrap_or_default().to_string();
+            let arch_now = cur
+                .architectures()
+                .first()
+                .cloned()
+                .unwrap_or(LambdaArch::X8664);
+            if cur.code_sha256() != Some(code_sha256(zip).as_str())
+                || arch_now != lambda_arch(s.arch)
+            {
+                wait_settled(ctx, &s.name).await?;
+                lambda
+                    .update_function_code()
+                    .function_name(&s.name)
+                    .zip_file(Blob::new(zip))
+                    .architectures(lambda_arch(s.arch))
+                    .send()
+                    .await
+                    .map_err(ctx.sdk("lambda", "UpdateFunctionCode"))?;
+                ctx.changed(format!("{} code updated", s.f.part()));
+            }
+            if config_differs(&cur, s) {
+                wait_settled(ctx, &s.name).await?;
+                update_configuration(ctx, s).await?;
+                ctx.changed(format!("{} configuration updated", s.f.part()));
+            }
+            lambda
+                .tag_resource()
+                .resource(&arn)
+                .set_tags(Some(ctx.tags()))
+                .send()
+                .await
+                .map_err(ctx.sdk("lambda", "TagResource"))?;
+            arn
+        }
+    };
+    ctx.record.set(&format!("function:{}", s.f.part()), &arn)?;
+    wait_settled(ctx, &s.name).await?;
+    Ok(arn)
+}
+
+async fn update_configuration(ctx: &Ctx, s: &FnSpec) -> Result<()> {
+    let mut delays = backoff(60);
+    loop {
+        let res = ctx
+            .c
+            .lambda
+            .update_function_configuration()
+            .function_name(&s.name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&s.role_arn)
+            .memory_size(s.memory_mb)
+            .timeout(s.timeout_secs)
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(s.env.clone()))
+                    .build(),
+            )
+            .send()
+            .await;
+        match res {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(|se| {
+                    role_not_ready(se, se.is_invalid_parameter_value_exception())
+                }) =>
+            {
+                match delays.next() {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => return Err(ctx.sdk("lambda", "UpdateFunctionConfiguration")(e)),
+                }
+            }
+            Err(e) => return Err(ctx.sdk("lambda", "UpdateFunctionConfiguration")(e)),
+        }
+    }
+}
+
+/// Waits until the function is Active and its last update finished, as Lambda requires before the next
+/// update (and before it can be invoked).
+async fn wait_settled(ctx: &Ctx, name: &str) -> Result<()> {
+    let mut delays = backoff(120);
+    loop {
+        let cur = ctx
+            .c
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(ctx.sdk("lambda", "GetFunctionConfiguration"))?;
+        let state_ok = matches!(cur.state(), None | Some(State::Active | State::Inactive));
+        let update_ok = matches!(
+            cur.last_update_status(),
+            None | Some(LastUpdateStatus::Successful)
+        );
+        if matches!(cur.state(), Some(State::Failed))
+            || matches!(cur.last_update_status(), Some(LastUpdateStatus::Failed))
+        {
+            return Err(CliError::NotReady {
+                what: format!(
+                    "function {name} ({})",
+                    cur.state_reason()
+                        .or(cur.last_update_status_reason())
+                        .unwrap_or("Lambda reports the update failed")
+                ),
+                seconds: 0,
+            });
+        }
+        if state_ok && update_ok {
+            return Ok(());
+        }
+        match delays.next() {
+            Some(d) => tokio::time::sleep(d).await,
+            None => {
+                return Err(CliError::NotReady {
+                    what: format!("function {name}"),
+                    seconds: 120 * super::retry_base().as_secs().max(1),
+                });
+            }
+        }
+    }
+}
+
+/// Lets `principal` invoke `function` from `source_arn` only. An identical statement is left alone; one
+/// with the same id but another source (an API that was recreated) is replaced. Re-adding an existing
+/// statement is a typed ResourceConflictException, which means another deploy added it meanwhile.
+pub(crate) async fn ensure_permission(
+    ctx: &Ctx,
+    function: &str,
+    sid: &str,
+    principal: &str,
+    source_arn: &str,
+) -> Result<bool> {
+    match statement_source(ctx, function, sid).await? {
+        Some(Some(src)) if src == source_arn => return Ok(false),
+        Some(_) => remove_permission(ctx, function, sid).await?,
+        None => {}
+    }
+    ctx.c
+        .lambda
+        .add_permission()
+        .function_name(function)
+        .statement_id(sid)
+        .action("lambda:InvokeFunction")
+        .principal(principal)
+        .source_arn(source_arn)
+        .source_account(&ctx.account)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_conflict_exception())
+        .map_err(ctx.sdk("lambda", "AddPermission"))?;
+    Ok(true)
+}
+
+/// Statement `sid` of the function's resource policy, if present, with its `AWS:SourceArn` condition.
+async fn statement_source(ctx: &Ctx, function: &str, sid: &str) -> Result<Option<Option<String>>> {
+    let policy = ctx
+        .c
+        .lambda
+        .get_policy()
+        .function_name(function)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("lambda", "GetPolicy"))?
+        .and_then(|o| o.policy);
+    let Some(doc) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()) else {
+        return Ok(None);
+    };
+    let statement = doc["Statement"]
+        .as_array()
+        .and_then(|stmts| stmts.iter().find(|s| s["Sid"] == sid));
+    Ok(statement.map(|s| {
+        s["Condition"]["ArnLike"]["AWS:SourceArn"]
+            .as_str()
+            .map(str::to_string)
+    }))
+}
+
+/// Removes a statement; a missing function or statement is done.
+pub(crate) async fn remove_permission(ctx: &Ctx, function: &str, sid: &str) -> Result<()> {
+    ctx.c
+        .lambda
+        .remove_permission()
+        .function_name(function)
+        .statement_id(sid)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("lambda", "RemovePermission"))?;
+    Ok(())
+}
+
+/// Deletes a function; a missing one is done. Returns whether it existed.
+pub(crate) async fn delete_function(ctx: &Ctx, name: &str) -> Result<bool> {
+    Ok(ctx
+        .c
+        .lambda
+        .delete_function()
+        .function_name(name)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("lambda", "DeleteFunction"))?
+        .is_some())
+}
+
+/// The profile's functions that exist, found by listing.
+pub(crate) async fn existing_functions(ctx: &Ctx) -> Result<Vec<String>> {
+    let ours: Vec<String> = Function::ALL
+        .iter()
+        .map(|&f| ctx.names.function(f))
+        .collect();
+    let mut found = Vec::new();
+    let mut pages = ctx.c.lambda.list_functions().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(ctx.sdk("lambda", "ListFunctions"))?;
+        found.extend(
+            page.functions()
+                .iter()
+                .filter_map(|f| f.function_name())
+                .filter(|n| ours.iter().any(|o| o == n))
+                .map(str::to_string),
+        );
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_typed_invalid_parameter_error_is_retried() {
+        use aws_sdk_lambda::operation::create_function::CreateFunctionError;
+        use aws_sdk_lambda::types::error::{
+            InvalidParameterValueException, ResourceConflictException,
+        };
+        use aws_smithy_types::error::ErrorMetadata;
+        let meta = |code: &str| {
+            ErrorMetadata::builder()
+                .code(code)
+                .message("role cannot be assumed")
+                .build()
+        };
+        let typed = CreateFunctionError::InvalidParameterValueException(
+            InvalidParameterValueException::builder()
+                .meta(meta("InvalidParameterValueException"))
+                .build(),
+        );
+        assert!(create_role_not_ready(&typed));
+        // The same code without the typed variant (an unmodelled answer) is not trusted.
+        assert!(!create_role_not_ready(&CreateFunctionError::generic(meta(
+            "InvalidParameterValueException"
+        ))));
+        let conflict = CreateFunctionError::ResourceConflictException(
+            ResourceConflictException::builder()
+                .meta(meta("ResourceConflictException"))
+                .build(),
+        );
+        assert!(!create_role_not_ready(&conflict));
+    }
+}

@@ -1,0 +1,284 @@
+//! Provisioning: one module per AWS service, each an idempotent "upsert" (get → create if missing → update
+//! what differs) and a matching delete that treats not-found as done. `deploy` and `destroy` only order
+//! these calls; everything that touches a service lives here.
+//!
+//! Every call's failure becomes a [`CliError`] naming the service and the call. Not-found is recognised
+//! by the SDK's typed errors only.
+
+pub(crate) mod apigw;
+mod apigw_routes;
+pub(crate) mod dynamodb;
+pub(crate) mod events;
+pub(crate) mod iam;
+pub(crate) mod lambda;
+pub(crate) mod lambda_zip;
+pub(crate) mod logs;
+pub(crate) mod record;
+pub(crate) mod s3;
+pub(crate) mod sqs;
+
+use crate::error::{CliError, Result};
+use crate::ui::Progress;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use beekeeper_core::names::{Names, PROFILE_TAG};
+use record::Recorder;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The named steps of a deploy, in order. `BEEKEEPER_FAIL_AT=<step>` (debug builds only) makes a deploy
+/// fail right before that step, so tests can prove every interruption is recoverable.
+pub(crate) const STEPS: &[&str] = &[
+    "roles",
+    "bucket",
+    "assets",
+    "queues",
+    "table",
+    "room-item",
+    "functions",
+    "schedules",
+    "api",
+    "stage",
+];
+
+/// One client per service, all from the same SDK config (region, credentials, `AWS_ENDPOINT_URL`).
+pub(crate) struct Clients {
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub apigw: aws_sdk_apigateway::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Clients {
+    pub(crate) fn new(conf: &aws_config::SdkConfig) -> Clients {
+        // Path-style addressing: emulators serve buckets at {endpoint}/{bucket}; AWS accepts both.
+        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build();
+        Clients {
+            iam: aws_sdk_iam::Client::new(conf),
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            sqs: aws_sdk_sqs::Client::new(conf),
+            dynamodb: aws_sdk_dynamodb::Client::new(conf),
+            lambda: aws_sdk_lambda::Client::new(conf),
+            events: aws_sdk_eventbridge::Client::new(conf),
+            apigw: aws_sdk_apigateway::Client::new(conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(conf),
+        }
+    }
+}
+
+/// Everything a provisioning call needs: clients, names, where it runs, and where it records.
+pub(crate) struct Ctx {
+    pub conf: aws_config::SdkConfig,
+    pub c: Clients,
+    pub progress: Progress,
+    pub names: Names,
+    pub profile: String,
+    pub region: String,
+    pub account: String,
+    pub record: Recorder,
+    changes: Mutex<Vec<String>>,
+}
+
+impl Ctx {
+    pub(crate) fn new(
+        conf: aws_config::SdkConfig,
+        progress: Progress,
+        profile: &str,
+        region: &str,
+        account: &str,
+        record: Recorder,
+    ) -> Ctx {
+        Ctx {
+            c: Clients::new(&conf),
+            conf,
+            progress,
+            names: Names::new(profile),
+            profile: profile.to_string(),
+            region: region.to_string(),
+            account: account.to_string(),
+            record,
+            changes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Notes a change for the deploy summary ("rate 300 → 1200", "created queue …").
+    pub(crate) fn changed(&self, what: impl Into<String>) {
+        let what = what.into();
+        tracing::info!("{what}");
+        if let Ok(mut c) = self.changes.lock() {
+            c.push(what);
+        }
+    }
+
+    /// Maps an SDK failure to the CLI's error, naming the service (its IAM prefix) and the call.
+    pub(crate) fn sdk<E, R>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+    ) -> impl FnOnce(SdkError<E, R>) -> CliError + '_
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        move |e| crate::aws::sdk_error(&self.conf, service, operation, e)
+    }
+
+    pub(crate) fn changes(&self) -> Vec<String> {
+        self.changes.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The ARN partition: China and GovCloud regions have their own.
+    pub(crate) fn partition(&self) -> &'static str {
+        partition(&self.region)
+    }
+
+    /// `arn:{partition}:{service}:{region}:{account}:{rest}`.
+    pub(crate) fn arn(&self, service: &str, rest: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{}:{rest}",
+            self.partition(),
+            self.region,
+            self.account
+        )
+    }
+
+    pub(crate) fn tag_value(&self) -> &str {
+        &self.profile
+    }
+
+    /// The tags every taggable resource carries, as a map (the shape most services take).
+    pub(crate) fn tags(&self) -> std::collections::HashMap<String, String> {
+        [(PROFILE_TAG.to_string(), self.profile.clone())].into()
+    }
+}
+
+pub(crate) fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The DNS suffix of public AWS endpoints in `region`.
+pub(crate) fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
+}
+
+/// Test-only fault injection: fails right before `step` when `BEEKEEPER_FAIL_AT` names it. Compiled
+/// into debug builds only, so a released binary never reads the variable.
+pub(crate) fn checkpoint(step: &'static str) -> Result<()> {
+    debug_assert!(STEPS.contains(&step), "{step} is not in STEPS");
+    #[cfg(debug_assertions)]
+    if std::env::var("BEEKEEPER_FAIL_AT").is_ok_and(|s| s == step) {
+        return Err(CliError::InjectedFailure { step });
+    }
+    let _ = step;
+    Ok(())
+}
+
+/// Rejects a `BEEKEEPER_FAIL_AT` that names no step, so a typo in a test cannot pass silently.
+pub(crate) fn check_fail_at() -> Result<()> {
+    #[cfg(debug_assertions)]
+    if let Ok(step) = std::env::var("BEEKEEPER_FAIL_AT") {
+        if !STEPS.contains(&step.as_str()) {
+            return Err(CliError::UnknownFailStep {
+                step,
+                steps: STEPS.join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A request the SDK refused to build (a required field missing): a bug here, reported, never a panic.
+pub(crate) fn build_error(
+    what: &'static str,
+) -> impl FnOnce(aws_smithy_types::error::operation::BuildError) -> CliError {
+    move |e| CliError::BadRequest {
+        what,
+        detail: e.to_string(),
+    }
+}
+
+/// Turns a typed not-found failure into `Ok(None)`, so "get, else create" reads as one match.
+// The error is the SDK's own, passed straight on to `Ctx::sdk`; boxing it would only add a step.
+#[allow(clippy::result_large_err)]
+pub(crate) trait OrAbsent<T, E> {
+    fn or_absent(
+        self,
+        is_absent: impl FnOnce(&E) -> bool,
+    ) -> Result<Option<T>, SdkError<E, HttpResponse>>;
+}
+
+#[allow(clippy::result_large_err)]
+impl<T, E> OrAbsent<T, E> for std::result::Result<T, SdkError<E, HttpResponse>> {
+    fn or_absent(
+        self,
+        is_absent: impl FnOnce(&E) -> bool,
+    ) -> Result<Option<T>, SdkError<E, HttpResponse>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.as_service_error().is_some_and(is_absent) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The base of every backoff (IAM propagation, waits for a resource to settle). Tests set
+/// `BEEKEEPER_RETRY_BASE_MS=0` so that nothing sleeps against an emulator that never lags.
+pub(crate) fn retry_base() -> Duration {
+    let ms = std::env::var("BEEKEEPER_RETRY_BASE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1000);
+    Duration::from_millis(ms)
+}
+
+/// Delays of a bounded exponential backoff: base, 2·base, 4·base … capped at 8·base, until `total` (in
+/// units of base) is used up. With a 1 s base and total 60 that is about a minute.
+pub(crate) fn backoff(total_units: u32) -> impl Iterator<Item = Duration> {
+    let base = retry_base();
+    let mut used = 0u32;
+    (0u32..).map_while(move |i| {
+        let units = 1u32 << i.min(3);
+        if used + units > total_units {
+            return None;
+        }
+        used += units;
+        Some(base * units)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_bounded_and_grows() {
+        let d: Vec<u32> = backoff(60).map(|_| 0).collect();
+        // 1+2+4+8+8+8+8+8+8 = 55 units: nine tries fit a 60-unit budget, a tenth would not.
+        assert_eq!(d.len(), 9);
+    }
+
+    #[test]
+    fn partitions() {
+        assert_eq!(partition("eu-west-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(dns_suffix("cn-north-1"), "amazonaws.com.cn");
+    }
+}

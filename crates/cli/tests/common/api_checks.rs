@@ -1,0 +1,267 @@
+//! Reads back the compute and front door of a deployed room: the functions' settings, the schedules and
+//! their invoke permissions, and the API's routes, whose integrations must carry the core's VTL and fail
+//! closed.
+
+use super::checks::ACCOUNT;
+use super::{Aws, Room};
+use beekeeper_core::vtl;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+pub async fn check_functions_and_schedules(room: &Room, aws: &Aws, drt: bool) {
+    let p = room.prefix();
+    let queue_url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(format!("{p}queue"))
+        .send()
+        .await
+        .unwrap();
+    let queue_url = queue_url.queue_url().unwrap();
+    for (f, memory, timeout) in [
+        ("producer", 256, 10),
+        ("trigger", 128, 30),
+        ("consumer", 128, 75),
+        ("drt", 128, 30),
+    ] {
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(format!("{p}{f}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(c.runtime().unwrap().as_str(), "provided.al2023");
+        assert_eq!(c.handler(), Some("bootstrap"));
+        assert_eq!(
+            c.role(),
+            Some(format!("arn:aws:iam::{ACCOUNT}:role/{p}{f}-role").as_str())
+        );
+        assert_eq!(
+            (c.memory_size(), c.timeout()),
+            (Some(memory), Some(timeout)),
+            "{f}"
+        );
+        assert_eq!(c.architectures()[0].as_str(), "arm64");
+        let env = c.environment().unwrap().variables().unwrap();
+        assert_eq!(env["BK_TABLE"], format!("{p}table"));
+        assert_eq!(
+            env.get("BK_QUEUE_URL").map(String::as_str),
+            (f != "drt").then_some(queue_url)
+        );
+        assert_eq!(
+            env.get("BK_CONSUMER_FUNCTION").cloned(),
+            (f == "trigger").then(|| format!("{p}consumer"))
+        );
+    }
+    let rules = aws
+        .events
+        .list_rules()
+        .name_prefix(&p)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = rules.rules().iter().filter_map(|r| r.name()).collect();
+    names.sort();
+    let mut want = vec![format!("{p}trigger-schedule")];
+    if drt {
+        want.insert(0, format!("{p}drt-schedule"));
+    }
+    assert_eq!(names, want);
+    for r in rules.rules() {
+        assert_eq!(r.schedule_expression(), Some("rate(1 minute)"));
+        let f = if r.name().unwrap().contains("drt") {
+            "drt"
+        } else {
+            "trigger"
+        };
+        let targets = aws
+            .events
+            .list_targets_by_rule()
+            .rule(r.name().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let arns: Vec<&str> = targets.targets().iter().map(|t| t.arn()).collect();
+        assert_eq!(
+            arns,
+            [format!(
+                "arn:aws:lambda:{}:{ACCOUNT}:function:{p}{f}",
+                room.region
+            )]
+        );
+        let policy = aws
+            .lambda
+            .get_policy()
+            .function_name(format!("{p}{f}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            policy.policy().unwrap().contains(r.arn().unwrap()),
+            "{f} may be invoked by its rule"
+        );
+    }
+}
+
+pub async fn check_api(room: &Room, aws: &Aws, api: &str, bucket: &str) {
+    let p = room.prefix();
+    let r = &room.region;
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/{p}apigw-role");
+    let table = format!("{p}table");
+    let res = aws
+        .apigw
+        .get_resources()
+        .rest_api_id(api)
+        .limit(500)
+        .send()
+        .await
+        .unwrap();
+    let paths: BTreeSet<&str> = res.items().iter().filter_map(|i| i.path()).collect();
+    assert_eq!(
+        paths,
+        ["/", "/client-check", "/poll", "/room", "/room/{asset}"].into()
+    );
+    let id = |path: &str| {
+        res.items()
+            .iter()
+            .find(|i| i.path() == Some(path))
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string()
+    };
+    let integration = |path: &str| {
+        let id = id(path);
+        async move {
+            aws.apigw
+                .get_integration()
+                .rest_api_id(api)
+                .resource_id(id)
+                .http_method("GET")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    let root = integration("/").await;
+    assert_eq!(root.r#type().unwrap().as_str(), "AWS_PROXY");
+    assert_eq!(
+        root.uri(),
+        Some(format!("arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/arn:aws:lambda:{r}:{ACCOUNT}:function:{p}producer/invocations").as_str())
+    );
+    let producer_policy = aws
+        .lambda
+        .get_policy()
+        .function_name(format!("{p}producer"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        producer_policy
+            .policy()
+            .unwrap()
+            .contains(&format!("arn:aws:execute-api:{r}:{ACCOUNT}:{api}/*/GET/"))
+    );
+
+    let asset = integration("/room/{asset}").await;
+    assert_eq!(asset.r#type().unwrap().as_str(), "AWS");
+    assert_eq!(
+        asset.uri(),
+        Some(format!("arn:aws:apigateway:{r}:s3:path/{bucket}/room/{{asset}}").as_str())
+    );
+    assert_eq!(asset.credentials(), Some(role.as_str()));
+    assert_eq!(
+        asset.request_parameters().unwrap()["integration.request.path.asset"],
+        "method.request.path.asset"
+    );
+    let ok = &asset.integration_responses().unwrap()["200"];
+    assert_eq!(
+        ok.response_parameters().unwrap()["method.response.header.Content-Type"],
+        "integration.response.header.Content-Type"
+    );
+    assert!(
+        ok.response_parameters()
+            .unwrap()
+            .contains_key("method.response.header.Cache-Control")
+    );
+    assert_eq!(
+        asset.integration_responses().unwrap()["404"].selection_pattern(),
+        Some(r"4\d{2}")
+    );
+
+    for (path, templates) in [
+        ("/poll", vtl::poll(&table)),
+        ("/client-check", vtl::client_check(&table)),
+    ] {
+        let i = integration(path).await;
+        assert_eq!(i.r#type().unwrap().as_str(), "AWS", "{path}");
+        assert_eq!(
+            i.uri(),
+            Some(format!("arn:aws:apigateway:{r}:dynamodb:action/BatchGetItem").as_str())
+        );
+        assert_eq!(i.credentials(), Some(role.as_str()));
+        assert_eq!(i.passthrough_behavior(), Some("NEVER"));
+        assert_eq!(
+            i.request_templates().unwrap()["application/json"],
+            templates.request,
+            "{path}"
+        );
+        let irs = i.integration_responses().unwrap();
+        assert_eq!(
+            irs["200"].response_templates().unwrap()["application/json"],
+            templates.response
+        );
+        assert_eq!(
+            irs["503"].selection_pattern(),
+            Some(r"4\d{2}|5\d{2}"),
+            "a DynamoDB failure is a 503"
+        );
+        assert!(!irs["503"].response_templates().unwrap()["application/json"].contains("true"));
+    }
+    let cc = aws
+        .apigw
+        .get_method()
+        .rest_api_id(api)
+        .resource_id(id("/client-check"))
+        .http_method("GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        cc.request_parameters()
+            .unwrap()
+            .contains_key("method.request.querystring.token")
+    );
+    let stage = aws
+        .apigw
+        .get_stage()
+        .rest_api_id(api)
+        .stage_name("live")
+        .send()
+        .await
+        .unwrap();
+    assert!(stage.deployment_id().is_some());
+}
+
+pub async fn deployments(aws: &Aws, api: &str) -> usize {
+    aws.apigw
+        .get_deployments()
+        .rest_api_id(api)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .len()
+}
+
+pub fn api_id(out: &Value) -> String {
+    let url = out["waiting_room_url"].as_str().unwrap();
+    url.strip_prefix("https://")
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string()
+}

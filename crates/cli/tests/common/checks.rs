@@ -1,0 +1,344 @@
+//! Reads back the identity and storage of a deployed room through the SDK: exact least-privilege grants,
+//! a private bucket with typed objects, the queue's redrive, the table's billing, TTL and room item.
+
+use super::{Aws, FUNCTIONS, Room};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+pub const ACCOUNT: &str = "123456789012";
+
+pub async fn role_policy(aws: &Aws, role: &str) -> Value {
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attached.attached_policies().is_empty(),
+        "{role} has managed policies"
+    );
+    let names = aws
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        names.policy_names(),
+        ["beekeeper"],
+        "{role} must have exactly one inline policy"
+    );
+    let doc = aws
+        .iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("beekeeper")
+        .send()
+        .await
+        .unwrap()
+        .policy_document
+        .clone();
+    serde_json::from_str(&doc)
+        .or_else(|_| serde_json::from_str(&urlencoding_decode(&doc)))
+        .unwrap()
+}
+
+/// IAM may return policy documents percent-encoded.
+pub fn urlencoding_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            out.push(
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap(),
+            );
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Every (action, resource) pair a policy grants.
+pub fn grants(policy: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for st in policy["Statement"].as_array().unwrap() {
+        assert_eq!(st["Effect"], "Allow");
+        let list = |v: &Value| -> Vec<String> {
+            match v {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+                other => panic!("unexpected {other}"),
+            }
+        };
+        for a in list(&st["Action"]) {
+            for r in list(&st["Resource"]) {
+                out.insert((a.clone(), r));
+            }
+        }
+    }
+    out
+}
+
+pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
+    let p = room.prefix();
+    let r = &room.region;
+    let queue = format!("arn:aws:sqs:{r}:{ACCOUNT}:{p}queue");
+    let table = format!("arn:aws:dynamodb:{r}:{ACCOUNT}:table/{p}table");
+    let consumer = format!("arn:aws:lambda:{r}:{ACCOUNT}:function:{p}consumer");
+    let expected: [(&str, Vec<(&str, &str)>); 4] = [
+        (
+            "producer",
+            vec![("sqs:SendMessage", &queue), ("dynamodb:GetItem", &table)],
+        ),
+        (
+            "trigger",
+            vec![
+                ("dynamodb:GetItem", &table),
+                ("dynamodb:UpdateItem", &table),
+                ("sqs:GetQueueAttributes", &queue),
+                ("lambda:InvokeFunction", &consumer),
+            ],
+        ),
+        (
+            "consumer",
+            vec![
+                ("sqs:ReceiveMessage", &queue),
+                ("sqs:DeleteMessage", &queue),
+                ("sqs:ChangeMessageVisibility", &queue),
+                ("sqs:GetQueueAttributes", &queue),
+                ("dynamodb:GetItem", &table),
+                ("dynamodb:BatchWriteItem", &table),
+                ("dynamodb:UpdateItem", &table),
+            ],
+        ),
+        (
+            "drt",
+            vec![
+                ("dynamodb:GetItem", &table),
+                ("dynamodb:UpdateItem", &table),
+            ],
+        ),
+    ];
+    for (f, own) in expected {
+        let role = format!("{p}{f}-role");
+        let got = grants(&role_policy(aws, &role).await);
+        let group = format!("arn:aws:logs:{r}:{ACCOUNT}:log-group:/aws/lambda/{p}{f}");
+        let mut want: BTreeSet<(String, String)> = own
+            .iter()
+            .map(|(a, r)| (a.to_string(), r.to_string()))
+            .collect();
+        for a in [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+        ] {
+            want.insert((a.into(), group.clone()));
+            want.insert((a.into(), format!("{group}:*")));
+        }
+        assert_eq!(got, want, "{role} grants exactly what {f} uses");
+        let trust = aws.iam.get_role().role_name(&role).send().await.unwrap();
+        let doc = trust.role().unwrap().assume_role_policy_document().unwrap();
+        assert!(doc.contains("lambda.amazonaws.com"), "{role} trust: {doc}");
+        assert!(
+            trust
+                .role()
+                .unwrap()
+                .tags()
+                .iter()
+                .any(|t| t.key() == "beekeeper:profile" && t.value() == room.profile)
+        );
+    }
+    let gw = grants(&role_policy(aws, &format!("{p}apigw-role")).await);
+    let want: BTreeSet<(String, String)> = [
+        (
+            "s3:GetObject".to_string(),
+            format!("arn:aws:s3:::{bucket}/room/*"),
+        ),
+        ("dynamodb:BatchGetItem".to_string(), table.clone()),
+    ]
+    .into();
+    assert_eq!(gw, want);
+    // No wildcard action anywhere, and no wildcard resource beyond the two scoped forms above.
+    for f in FUNCTIONS
+        .iter()
+        .map(|f| format!("{p}{f}-role"))
+        .chain([format!("{p}apigw-role")])
+    {
+        for (a, r) in grants(&role_policy(aws, &f).await) {
+            assert!(!a.contains('*'), "{f}: wildcard action {a}");
+            assert!(
+                r != "*" && (!r.contains('*') || r.ends_with(":*") || r.ends_with("/room/*")),
+                "{f}: {r}"
+            );
+        }
+    }
+}
+
+pub async fn check_storage(room: &Room, aws: &Aws, bucket: &str) {
+    let p = room.prefix();
+    let pab = aws
+        .s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let c = pab.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            c.block_public_acls(),
+            c.ignore_public_acls(),
+            c.block_public_policy(),
+            c.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let own = aws
+        .s3
+        .get_bucket_ownership_controls()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        own.ownership_controls().unwrap().rules()[0]
+            .object_ownership()
+            .as_str(),
+        "BucketOwnerEnforced"
+    );
+    for (key, ct) in [
+        ("room/index.html", "text/html; charset=utf-8"),
+        ("room/room.css", "text/css; charset=utf-8"),
+        ("room/room.js", "text/javascript; charset=utf-8"),
+        ("room/strings.js", "text/javascript; charset=utf-8"),
+        ("room/poll.js", "text/javascript; charset=utf-8"),
+        ("room/room.json", "application/json"),
+    ] {
+        let h = aws
+            .s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(h.content_type(), Some(ct), "{key}");
+    }
+    let rj = aws
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key("room/room.json")
+        .send()
+        .await
+        .unwrap();
+    let rj: Value = serde_json::from_slice(&rj.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(
+        rj,
+        json!({"displayName": format!("Room {}", room.profile), "accentColour": "#c75b12", "logo": null})
+    );
+
+    let dlq_url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(format!("{p}dlq"))
+        .send()
+        .await
+        .unwrap();
+    let q_url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(format!("{p}queue"))
+        .send()
+        .await
+        .unwrap();
+    let attrs = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(q_url.queue_url().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let a = attrs.attributes().unwrap();
+    let get = |k: &str| {
+        a.get(&aws_sdk_sqs::types::QueueAttributeName::from(k))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let redrive: Value = serde_json::from_str(&get("RedrivePolicy")).unwrap();
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        format!("arn:aws:sqs:{}:{ACCOUNT}:{p}dlq", room.region)
+    );
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        "5"
+    );
+    assert_eq!(get("VisibilityTimeout"), "120");
+    assert_eq!(get("MessageRetentionPeriod"), "345600");
+    assert!(dlq_url.queue_url().is_some());
+
+    let t = aws
+        .ddb
+        .describe_table()
+        .table_name(format!("{p}table"))
+        .send()
+        .await
+        .unwrap();
+    let t = t.table().unwrap();
+    assert_eq!(
+        t.billing_mode_summary()
+            .unwrap()
+            .billing_mode()
+            .unwrap()
+            .as_str(),
+        "PAY_PER_REQUEST"
+    );
+    assert_eq!(t.key_schema()[0].attribute_name(), "pk");
+    let ttl = aws
+        .ddb
+        .describe_time_to_live()
+        .table_name(format!("{p}table"))
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(
+        (
+            ttl.attribute_name(),
+            ttl.time_to_live_status().unwrap().as_str()
+        ),
+        (Some("expires_at"), "ENABLED")
+    );
+    let item = room_item(room, aws).await;
+    assert_eq!(item["open"], AttributeValue::Bool(true));
+    assert_eq!(item["rate"], AttributeValue::N("300".into()));
+    assert_eq!(
+        item["destination"],
+        AttributeValue::S("https://shop.example.com/sale".into())
+    );
+}
+
+pub async fn room_item(
+    room: &Room,
+    aws: &Aws,
+) -> std::collections::HashMap<String, AttributeValue> {
+    aws.ddb
+        .get_item()
+        .table_name(format!("{}table", room.prefix()))
+        .key("pk", AttributeValue::S("#room".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap()
+}

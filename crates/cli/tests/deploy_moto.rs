@@ -1,0 +1,396 @@
+//! `beekeeper deploy` and `beekeeper destroy` against moto: every resource is read back through the SDK
+//! and checked against what the design promises (least privilege, a private bucket, redrive, TTL, the
+//! API's integrations carrying the core's VTL), a redeploy changes only what changed, an interrupted
+//! deploy is always recoverable, and destroy leaves nothing in any service.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::api_checks::{api_id, check_api, check_functions_and_schedules, deployments};
+use common::checks::{check_roles, check_storage, room_item};
+use common::{Room, stderr};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_creates_every_resource_as_designed_and_destroy_removes_them_all() {
+    let room = Room::new("full", "eu-west-1", true);
+    let out = room.deploy_json();
+    let keys: BTreeSet<&str> = out
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["changed", "client_check_url", "waiting_room_url"].into()
+    );
+    let api = api_id(&out);
+    assert_eq!(
+        out["waiting_room_url"],
+        format!("https://{api}.execute-api.eu-west-1.amazonaws.com/live/")
+    );
+    assert_eq!(
+        out["client_check_url"],
+        format!("https://{api}.execute-api.eu-west-1.amazonaws.com/live/client-check")
+    );
+    assert!(
+        room.config_text()
+            .contains(&format!("waiting_room_url = \"https://{api}."))
+    );
+
+    let aws = room.aws().await;
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    let bucket: Vec<&str> = buckets
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name())
+        .filter(|n| n.starts_with("beekeeper-full-"))
+        .collect();
+    assert_eq!(bucket.len(), 1);
+    let bucket = bucket[0];
+    assert!(
+        bucket.starts_with("beekeeper-full-assets-")
+            && bucket.len() == "beekeeper-full-assets-".len() + 8
+    );
+    check_roles(&room, &aws, bucket).await;
+    check_storage(&room, &aws, bucket).await;
+    check_functions_and_schedules(&room, &aws, true).await;
+    check_api(&room, &aws, &api, bucket).await;
+
+    let text = room.destroy();
+    assert!(text.contains("Nothing of \"full\" is left"), "{text}");
+    assert_eq!(
+        aws.everything_named(&room.prefix()).await,
+        Vec::<String>::new()
+    );
+    let config = room.config_text();
+    assert!(
+        config.contains("rate = 300") && !config.contains("waiting_room_url"),
+        "{config}"
+    );
+    // Destroying again is a no-op, not an error.
+    room.destroy();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redeploy_changes_only_what_changed_and_keeps_the_rooms_progress() {
+    let room = Room::new("redo", "us-east-1", true);
+    let first = room.deploy_json();
+    let api = api_id(&first);
+    let aws = room.aws().await;
+    let before = deployments(&aws, &api).await;
+
+    let again = room.deploy_json();
+    assert_eq!(
+        again["changed"],
+        json!([]),
+        "a second deploy changes nothing"
+    );
+    assert_eq!(again["waiting_room_url"], first["waiting_room_url"]);
+    assert_eq!(
+        deployments(&aws, &api).await,
+        before,
+        "no new API deployment"
+    );
+    let text = room.ok(&["deploy", "redo"], &[]);
+    assert!(text.contains("nothing changed"), "{text}");
+
+    // The room has been running: visitors released, the operator closed it.
+    aws.ddb
+        .update_item()
+        .table_name("beekeeper-redo-table")
+        .key("pk", AttributeValue::S("#room".into()))
+        .update_expression("SET released_total = :r, #o = :f")
+        .expression_attribute_names("#o", "open")
+        .expression_attribute_values(":r", AttributeValue::N("42".into()))
+        .expression_attribute_values(":f", AttributeValue::Bool(false))
+        .send()
+        .await
+        .unwrap();
+    room.edit_room(|r| {
+        r.insert("rate".into(), 1200.into());
+        r.insert("destination".into(), "https://tickets.example.com/".into());
+        r.insert("drt".into(), false.into());
+    });
+    room.write_zip("producer", "producer v2");
+    let changed = room.deploy_json();
+    let lines: Vec<&str> = changed["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for want in [
+        "rate 300 → 1200",
+        "destination https://shop.example.com/sale → https://tickets.example.com/",
+        "producer code updated",
+        "dynamic rate throttling turned off (drt schedule removed)",
+    ] {
+        assert!(lines.contains(&want), "{want:?} missing from {lines:?}");
+    }
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("trigger") || l.contains("consumer")),
+        "{lines:?}"
+    );
+    let item = room_item(&room, &aws).await;
+    assert_eq!(item["rate"], AttributeValue::N("1200".into()));
+    assert_eq!(item["base_rate"], AttributeValue::N("1200".into()));
+    assert_eq!(item["min_rate"], AttributeValue::N("120".into()));
+    assert_eq!(
+        item["destination"],
+        AttributeValue::S("https://tickets.example.com/".into())
+    );
+    assert_eq!(
+        item["released_total"],
+        AttributeValue::N("42".into()),
+        "progress is kept"
+    );
+    assert_eq!(
+        item["open"],
+        AttributeValue::Bool(false),
+        "the operator's off switch is kept"
+    );
+    let sha = aws
+        .lambda
+        .get_function_configuration()
+        .function_name("beekeeper-redo-producer")
+        .send()
+        .await
+        .unwrap();
+    use base64::Engine;
+    use sha2::Digest;
+    let want = base64::engine::general_purpose::STANDARD
+        .encode(sha2::Sha256::digest(common::fake_zip("producer v2")));
+    assert_eq!(sha.code_sha256(), Some(want.as_str()));
+    check_functions_and_schedules(&room, &aws, false).await;
+    assert_eq!(room.deploy_json()["changed"], json!([]));
+
+    room.destroy();
+    assert_eq!(
+        aws.everything_named(&room.prefix()).await,
+        Vec::<String>::new()
+    );
+}
+
+/// The steps `BEEKEEPER_FAIL_AT` can name (the CLI rejects any other value, so this list cannot drift
+/// silently: a renamed step fails the run below).
+const STEPS: [&str; 10] = [
+    "roles",
+    "bucket",
+    "assets",
+    "queues",
+    "table",
+    "room-item",
+    "functions",
+    "schedules",
+    "api",
+    "stage",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_interrupted_at_any_step_can_be_finished_and_destroyed() {
+    let room = Room::new("halt", "eu-central-1", true);
+    let aws = room.aws().await;
+    for step in STEPS {
+        let failed = room.run(&["deploy", "halt"], &[("BEEKEEPER_FAIL_AT", step)]);
+        assert!(!failed.status.success(), "{step}: deploy should fail");
+        let err = stderr(&failed);
+        assert!(
+            err.contains(&format!("stopped before step \"{step}\"")),
+            "{step}: {err}"
+        );
+        assert!(
+            err.contains("beekeeper destroy halt"),
+            "{step}: says how to clean up: {err}"
+        );
+        let out = room.deploy_json();
+        assert!(
+            out["waiting_room_url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/live/"),
+            "{step}"
+        );
+        room.destroy();
+        assert_eq!(
+            aws.everything_named(&room.prefix()).await,
+            Vec::<String>::new(),
+            "after {step}"
+        );
+    }
+    let bad = room.run(&["deploy", "halt"], &[("BEEKEEPER_FAIL_AT", "nosuchstep")]);
+    assert!(
+        !bad.status.success() && stderr(&bad).contains("names no deploy step"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_cleans_up_after_a_failed_deploy_and_without_a_record() {
+    let room = Room::new("lost", "eu-west-2", false);
+    let aws = room.aws().await;
+    for step in ["functions", "api", "stage"] {
+        let failed = room.run(&["deploy", "lost"], &[("BEEKEEPER_FAIL_AT", step)]);
+        assert!(!failed.status.success());
+        assert!(!aws.everything_named(&room.prefix()).await.is_empty());
+        room.destroy();
+        assert_eq!(
+            aws.everything_named(&room.prefix()).await,
+            Vec::<String>::new(),
+            "after failing at {step}"
+        );
+    }
+
+    // A full deploy whose record is then lost: destroy finds everything by name and tag.
+    room.deploy_json();
+    room.edit_profile(|p| {
+        p.remove("deployment");
+    });
+    assert!(!room.config_text().contains("bucket_suffix"));
+    room.destroy();
+    assert_eq!(
+        aws.everything_named(&room.prefix()).await,
+        Vec::<String>::new()
+    );
+
+    // A deploy that lost its record reuses the bucket it finds rather than creating a second one.
+    room.deploy_json();
+    room.edit_profile(|p| {
+        p.remove("deployment");
+    });
+    room.deploy_json();
+    let buckets = aws.everything_named(&room.prefix()).await;
+    assert_eq!(
+        buckets.iter().filter(|b| b.starts_with("bucket ")).count(),
+        1,
+        "{buckets:?}"
+    );
+    assert_eq!(
+        buckets.iter().filter(|b| b.starts_with("api ")).count(),
+        1,
+        "{buckets:?}"
+    );
+
+    // Even with the whole profile gone, destroy cleans up by name in the region AWS_REGION names.
+    std::fs::write(room.config_file(), "").unwrap();
+    let out = room.run(
+        &["destroy", "lost", "--yes"],
+        &[("AWS_REGION", "eu-west-2")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        aws.everything_named(&room.prefix()).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_problems_are_reported_before_anything_is_created() {
+    let room = Room::new("nozip", "eu-west-1", false);
+    std::fs::remove_dir_all(room.lambda_dir().join("beekeeper-consumer-lambda")).unwrap();
+    let out = room.run(&["deploy", "nozip"], &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("beekeeper-consumer-lambda/bootstrap.zip"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "cargo lambda build --release --output-format zip -p beekeeper-producer-lambda -p beekeeper-trigger-lambda \
+             -p beekeeper-consumer-lambda -p beekeeper-drt-lambda --arm64"
+        ),
+        "{err}"
+    );
+    room.write_zip("consumer", "consumer v1");
+    room.edit_room(|r| {
+        r.insert(
+            "logo".into(),
+            room.path("missing.png")
+                .to_string_lossy()
+                .into_owned()
+                .into(),
+        );
+    });
+    let out = room.run(&["deploy", "nozip"], &[]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("missing.png"),
+        "{}",
+        stderr(&out)
+    );
+    let aws = room.aws().await;
+    assert_eq!(
+        aws.everything_named(&room.prefix()).await,
+        Vec::<String>::new()
+    );
+
+    // No terminal and no --yes: destroy refuses rather than guessing.
+    let out = room.run(&["destroy", "nozip"], &[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logo_is_uploaded_with_its_type_and_replaced_cleanly() {
+    let room = Room::new("logo", "eu-west-1", false);
+    let png = room.path("brand.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nfake").unwrap();
+    room.edit_room(|r| {
+        r.insert("logo".into(), png.to_string_lossy().into_owned().into());
+    });
+    room.deploy_json();
+    let aws = room.aws().await;
+    let bucket = aws.everything_named(&room.prefix()).await;
+    let bucket = bucket
+        .iter()
+        .find_map(|b| b.strip_prefix("bucket "))
+        .unwrap()
+        .to_string();
+    let h = aws
+        .s3
+        .head_object()
+        .bucket(&bucket)
+        .key("room/logo.png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.content_type(), Some("image/png"));
+
+    let svg = room.path("brand.svg");
+    std::fs::write(&svg, "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+    room.edit_room(|r| {
+        r.insert("logo".into(), svg.to_string_lossy().into_owned().into());
+    });
+    let out = room.deploy_json();
+    assert!(
+        out["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "logo uploaded"),
+        "{out}"
+    );
+    let keys = aws
+        .s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("room/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = keys.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(
+        keys.contains(&"room/logo.svg") && !keys.contains(&"room/logo.png"),
+        "{keys:?}"
+    );
+    room.destroy();
+    assert_eq!(
+        aws.everything_named(&room.prefix()).await,
+        Vec::<String>::new()
+    );
+}

@@ -1,0 +1,420 @@
+//! Holds `beekeeper dev` to API Gateway's answers: every vector in `tests/contract/` (request + table items
+//! → expected status and JSON body, the same vectors the VTL mapping templates are rendered against) is
+//! played against the dev room's router, with the table loaded from the vector and the clock stopped at its
+//! request time. The other tests pin the routes the vectors do not cover: arrival, assets, headers.
+//!
+//! The CLI is a binary crate, so the dev modules are compiled into this test by path; they depend only on
+//! `assets.rs` and library crates for exactly this reason.
+
+#[allow(dead_code)]
+#[path = "../src/assets.rs"]
+mod assets;
+#[allow(dead_code)]
+#[path = "../src/dev/mod.rs"]
+mod dev;
+
+use beekeeper_core::Token;
+use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
+use beekeeper_room::memory::{FakeClock, MemoryTable};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn contract_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/contract")
+}
+
+fn n<T: std::str::FromStr>(item: &Value, attr: &str) -> T {
+    let raw = item[attr]["N"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{attr} is not an N attribute: {item}"));
+    raw.parse()
+        .unwrap_or_else(|_| panic!("{attr}: {raw:?} is not a number"))
+}
+
+/// DynamoDB JSON items → the in-memory table. Items whose key is not a well-formed token are skipped: the
+/// dev room never looks such a key up (a malformed token is refused before the table), so they could only
+/// matter to the VTL side of the vectors.
+fn table_from(items: &[Value]) -> MemoryTable {
+    let mut room = None;
+    let mut tokens = Vec::new();
+    for item in items {
+        let pk = item["pk"]["S"].as_str().expect("every item has an S pk");
+        if pk == ROOM_KEY {
+            let s = |a: &str| item[a]["S"].as_str().map(str::to_string);
+            room = Some(RoomState {
+                open: item["open"]["BOOL"]
+                    .as_bool()
+                    .expect("room item has BOOL open"),
+                rate: n(item, "rate"),
+                base_rate: n(item, "base_rate"),
+                min_rate: n(item, "min_rate"),
+                destination: s("destination").expect("room item has S destination"),
+                session_minutes: n(item, "session_minutes"),
+                released_total: n(item, "released_total"),
+                queue_depth: n(item, "queue_depth"),
+                updated_at: n(item, "updated_at"),
+                drt_baseline_ms: item
+                    .get("drt_baseline_ms")
+                    .map(|_| n(item, "drt_baseline_ms")),
+                drt_last: s("drt_last"),
+            });
+        } else if let Ok(token) = Token::parse(pk) {
+            tokens.push(TokenItem {
+                token,
+                released_at: n(item, "released_at"),
+                expires_at: n(item, "expires_at"),
+            });
+        }
+    }
+    let table = room.map(MemoryTable::with_room).unwrap_or_default();
+    for t in tokens {
+        table.insert_token(t);
+    }
+    table
+}
+
+/// Serves `room` on a free loopback port and returns its origin.
+async fn serve(room: Arc<dev::DevRoom>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, dev::server::router(room))
+            .await
+            .unwrap()
+    });
+    format!("http://{addr}")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn play(client: &reqwest::Client, v: &Value) -> Result<(), String> {
+    let req = &v["request"];
+    let now_ms = req["requestTimeEpoch"]
+        .as_u64()
+        .ok_or("requestTimeEpoch is not a number")?;
+    let items = v["items"].as_array().ok_or("items is not a list")?;
+    let room = dev::DevRoom::new(
+        table_from(items),
+        Arc::new(FakeClock::at(now_ms)),
+        dev::Branding::default(),
+    );
+    let origin = serve(room).await;
+    let route = v["route"].as_str().ok_or("route is not a string")?;
+    let mut url = reqwest::Url::parse(&format!("{origin}{route}")).map_err(|e| e.to_string())?;
+    if let Some(query) = req["query"].as_object().filter(|q| !q.is_empty()) {
+        let mut pairs = url.query_pairs_mut();
+        for (k, val) in query {
+            pairs.append_pair(k, val.as_str().ok_or("query values are strings")?);
+        }
+    }
+    let mut r = client.get(url);
+    for (k, val) in req["headers"].as_object().into_iter().flatten() {
+        r = r.header(k.as_str(), val.as_str().ok_or("header values are strings")?);
+    }
+    let res = r.send().await.map_err(|e| format!("request failed: {e}"))?;
+    let status = res.status().as_u16();
+    let cache = res.headers().get("cache-control").cloned();
+    let body: Value = res
+        .json()
+        .await
+        .map_err(|e| format!("body is not JSON: {e}"))?;
+    let want_status = v["expect"]["status"]
+        .as_u64()
+        .ok_or("expect.status is not a number")?;
+    if u64::from(status) != want_status || body != v["expect"]["body"] {
+        return Err(format!(
+            "got {status} {body}, expected {want_status} {}",
+            v["expect"]["body"]
+        ));
+    }
+    if cache.as_ref().and_then(|c| c.to_str().ok()) != Some("no-store") {
+        return Err(format!("Cache-Control is {cache:?}, not no-store"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_contract_vector_gets_the_expected_answer() {
+    let mut paths: Vec<_> = std::fs::read_dir(contract_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 40,
+        "only {} vectors found in {:?}",
+        paths.len(),
+        contract_dir()
+    );
+    let client = client();
+    let mut failures = Vec::new();
+    for p in &paths {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        if let Err(e) = play(&client, &v).await {
+            failures.push(format!(
+                "{} ({}): {e}",
+                p.file_name().unwrap().to_string_lossy(),
+                v["name"]
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        paths.len(),
+        failures.join("\n")
+    );
+}
+
+const NOW_MS: u64 = 1_700_000_000_000;
+
+fn room_state(open: bool) -> RoomState {
+    RoomState {
+        open,
+        rate: 60,
+        base_rate: 60,
+        min_rate: 6,
+        destination: "http://127.0.0.1:9/shop?x=1".into(),
+        session_minutes: 10,
+        released_total: 4,
+        queue_depth: 2,
+        updated_at: 0,
+        drt_baseline_ms: None,
+        drt_last: None,
+    }
+}
+
+async fn dev_room(open: bool, branding: dev::Branding) -> (Arc<dev::DevRoom>, String) {
+    let room = dev::DevRoom::new(
+        MemoryTable::with_room(room_state(open)),
+        Arc::new(FakeClock::at(NOW_MS)),
+        branding,
+    );
+    let origin = serve(room.clone()).await;
+    (room, origin)
+}
+
+fn header(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn arrival_queues_once_sets_plain_http_cookies_and_admits_after_release() {
+    let (room, origin) = dev_room(true, dev::Branding::default()).await;
+    let c = client();
+
+    let res = c.get(format!("{origin}/")).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(
+        header(&res, "location").as_deref(),
+        Some("/room/index.html")
+    );
+    assert_eq!(header(&res, "cache-control").as_deref(), Some("no-store"));
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    let token_cookie = cookies.iter().find(|c| c.starts_with("bk_token=")).unwrap();
+    assert!(
+        token_cookie.contains("HttpOnly") && token_cookie.contains("Path=/;"),
+        "{token_cookie}"
+    );
+    assert!(
+        cookies.iter().all(|c| !c.contains("Secure")),
+        "plain http must not set Secure: {cookies:?}"
+    );
+    // released 4 + queued 2 at the last count, then this visitor
+    assert!(
+        cookies.iter().any(|c| c.starts_with("bk_ticket=7;")),
+        "{cookies:?}"
+    );
+    let token = beekeeper_core::cookie::find_token(token_cookie).unwrap();
+
+    // Coming back with the cookie: back to the page, not a second place in line.
+    let again = c
+        .get(format!("{origin}/"))
+        .header("cookie", format!("bk_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 302);
+    assert_eq!(
+        header(&again, "location").as_deref(),
+        Some("/room/index.html")
+    );
+    assert!(again.headers().get("set-cookie").is_none());
+    let stats: Value = c
+        .get(format!("{origin}/__dev/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats,
+        json!({"arrived": 1, "released": 4, "queued": 1, "open": true, "rate": 60})
+    );
+
+    room.table
+        .insert_token(TokenItem::released(token.clone(), NOW_MS / 1000, 10));
+    let through = c
+        .get(format!("{origin}/"))
+        .header("cookie", format!("bk_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&through, "location"),
+        Some(format!("http://127.0.0.1:9/shop?x=1&bk_token={token}"))
+    );
+}
+
+#[tokio::test]
+async fn a_closed_room_sends_arrivals_straight_on_without_cookies() {
+    let (room, origin) = dev_room(false, dev::Branding::default()).await;
+    let res = client().get(format!("{origin}/")).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(
+        header(&res, "location").as_deref(),
+        Some("http://127.0.0.1:9/shop?x=1")
+    );
+    assert!(res.headers().get("set-cookie").is_none());
+    assert_eq!(room.queue.sent_total(), 0);
+}
+
+#[tokio::test]
+async fn page_files_branding_and_logo_are_served_with_their_types_and_headers() {
+    let branding = dev::Branding {
+        room_json: br#"{"displayName":"Drop","accentColour":null,"logo":"logo.svg"}"#.to_vec(),
+        logo: Some(dev::Logo {
+            name: "logo.svg".into(),
+            content_type: "image/svg+xml",
+            bytes: b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+        }),
+    };
+    let (_, origin) = dev_room(true, branding).await;
+    let c = client();
+    let mut files: Vec<(&str, &str)> = assets::PAGE
+        .iter()
+        .map(|a| (a.name, a.content_type))
+        .collect();
+    files.push(("room.json", "application/json"));
+    files.push(("logo.svg", "image/svg+xml"));
+    for (name, ct) in files {
+        let res = c.get(format!("{origin}/room/{name}")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{name}");
+        assert_eq!(header(&res, "content-type").as_deref(), Some(ct), "{name}");
+        assert_eq!(
+            header(&res, "x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{name}"
+        );
+        assert_eq!(
+            header(&res, "referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{name}"
+        );
+        assert!(!res.bytes().await.unwrap().is_empty(), "{name}");
+    }
+    let index = c
+        .get(format!("{origin}/room/index.html"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(index.as_bytes(), assets::PAGE[0].bytes);
+    for missing in [
+        "nope.js",
+        "logo.png",
+        "..%2F..%2FCargo.toml",
+        "index.html%00",
+    ] {
+        let res = c
+            .get(format!("{origin}/room/{missing}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{missing}");
+    }
+    for dir in ["/room", "/room/"] {
+        let res = c.get(format!("{origin}{dir}")).send().await.unwrap();
+        assert_eq!(res.status(), 302, "{dir}");
+        assert_eq!(
+            header(&res, "location").as_deref(),
+            Some("/room/index.html")
+        );
+    }
+    assert_eq!(
+        c.get(format!("{origin}/elsewhere"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_rehearsal_control_turns_the_room_off_and_changes_the_rate() {
+    let (room, origin) = dev_room(true, dev::Branding::default()).await;
+    let c = client();
+    let post = |body: &'static str| {
+        c.post(format!("{origin}/__dev/room"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let res = post(r#"{"open":false,"rate":120}"#).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let stats: Value = res.json().await.unwrap();
+    assert_eq!(
+        (stats["open"].clone(), stats["rate"].clone()),
+        (json!(false), json!(120))
+    );
+    let state = beekeeper_room::Table::room(&*room.table)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((state.base_rate, state.min_rate), (120, 12));
+
+    assert_eq!(post(r#"{"rate":0}"#).await.unwrap().status(), 400);
+    assert_eq!(post(r#"{"opne":true}"#).await.unwrap().status(), 422);
+    // A plain form cannot carry JSON: a cross-site page cannot flip the room.
+    let form = c
+        .post(format!("{origin}/__dev/room"))
+        .header("content-type", "text/plain")
+        .body(r#"{"open":true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    // A rebound host name is refused.
+    let rebound = c
+        .get(format!("{origin}/__dev/stats"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+    let state = beekeeper_room::Table::room(&*room.table)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!state.open && state.rate == 120);
+}

@@ -1,0 +1,195 @@
+//! Figures for the data plane's two promises: the producer adds little to an arrival (µs per request with
+//! the in-memory backends, i.e. the handler's own cost without the network), and a minute releases the
+//! rate, evenly (one simulated minute per rate on a fake clock). Plain `main` printing medians, so
+//! `cargo bench -p beekeeper-room` finishes in seconds.
+
+use async_trait::async_trait;
+use beekeeper_core::Token;
+use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_room::consumer::Consumer;
+use beekeeper_room::memory::{FakeClock, MemoryQueue, MemoryTable, RecordingInvoker};
+use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
+use beekeeper_room::trigger::Trigger;
+use beekeeper_room::{Clock, Error, Queue, RoomUpdate, Table};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const T0_MS: u64 = 1_775_738_096_000;
+const COOKIE: &str = "_ga=GA1.1.1234567890.1775738000; theme=dark; consent=necessary,analytics";
+
+fn room(rate: u32) -> RoomState {
+    RoomState {
+        open: true,
+        rate,
+        base_rate: rate,
+        min_rate: 1,
+        destination: "https://shop.example.com/sale?id=7".into(),
+        session_minutes: 30,
+        released_total: 0,
+        queue_depth: 0,
+        updated_at: 0,
+        drt_baseline_ms: None,
+        drt_last: None,
+    }
+}
+
+fn token(n: u64) -> Token {
+    Token::parse(&format!("{n:A>22}")).unwrap_or_else(|e| panic!("token {n}: {e}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Median µs per `arrive` over `samples` runs of `per_sample` arrivals.
+async fn time_arrivals(
+    producer: &Producer,
+    cookie: Option<&str>,
+    samples: usize,
+    per_sample: u64,
+) -> f64 {
+    let mut next = 1_000_000u64;
+    let mut per_request = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let fresh: Vec<Token> = (next..next + per_sample).map(token).collect();
+        next += per_sample;
+        let started = Instant::now();
+        for (i, t) in fresh.into_iter().enumerate() {
+            let arrival = Arrival {
+                cookie,
+                base_path: "/live",
+            };
+            let reply = producer.arrive(&arrival, t, T0_MS + i as u64).await;
+            std::hint::black_box(reply.is_ok());
+        }
+        per_request.push(started.elapsed().as_secs_f64() * 1e6 / per_sample as f64);
+    }
+    median(per_request)
+}
+
+async fn producer_figures() {
+    let clock = Arc::new(FakeClock::at(T0_MS));
+    let queue = Arc::new(MemoryQueue::new(clock, Duration::from_secs(30)));
+    let table = Arc::new(MemoryTable::with_room(room(3_300)));
+    let waiting = token(1);
+    let released = token(2);
+    table.insert_token(TokenItem::released(released.clone(), T0_MS / 1000, 30));
+    let producer = Producer::new(queue, table, ProducerSettings::default());
+
+    let newcomer = time_arrivals(&producer, Some(COOKIE), 101, 2_000).await;
+    let waiting_cookie = format!("{COOKIE}; bk_token={waiting}; bk_ticket=4711");
+    let in_line = time_arrivals(&producer, Some(&waiting_cookie), 101, 2_000).await;
+    let released_cookie = format!("{COOKIE}; bk_token={released}; bk_ticket=12");
+    let admitted = time_arrivals(&producer, Some(&released_cookie), 101, 2_000).await;
+    println!(
+        "producer arrive, in-memory queue and table (median of 101 samples × 2,000 requests):"
+    );
+    println!("  newcomer (enqueue + 2 cookies)   {newcomer:>7.2} µs/request");
+    println!("  waiting visitor (token lookup)   {in_line:>7.2} µs/request");
+    println!("  released visitor (redirect)      {admitted:>7.2} µs/request");
+}
+
+/// The table, noting when (on the consumer's clock) each token item was written.
+struct Stamped {
+    inner: Arc<MemoryTable>,
+    clock: Arc<dyn Clock>,
+    writes: Arc<Mutex<Vec<(u64, usize)>>>,
+}
+
+#[async_trait]
+impl Table for Stamped {
+    async fn room(&self) -> Result<Option<RoomState>, Error> {
+        self.inner.room().await
+    }
+    async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
+        self.inner.put_room(room).await
+    }
+    async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
+        self.inner.update_room(update, now_secs).await
+    }
+    async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
+        self.inner.token(token).await
+    }
+    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
+        let back = self.inner.put_tokens(items).await?;
+        let written = items.len() - back.len();
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((self.clock.now_ms(), written));
+        Ok(back)
+    }
+}
+
+/// One simulated minute at `rate` with more than that queued: (released, largest one-second release,
+/// wall-clock ms the simulation took).
+async fn one_minute(rate: u32) -> (u64, u64, f64) {
+    let queue_clock = Arc::new(FakeClock::at(T0_MS));
+    let queue = Arc::new(MemoryQueue::new(queue_clock, Duration::from_secs(30)));
+    for n in 0..u64::from(rate) + u64::from(rate) / 10 + 10 {
+        let _ = queue.send(&token(n)).await;
+    }
+    let table = Arc::new(MemoryTable::with_room(room(rate)));
+    let invoker = Arc::new(RecordingInvoker::default());
+    let started = Instant::now();
+    let trigger = Trigger::new(queue.clone(), table.clone(), invoker.clone(), 60_000);
+    if let Err(e) = trigger.tick(T0_MS).await {
+        panic!("trigger: {e}");
+    }
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let mut released = 0;
+    for task in invoker.take() {
+        // Each consumer on its own clock from the minute's start, as they run side by side in AWS.
+        let clock = Arc::new(FakeClock::at(T0_MS));
+        let stamped = Arc::new(Stamped {
+            inner: table.clone(),
+            clock: clock.clone(),
+            writes: writes.clone(),
+        });
+        match Consumer::new(queue.clone(), stamped, clock).run(task).await {
+            Ok(report) => released += report.released,
+            Err(e) => panic!("consumer: {e}"),
+        }
+    }
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut per_second = [0u64; 61];
+    for (at, n) in writes.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        let second = ((at - T0_MS) / 1000).min(60) as usize;
+        per_second[second] += *n as u64;
+    }
+    (
+        released,
+        per_second.iter().copied().max().unwrap_or(0),
+        wall_ms,
+    )
+}
+
+async fn release_figures() {
+    println!("release accuracy, one simulated minute (queue holds rate + 10%):");
+    println!(
+        "  {:>7}  {:>8}  {:>9}  {:>13}  {:>8}  {:>9}",
+        "rate", "released", "vs rate", "max 1-s", "rate/60", "sim wall"
+    );
+    for rate in [10u32, 3_300, 100_000] {
+        let (released, peak, wall_ms) = one_minute(rate).await;
+        let ideal = f64::from(rate) / 60.0;
+        println!(
+            "  {rate:>7}  {released:>8}  {:>8.2}%  {peak:>6} ({:>4.0}%)  {ideal:>8.1}  {wall_ms:>6.0} ms",
+            released as f64 * 100.0 / f64::from(rate),
+            peak as f64 * 100.0 / ideal,
+        );
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
+    runtime.block_on(async {
+        producer_figures().await;
+        println!();
+        release_figures().await;
+    });
+}

@@ -1,0 +1,160 @@
+//! The line of visitors as an SQS standard queue: one message per visitor, body = the token. A body that
+//! is not a token is handed back as `token: None` and never deleted, so the redrive policy moves it to the
+//! dead-letter queue instead of it being lost or crashing a consumer.
+
+use super::sdk_error;
+use crate::Error;
+use crate::backend::{Queue, QueueDepth, Received};
+use async_trait::async_trait;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
+use beekeeper_core::Token;
+use std::time::Duration;
+
+/// SQS takes at most ten messages per receive or delete batch.
+const SQS_BATCH: usize = 10;
+/// SQS's longest long poll.
+const MAX_WAIT_SECS: u64 = 20;
+
+/// [`Queue`] over one SQS queue, addressed by URL.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: String) -> Self {
+        SqsQueue { client, queue_url }
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(&self, token: &Token) -> Result<(), Error> {
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(token.as_str())
+            .send()
+            .await
+            .map_err(|e| sdk_error("SQS", "SendMessage", e))?;
+        Ok(())
+    }
+
+    async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error> {
+        let max = max.clamp(1, SQS_BATCH as u32) as i32;
+        let wait = wait.as_secs().min(MAX_WAIT_SECS) as i32;
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(max)
+            .wait_time_seconds(wait)
+            .send()
+            .await
+            .map_err(|e| sdk_error("SQS", "ReceiveMessage", e))?;
+        let mut received = Vec::new();
+        for m in out.messages() {
+            // Without a receipt handle the message cannot be deleted; it reappears after the visibility
+            // timeout and is handled then.
+            let Some(receipt) = m.receipt_handle() else {
+                tracing::warn!(message_id = ?m.message_id(), "SQS returned a message without a receipt handle");
+                continue;
+            };
+            let token = m.body().and_then(|b| Token::parse(b).ok());
+            if token.is_none() {
+                tracing::warn!(
+                    message_id = ?m.message_id(),
+                    "queue message is not a visitor token; leaving it for the dead-letter queue"
+                );
+            }
+            received.push(Received {
+                token,
+                receipt: receipt.to_string(),
+            });
+        }
+        Ok(received)
+    }
+
+    async fn delete(&self, messages: &[Received]) -> Result<Vec<String>, Error> {
+        let mut failed = Vec::new();
+        // An empty DeleteMessageBatch is an error in SQS, so an empty slice makes no call.
+        for chunk in messages.chunks(SQS_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(&m.receipt)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::Aws {
+                    service: "SQS",
+                    operation: "DeleteMessageBatch",
+                    message: e.to_string(),
+                    retryable: false,
+                })?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| sdk_error("SQS", "DeleteMessageBatch", e))?;
+            for f in out.failed() {
+                // Entry ids are this chunk's indices; an id we did not send would be an SQS bug, and
+                // reporting nothing for it is the safe side (the message just comes back).
+                match f.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                    Some(m) => {
+                        tracing::warn!(
+                            code = f.code(),
+                            sender_fault = f.sender_fault(),
+                            "SQS did not delete a message"
+                        );
+                        failed.push(m.receipt.clone());
+                    }
+                    None => tracing::warn!(
+                        id = f.id(),
+                        "SQS reported a failed delete for an unknown entry id"
+                    ),
+                }
+            }
+        }
+        Ok(failed)
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, Error> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| sdk_error("SQS", "GetQueueAttributes", e))?;
+        let attrs = out.attributes();
+        let count = |name: QueueAttributeName| -> Result<u64, Error> {
+            let raw = attrs
+                .and_then(|a| a.get(&name))
+                .ok_or_else(|| Error::Corrupt {
+                    what: "SQS queue attributes",
+                    detail: format!(
+                        "{} missing from the GetQueueAttributes answer",
+                        name.as_str()
+                    ),
+                })?;
+            raw.parse().map_err(|_| Error::Corrupt {
+                what: "SQS queue attributes",
+                detail: format!("{} is {raw:?}, not a count", name.as_str()),
+            })
+        };
+        Ok(QueueDepth {
+            visible: count(QueueAttributeName::ApproximateNumberOfMessages)?,
+            in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! The Lambda functions' configuration, read once at start-up. `beekeeper deploy` sets these variables;
+//! a function started without one fails its cold start with the variable's name instead of failing every
+//! request later with a vaguer error.
+//!
+//! Each reader takes a lookup function so the rules are tested without touching the process environment.
+
+use crate::Error;
+
+pub const TABLE: &str = "BK_TABLE";
+pub const QUEUE_URL: &str = "BK_QUEUE_URL";
+pub const CONSUMER_FUNCTION: &str = "BK_CONSUMER_FUNCTION";
+pub const WINDOW_MS: &str = "BK_WINDOW_MS";
+
+/// A release minute, unless a test or demo shortens it.
+pub const DEFAULT_WINDOW_MS: u64 = 60_000;
+
+/// Reads the process environment (a variable that is not valid Unicode counts as set but invalid).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
+fn required(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<String, Error> {
+    match get(name) {
+        Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+        Some(_) => Err(Error::Env {
+            name,
+            problem: "is empty; `beekeeper deploy` sets it, so redeploy the profile".into(),
+        }),
+        None => Err(Error::Env {
+            name,
+            problem: "is not set; `beekeeper deploy` sets it, so redeploy the profile".into(),
+        }),
+    }
+}
+
+fn window_ms(get: &impl Fn(&str) -> Option<String>) -> Result<u64, Error> {
+    let Some(raw) = get(WINDOW_MS) else {
+        return Ok(DEFAULT_WINDOW_MS);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(ms) if (1_000..=DEFAULT_WINDOW_MS).contains(&ms) => Ok(ms),
+        _ => Err(Error::Env {
+            name: WINDOW_MS,
+            problem: format!(
+                "is {raw:?}; it must be a whole number of milliseconds from 1000 to {DEFAULT_WINDOW_MS}, \
+                 or unset for {DEFAULT_WINDOW_MS}"
+            ),
+        }),
+    }
+}
+
+/// The producer's and the consumer's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEnv {
+    pub table: String,
+    pub queue_url: String,
+}
+
+impl QueueEnv {
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        Ok(QueueEnv {
+            table: required(&get, TABLE)?,
+            queue_url: required(&get, QUEUE_URL)?,
+        })
+    }
+}
+
+/// The trigger's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerEnv {
+    pub table: String,
+    pub queue_url: String,
+    pub consumer_function: String,
+    /// The span consumers spread a minute's releases over; must not exceed the schedule's minute.
+    pub window_ms: u64,
+}
+
+impl TriggerEnv {
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        Ok(TriggerEnv {
+            table: required(&get, TABLE)?,
+            queue_url: required(&get, QUEUE_URL)?,
+            consumer_function: required(&get, CONSUMER_FUNCTION)?,
+            window_ms: window_ms(&get)?,
+        })
+    }
+}
+
+/// The DRT function's settings: the destination it probes lives on the room item, so `set` changes
+/// reach it without a Lambda configuration update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrtEnv {
+    pub table: String,
+}
+
+impl DrtEnv {
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        Ok(DrtEnv {
+            table: required(&get, TABLE)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn problem(e: Error) -> (&'static str, String) {
+        match e {
+            Error::Env { name, problem } => (name, problem),
+            other => panic!("not an Env error: {other}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_variables_each_function_needs() {
+        let e = env(&[
+            (TABLE, "beekeeper-sale-table"),
+            (
+                QUEUE_URL,
+                " https://sqs.eu-west-1.amazonaws.com/1/beekeeper-sale-queue\n",
+            ),
+            (CONSUMER_FUNCTION, "beekeeper-sale-consumer"),
+        ]);
+        let q = QueueEnv::read(&e).unwrap();
+        assert_eq!(
+            q.queue_url,
+            "https://sqs.eu-west-1.amazonaws.com/1/beekeeper-sale-queue"
+        );
+        let t = TriggerEnv::read(&e).unwrap();
+        assert_eq!(
+            (t.consumer_function.as_str(), t.window_ms),
+            ("beekeeper-sale-consumer", 60_000)
+        );
+        assert_eq!(DrtEnv::read(&e).unwrap().table, "beekeeper-sale-table");
+    }
+
+    #[test]
+    fn a_missing_or_empty_variable_is_named() {
+        let (name, p) = problem(QueueEnv::read(env(&[(TABLE, "t")])).unwrap_err());
+        assert_eq!(name, QUEUE_URL);
+        assert!(p.contains("not set"));
+        let (name, p) = problem(DrtEnv::read(env(&[(TABLE, "  ")])).unwrap_err());
+        assert_eq!(name, TABLE);
+        assert!(p.contains("empty"));
+        let (name, _) =
+            problem(TriggerEnv::read(env(&[(TABLE, "t"), (QUEUE_URL, "q")])).unwrap_err());
+        assert_eq!(name, CONSUMER_FUNCTION);
+        let msg = QueueEnv::read(env(&[])).unwrap_err().to_string();
+        assert!(msg.starts_with("environment variable BK_TABLE"), "{msg}");
+    }
+
+    #[test]
+    fn the_window_is_optional_but_checked() {
+        let base = [(TABLE, "t"), (QUEUE_URL, "q"), (CONSUMER_FUNCTION, "c")];
+        let with = |w: &str| {
+            let mut pairs = base.to_vec();
+            pairs.push((WINDOW_MS, w));
+            TriggerEnv::read(env(&pairs))
+        };
+        assert_eq!(with("2000").unwrap().window_ms, 2000);
+        assert_eq!(with("60000").unwrap().window_ms, 60_000);
+        for bad in ["", "abc", "-1", "999", "60001", "1.5"] {
+            let (name, p) = problem(with(bad).unwrap_err());
+            assert_eq!(name, WINDOW_MS, "{bad:?}");
+            assert!(p.contains("1000 to 60000"), "{p}");
+        }
+    }
+}

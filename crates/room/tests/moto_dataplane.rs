@@ -1,0 +1,726 @@
+//! The data plane's AWS backends against a real, independent SQS and DynamoDB (moto_server): the producer's
+//! token really lands in the queue, the room item survives the round trip and every update, and simulated
+//! minutes of trigger + consumers release exactly what the rate allows and leave everyone else in line.
+//!
+//! Each test makes its own queue and table, so they share one moto server and run in parallel.
+
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use aws_lambda_events::http::{HeaderValue, header};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use aws_sdk_sqs::types::{
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
+use beekeeper_core::Token;
+use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_core::plan::ConsumerTask;
+use beekeeper_room::aws::{DynamoTable, LambdaInvoker, SqsQueue};
+use beekeeper_room::consumer::Consumer;
+use beekeeper_room::memory::RecordingInvoker;
+use beekeeper_room::producer::{Producer, ProducerSettings};
+use beekeeper_room::trigger::Trigger;
+use beekeeper_room::{Clock, Error, Invoker, Queue, QueueDepth, RoomUpdate, SystemClock, Table};
+use beekeeper_testkit::Moto;
+use futures::StreamExt;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const REGION: &str = "eu-west-1";
+/// The trigger's window in these tests: long enough to pace several batches, short enough for a suite.
+const WINDOW_MS: u64 = 2_000;
+
+struct Aws {
+    sqs: aws_sdk_sqs::Client,
+    ddb: aws_sdk_dynamodb::Client,
+    lambda: aws_sdk_lambda::Client,
+}
+
+async fn aws() -> Aws {
+    aws_on(beekeeper_testkit::shared()).await
+}
+
+async fn aws_on(moto: &Moto) -> Aws {
+    let config = beekeeper_testkit::sdk_config(moto, REGION).await;
+    Aws {
+        sqs: aws_sdk_sqs::Client::new(&config),
+        ddb: aws_sdk_dynamodb::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
+    }
+}
+
+fn unique(tag: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "bk-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A queue as `deploy` makes it: a dead-letter queue after five receives.
+async fn create_queue(aws: &Aws, tag: &str, visibility_secs: u32) -> String {
+    let name = unique(tag);
+    let dlq = aws
+        .sqs
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .unwrap();
+    let dlq_arn = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(dlq.queue_url().unwrap())
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}).to_string();
+    let q = aws
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_secs.to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    q.queue_url().unwrap().to_string()
+}
+
+async fn create_table(aws: &Aws) -> String {
+    let name = unique("table");
+    aws.ddb
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+fn room(rate: u32) -> RoomState {
+    RoomState {
+        open: true,
+        rate,
+        base_rate: rate,
+        min_rate: rate / 10,
+        destination: "https://shop.example.com/drop?id=7".into(),
+        session_minutes: 30,
+        released_total: 0,
+        queue_depth: 0,
+        updated_at: 0,
+        drt_baseline_ms: None,
+        drt_last: None,
+    }
+}
+
+/// A queue and a table wired to the backends under test, with the room item written.
+struct Room {
+    aws: Aws,
+    queue_url: String,
+    table_name: String,
+    queue: Arc<SqsQueue>,
+    table: Arc<DynamoTable>,
+}
+
+async fn room_with(rate: u32, visibility_secs: u32) -> Room {
+    room_on(beekeeper_testkit::shared(), rate, visibility_secs).await
+}
+
+async fn room_on(moto: &Moto, rate: u32, visibility_secs: u32) -> Room {
+    let aws = aws_on(moto).await;
+    let queue_url = create_queue(&aws, "queue", visibility_secs).await;
+    let table_name = create_table(&aws).await;
+    let queue = Arc::new(SqsQueue::new(aws.sqs.clone(), queue_url.clone()));
+    let table = Arc::new(DynamoTable::new(aws.ddb.clone(), table_name.clone()));
+    table.put_room(&room(rate)).await.unwrap();
+    Room {
+        aws,
+        queue_url,
+        table_name,
+        queue,
+        table,
+    }
+}
+
+impl Room {
+    fn trigger(&self, invoker: Arc<dyn Invoker>) -> Trigger {
+        Trigger::new(self.queue.clone(), self.table.clone(), invoker, WINDOW_MS)
+    }
+
+    fn consumer(&self) -> Consumer {
+        Consumer::new(
+            self.queue.clone(),
+            self.table.clone(),
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// One minute: the trigger plans, and each planned consumer runs (at once, as Lambda would start them).
+    async fn minute(&self) -> (u64, Vec<ConsumerTask>) {
+        let invoker = Arc::new(RecordingInvoker::default());
+        let report = self
+            .trigger(invoker.clone())
+            .tick(SystemClock.now_ms())
+            .await
+            .unwrap();
+        let tasks = invoker.take();
+        assert_eq!(
+            tasks, report.tasks,
+            "the trigger invokes exactly the tasks it reports"
+        );
+        let runs = tasks.iter().map(|t| {
+            let consumer = self.consumer();
+            let task = *t;
+            async move { consumer.run(task).await.unwrap() }
+        });
+        let released = futures::future::join_all(runs)
+            .await
+            .iter()
+            .map(|r| r.released)
+            .sum();
+        (released, tasks)
+    }
+
+    /// Enqueues through the backend under test, a few at a time, as concurrent producers would.
+    async fn send_all(&self, tokens: &[Token]) {
+        futures::stream::iter(tokens)
+            .map(|t| async move { self.queue.send(t).await.unwrap() })
+            .buffer_unordered(16)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    /// Enqueues a crowd with SendMessageBatch: ten times fewer calls than `send_all`, to keep the suite
+    /// quick (the producer's own SendMessage is covered by `send_all` and the producer test).
+    async fn send_crowd(&self, tokens: &[Token]) {
+        let batches = tokens.chunks(10).map(|chunk| {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(t.as_str())
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            let sqs = self.aws.sqs.clone();
+            let url = self.queue_url.clone();
+            async move {
+                let out = sqs
+                    .send_message_batch()
+                    .queue_url(url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(out.failed().is_empty(), "{:?}", out.failed());
+            }
+        });
+        futures::stream::iter(batches)
+            .buffer_unordered(8)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    /// SQS's own counts, straight from GetQueueAttributes (not through the backend under test).
+    async fn sqs_counts(&self) -> (u64, u64) {
+        let out = self
+            .aws
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes().unwrap();
+        let get = |n: QueueAttributeName| attrs[&n].parse::<u64>().unwrap();
+        (
+            get(QueueAttributeName::ApproximateNumberOfMessages),
+            get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        )
+    }
+
+    /// Every visible message body, received with the plain SDK (and so made invisible for a while).
+    async fn drain_bodies(&self) -> Vec<String> {
+        let mut bodies = Vec::new();
+        loop {
+            let out = self
+                .aws
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                return bodies;
+            }
+            bodies.extend(out.messages().iter().map(|m| m.body().unwrap().to_string()));
+        }
+    }
+
+    /// Every token item in the table, read with a plain Scan.
+    async fn token_items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let pages: Vec<_> = self
+            .aws
+            .ddb
+            .scan()
+            .table_name(&self.table_name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect()
+            .await;
+        pages
+            .into_iter()
+            .map(Result::unwrap)
+            .filter(|i| i["pk"].as_s().unwrap() != "#room")
+            .collect()
+    }
+}
+
+fn tokens(n: usize) -> Vec<Token> {
+    (0..n).map(|_| Token::generate(&mut rand::rng())).collect()
+}
+
+fn num(item: &HashMap<String, AttributeValue>, attr: &str) -> u64 {
+    item[attr].as_n().unwrap().parse().unwrap()
+}
+
+fn cookie_value(set_cookies: &[&str], name: &str) -> String {
+    let prefix = format!("{name}=");
+    set_cookies
+        .iter()
+        .find_map(|c| c.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie in {set_cookies:?}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_producers_token_lands_in_the_real_queue_once() {
+    let r = room_with(300, 30).await;
+    let producer = Producer::new(
+        r.queue.clone(),
+        r.table.clone(),
+        ProducerSettings::default(),
+    );
+    let mut event = ApiGatewayProxyRequest::default();
+    event.request_context.stage = Some("live".into());
+    let fresh = Token::generate(&mut rand::rng());
+    let response = producer
+        .handle(event.clone(), fresh.clone(), SystemClock.now_ms())
+        .await;
+
+    assert_eq!(response.status_code, 302);
+    assert_eq!(response.headers[header::LOCATION], "/live/room/index.html");
+    let set: Vec<&str> = response
+        .multi_value_headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let cookie_token = cookie_value(&set, "bk_token");
+    assert_eq!(cookie_token, fresh.as_str());
+    assert_eq!(r.sqs_counts().await, (1, 0));
+    assert_eq!(
+        r.drain_bodies().await,
+        vec![cookie_token.clone()],
+        "the queued body is the cookie's token"
+    );
+
+    // Coming back with the cookie while still in line: back to the page, no second place in the queue.
+    event.headers.insert(
+        header::COOKIE,
+        HeaderValue::from_str(&format!("bk_token={cookie_token}; other=1")).unwrap(),
+    );
+    let again = producer
+        .handle(
+            event,
+            Token::generate(&mut rand::rng()),
+            SystemClock.now_ms(),
+        )
+        .await;
+    assert_eq!(again.status_code, 302);
+    assert_eq!(again.headers[header::LOCATION], "/live/room/index.html");
+    assert!(again.multi_value_headers.get(header::SET_COOKIE).is_none());
+    assert_eq!(
+        r.sqs_counts().await,
+        (0, 1),
+        "only the first message, still in flight from the drain"
+    );
+}
+
+#[tokio::test]
+async fn the_room_item_round_trips_and_every_update_lands() {
+    let r = room_with(400, 30).await;
+    let t = &r.table;
+    assert_eq!(t.room().await.unwrap(), Some(room(400)));
+
+    assert!(t.update_room(RoomUpdate::Open(false), 10).await.unwrap());
+    assert!(
+        t.update_room(
+            RoomUpdate::Rate {
+                rate: 500,
+                min_rate: 50
+            },
+            11
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        t.update_room(RoomUpdate::Destination("https://b.example/".into()), 12)
+            .await
+            .unwrap()
+    );
+    assert!(
+        t.update_room(RoomUpdate::SessionMinutes(15), 13)
+            .await
+            .unwrap()
+    );
+    assert!(
+        t.update_room(RoomUpdate::QueueDepth(1234), 14)
+            .await
+            .unwrap()
+    );
+    // Concurrent consumers: ADD is atomic, so no increment is lost.
+    let adds = (0..8).map(|_| t.update_room(RoomUpdate::AddReleased(7), 15));
+    assert!(
+        futures::future::join_all(adds)
+            .await
+            .into_iter()
+            .all(|ok| ok.unwrap())
+    );
+    let expected = RoomState {
+        open: false,
+        rate: 500,
+        base_rate: 500,
+        min_rate: 50,
+        destination: "https://b.example/".into(),
+        session_minutes: 15,
+        released_total: 56,
+        queue_depth: 1234,
+        updated_at: 15,
+        drt_baseline_ms: None,
+        drt_last: None,
+    };
+    assert_eq!(t.room().await.unwrap(), Some(expected.clone()));
+
+    // DRT: applied while base_rate is what it read…
+    let drt = |rate, expected_base_rate, baseline_ms| RoomUpdate::Drt {
+        rate,
+        baseline_ms,
+        last: format!("to {rate}"),
+        expected_base_rate,
+    };
+    assert!(t.update_room(drt(350, 500, Some(87.5)), 20).await.unwrap());
+    let after = t.room().await.unwrap().unwrap();
+    assert_eq!(
+        (after.rate, after.base_rate, after.drt_baseline_ms),
+        (350, 500, Some(87.5))
+    );
+    assert_eq!(after.drt_last.as_deref(), Some("to 350"));
+    // …and refused, without error and without effect, when a set-rate landed meanwhile.
+    assert!(!t.update_room(drt(100, 400, None), 21).await.unwrap());
+    assert_eq!(t.room().await.unwrap().unwrap(), after);
+    // A baseline of None clears the stored one.
+    assert!(t.update_room(drt(360, 500, None), 22).await.unwrap());
+    assert_eq!(t.room().await.unwrap().unwrap().drt_baseline_ms, None);
+
+    // A table without its room item: updates say so instead of creating half an item.
+    let empty = DynamoTable::new(r.aws.ddb.clone(), create_table(&r.aws).await);
+    assert_eq!(empty.room().await.unwrap(), None);
+    for u in [RoomUpdate::AddReleased(1), drt(10, 500, None)] {
+        assert!(matches!(empty.update_room(u, 1).await, Err(Error::NoRoom)));
+    }
+    assert_eq!(empty.room().await.unwrap(), None);
+
+    // A hand-edited room item fails loudly, naming the attribute.
+    r.aws
+        .ddb
+        .update_item()
+        .table_name(&r.table_name)
+        .key("pk", AttributeValue::S("#room".into()))
+        .update_expression("SET rate = :s")
+        .expression_attribute_values(":s", AttributeValue::S("fast".into()))
+        .send()
+        .await
+        .unwrap();
+    match t.room().await {
+        Err(e @ Error::Corrupt { .. }) => assert!(e.to_string().contains("rate"), "{e}"),
+        other => panic!("expected a corrupt room item, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn token_items_are_written_in_batches_and_read_back() {
+    let r = room_with(300, 30).await;
+    let items: Vec<TokenItem> = tokens(40)
+        .into_iter()
+        .map(|t| TokenItem::released(t, 1_000, 30))
+        .collect();
+    // 40 items (more than one BatchWriteItem) with a duplicate delivery among them.
+    let mut with_dup = items.clone();
+    with_dup.push(items[3].clone());
+    let unprocessed = r.table.put_tokens(&with_dup).await.unwrap();
+    assert!(
+        unprocessed.is_empty(),
+        "moto processed everything: {unprocessed:?}"
+    );
+    for i in &items {
+        assert_eq!(r.table.token(&i.token).await.unwrap().as_ref(), Some(i));
+    }
+    assert_eq!(r.token_items().await.len(), 40);
+    assert_eq!(r.table.token(&tokens(1)[0]).await.unwrap(), None);
+    let stored = r.token_items().await;
+    assert!(
+        stored
+            .iter()
+            .all(|i| num(i, "expires_at") == 1_000 + 30 * 60 && num(i, "released_at") == 1_000)
+    );
+}
+
+#[tokio::test]
+async fn a_minute_releases_the_rate_and_leaves_the_rest_in_line() {
+    let r = room_with(25, 30).await;
+    let sent = tokens(40);
+    r.send_all(&sent).await;
+    assert_eq!(
+        r.queue.depth().await.unwrap(),
+        QueueDepth {
+            visible: 40,
+            in_flight: 0
+        }
+    );
+
+    let before = SystemClock.now_secs();
+    let started = Instant::now();
+    let (released, tasks) = r.minute().await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!((tasks[0].messages, tasks[0].window_ms), (25, WINDOW_MS));
+    assert!(
+        started.elapsed() >= Duration::from_millis(WINDOW_MS / 2),
+        "batches were paced, not burst"
+    );
+    assert_eq!(released, 25);
+
+    let items = r.token_items().await;
+    assert_eq!(items.len(), 25);
+    for i in &items {
+        let at = num(i, "released_at");
+        assert!(
+            at >= before && at <= SystemClock.now_secs(),
+            "released_at {at} is not now"
+        );
+        assert_eq!(num(i, "expires_at"), at + 30 * 60);
+    }
+    let room = r.table.room().await.unwrap().unwrap();
+    assert_eq!((room.released_total, room.queue_depth), (25, 40));
+
+    // Exactly the released messages were deleted: 15 left, none in flight.
+    assert_eq!(r.sqs_counts().await, (15, 0));
+    let left: BTreeSet<String> = r.drain_bodies().await.into_iter().collect();
+    let released_set: BTreeSet<String> = items
+        .iter()
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .collect();
+    assert_eq!(left.len(), 15);
+    assert!(left.is_disjoint(&released_set));
+    let all: BTreeSet<String> = sent.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        left.union(&released_set).cloned().collect::<BTreeSet<_>>(),
+        all
+    );
+}
+
+#[tokio::test]
+async fn fewer_waiting_than_the_rate_releases_everyone_waiting() {
+    let r = room_with(25, 30).await;
+    r.send_all(&tokens(7)).await;
+    let (released, tasks) = r.minute().await;
+    assert_eq!(
+        tasks.iter().map(|t| t.messages).sum::<u32>(),
+        7,
+        "planned for who is there, not the rate"
+    );
+    assert_eq!(released, 7);
+    assert_eq!(r.token_items().await.len(), 7);
+    assert_eq!(r.sqs_counts().await, (0, 0));
+    // An empty queue plans nothing and starts no consumer.
+    let (released, tasks) = r.minute().await;
+    assert_eq!((released, tasks.len()), (0, 0));
+}
+
+#[tokio::test]
+async fn a_thousand_visitors_at_300_a_minute() {
+    // Its own moto: moto's SQS work per call grows with the queue, and a separate (single-core, GIL-bound)
+    // server lets this test use the other core instead of slowing every other test down.
+    let moto = beekeeper_testkit::start();
+    let r = room_on(&moto, 300, 30).await;
+    let sent = tokens(1000);
+    r.send_crowd(&sent).await;
+
+    let mut released_per_minute = Vec::new();
+    for _ in 0..3 {
+        released_per_minute.push(r.minute().await.0);
+    }
+    assert_eq!(released_per_minute, vec![300, 300, 300]);
+    assert_eq!(r.table.room().await.unwrap().unwrap().released_total, 900);
+    assert_eq!(r.sqs_counts().await, (100, 0));
+
+    let released: Vec<String> = r
+        .token_items()
+        .await
+        .iter()
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .collect();
+    let remaining = r.drain_bodies().await;
+    assert_eq!((released.len(), remaining.len()), (900, 100));
+    let mut everyone: Vec<String> = released.into_iter().chain(remaining).collect();
+    everyone.sort();
+    let before_dedup = everyone.len();
+    everyone.dedup();
+    assert_eq!(
+        everyone.len(),
+        before_dedup,
+        "a visitor was both released and still queued"
+    );
+    let mut expected: Vec<String> = sent.iter().map(|t| t.to_string()).collect();
+    expected.sort();
+    assert_eq!(everyone, expected, "every visitor is accounted for");
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_a_token_stays_for_the_dead_letter_queue() {
+    let r = room_with(10, 1).await;
+    r.aws
+        .sqs
+        .send_message()
+        .queue_url(&r.queue_url)
+        .message_body("<script>not a token</script>")
+        .send()
+        .await
+        .unwrap();
+    let good = tokens(2);
+    r.send_all(&good).await;
+
+    let (released, tasks) = r.minute().await;
+    assert_eq!(tasks.iter().map(|t| t.messages).sum::<u32>(), 3);
+    assert_eq!(released, 2);
+    let mut written: Vec<String> = r
+        .token_items()
+        .await
+        .iter()
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .collect();
+    written.sort();
+    let mut expected: Vec<String> = good.iter().map(|t| t.to_string()).collect();
+    expected.sort();
+    assert_eq!(written, expected);
+
+    // Once its visibility timeout (1 s) runs out it is receivable again: it was never deleted.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let out = r
+        .aws
+        .sqs
+        .receive_message()
+        .queue_url(&r.queue_url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = out.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, vec!["<script>not a token</script>"]);
+    let count = out.messages()[0].attributes().unwrap()
+        [&MessageSystemAttributeName::ApproximateReceiveCount]
+        .parse::<u32>()
+        .unwrap();
+    assert!(
+        count >= 2,
+        "received by the consumer and again here (count {count})"
+    );
+}
+
+#[tokio::test]
+async fn failures_name_the_service_and_are_not_retried_when_retrying_cannot_help() {
+    let aws = aws().await;
+    let missing_queue = SqsQueue::new(
+        aws.sqs.clone(),
+        format!(
+            "{}/123456789012/no-such-queue",
+            beekeeper_testkit::shared().endpoint
+        ),
+    );
+    match missing_queue.send(&tokens(1)[0]).await {
+        Err(
+            e @ Error::Aws {
+                service: "SQS",
+                operation: "SendMessage",
+                retryable: false,
+                ..
+            },
+        ) => {
+            assert!(e.to_string().contains("SQS SendMessage failed"), "{e}")
+        }
+        other => panic!("expected a non-retryable SQS error, got {other:?}"),
+    }
+    let missing_table = DynamoTable::new(aws.ddb.clone(), "no-such-table".into());
+    assert!(matches!(
+        missing_table.room().await,
+        Err(Error::Aws {
+            service: "DynamoDB",
+            operation: "GetItem",
+            retryable: false,
+            ..
+        })
+    ));
+    let invoker = LambdaInvoker::new(aws.lambda.clone(), "no-such-consumer".into());
+    let task = beekeeper_core::plan::plan_minute(10, WINDOW_MS)[0];
+    match invoker.invoke_consumer(&task).await {
+        Err(
+            e @ Error::Aws {
+                service: "Lambda",
+                operation: "Invoke",
+                retryable: false,
+                ..
+            },
+        ) => {
+            assert!(e.to_string().contains("ResourceNotFound"), "{e}")
+        }
+        other => panic!("expected a non-retryable Lambda error, got {other:?}"),
+    }
+}

@@ -1,0 +1,244 @@
+// Why: walks real visitors through a `beekeeper dev` room in headless Chromium (the system's, driven by
+// playwright-core): arrival and a place in line, keeping that place across reloads, admission into the demo
+// destination which verifies the pass with /client-check, refusal of a line-skipper, the room switched off,
+// and a 320 px wide phone. Screenshots go to tests/browser/screenshots/.
+//
+// Run: cargo build -p beekeeper && npm ci --prefix tests/browser && node tests/browser/e2e.mjs
+// BEEKEEPER_BIN overrides the binary (default target/debug/beekeeper); CHROMIUM the browser.
+
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const shots = path.join(here, "screenshots");
+const bin = process.env.BEEKEEPER_BIN || path.join(root, "target/debug/beekeeper");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const DEADLINE_MS = 150_000; // the whole run, start to finish
+const MINUTE_SECS = 5; // a release "minute", so admission comes within seconds
+// The room starts at 1 visitor a "minute" with three people ahead of ours, so nobody we watch can be
+// released before the fourth tick (20 s after start) while the waiting-page steps run; the admission step
+// then raises the rate.
+
+let server = null;
+let browser = null;
+let passed = 0;
+let failed = 0;
+
+function log(s) { process.stdout.write(s + "\n"); }
+
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  browser = null;
+  if (server && server.exitCode === null) {
+    server.kill("SIGTERM");
+    const gone = new Promise((r) => server.once("exit", r));
+    const late = setTimeout(() => server.kill("SIGKILL"), 5000);
+    await gone;
+    clearTimeout(late);
+  }
+}
+
+// A hard stop however the run goes: the server is killed even if a step hangs.
+const watchdog = setTimeout(async () => {
+  log(`not ok - the run did not finish within ${DEADLINE_MS / 1000} s`);
+  await cleanup();
+  process.exit(1);
+}, DEADLINE_MS);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+async function freePortPair() {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p < 65535 && (await portFree(p + 1))) return p;
+  }
+  throw new Error("no pair of free loopback ports");
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, fn, ms = 30_000, every = 200) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ": " + last.message : ""}`);
+}
+
+async function step(name, fn) {
+  try {
+    await fn();
+    passed++;
+    log(`ok - ${name}`);
+  } catch (e) {
+    failed++;
+    log(`not ok - ${name}\n  ${String(e && e.stack || e).split("\n").join("\n  ")}`);
+  }
+}
+
+async function main() {
+  if (!existsSync(bin)) throw new Error(`${bin} not found: run \`cargo build -p beekeeper\` first (or set BEEKEEPER_BIN)`);
+  mkdirSync(shots, { recursive: true });
+  const port = await freePortPair();
+  const origin = `http://127.0.0.1:${port}`;
+  const dest = `http://127.0.0.1:${port + 1}/`;
+  let stderr = "";
+  server = spawn(bin, ["dev", "--port", String(port), "--minute-secs", String(MINUTE_SECS), "--rate", "1"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  server.stdout.on("data", () => {});
+  server.stderr.on("data", (d) => { stderr += d; });
+  server.on("exit", (code) => { if (code) log(`# beekeeper dev exited with ${code}:\n${stderr}`); });
+  await waitFor("beekeeper dev to answer", async () => (await fetch(`${origin}/__dev/stats`)).ok);
+
+  const stats = async () => (await fetch(`${origin}/__dev/stats`)).json();
+  const control = async (body) => {
+    const r = await fetch(`${origin}/__dev/room`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    assert.equal(r.status, 200, `POST /__dev/room ${JSON.stringify(body)}`);
+  };
+  const ticketOf = async (ctx) => (await ctx.cookies(origin)).find((c) => c.name === "bk_ticket")?.value;
+
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    // launch() gives the browser a fresh, temporary --user-data-dir of its own (Playwright refuses the flag).
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    timeout: 30_000,
+  });
+
+  // Three visitors ahead of ours, so the page has a line to show.
+  for (let i = 0; i < 3; i++) {
+    const r = await fetch(`${origin}/`, { redirect: "manual" });
+    assert.equal(r.status, 302);
+  }
+
+  const visitor = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const page = await visitor.newPage();
+  let ticket;
+
+  await step("a visitor arrives and sees the waiting page with a place in line", async () => {
+    await page.goto(`${origin}/`);
+    assert.equal(page.url(), `${origin}/room/index.html`);
+    await page.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
+    await waitFor("the place to be shown", async () => /\d/.test(await page.locator("#ahead").textContent()), 10_000);
+    assert.ok(Number(await page.locator("#ahead").textContent()) >= 1, "three visitors arrived first");
+    ticket = await ticketOf(visitor);
+    assert.ok(/^\d+$/.test(ticket), `bk_ticket cookie: ${ticket}`);
+    assert.equal(await page.locator("#name").textContent(), "Beekeeper dev room");
+    await page.screenshot({ path: path.join(shots, "1-waiting.png") });
+  });
+
+  await step("reloading, or following the link again, keeps the visitor's place", async () => {
+    const before = await stats();
+    const shown = await page.evaluate(() => /bk_ticket=(\d+)/.exec(document.cookie)?.[1]);
+    assert.equal(shown, ticket);
+    await page.reload();
+    await page.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
+    assert.equal(await page.evaluate(() => /bk_ticket=(\d+)/.exec(document.cookie)?.[1]), ticket);
+    await page.goto(`${origin}/`);
+    assert.equal(page.url(), `${origin}/room/index.html`, "a visitor in line is sent back to the page");
+    assert.equal(await ticketOf(visitor), ticket);
+    assert.equal((await stats()).arrived, before.arrived, "no second place in line");
+  });
+
+  await step("at 320 px wide the waiting page has no horizontal scroll (a second visitor, in line behind)", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 320, height: 640 } });
+    const p = await ctx.newPage();
+    await p.goto(`${origin}/`);
+    await p.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
+    await waitFor("the place to be shown", async () => /\d/.test(await p.locator("#ahead").textContent()), 10_000);
+    assert.ok(Number(await p.locator("#ahead").textContent()) >= 2, "behind the first visitor");
+    const width = await p.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 320, `scrollWidth ${width} > 320`);
+    await p.screenshot({ path: path.join(shots, "2-narrow-320.png"), fullPage: true });
+    await ctx.close();
+  });
+
+  await step("after the operator raises the rate, the visitor lands on the destination, which reports admitted", async () => {
+    // Rate 1 held the line still for the steps above; now let everyone through at the next tick.
+    await control({ rate: 600 });
+    assert.equal((await stats()).rate, 600);
+    await page.waitForURL((u) => u.href.startsWith(dest), { timeout: 45_000 });
+    assert.match(page.url(), /\?bk_token=[A-Za-z0-9_-]{22}$/);
+    const verdict = page.locator("#verdict");
+    assert.equal(await verdict.getAttribute("data-verdict"), "admitted");
+    assert.match(await verdict.textContent(), /^Admitted — your pass is valid until \d\d:\d\d/);
+    await page.screenshot({ path: path.join(shots, "3-admitted.png") });
+  });
+
+  await step("a visitor who skips the line is refused at the destination", async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    const res = await p.goto(dest);
+    assert.equal(res.status(), 403);
+    assert.equal(await p.locator("#verdict").getAttribute("data-verdict"), "refused");
+    assert.equal(await p.locator("#verdict a").getAttribute("href"), `${origin}/`);
+    const forged = await p.goto(`${dest}?bk_token=AAAAAAAAAAAAAAAAAAAAAA`);
+    assert.equal(forged.status(), 403, "a made-up token is refused too");
+    await p.screenshot({ path: path.join(shots, "4-refused.png") });
+    await ctx.close();
+  });
+
+  await step("with the room off, a new visitor goes straight through to the destination", async () => {
+    await control({ open: false });
+    // The producer trusts its copy of the room item for half a second.
+    await waitFor("arrivals to be sent on", async () => {
+      const r = await fetch(`${origin}/`, { redirect: "manual" });
+      return r.headers.get("location") === dest;
+    }, 5_000);
+    const before = await stats();
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(`${origin}/`);
+    assert.equal(p.url(), dest);
+    assert.equal(await p.locator("#verdict").getAttribute("data-verdict"), "admitted");
+    assert.match(await p.locator("#verdict").textContent(), /waiting room is off/);
+    assert.equal((await stats()).arrived, before.arrived, "nobody is queued while the room is off");
+    assert.equal((await ctx.cookies(origin)).length, 0, "no cookies while the room is off");
+    await p.screenshot({ path: path.join(shots, "5-room-off.png") });
+    await ctx.close();
+    await control({ open: true });
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  failed++;
+  log(`not ok - setup\n  ${String(e && e.stack || e).split("\n").join("\n  ")}`);
+} finally {
+  await cleanup();
+  clearTimeout(watchdog);
+}
+log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
