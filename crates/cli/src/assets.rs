@@ -35,7 +35,11 @@ pub(crate) fn logo_name(path: &str) -> Option<String> {
         .extension()?
         .to_str()?
         .to_ascii_lowercase();
-    matches!(ext.as_str(), "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp").then(|| format!("logo.{ext}"))
+    matches!(
+        ext.as_str(),
+        "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp"
+    )
+    .then(|| format!("logo.{ext}"))
 }
 
 /// `room.json`: the display settings the page reads.
@@ -71,7 +75,11 @@ mod tests {
         let index = std::str::from_utf8(PAGE[0].bytes).unwrap();
         for a in &PAGE[1..] {
             assert!(!a.bytes.is_empty(), "{} is empty", a.name);
-            assert!(index.contains(a.name), "index.html does not load {}", a.name);
+            assert!(
+                index.contains(a.name),
+                "index.html does not load {}",
+                a.name
+            );
         }
     }
 

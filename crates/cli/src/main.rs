@@ -9,8 +9,8 @@ mod dev;
 mod error;
 mod output;
 mod profile;
-mod provision;
 mod prompt;
+mod provision;
 mod ui;
 
 use clap::Parser;

@@ -139,12 +139,18 @@ mod tests {
         let mut f = ConfigFile::default();
         f.profiles.insert("drop".into(), profile());
         f.save(&path).unwrap();
-        assert_eq!(ConfigFile::load(&path).unwrap().get("drop").unwrap(), &profile());
+        assert_eq!(
+            ConfigFile::load(&path).unwrap().get("drop").unwrap(),
+            &profile()
+        );
 
         std::fs::write(&path, "[profiles.drop\nrate = ").unwrap();
         let err = ConfigFile::load(&path).unwrap_err();
         assert!(matches!(err, CliError::CorruptConfig { .. }), "{err}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[profiles.drop\nrate = ");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[profiles.drop\nrate = "
+        );
         assert!(matches!(
             ConfigFile::default().get("nope"),
             Err(CliError::ProfileNotFound(_))

@@ -294,7 +294,11 @@ mod tests {
     fn numeric_bounds() {
         assert_eq!(validate_rate(1), Ok(1));
         assert_eq!(validate_rate(100_000), Ok(100_000));
-        assert!(validate_rate(0).is_err() && validate_rate(100_001).is_err() && validate_rate(-5).is_err());
+        assert!(
+            validate_rate(0).is_err()
+                && validate_rate(100_001).is_err()
+                && validate_rate(-5).is_err()
+        );
         assert!(validate_min_rate(Some(0), 10).is_err());
         assert!(validate_min_rate(Some(11), 10).is_err());
         assert_eq!(validate_min_rate(Some(10), 10), Ok(()));
@@ -305,17 +309,32 @@ mod tests {
 
     #[test]
     fn region_and_text_rules() {
-        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-3"] {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-3",
+        ] {
             assert_eq!(validate_region(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "useast1", "US-EAST-1", "us-east", "us-east-x", "u-east-1", "us--1"] {
+        for bad in [
+            "",
+            "useast1",
+            "US-EAST-1",
+            "us-east",
+            "us-east-x",
+            "u-east-1",
+            "us--1",
+        ] {
             assert!(validate_region(bad).is_err(), "{bad:?} accepted");
         }
         assert!(validate_display_name("  ").is_err());
         assert!(validate_display_name("a\u{7}b").is_err());
         assert!(validate_display_name(&"x".repeat(81)).is_err());
         assert_eq!(validate_display_name("<b>Drop</b> & co"), Ok(()));
-        assert!(validate_accent_colour("#12345g").is_err() && validate_accent_colour("red").is_err());
+        assert!(
+            validate_accent_colour("#12345g").is_err() && validate_accent_colour("red").is_err()
+        );
     }
 
     #[test]

@@ -183,11 +183,17 @@ mod tests {
 
     #[test]
     fn expired_or_unknown_waits_and_closed_sends_on() {
-        assert_eq!(poll(Some(&room(true)), Some(&item(1000)), 1000).redirect, None);
+        assert_eq!(
+            poll(Some(&room(true)), Some(&item(1000)), 1000).redirect,
+            None
+        );
         let r = poll(Some(&room(true)), None, 1000);
         assert!(!r.admitted && r.open && r.redirect.is_none());
         let r = poll(Some(&room(false)), None, 1000);
-        assert_eq!(r.redirect.as_deref(), Some("https://shop.example.com/sale?id=7"));
+        assert_eq!(
+            r.redirect.as_deref(),
+            Some("https://shop.example.com/sale?id=7")
+        );
         assert!(poll(Some(&room(false)), Some(&item(2000)), 1000).admitted);
         let missing = serde_json::to_string(&poll(None, None, 0)).unwrap();
         assert_eq!(
@@ -199,7 +205,10 @@ mod tests {
     #[test]
     fn client_check_answers() {
         let ok = client_check(Some(&room(true)), Some(&item(2000)), 1000);
-        assert_eq!((ok.allowed, ok.open, ok.expires_at), (true, true, Some(2000)));
+        assert_eq!(
+            (ok.allowed, ok.open, ok.expires_at),
+            (true, true, Some(2000))
+        );
         let no = client_check(Some(&room(true)), Some(&item(999)), 1000);
         assert_eq!((no.allowed, no.expires_at), (false, None));
         let closed = client_check(Some(&room(false)), None, 1000);
@@ -213,7 +222,13 @@ mod tests {
     #[test]
     fn redirect_appends_to_an_existing_query() {
         let t = Token::parse("AbCdEfGhIjKlMnOpQrStUw").unwrap();
-        assert_eq!(redirect_url("https://a.b/", &t), "https://a.b/?bk_token=AbCdEfGhIjKlMnOpQrStUw");
-        assert_eq!(redirect_url("https://a.b/?x=1", &t), "https://a.b/?x=1&bk_token=AbCdEfGhIjKlMnOpQrStUw");
+        assert_eq!(
+            redirect_url("https://a.b/", &t),
+            "https://a.b/?bk_token=AbCdEfGhIjKlMnOpQrStUw"
+        );
+        assert_eq!(
+            redirect_url("https://a.b/?x=1", &t),
+            "https://a.b/?x=1&bk_token=AbCdEfGhIjKlMnOpQrStUw"
+        );
     }
 }

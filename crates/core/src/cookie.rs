@@ -106,7 +106,9 @@ mod tests {
         assert_eq!(find_token(&format!("bk_token={T}x")), None);
         // a malformed duplicate first, then the good one
         assert_eq!(
-            find_token(&format!("bk_token=nope; bk_token={T}")).unwrap().as_str(),
+            find_token(&format!("bk_token=nope; bk_token={T}"))
+                .unwrap()
+                .as_str(),
             T
         );
         assert_eq!(find_ticket("bk_ticket=abc; bk_ticket= 42 "), Some(42));

@@ -69,11 +69,21 @@ impl Probe {
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     /// Healthy and already at `base_rate`.
-    Hold { rate: u32 },
-    Increase { from: u32, to: u32 },
-    Decrease { from: u32, to: u32 },
+    Hold {
+        rate: u32,
+    },
+    Increase {
+        from: u32,
+        to: u32,
+    },
+    Decrease {
+        from: u32,
+        to: u32,
+    },
     /// The probe produced nothing to judge by.
-    NoSignal { rate: u32 },
+    NoSignal {
+        rate: u32,
+    },
 }
 
 impl Decision {
@@ -90,7 +100,9 @@ impl std::fmt::Display for Decision {
         match self {
             Decision::Hold { rate } => write!(f, "hold at {rate}/min (healthy)"),
             Decision::Increase { from, to } => write!(f, "raise {from} → {to}/min (healthy)"),
-            Decision::Decrease { from, to } => write!(f, "cut {from} → {to}/min (destination degraded)"),
+            Decision::Decrease { from, to } => {
+                write!(f, "cut {from} → {to}/min (destination degraded)")
+            }
             Decision::NoSignal { rate } => write!(f, "hold at {rate}/min (no probe result)"),
         }
     }
@@ -150,7 +162,13 @@ pub fn step(tuning: &Tuning, bounds: Bounds, state: State, probe: &Probe) -> (St
     } else {
         Decision::Hold { rate }
     };
-    (State { rate: to, baseline_ms: baseline }, decision)
+    (
+        State {
+            rate: to,
+            baseline_ms: baseline,
+        },
+        decision,
+    )
 }
 
 #[cfg(test)]
@@ -220,8 +238,22 @@ mod tests {
             latencies_ms: vec![],
             errors: 5,
         };
-        let (s, d) = step(&Tuning::default(), B, State { rate: 3000, baseline_ms: Some(80.0) }, &bad);
-        assert_eq!(d, Decision::Decrease { from: 3000, to: 2100 });
+        let (s, d) = step(
+            &Tuning::default(),
+            B,
+            State {
+                rate: 3000,
+                baseline_ms: Some(80.0),
+            },
+            &bad,
+        );
+        assert_eq!(
+            d,
+            Decision::Decrease {
+                from: 3000,
+                to: 2100
+            }
+        );
         let mut s = s;
         for _ in 0..30 {
             s = step(&Tuning::default(), B, s, &bad).0;
@@ -235,8 +267,14 @@ mod tests {
             rate: 2000,
             baseline_ms: Some(20.0),
         };
-        assert!(matches!(step(&Tuning::default(), B, s, &healthy(45.0)).1, Decision::Increase { .. }));
-        assert!(matches!(step(&Tuning::default(), B, s, &healthy(400.0)).1, Decision::Decrease { .. }));
+        assert!(matches!(
+            step(&Tuning::default(), B, s, &healthy(45.0)).1,
+            Decision::Increase { .. }
+        ));
+        assert!(matches!(
+            step(&Tuning::default(), B, s, &healthy(400.0)).1,
+            Decision::Decrease { .. }
+        ));
     }
 
     #[test]
@@ -263,7 +301,10 @@ mod tests {
         let rates = run(&overloaded, &mut state, 60);
         // After a few minutes of learning, the rate stays below the point where the site fails.
         let settled = &rates[10..];
-        assert!(settled.iter().all(|&r| f64::from(r) < 0.95 * 1200.0), "{settled:?}");
+        assert!(
+            settled.iter().all(|&r| f64::from(r) < 0.95 * 1200.0),
+            "{settled:?}"
+        );
         // …and does not starve the line: it keeps releasing a useful share of capacity.
         let mean = settled.iter().map(|&r| f64::from(r)).sum::<f64>() / settled.len() as f64;
         assert!(mean > 0.3 * 1200.0, "mean {mean}");

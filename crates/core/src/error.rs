@@ -11,9 +11,13 @@ pub enum Error {
     Profile { name: String, reason: &'static str },
     #[error("invalid display name: {reason}; use 1 to 80 printable characters")]
     DisplayName { reason: &'static str },
-    #[error("invalid region {region:?}: expected an AWS region code such as eu-west-1 or us-east-1")]
+    #[error(
+        "invalid region {region:?}: expected an AWS region code such as eu-west-1 or us-east-1"
+    )]
     Region { region: String },
-    #[error("invalid destination URL {url:?}: {reason}; give an absolute http:// or https:// URL, such as https://shop.example.com/sale")]
+    #[error(
+        "invalid destination URL {url:?}: {reason}; give an absolute http:// or https:// URL, such as https://shop.example.com/sale"
+    )]
     Destination { url: String, reason: String },
     #[error("invalid rate {rate}: the room releases between 1 and 100000 users per minute")]
     Rate { rate: i64 },

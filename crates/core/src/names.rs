@@ -102,7 +102,11 @@ mod tests {
         let n = Names::new(&p);
         for f in Function::ALL {
             assert!(n.function(f).len() <= 64, "lambda name {}", n.function(f));
-            assert!(n.function_role(f).len() <= 64, "role {}", n.function_role(f));
+            assert!(
+                n.function_role(f).len() <= 64,
+                "role {}",
+                n.function_role(f)
+            );
             assert!(n.rule(f).len() <= 64, "rule {}", n.rule(f));
         }
         assert!(n.gateway_role().len() <= 64);

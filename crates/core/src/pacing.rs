@@ -89,7 +89,10 @@ mod tests {
             let peak = f64::from(*b.iter().max().unwrap());
             // One batch is the granularity: a second carries its share rounded up to whole batches.
             let batch = f64::from(crate::plan::batch_size(rate));
-            assert!(peak <= (ideal / batch).ceil() * batch, "rate {rate}: peak {peak} vs {ideal}");
+            assert!(
+                peak <= (ideal / batch).ceil() * batch,
+                "rate {rate}: peak {peak} vs {ideal}"
+            );
         }
         assert_eq!(*per_second(3300).iter().max().unwrap(), 60, "ideal 55");
     }

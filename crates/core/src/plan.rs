@@ -74,7 +74,10 @@ mod tests {
     use super::*;
 
     fn iterations(rate: u32) -> Vec<u32> {
-        plan_minute(rate, 60_000).iter().map(ConsumerTask::iterations).collect()
+        plan_minute(rate, 60_000)
+            .iter()
+            .map(ConsumerTask::iterations)
+            .collect()
     }
 
     #[test]
@@ -91,8 +94,14 @@ mod tests {
         let p = plan_minute(5, 60_000);
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].batches().collect::<Vec<_>>(), vec![1; 5]);
-        assert_eq!(plan_minute(300, 60_000)[0].batches().collect::<Vec<_>>(), vec![5; 60]);
-        assert_eq!(plan_minute(125, 60_000)[0].batches().collect::<Vec<_>>(), [vec![3; 41], vec![2]].concat());
+        assert_eq!(
+            plan_minute(300, 60_000)[0].batches().collect::<Vec<_>>(),
+            vec![5; 60]
+        );
+        assert_eq!(
+            plan_minute(125, 60_000)[0].batches().collect::<Vec<_>>(),
+            [vec![3; 41], vec![2]].concat()
+        );
         assert_eq!(plan_minute(600, 60_000)[0].iterations(), 60);
         assert_eq!(batch_size(1), 1);
         assert_eq!(batch_size(100_000), 10);
@@ -101,11 +110,18 @@ mod tests {
     #[test]
     fn every_rate_is_planned_exactly() {
         for rate in (1..=2_000).chain([3_300, 99_999, 100_000]) {
-            assert!(plan_minute(rate, 60_000).iter().all(|t| t.batches().all(|b| (1..=BATCH).contains(&b))));
+            assert!(
+                plan_minute(rate, 60_000)
+                    .iter()
+                    .all(|t| t.batches().all(|b| (1..=BATCH).contains(&b)))
+            );
             let p = plan_minute(rate, 60_000);
             let total: u32 = p.iter().flat_map(|t| t.batches().collect::<Vec<_>>()).sum();
             assert_eq!(total, rate);
-            assert!(p.iter().all(|t| t.iterations() <= MAX_ITERATIONS && t.of == p.len() as u32));
+            assert!(
+                p.iter()
+                    .all(|t| t.iterations() <= MAX_ITERATIONS && t.of == p.len() as u32)
+            );
         }
     }
 
@@ -113,7 +129,10 @@ mod tests {
     fn the_task_is_the_wire_payload() {
         let t = plan_minute(25, 60_000)[0];
         let json = serde_json::to_string(&t).unwrap();
-        assert_eq!(json, r#"{"index":0,"of":1,"messages":25,"total":25,"batch":1,"window_ms":60000}"#);
+        assert_eq!(
+            json,
+            r#"{"index":0,"of":1,"messages":25,"total":25,"batch":1,"window_ms":60000}"#
+        );
         assert_eq!(serde_json::from_str::<ConsumerTask>(&json).unwrap(), t);
     }
 }

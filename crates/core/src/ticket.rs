@@ -35,7 +35,11 @@ mod tests {
     fn ahead_and_wait() {
         assert_eq!(people_ahead(1, 0), 0);
         assert_eq!(people_ahead(1006, 900), 105);
-        assert_eq!(people_ahead(5, 900), 0, "released visitors have nobody ahead");
+        assert_eq!(
+            people_ahead(5, 900),
+            0,
+            "released visitors have nobody ahead"
+        );
         assert_eq!(estimated_wait_minutes(600, 300), Some(2.0));
         assert_eq!(estimated_wait_minutes(600, 0), None);
     }

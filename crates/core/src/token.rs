@@ -89,8 +89,14 @@ mod tests {
             }
         }
         impl rand::CryptoRng for Fixed {}
-        assert_eq!(Token::generate(&mut Fixed(0)).as_str(), "AAAAAAAAAAAAAAAAAAAAAA");
-        assert_eq!(Token::generate(&mut Fixed(0xff)).as_str(), "_____________________w");
+        assert_eq!(
+            Token::generate(&mut Fixed(0)).as_str(),
+            "AAAAAAAAAAAAAAAAAAAAAA"
+        );
+        assert_eq!(
+            Token::generate(&mut Fixed(0xff)).as_str(),
+            "_____________________w"
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ mod tests {
     fn every_template_names_the_table_and_nothing_is_left_unfilled() {
         for t in [poll("beekeeper-x-table"), client_check("beekeeper-x-table")] {
             assert!(t.request.contains("beekeeper-x-table"), "{}", t.request);
-            assert!(!t.request.contains(TABLE_PLACEHOLDER) && !t.response.contains(TABLE_PLACEHOLDER));
+            assert!(
+                !t.request.contains(TABLE_PLACEHOLDER) && !t.response.contains(TABLE_PLACEHOLDER)
+            );
             assert!(!t.response.is_empty());
         }
     }

@@ -41,7 +41,10 @@ pub trait Queue: Send + Sync {
 pub enum RoomUpdate {
     Open(bool),
     /// The operator's new rate: becomes both the current rate and DRT's `base_rate`.
-    Rate { rate: u32, min_rate: u32 },
+    Rate {
+        rate: u32,
+        min_rate: u32,
+    },
     Destination(String),
     SessionMinutes(u32),
     QueueDepth(u64),

@@ -40,6 +40,12 @@ pub enum Error {
 
 impl Error {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Aws { retryable: true, .. })
+        matches!(
+            self,
+            Error::Aws {
+                retryable: true,
+                ..
+            }
+        )
     }
 }

@@ -2,8 +2,8 @@
 //! and the handler tests, so they keep the semantics the handlers rely on (visibility timeout, batch
 //! limits, unprocessed items) rather than being the simplest thing that compiles.
 
-use crate::backend::{Clock, Invoker, Queue, QueueDepth, Received, RoomUpdate, Table};
 use crate::Error;
+use crate::backend::{Clock, Invoker, Queue, QueueDepth, Received, RoomUpdate, Table};
 use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, TokenItem};
@@ -32,7 +32,8 @@ impl FakeClock {
         }
     }
     pub fn advance(&self, d: Duration) {
-        self.now_ms.fetch_add(d.as_millis() as u64, Ordering::SeqCst);
+        self.now_ms
+            .fetch_add(d.as_millis() as u64, Ordering::SeqCst);
     }
 }
 
@@ -297,17 +298,35 @@ mod tests {
         let got = q.receive(10, Duration::ZERO).await.unwrap();
         assert_eq!(got.len(), 3);
         assert_eq!(q.delete(&got[..1]).await.unwrap(), Vec::<String>::new());
-        assert_eq!(q.depth().await.unwrap(), QueueDepth { visible: 0, in_flight: 2 });
+        assert_eq!(
+            q.depth().await.unwrap(),
+            QueueDepth {
+                visible: 0,
+                in_flight: 2
+            }
+        );
         clock.advance(Duration::from_secs(31));
-        assert_eq!(q.depth().await.unwrap(), QueueDepth { visible: 2, in_flight: 0 });
-        assert_eq!(q.delete(&got[..1]).await.unwrap().len(), 1, "already deleted");
+        assert_eq!(
+            q.depth().await.unwrap(),
+            QueueDepth {
+                visible: 2,
+                in_flight: 0
+            }
+        );
+        assert_eq!(
+            q.delete(&got[..1]).await.unwrap().len(),
+            1,
+            "already deleted"
+        );
     }
 
     #[tokio::test]
     async fn unprocessed_writes_are_handed_back() {
         let t = MemoryTable::default();
         t.fail_next_writes(2);
-        let items: Vec<_> = (0..5).map(|n| TokenItem::released(token(n), 0, 1)).collect();
+        let items: Vec<_> = (0..5)
+            .map(|n| TokenItem::released(token(n), 0, 1))
+            .collect();
         let back = t.put_tokens(&items).await.unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(t.token_count(), 3);

@@ -1,9 +1,12 @@
 //! Starts `moto_server` for the emulator test suites: one process per test binary, on a free loopback
-//! port, killed when the binary exits. A missing moto fails the test loudly; it never skips.
+//! port, gone when the binary exits. A missing moto fails the test loudly; it never skips.
+//!
+//! A server shared through a `static` is never dropped, so moto runs under a small shell that kills it as
+//! soon as the pipe to its standard input closes, which the OS does however the test binary ends.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -11,12 +14,17 @@ use std::time::{Duration, Instant};
 pub struct Moto {
     pub endpoint: String,
     child: Mutex<Child>,
+    /// Held open for the server's lifetime; its closing is the wrapper's signal to stop moto.
+    _lifeline: Mutex<Option<ChildStdin>>,
 }
 
 impl Drop for Moto {
     fn drop(&mut self) {
+        // Closing the lifeline makes the wrapper kill moto; then reap the wrapper.
+        if let Ok(mut l) = self._lifeline.lock() {
+            l.take();
+        }
         if let Ok(mut c) = self.child.lock() {
-            let _ = c.kill();
             let _ = c.wait();
         }
     }
@@ -52,27 +60,49 @@ fn free_port() -> u16 {
 /// not installed.
 pub fn start() -> Moto {
     let bin = moto_binary();
+    let found = bin.is_file()
+        || (bin.components().count() == 1
+            && std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(&bin).is_file())));
+    assert!(
+        found,
+        "{} not found. Install moto: `bash tests/setup` (creates .venv with moto[server]), or set \
+         BEEKEEPER_MOTO_SERVER to a moto_server binary",
+        bin.display()
+    );
     let port = free_port();
-    let child = Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    let wrapper =
+        r#""$0" -H 127.0.0.1 -p "$1" & pid=$!; read -r _; kill "$pid" 2>/dev/null; wait "$pid""#;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(wrapper)
+        .arg(&bin)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "could not start {} ({e}). Install moto: `bash tests/setup` (creates .venv with moto[server]), \
-                 or set BEEKEEPER_MOTO_SERVER to a moto_server binary",
-                bin.display()
-            )
-        });
+        .unwrap_or_else(|e| panic!("could not start sh to run {}: {e}", bin.display()));
+    let lifeline = child.stdin.take();
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not listen on port {port} within 30 s");
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{} exited ({status}) before listening. Install moto: `bash tests/setup`, or set \
+                 BEEKEEPER_MOTO_SERVER to a moto_server binary",
+                bin.display()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not listen on port {port} within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
         child: Mutex::new(child),
+        _lifeline: Mutex::new(lifeline),
     }
 }
 
@@ -87,7 +117,9 @@ pub async fn sdk_config(moto: &Moto, region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
         .endpoint_url(&moto.endpoint)
-        .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "moto"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
         .load()
         .await
 }

@@ -190,7 +190,26 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
     };
     ctx.record.set(&format!("function:{}", s.f.part()), &arn)?;
     wait_settled(ctx, &s.name).await?;
+    if s.f != Function::Producer {
+        no_async_retries(ctx, &s.name).await?;
+    }
     Ok(arn)
+}
+
+/// Lambda retries a failed asynchronous invocation twice by default. For the functions EventBridge and
+/// the trigger start, a retry repeats work that already half happened: a retried trigger plans the
+/// minute a second time and a retried consumer releases a second share. Visitors whose release failed
+/// are still in the queue, so the next minute picks them up; turning retries off loses nobody.
+async fn no_async_retries(ctx: &Ctx, name: &str) -> Result<()> {
+    ctx.c
+        .lambda
+        .put_function_event_invoke_config()
+        .function_name(name)
+        .maximum_retry_attempts(0)
+        .send()
+        .await
+        .map_err(ctx.sdk("lambda", "PutFunctionEventInvokeConfig"))?;
+    Ok(())
 }
 
 async fn update_configuration(ctx: &Ctx, s: &FnSpec) -> Result<()> {

@@ -53,6 +53,16 @@ pub async fn check_functions_and_schedules(room: &Room, aws: &Aws, drt: bool) {
             env.get("BK_CONSUMER_FUNCTION").cloned(),
             (f == "trigger").then(|| format!("{p}consumer"))
         );
+        // A retried trigger or consumer would release a second share of the minute.
+        let retries = aws
+            .lambda
+            .get_function_event_invoke_config()
+            .function_name(format!("{p}{f}"))
+            .send()
+            .await
+            .ok()
+            .and_then(|c| c.maximum_retry_attempts());
+        assert_eq!(retries, (f != "producer").then_some(0), "{f} async retries");
     }
     let rules = aws
         .events
