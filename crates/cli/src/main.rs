@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("BEEKEEPER_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log(&cli.command))),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     match commands::run(cli).await {

@@ -103,6 +103,7 @@ async fn play(client: &reqwest::Client, v: &Value) -> Result<(), String> {
         table_from(items),
         Arc::new(FakeClock::at(now_ms)),
         dev::Branding::default(),
+        60,
     );
     let origin = serve(room).await;
     let route = v["route"].as_str().ok_or("route is not a string")?;
@@ -197,6 +198,7 @@ async fn dev_room(open: bool, branding: dev::Branding) -> (Arc<dev::DevRoom>, St
         MemoryTable::with_room(room_state(open)),
         Arc::new(FakeClock::at(NOW_MS)),
         branding,
+        60,
     );
     let origin = serve(room.clone()).await;
     (room, origin)
@@ -417,4 +419,26 @@ async fn the_rehearsal_control_turns_the_room_off_and_changes_the_rate() {
         .unwrap()
         .unwrap();
     assert!(!state.open && state.rate == 120);
+}
+
+#[tokio::test]
+async fn a_shortened_minute_reports_the_rate_per_real_minute() {
+    // `--minute-secs 6` releases the rate every 6 s: ten times the rate per real minute, which is what
+    // the page must estimate waits from.
+    let room = dev::DevRoom::new(
+        MemoryTable::with_room(room_state(true)),
+        Arc::new(FakeClock::at(NOW_MS)),
+        dev::Branding::default(),
+        6,
+    );
+    let origin = serve(room).await;
+    let body: Value = client()
+        .get(format!("{origin}/poll"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["rate"], room_state(true).rate * 10);
 }

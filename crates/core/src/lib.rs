@@ -8,6 +8,7 @@ pub mod contract;
 pub mod cookie;
 pub mod drt;
 mod error;
+pub mod html;
 pub mod names;
 pub mod pacing;
 pub mod plan;

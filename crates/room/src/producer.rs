@@ -242,7 +242,7 @@ fn cookie_header(event: &ApiGatewayProxyRequest) -> Option<String> {
 fn redirect(location: String, set_cookies: Vec<String>) -> Reply {
     let body = format!(
         "<!doctype html><title>Redirecting</title><p><a href=\"{}\">Continue</a></p>\n",
-        escape_html(&location)
+        beekeeper_core::html::escape(&location)
     );
     Reply {
         status: 302,
@@ -265,21 +265,6 @@ fn busy() -> Reply {
         ),
         content_type: "text/html; charset=utf-8",
     }
-}
-
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Set-Cookie goes only in `multiValueHeaders`: API Gateway merges both maps, and a single-value map can

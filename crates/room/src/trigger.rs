@@ -80,8 +80,13 @@ impl Trigger {
         report.tasks = plan_minute(messages, self.window_ms);
         let mut failed = 0;
         let mut first = None;
-        for task in &report.tasks {
-            if let Err(e) = self.invoker.invoke_consumer(task).await {
+        // All at once: each consumer paces from its own start, so invoking 100 of them one by one would
+        // start the last one's window seconds late and push its releases into the next minute.
+        let results =
+            futures::future::join_all(report.tasks.iter().map(|t| self.invoker.invoke_consumer(t)))
+                .await;
+        for (task, result) in report.tasks.iter().zip(results) {
+            if let Err(e) = result {
                 let (index, of) = (task.index, task.of);
                 tracing::error!(error = %e, index, of, "consumer invocation failed");
                 failed += 1;

@@ -53,7 +53,7 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let table = MemoryTable::with_room(RoomState::initial(&config, clock.now_secs()));
-    let room = DevRoom::new(table, clock, branding);
+    let room = DevRoom::new(table, clock, branding, args.minute_secs);
     let origin = format!("http://127.0.0.1:{}", args.port);
     print_banner(&origin, &config, demo_port.is_some(), args.minute_secs);
 

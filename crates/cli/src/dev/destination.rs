@@ -10,6 +10,7 @@ use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use beekeeper_core::contract::ClientCheckResponse;
+use beekeeper_core::html::escape;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::warn;
@@ -85,22 +86,6 @@ async fn check(demo: &Demo, token: Option<&str>) -> Result<ClientCheckResponse, 
         .map_err(|e| e.to_string())
 }
 
-/// Escapes text for HTML content and double-quoted attributes.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `HH:MM` in UTC: the demo has no time-zone database, and saying "UTC" is better than guessing.
 fn hh_mm_utc(epoch_secs: u64) -> String {
     let day = epoch_secs % 86_400;
@@ -171,14 +156,6 @@ fn page(room: &str, verdict: Verdict) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn times_are_utc_hours_and_minutes() {

@@ -45,6 +45,8 @@ pub(crate) struct DevRoom {
     pub clock: Arc<dyn Clock>,
     pub producer: Producer,
     pub branding: Branding,
+    /// Length of a release "minute" in seconds (`--minute-secs`).
+    pub minute_secs: u64,
 }
 
 /// `GET /__dev/stats`: what a load test needs to account for every arrival.
@@ -66,6 +68,7 @@ impl DevRoom {
         table: MemoryTable,
         clock: Arc<dyn Clock>,
         branding: Branding,
+        minute_secs: u64,
     ) -> Arc<DevRoom> {
         let queue = Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY));
         let table = Arc::new(table);
@@ -85,7 +88,16 @@ impl DevRoom {
             clock,
             producer,
             branding,
+            minute_secs: minute_secs.max(1),
         })
+    }
+
+    /// The release rate per real minute. With a shortened "minute" the room releases `rate` every
+    /// `minute_secs`, and the page (which knows nothing of dev) must estimate waits from what really
+    /// happens, so `/poll` reports this instead of the configured rate.
+    pub(crate) fn rate_per_real_minute(&self, rate: u32) -> u32 {
+        let scaled = u64::from(rate) * 60 / self.minute_secs;
+        u32::try_from(scaled).unwrap_or(u32::MAX)
     }
 
     pub(crate) async fn stats(&self) -> Result<Stats, beekeeper_room::Error> {

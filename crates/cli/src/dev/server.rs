@@ -172,11 +172,11 @@ async fn poll(State(room): Room, headers: HeaderMap) -> Response {
     let now = room.clock.now_secs();
     let looked_up = async { Ok((room.table.room().await?, token_item(&room, token).await?)) };
     match looked_up.await {
-        Ok((state, item)) => (
-            [NO_STORE],
-            Json(contract::poll(state.as_ref(), item.as_ref(), now)),
-        )
-            .into_response(),
+        Ok((state, item)) => {
+            let mut answer = contract::poll(state.as_ref(), item.as_ref(), now);
+            answer.rate = room.rate_per_real_minute(answer.rate);
+            ([NO_STORE], Json(answer)).into_response()
+        }
         Err(e) => table_error("/poll", e),
     }
 }

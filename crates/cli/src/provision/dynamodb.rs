@@ -159,11 +159,15 @@ fn now_secs() -> u64 {
 pub(crate) fn setting_updates(room: &RoomState, config: &RoomConfig) -> Vec<(RoomUpdate, String)> {
     let mut out = Vec::new();
     let min_rate = config.effective_min_rate();
-    if room.base_rate != config.rate || room.min_rate != min_rate {
+    // With DRT off nothing raises a rate DRT once cut, so the operator's rate is restored here.
+    let drt_cut_left_behind = !config.drt && room.rate != config.rate;
+    if room.base_rate != config.rate || room.min_rate != min_rate || drt_cut_left_behind {
         let line = if room.base_rate != config.rate {
             format!("rate {} → {}", room.base_rate, config.rate)
-        } else {
+        } else if room.min_rate != min_rate {
             format!("minimum rate {} → {}", room.min_rate, min_rate)
+        } else {
+            format!("rate {} → {} (DRT is off)", room.rate, config.rate)
         };
         out.push((
             RoomUpdate::Rate {
@@ -267,8 +271,15 @@ mod tests {
     fn only_changed_operator_settings_are_updated() {
         let mut room = RoomState::initial(&config(300), 1);
         room.released_total = 42;
-        room.rate = 150; // DRT holds it below base: not the operator's doing, so not a change.
-        assert!(setting_updates(&room, &config(300)).is_empty());
+        room.rate = 150; // DRT holds it below base: not the operator's doing, so not a change…
+        let mut with_drt = config(300);
+        with_drt.drt = true;
+        assert!(setting_updates(&room, &with_drt).is_empty());
+        // …unless DRT was turned off, which would leave the cut rate in place for good.
+        let restore = setting_updates(&room, &config(300));
+        assert_eq!(restore.len(), 1);
+        assert_eq!(restore[0].1, "rate 150 → 300 (DRT is off)");
+        room.rate = 300;
         let ups = setting_updates(&room, &config(1200));
         assert_eq!(ups.len(), 1);
         assert_eq!(ups[0].1, "rate 300 → 1200");
