@@ -8,7 +8,8 @@
 
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +21,8 @@ const shots = path.join(here, "screenshots");
 const bin = process.env.BEEKEEPER_BIN || path.join(root, "target/debug/beekeeper");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const DEADLINE_MS = 150_000; // the whole run, start to finish
+const browserArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const MINUTE_SECS = 5; // a release "minute", so admission comes within seconds
 // The room starts at 1 visitor a "minute" with three people ahead of ours, so nobody we watch can be
 // released before the fourth tick (20 s after start) while the waiting-page steps run; the admission step
@@ -131,8 +134,7 @@ async function main() {
   browser = await chromium.launch({
     executablePath: chromiumPath,
     // launch() gives the browser a fresh, temporary --user-data-dir of its own (Playwright refuses the flag).
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: browserArgs,
     timeout: 30_000,
   });
 
@@ -182,6 +184,47 @@ async function main() {
     assert.ok(width <= 320, `scrollWidth ${width} > 320`);
     await p.screenshot({ path: path.join(shots, "2-narrow-320.png"), fullPage: true });
     await ctx.close();
+  });
+
+  await step("without JavaScript the page says it refreshes itself, and the refresh keeps the place", async () => {
+    // Playwright's javaScriptEnabled:false stops scripts but leaves the parser's scripting flag on, so
+    // <noscript> would stay hidden. Chrome's own "JavaScript blocked" setting is what a visitor has:
+    // a throwaway profile whose preferences say so.
+    const profile = mkdtempSync(path.join(os.tmpdir(), "bk-nojs-"));
+    mkdirSync(path.join(profile, "Default"));
+    writeFileSync(path.join(profile, "Default", "Preferences"),
+      JSON.stringify({ profile: { default_content_setting_values: { javascript: 2 } } }));
+    const ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath, args: browserArgs, timeout: 30_000,
+    });
+    const p = ctx.pages()[0] || await ctx.newPage();
+    const before = await stats();
+    await p.goto(`${origin}/`);
+    assert.match(p.url(), /\/room\/index\.html$/);
+    assert.equal((await stats()).arrived, before.arrived + 1);
+    // <noscript> content is only rendered when scripts are off: this is what such a visitor sees.
+    // Playwright's locators are scripts too, so read what was rendered over CDP: the accessibility tree
+    // holds only what is displayed, and <noscript> content is displayed only with scripting off.
+    const cdp = await ctx.newCDPSession(p);
+    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+    const shown = nodes.map((n) => n.name?.value || "").join("\n");
+    assert.match(shown, /JavaScript is off, so this page checks your place/, "noscript notice shown");
+    const { root: doc } = await cdp.send("DOM.getDocument", { depth: -1, pierce: true });
+    const metas = [];
+    (function walk(n) {
+      if (n.nodeName === "META") metas.push(n.attributes || []);
+      (n.children || []).forEach(walk);
+    })(doc);
+    const refresh = metas.map((a) => Object.fromEntries(a.flatMap((v, i) => i % 2 ? [] : [[v, a[i + 1]]])))
+      .find((m) => m["http-equiv"] === "refresh");
+    assert.equal(refresh?.content, "30;url=../");
+    // What the refresh loads: the arrival route sends a waiting visitor back, without a second place.
+    await p.goto(new URL("../", p.url()).href);
+    assert.match(p.url(), /\/room\/index\.html$/);
+    assert.equal((await stats()).arrived, before.arrived + 1, "no second place in line");
+    await p.screenshot({ path: path.join(shots, "2b-no-javascript.png") });
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
   });
 
   await step("after the operator raises the rate, the visitor lands on the destination, which reports admitted", async () => {
