@@ -1,9 +1,8 @@
 //! `beekeeper init` and `beekeeper config` as an operator (or a script) meets them: the built binary, a
 //! temporary config directory, no terminal for the scripted cases and a pseudo-terminal for the prompts.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_beekeeper");
@@ -19,43 +18,9 @@ fn command(dir: &Path) -> Command {
 
 /// Runs with stdin closed (as in CI or a pipe); a command that waited for input would hit the deadline.
 fn run(dir: &Path, args: &[&str]) -> Output {
-    let mut child = command(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("beekeeper {args:?} still running after 20 s: it waited for input");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
-    Output {
-        status: child.wait().unwrap(),
-        stdout,
-        stderr,
-    }
+    let mut c = command(dir);
+    c.args(args);
+    beekeeper_testkit::run_bounded(c, Duration::from_secs(20))
 }
 
 fn text(b: &[u8]) -> String {

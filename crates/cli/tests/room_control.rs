@@ -3,9 +3,6 @@
 //! and the producer, reading the same table, must obey them.
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use aws_sdk_sqs::types::QueueAttributeName;
 use beekeeper_core::Token;
 use beekeeper_core::config::{Architecture, RoomConfig};
@@ -14,9 +11,8 @@ use beekeeper_core::names::Names;
 use beekeeper_room::aws::{DynamoTable, SqsQueue};
 use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
 use beekeeper_room::{Queue, Table};
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,39 +58,8 @@ fn against_moto(dir: &Path) -> Command {
 }
 
 fn run(mut c: Command, args: &[&str]) -> Output {
-    let mut child = c
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("beekeeper {args:?} still running after 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
-    Output {
-        status: child.wait().unwrap(),
-        stdout,
-        stderr,
-    }
+    c.args(args);
+    beekeeper_testkit::run_bounded(c, Duration::from_secs(60))
 }
 
 fn text(b: &[u8]) -> String {
@@ -150,28 +115,8 @@ async fn sdk() -> SdkConfig {
 }
 
 async fn create_table(sdk: &SdkConfig, name: &str) -> DynamoTable {
-    let ddb = aws_sdk_dynamodb::Client::new(sdk);
-    ddb.create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    DynamoTable::new(ddb, name.to_string())
+    beekeeper_testkit::create_room_table(sdk, name).await;
+    DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), name.to_string())
 }
 
 async fn deploy_like(c: &RoomConfig) -> Room {

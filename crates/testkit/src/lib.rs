@@ -4,6 +4,10 @@
 //! A server shared through a `static` is never dropped, so moto runs under a small shell that kills it as
 //! soon as the pipe to its standard input closes, which the OS does however the test binary ends.
 
+mod process;
+
+pub use process::run_bounded;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -122,4 +126,32 @@ pub async fn sdk_config(moto: &Moto, region: &str) -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// Creates a table with the room's layout (partition key `pk`, a string; on-demand), as `deploy` does.
+pub async fn create_room_table(sdk: &aws_config::SdkConfig, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("a complete attribute definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("a complete key schema element"),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating table {name} in moto: {e:?}"));
 }

@@ -1,10 +1,7 @@
 //! The moto side of the data-plane suite: fresh queues and tables per test, the backends under test wired
 //! to them, and plain-SDK readers that check what really landed without going through those backends.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use beekeeper_core::Token;
 use beekeeper_core::contract::RoomState;
@@ -25,6 +22,7 @@ pub const REGION: &str = "eu-west-1";
 pub const WINDOW_MS: u64 = 2_000;
 
 pub struct Aws {
+    pub sdk: aws_config::SdkConfig,
     pub sqs: aws_sdk_sqs::Client,
     pub ddb: aws_sdk_dynamodb::Client,
     pub lambda: aws_sdk_lambda::Client,
@@ -40,6 +38,7 @@ pub async fn aws_on(moto: &Moto) -> Aws {
         sqs: aws_sdk_sqs::Client::new(&config),
         ddb: aws_sdk_dynamodb::Client::new(&config),
         lambda: aws_sdk_lambda::Client::new(&config),
+        sdk: config,
     }
 }
 
@@ -92,27 +91,7 @@ pub async fn create_queue(aws: &Aws, tag: &str, visibility_secs: u32) -> String 
 
 pub async fn create_table(aws: &Aws) -> String {
     let name = unique("table");
-    aws.ddb
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    beekeeper_testkit::create_room_table(&aws.sdk, &name).await;
     name
 }
 
