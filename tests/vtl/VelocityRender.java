@@ -6,7 +6,9 @@
 // Run: java -cp <velocity, commons-collections3, commons-lang 2, jackson jars> VelocityRender.java < jobs.json
 // jobs.json: [{"template": "...", "requestTimeEpoch": 1700000000000, "body": "...",
 //              "params": {"path": {}, "querystring": {}, "header": {}}}, ...]
-// Prints a JSON array of rendered strings (or {"error": "..."} for a job that threw).
+// Prints a JSON array with, per job, {"body": rendered text, "status": the template's
+// $context.responseOverride.status or null, "headers": its $context.responseOverride.header map} (or
+// {"error": "..."} for a job that threw). API Gateway applies those overrides after the template runs.
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.StringWriter;
@@ -88,6 +90,9 @@ public class VelocityRender {
                 Map<String, Object> context = new LinkedHashMap<>();
                 context.put("requestTimeEpoch", ((Number) job.get("requestTimeEpoch")).longValue());
                 context.put("stage", "test");
+                Map<String, Object> responseOverride = new LinkedHashMap<>();
+                responseOverride.put("header", new LinkedHashMap<String, Object>());
+                context.put("responseOverride", responseOverride);
 
                 VelocityContext vc = new VelocityContext();
                 vc.put("input", new Input(params, (String) job.get("body")));
@@ -95,7 +100,11 @@ public class VelocityRender {
                 vc.put("context", context);
                 StringWriter w = new StringWriter();
                 engine.evaluate(vc, w, "template", (String) job.get("template"));
-                out.add(w.toString());
+                Map<String, Object> rendered = new LinkedHashMap<>();
+                rendered.put("body", w.toString());
+                rendered.put("status", responseOverride.get("status"));
+                rendered.put("headers", responseOverride.get("header"));
+                out.add(rendered);
             } catch (Exception e) {
                 Map<String, String> err = new LinkedHashMap<>();
                 err.put("error", e.toString());

@@ -1,7 +1,9 @@
 //! Holds `beekeeper dev` to API Gateway's answers: every vector in `tests/contract/` (request + table items
 //! → expected status and JSON body, the same vectors the VTL mapping templates are rendered against) is
 //! played against the dev room's router, with the table loaded from the vector and the clock stopped at its
-//! request time. The other tests pin the routes the vectors do not cover: arrival, assets, headers.
+//! request time. A vector's `dynamodb` (keys left unprocessed, or an error) makes those reads fail in the
+//! in-memory table, as a throttled read does. The other tests pin the routes the vectors do not cover:
+//! arrival, assets, headers.
 //!
 //! The CLI is a binary crate, so the dev modules are compiled into this test by path; they depend only on
 //! `assets.rs` and library crates for exactly this reason.
@@ -99,8 +101,10 @@ async fn play(client: &reqwest::Client, v: &Value) -> Result<(), String> {
         .as_u64()
         .ok_or("requestTimeEpoch is not a number")?;
     let items = v["items"].as_array().ok_or("items is not a list")?;
+    let table = table_from(items);
+    table.fail_reads_of(unreadable_keys(v)?);
     let room = dev::DevRoom::new(
-        table_from(items),
+        table,
         Arc::new(FakeClock::at(now_ms)),
         dev::Branding::default(),
         60,
@@ -121,6 +125,7 @@ async fn play(client: &reqwest::Client, v: &Value) -> Result<(), String> {
     let res = r.send().await.map_err(|e| format!("request failed: {e}"))?;
     let status = res.status().as_u16();
     let cache = res.headers().get("cache-control").cloned();
+    let retry_after = res.headers().get("retry-after").cloned();
     let body: Value = res
         .json()
         .await
@@ -137,7 +142,40 @@ async fn play(client: &reqwest::Client, v: &Value) -> Result<(), String> {
     if cache.as_ref().and_then(|c| c.to_str().ok()) != Some("no-store") {
         return Err(format!("Cache-Control is {cache:?}, not no-store"));
     }
+    let want_retry = v["expect"]["headers"]["Retry-After"].as_str();
+    if retry_after.as_ref().and_then(|r| r.to_str().ok()) != want_retry {
+        return Err(format!(
+            "Retry-After is {retry_after:?}, expected {want_retry:?}"
+        ));
+    }
     Ok(())
+}
+
+/// The keys a vector's DynamoDB cannot read: the unprocessed ones, or, after an error, the room and every
+/// item (the room is read first, so a token without an item is never reached).
+fn unreadable_keys(v: &Value) -> Result<Vec<String>, String> {
+    let dynamodb = &v["dynamodb"];
+    if dynamodb.get("error").is_some() {
+        let mut all = vec![ROOM_KEY.to_string()];
+        all.extend(
+            v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["pk"]["S"].as_str().map(str::to_string)),
+        );
+        return Ok(all);
+    }
+    dynamodb["unprocessed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            k.as_str()
+                .map(str::to_string)
+                .ok_or("unprocessed keys are strings".into())
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -149,7 +187,7 @@ async fn every_contract_vector_gets_the_expected_answer() {
         .collect();
     paths.sort();
     assert!(
-        paths.len() >= 40,
+        paths.len() >= 60,
         "only {} vectors found in {:?}",
         paths.len(),
         contract_dir()

@@ -82,6 +82,60 @@ pub struct PollResponse {
     pub released_total: u64,
     pub rate: u32,
     pub open: bool,
+    /// The visitor was released but their session has ended: waiting would never end, so the page offers
+    /// to join the line again.
+    pub expired: bool,
+}
+
+/// How long a client should wait before asking again after a 503 (the `Retry-After` header and the
+/// body's `retryAfter`).
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// The body of a 503 from `/poll` or `/client-check`: the room state could not be read, so nobody is
+/// told "allowed" or "paused" on a guess. Serialises as `{"error":"busy","retryAfter":5}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Busy {
+    pub error: BusyError,
+    pub retry_after: u32,
+}
+
+/// The one error a route served from the table reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusyError {
+    Busy,
+}
+
+impl Busy {
+    pub const NOW: Busy = Busy {
+        error: BusyError::Busy,
+        retry_after: RETRY_AFTER_SECS,
+    };
+}
+
+/// A route's answer: its body, or 503 busy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer<T> {
+    Ok(T),
+    Busy,
+}
+
+impl<T> Answer<T> {
+    /// The HTTP status API Gateway (and `beekeeper dev`) answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Answer::Ok(_) => 200,
+            Answer::Busy => 503,
+        }
+    }
+
+    pub fn ok(self) -> Option<T> {
+        match self {
+            Answer::Ok(t) => Some(t),
+            Answer::Busy => None,
+        }
+    }
 }
 
 /// `/client-check`'s body.
@@ -101,16 +155,17 @@ pub fn redirect_url(destination: &str, token: &Token) -> String {
     format!("{destination}{sep}bk_token={token}")
 }
 
-/// `item` is the token item looked up for the visitor's (well-formed) token, if any.
-pub fn poll(room: Option<&RoomState>, item: Option<&TokenItem>, now_secs: u64) -> PollResponse {
+/// `room` is the room item as read (`None`: not in the table's answer, so the state is unknown and the
+/// answer is busy: a guess would show the line paused or let the visitor in). `item` is the token item
+/// looked up for the visitor's (well-formed) token, if any. A read that failed, or came back partly
+/// unprocessed, is the caller's to answer with [`Answer::Busy`].
+pub fn poll(
+    room: Option<&RoomState>,
+    item: Option<&TokenItem>,
+    now_secs: u64,
+) -> Answer<PollResponse> {
     let Some(room) = room else {
-        return PollResponse {
-            admitted: false,
-            redirect: None,
-            released_total: 0,
-            rate: 0,
-            open: false,
-        };
+        return Answer::Busy;
     };
     let valid = item.filter(|i| i.is_valid_at(now_secs));
     let redirect = match valid {
@@ -118,27 +173,31 @@ pub fn poll(room: Option<&RoomState>, item: Option<&TokenItem>, now_secs: u64) -
         None if !room.open => Some(room.destination.clone()),
         None => None,
     };
-    PollResponse {
+    Answer::Ok(PollResponse {
         admitted: valid.is_some(),
         redirect,
         released_total: room.released_total,
         rate: room.rate,
         open: room.open,
-    }
+        expired: item.is_some() && valid.is_none(),
+    })
 }
 
+/// As [`poll`]: a room item that was not read gives busy, never `allowed:true`.
 pub fn client_check(
     room: Option<&RoomState>,
     item: Option<&TokenItem>,
     now_secs: u64,
-) -> ClientCheckResponse {
-    let open = room.is_some_and(|r| r.open);
+) -> Answer<ClientCheckResponse> {
+    let Some(room) = room else {
+        return Answer::Busy;
+    };
     let valid = item.filter(|i| i.is_valid_at(now_secs));
-    ClientCheckResponse {
-        allowed: valid.is_some() || !open,
-        open,
+    Answer::Ok(ClientCheckResponse {
+        allowed: valid.is_some() || !room.open,
+        open: room.open,
         expires_at: valid.map(|i| i.expires_at),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -169,9 +228,15 @@ mod tests {
         }
     }
 
+    fn poll_ok(room: &RoomState, item: Option<&TokenItem>, now: u64) -> PollResponse {
+        poll(Some(room), item, now)
+            .ok()
+            .expect("a read room item gives an answer")
+    }
+
     #[test]
     fn released_token_is_admitted_with_its_token_in_the_redirect() {
-        let r = poll(Some(&room(true)), Some(&item(2000)), 1000);
+        let r = poll_ok(&room(true), Some(&item(2000)), 1000);
         assert!(r.admitted);
         assert_eq!(
             r.redirect.as_deref(),
@@ -179,39 +244,58 @@ mod tests {
         );
         let j = serde_json::to_value(&r).unwrap();
         assert_eq!(j["releasedTotal"], 900);
+        assert_eq!(j["expired"], false);
     }
 
     #[test]
     fn expired_or_unknown_waits_and_closed_sends_on() {
+        let ended = poll_ok(&room(true), Some(&item(1000)), 1000);
         assert_eq!(
-            poll(Some(&room(true)), Some(&item(1000)), 1000).redirect,
-            None
+            (ended.admitted, ended.redirect, ended.expired),
+            (false, None, true)
         );
-        let r = poll(Some(&room(true)), None, 1000);
-        assert!(!r.admitted && r.open && r.redirect.is_none());
-        let r = poll(Some(&room(false)), None, 1000);
+        let r = poll_ok(&room(true), None, 1000);
+        assert!(!r.admitted && r.open && r.redirect.is_none() && !r.expired);
+        let r = poll_ok(&room(false), None, 1000);
         assert_eq!(
             r.redirect.as_deref(),
             Some("https://shop.example.com/sale?id=7")
         );
-        assert!(poll(Some(&room(false)), Some(&item(2000)), 1000).admitted);
-        let missing = serde_json::to_string(&poll(None, None, 0)).unwrap();
+        assert!(poll_ok(&room(false), Some(&item(2000)), 1000).admitted);
         assert_eq!(
-            missing,
-            r#"{"admitted":false,"redirect":null,"releasedTotal":0,"rate":0,"open":false}"#
+            serde_json::to_string(&poll_ok(&room(true), Some(&item(999)), 1000)).unwrap(),
+            r#"{"admitted":false,"redirect":null,"releasedTotal":900,"rate":300,"open":true,"expired":true}"#
         );
     }
 
     #[test]
+    fn an_unread_room_item_is_busy_never_paused_or_allowed() {
+        for item in [None, Some(item(2000)), Some(item(1))] {
+            let p = poll(None, item.as_ref(), 1000);
+            assert_eq!((p.status(), p), (503, Answer::Busy));
+            let c = client_check(None, item.as_ref(), 1000);
+            assert_eq!((c.status(), c), (503, Answer::Busy));
+        }
+        assert_eq!(
+            serde_json::to_string(&Busy::NOW).unwrap(),
+            r#"{"error":"busy","retryAfter":5}"#
+        );
+        assert_eq!(poll(Some(&room(true)), None, 1000).status(), 200);
+    }
+
+    #[test]
     fn client_check_answers() {
-        let ok = client_check(Some(&room(true)), Some(&item(2000)), 1000);
+        let check = |r: &RoomState, i: Option<&TokenItem>| {
+            client_check(Some(r), i, 1000).ok().expect("read room item")
+        };
+        let ok = check(&room(true), Some(&item(2000)));
         assert_eq!(
             (ok.allowed, ok.open, ok.expires_at),
             (true, true, Some(2000))
         );
-        let no = client_check(Some(&room(true)), Some(&item(999)), 1000);
+        let no = check(&room(true), Some(&item(999)));
         assert_eq!((no.allowed, no.expires_at), (false, None));
-        let closed = client_check(Some(&room(false)), None, 1000);
+        let closed = check(&room(false), None);
         assert_eq!((closed.allowed, closed.open), (true, false));
         assert_eq!(
             serde_json::to_string(&no).unwrap(),

@@ -8,6 +8,9 @@ const POLL_REQUEST: &str = include_str!("vtl/poll-request.vtl");
 const POLL_RESPONSE: &str = include_str!("vtl/poll-response.vtl");
 const CLIENT_CHECK_REQUEST: &str = include_str!("vtl/client-check-request.vtl");
 const CLIENT_CHECK_RESPONSE: &str = include_str!("vtl/client-check-response.vtl");
+/// The body (and `Retry-After`) of the 503 integration response of both routes, selected when DynamoDB
+/// answers with an error status. It names no table, so it needs no filling.
+pub const UNAVAILABLE_RESPONSE: &str = include_str!("vtl/unavailable-response.vtl");
 
 /// The request and response templates of one route, with the table name filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,5 +50,6 @@ mod tests {
             );
             assert!(!t.response.is_empty());
         }
+        assert!(!UNAVAILABLE_RESPONSE.contains(TABLE_PLACEHOLDER));
     }
 }

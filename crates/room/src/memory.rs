@@ -6,9 +6,9 @@ use crate::Error;
 use crate::backend::{Clock, Invoker, Queue, QueueDepth, Received, RoomUpdate, Table};
 use async_trait::async_trait;
 use beekeeper_core::Token;
-use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
 use beekeeper_core::plan::ConsumerTask;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -157,6 +157,8 @@ struct TableState {
     tokens: HashMap<Token, TokenItem>,
     /// Test hook: how many of the next `put_tokens` items to hand back as unprocessed.
     unprocessed_budget: usize,
+    /// Test hook: keys (`#room` or a token) whose reads fail as a throttled or unprocessed read does.
+    unreadable: HashSet<String>,
 }
 
 /// The DynamoDB table.
@@ -177,6 +179,12 @@ impl MemoryTable {
         lock(&self.state).unprocessed_budget = n;
     }
 
+    /// Makes every read of these keys (`#room`, or a token) fail as DynamoDB throttling does, until
+    /// called again; the contract vectors use it for throttled and partly unprocessed reads.
+    pub fn fail_reads_of<I: IntoIterator<Item = String>>(&self, keys: I) {
+        lock(&self.state).unreadable = keys.into_iter().collect();
+    }
+
     /// Every token item, for tests and the dev server's log.
     pub fn token_count(&self) -> usize {
         lock(&self.state).tokens.len()
@@ -187,10 +195,24 @@ impl MemoryTable {
     }
 }
 
+fn unreadable(s: &TableState, key: &str) -> Result<(), Error> {
+    if s.unreadable.contains(key) {
+        return Err(Error::Aws {
+            service: "DynamoDB",
+            operation: "GetItem",
+            message: format!("{key} is unreadable (test hook: throttled)"),
+            retryable: true,
+        });
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Table for MemoryTable {
     async fn room(&self) -> Result<Option<RoomState>, Error> {
-        Ok(lock(&self.state).room.clone())
+        let s = lock(&self.state);
+        unreadable(&s, ROOM_KEY)?;
+        Ok(s.room.clone())
     }
 
     async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
@@ -231,7 +253,9 @@ impl Table for MemoryTable {
     }
 
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
-        Ok(lock(&self.state).tokens.get(token).cloned())
+        let s = lock(&self.state);
+        unreadable(&s, token.as_str())?;
+        Ok(s.tokens.get(token).cloned())
     }
 
     async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {

@@ -9,13 +9,15 @@
 use crate::assets;
 use crate::dev::{DevRoom, Stats};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, LOCATION, RETRY_AFTER, SET_COOKIE,
+};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use beekeeper_core::config::{default_min_rate, validate_rate};
-use beekeeper_core::contract::{self, TokenItem};
+use beekeeper_core::contract::{self, RoomState, TokenItem};
 use beekeeper_core::{Token, cookie};
 use beekeeper_room::producer::{Arrival, Reply};
 use beekeeper_room::{RoomUpdate, Table};
@@ -167,18 +169,49 @@ fn table_error(route: &str, e: beekeeper_room::Error) -> Response {
         .into_response()
 }
 
+/// A route served from the table, as API Gateway answers it: the body with 200, or 503 with
+/// `Retry-After` and the busy body when the room state could not be read (fail closed).
+fn answer<T: serde::Serialize>(answer: contract::Answer<T>) -> Response {
+    match answer {
+        contract::Answer::Ok(body) => ([NO_STORE], Json(body)).into_response(),
+        contract::Answer::Busy => {
+            let retry = (RETRY_AFTER, contract::RETRY_AFTER_SECS.to_string());
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            (status, [NO_STORE], [retry], Json(contract::Busy::NOW)).into_response()
+        }
+    }
+}
+
+/// The room item and the visitor's token item. A failed read of either is logged and answered busy,
+/// exactly as a throttled or partly unprocessed `BatchGetItem` is in AWS.
+async fn read_state(
+    room: &DevRoom,
+    route: &str,
+    token: Option<Token>,
+) -> Option<(Option<RoomState>, Option<TokenItem>)> {
+    let read = async {
+        Ok::<_, beekeeper_room::Error>((room.table.room().await?, token_item(room, token).await?))
+    };
+    match read.await {
+        Ok(state) => Some(state),
+        Err(e) => {
+            warn!("{route}: the room state could not be read, answering 503: {e}");
+            None
+        }
+    }
+}
+
 async fn poll(State(room): Room, headers: HeaderMap) -> Response {
     let token = cookie_header(&headers).and_then(|h| cookie::find_token(&h));
     let now = room.clock.now_secs();
-    let looked_up = async { Ok((room.table.room().await?, token_item(&room, token).await?)) };
-    match looked_up.await {
-        Ok((state, item)) => {
-            let mut answer = contract::poll(state.as_ref(), item.as_ref(), now);
-            answer.rate = room.rate_per_real_minute(answer.rate);
-            ([NO_STORE], Json(answer)).into_response()
-        }
-        Err(e) => table_error("/poll", e),
+    let Some((state, item)) = read_state(&room, "/poll", token).await else {
+        return answer::<contract::PollResponse>(contract::Answer::Busy);
+    };
+    let mut reply = contract::poll(state.as_ref(), item.as_ref(), now);
+    if let contract::Answer::Ok(body) = &mut reply {
+        body.rate = room.rate_per_real_minute(body.rate);
     }
+    answer(reply)
 }
 
 async fn client_check(State(room): Room, RawQuery(query): RawQuery) -> Response {
@@ -188,14 +221,10 @@ async fn client_check(State(room): Room, RawQuery(query): RawQuery) -> Response 
             .and_then(|(_, v)| Token::parse(&v).ok())
     });
     let now = room.clock.now_secs();
-    let looked_up = async { Ok((room.table.room().await?, token_item(&room, token).await?)) };
-    match looked_up.await {
-        Ok((state, item)) => {
-            let body = contract::client_check(state.as_ref(), item.as_ref(), now);
-            ([NO_STORE], Json(body)).into_response()
-        }
-        Err(e) => table_error("/client-check", e),
-    }
+    let Some((state, item)) = read_state(&room, "/client-check", token).await else {
+        return answer::<contract::ClientCheckResponse>(contract::Answer::Busy);
+    };
+    answer(contract::client_check(state.as_ref(), item.as_ref(), now))
 }
 
 /// A rehearsal change to the room. Unknown fields are refused so a typo is not silently ignored.

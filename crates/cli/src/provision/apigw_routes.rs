@@ -51,8 +51,9 @@ pub(crate) struct Targets<'a> {
 
 /// How long browsers and caches may keep a page file: short, so a redeploy's branding shows within a minute.
 pub(crate) const ASSET_CACHE_CONTROL: &str = "public, max-age=60";
-/// A DynamoDB failure must not read as "allowed" or "admitted": the visitor's page retries, the
-/// destination's backend sees a 503.
+/// A DynamoDB failure (throttling is a 400, its own faults 5xx) must not read as "allowed" or "admitted":
+/// it selects the 503 response, whose template answers busy with `Retry-After`, so the visitor's page
+/// keeps its place and retries and the destination's backend refuses.
 pub(crate) const ERROR_PATTERN: &str = r"4\d{2}|5\d{2}";
 const UNAVAILABLE_BODY: &str = r#"{"message":"the waiting room is temporarily unavailable"}"#;
 const JSON: &str = "application/json";
@@ -85,9 +86,11 @@ fn dynamo_route(
             request_templates: map([(JSON, &templates.request)]),
             passthrough: Some("NEVER"),
         },
+        // The templates themselves answer 503 (status override) when the read was partial or missed the
+        // room item, so both routes may send Retry-After on a 503.
         method_responses: vec![
             ("200", vec!["Cache-Control"]),
-            ("503", vec!["Cache-Control"]),
+            ("503", vec!["Cache-Control", "Retry-After"]),
         ],
         integration_responses: vec![
             IntegrationResponseSpec {
@@ -100,7 +103,7 @@ fn dynamo_route(
                 status: "503",
                 selection_pattern: Some(ERROR_PATTERN),
                 params: map([("method.response.header.Cache-Control", "'no-store'")]),
-                templates: map([(JSON, UNAVAILABLE_BODY)]),
+                templates: map([(JSON, vtl::UNAVAILABLE_RESPONSE)]),
             },
         ],
     }
@@ -409,8 +412,11 @@ mod tests {
             (err.status, err.selection_pattern),
             ("503", Some(ERROR_PATTERN))
         );
+        assert_eq!(err.templates[JSON], vtl::UNAVAILABLE_RESPONSE);
+        assert!(err.templates[JSON].contains(r#"{"error":"busy","retryAfter":5}"#));
         assert!(
-            !err.templates[JSON].contains("allowed") && !err.templates[JSON].contains("admitted")
+            poll.method_responses
+                .contains(&("503", vec!["Cache-Control", "Retry-After"]))
         );
         let cc = r.iter().find(|r| r.path == "/client-check").unwrap();
         assert_eq!(
