@@ -70,6 +70,10 @@ pub(crate) struct InitArgs {
     /// Where admitted visitors go (absolute http/https URL).
     #[arg(long)]
     pub destination: Option<String>,
+    /// What dynamic rate throttling probes instead of the destination: a URL that answers 2xx without
+    /// redirecting (redirects and 4xx count as errors). Default: the destination.
+    #[arg(long)]
+    pub health_url: Option<String>,
     /// Visitors let through per minute (1-100000).
     #[arg(long)]
     pub rate: Option<i64>,

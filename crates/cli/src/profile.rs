@@ -126,6 +126,7 @@ mod tests {
                 accent_colour: None,
                 logo: None,
                 architecture: Architecture::Arm64,
+                health_url: None,
             },
             deployment: Deployment::default(),
         }

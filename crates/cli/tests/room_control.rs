@@ -32,6 +32,7 @@ fn room_config(profile: &str, rate: u32, min_rate: Option<u32>) -> RoomConfig {
         accent_colour: None,
         logo: None,
         architecture: Architecture::X86_64,
+        health_url: None,
     }
 }
 

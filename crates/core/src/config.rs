@@ -60,6 +60,10 @@ pub struct RoomConfig {
     pub logo: Option<String>,
     #[serde(default)]
     pub architecture: Architecture,
+    /// What DRT probes instead of the destination (which may redirect to a login or a product page);
+    /// `None` probes the destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_url: Option<String>,
 }
 
 fn default_session_minutes() -> u32 {
@@ -78,6 +82,9 @@ impl RoomConfig {
         validate_session_minutes(i64::from(self.session_minutes))?;
         if let Some(c) = &self.accent_colour {
             validate_accent_colour(c)?;
+        }
+        if let Some(u) = &self.health_url {
+            validate_health_url(u)?;
         }
         Ok(())
     }
@@ -183,6 +190,16 @@ pub fn validate_destination(raw: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The DRT health URL: an absolute http(s) URL with a host, checked by the destination's own rules so a
+/// URL `init` accepts for one is accepted for the other (the probe appends nothing, but a #fragment
+/// would never reach the server either).
+pub fn validate_health_url(raw: &str) -> Result<(), Error> {
+    validate_destination(raw).map_err(|e| match e {
+        Error::Destination { url, reason } => Error::HealthUrl { url, reason },
+        other => other,
+    })
+}
+
 pub fn validate_rate(rate: i64) -> Result<u32, Error> {
     if (i64::from(MIN_RATE)..=i64::from(MAX_RATE)).contains(&rate) {
         Ok(rate as u32)
@@ -234,6 +251,7 @@ mod tests {
             accent_colour: Some("#c75b12".into()),
             logo: None,
             architecture: Architecture::X86_64,
+            health_url: None,
         }
     }
 

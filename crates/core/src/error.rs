@@ -19,6 +19,10 @@ pub enum Error {
         "invalid destination URL {url:?}: {reason}; give an absolute http:// or https:// URL, such as https://shop.example.com/sale"
     )]
     Destination { url: String, reason: String },
+    #[error(
+        "invalid health URL {url:?}: {reason}; give an absolute http:// or https:// URL that answers 2xx without redirecting, such as https://shop.example.com/health"
+    )]
+    HealthUrl { url: String, reason: String },
     #[error("invalid rate {rate}: the room releases between 1 and 100000 users per minute")]
     Rate { rate: i64 },
     #[error("invalid minimum rate {min_rate}: it must be between 1 and the rate ({rate})")]

@@ -1,5 +1,5 @@
-//! The dynamic-rate-throttling Lambda (EventBridge, once a minute, only when DRT is on): wiring only. The
-//! destination to probe is read from the room item each minute, so it needs no variable of its own.
+//! The dynamic-rate-throttling Lambda (EventBridge, once a minute, only when DRT is on): wiring only. It
+//! probes `BK_HEALTH_URL` when the operator set a health URL, else the destination on the room item.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use beekeeper_core::drt::Tuning;
@@ -25,7 +25,8 @@ async fn main() -> Result<(), Error> {
         )),
         Arc::new(prober),
         Tuning::default(),
-    );
+    )
+    .with_health_url(env.health_url);
     let drt = &drt;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent>| async move {

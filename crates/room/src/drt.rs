@@ -1,5 +1,6 @@
-//! Dynamic rate throttling, the I/O half: probe the destination, feed the pure controller in
-//! `beekeeper_core::drt`, and store its decision on the room item without overruling the operator.
+//! Dynamic rate throttling, the I/O half: probe the health URL (the destination unless the operator set
+//! one), feed the pure controller in `beekeeper_core::drt`, and store its decision on the room item
+//! without overruling the operator.
 
 use crate::Error;
 use crate::backend::{RoomUpdate, Table};
@@ -18,6 +19,8 @@ pub struct Drt {
     table: Arc<dyn Table>,
     prober: Arc<dyn Prober>,
     tuning: Tuning,
+    /// What to probe instead of the room item's destination (`health_url` in the profile).
+    health_url: Option<String>,
 }
 
 impl Drt {
@@ -26,7 +29,15 @@ impl Drt {
             table,
             prober,
             tuning,
+            health_url: None,
         }
+    }
+
+    /// Probes `url` rather than the destination: a page that measures what released visitors load
+    /// without redirecting (the destination itself may redirect to a product page or a login).
+    pub fn with_health_url(mut self, url: Option<String>) -> Self {
+        self.health_url = url;
+        self
     }
 
     /// The Lambda entry point; see [`crate::trigger::check_scheduled`].
@@ -46,14 +57,20 @@ impl Drt {
         if !room.open {
             return Ok(None);
         }
-        let probe = self.prober.probe(&room.destination).await;
+        let url = self.health_url.as_deref().unwrap_or(&room.destination);
+        let probe = self.prober.probe(url).await;
         let bounds = Bounds {
             base_rate: room.base_rate,
             min_rate: room.min_rate,
         };
+        // The last decision carries the median of a latency cut, which this minute must improve on.
+        let last = room.drt_last.as_deref();
         let state = State {
             rate: room.rate,
             baseline_ms: room.drt_baseline_ms,
+            slow_ms: last
+                .and_then(|l| serde_json::from_str::<Decision>(l).ok())
+                .and_then(|d| d.slow_ms()),
         };
         let (next, decision) = step(&self.tuning, bounds, state, &probe);
         // JSON, so `beekeeper status` can show the decision and tools can read it back.
@@ -85,10 +102,11 @@ mod http_probe {
     use super::Prober;
     use crate::Error;
     use async_trait::async_trait;
-    use beekeeper_core::drt::Probe;
+    use beekeeper_core::drt::{Probe, status_is_healthy};
     use std::time::{Duration, Instant};
 
-    /// Real GETs against the destination, a few at once so one slow connection is not the whole signal.
+    /// Real GETs against the health URL, a few at once so one slow connection is not the whole signal.
+    /// Redirects are not followed: the probe times the URL it was given, and a 3xx counts as an error.
     pub struct HttpProber {
         client: reqwest::Client,
         concurrency: usize,
@@ -103,6 +121,7 @@ mod http_probe {
         pub fn new(concurrency: usize, timeout: Duration) -> Result<Self, Error> {
             let client = reqwest::Client::builder()
                 .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
                 .user_agent("beekeeper-drt")
                 .build()
                 .map_err(|e| Error::Http(e.to_string()))?;
@@ -128,8 +147,7 @@ mod http_probe {
                 .send()
                 .await
                 .ok()?;
-            let status = response.status();
-            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            if !status_is_healthy(response.status().as_u16()) {
                 return None;
             }
             response.bytes().await.ok()?;

@@ -10,6 +10,8 @@ pub const TABLE: &str = "BK_TABLE";
 pub const QUEUE_URL: &str = "BK_QUEUE_URL";
 pub const CONSUMER_FUNCTION: &str = "BK_CONSUMER_FUNCTION";
 pub const WINDOW_MS: &str = "BK_WINDOW_MS";
+/// The URL the drt function probes instead of the destination; unset means the destination.
+pub const HEALTH_URL: &str = "BK_HEALTH_URL";
 
 /// A release minute, unless a test or demo shortens it.
 pub const DEFAULT_WINDOW_MS: u64 = 60_000;
@@ -86,17 +88,31 @@ impl TriggerEnv {
     }
 }
 
-/// The DRT function's settings: the destination it probes lives on the room item, so `set` changes
-/// reach it without a Lambda configuration update.
+/// The DRT function's settings. The destination lives on the room item; a separate health URL, when the
+/// operator sets one, comes from the environment: only this function reads it, and the room item is read
+/// by every `/poll`, so it carries nothing the waiting path does not need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrtEnv {
     pub table: String,
+    pub health_url: Option<String>,
 }
 
 impl DrtEnv {
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let health_url = match get(HEALTH_URL).map(|u| u.trim().to_string()) {
+            None => None,
+            Some(u) if u.is_empty() => None,
+            Some(u) => {
+                beekeeper_core::config::validate_destination(&u).map_err(|e| Error::Env {
+                    name: HEALTH_URL,
+                    problem: format!("{e}; fix `health_url` in the profile and redeploy"),
+                })?;
+                Some(u)
+            }
+        };
         Ok(DrtEnv {
             table: required(&get, TABLE)?,
+            health_url,
         })
     }
 }
@@ -142,6 +158,23 @@ mod tests {
             ("beekeeper-sale-consumer", 60_000)
         );
         assert_eq!(DrtEnv::read(&e).unwrap().table, "beekeeper-sale-table");
+    }
+
+    #[test]
+    fn the_health_url_is_optional_and_checked() {
+        let read = |url: &str| DrtEnv::read(env(&[(TABLE, "t"), (HEALTH_URL, url)]));
+        assert_eq!(DrtEnv::read(env(&[(TABLE, "t")])).unwrap().health_url, None);
+        assert_eq!(read("  ").unwrap().health_url, None);
+        assert_eq!(
+            read(" https://shop.example.com/healthz\n")
+                .unwrap()
+                .health_url
+                .as_deref(),
+            Some("https://shop.example.com/healthz")
+        );
+        let (name, p) = problem(read("ftp://shop.example.com/").unwrap_err());
+        assert_eq!(name, HEALTH_URL);
+        assert!(p.contains("health URL") && p.contains("redeploy"), "{p}");
     }
 
     #[test]

@@ -193,7 +193,16 @@ async fn provision(ctx: &Ctx, config: &RoomConfig, zips: &lambda_zip::Zips) -> R
     let role = |f: Function| roles.get(f.part()).cloned().unwrap_or_default();
     let specs: Vec<lambda::FnSpec> = Function::ALL
         .iter()
-        .map(|&f| lambda::spec(ctx, f, &role(f), &queues, config.architecture))
+        .map(|&f| {
+            lambda::spec(
+                ctx,
+                f,
+                &role(f),
+                &queues,
+                config.architecture,
+                config.health_url.as_deref(),
+            )
+        })
         .collect();
     let fn_arns: Vec<String> =
         try_join_all(specs.iter().map(|s| lambda::upsert_function(ctx, s, zips))).await?;

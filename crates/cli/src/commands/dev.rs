@@ -95,6 +95,7 @@ fn settings(args: &DevArgs) -> Result<RoomConfig> {
             accent_colour: None,
             logo: None,
             architecture: Architecture::default(),
+            health_url: None,
         },
     };
     if let Some(rate) = args.rate {

@@ -9,8 +9,8 @@ use crate::profile::{ConfigFile, Deployment, Profile, config_path};
 use crate::{output, prompt, ui};
 use beekeeper_core::config::{
     Architecture, DEFAULT_RATE, DEFAULT_REGION, DEFAULT_SESSION_MINUTES, RoomConfig,
-    validate_accent_colour, validate_destination, validate_display_name, validate_min_rate,
-    validate_profile, validate_rate, validate_region, validate_session_minutes,
+    validate_accent_colour, validate_destination, validate_display_name, validate_health_url,
+    validate_min_rate, validate_profile, validate_rate, validate_region, validate_session_minutes,
 };
 use serde::Serialize;
 use std::fmt;
@@ -29,6 +29,7 @@ struct Given {
     accent_colour: Option<String>,
     logo: Option<String>,
     architecture: Option<Architecture>,
+    health_url: Option<String>,
 }
 
 impl Given {
@@ -50,6 +51,10 @@ impl Given {
         }
         if let Some(d) = &destination {
             validate_destination(d)?;
+        }
+        let health_url = trimmed(&args.health_url);
+        if let Some(u) = &health_url {
+            validate_health_url(u)?;
         }
         let rate = args.rate.map(validate_rate).transpose()?;
         if let (Some(m), Some(r)) = (args.min_rate, rate) {
@@ -83,6 +88,7 @@ impl Given {
                 ArchArg::X86_64 => Architecture::X86_64,
                 ArchArg::Arm64 => Architecture::Arm64,
             }),
+            health_url,
         })
     }
 }
@@ -337,6 +343,11 @@ fn answers(
             .architecture
             .or(old.map(|o| o.architecture))
             .unwrap_or_default(),
+        // Kept across re-runs like the other optional settings; `--health-url ''` is refused, so an
+        // operator clears it by editing the profile.
+        health_url: given
+            .health_url
+            .or_else(|| old.and_then(|o| o.health_url.clone())),
     })
 }
 
@@ -357,6 +368,7 @@ mod tests {
             accent_colour: None,
             logo: None,
             architecture: None,
+            health_url: None,
         }
     }
 
@@ -401,6 +413,7 @@ mod tests {
             accent_colour: Some("#112233".into()),
             logo: None,
             architecture: Architecture::Arm64,
+            health_url: None,
         };
         let mut g = given();
         g.rate = Some(100);

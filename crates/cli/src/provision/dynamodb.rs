@@ -264,6 +264,7 @@ mod tests {
             accent_colour: None,
             logo: None,
             architecture: Architecture::X86_64,
+            health_url: None,
         }
     }
 

@@ -38,6 +38,7 @@ pub(crate) fn spec(
     role_arn: &str,
     queue_url: &str,
     arch: Architecture,
+    health_url: Option<&str>,
 ) -> FnSpec {
     let (memory_mb, timeout_secs) = match f {
         Function::Producer => (256, 10),
@@ -48,6 +49,10 @@ pub(crate) fn spec(
     let mut vars = HashMap::from([(env::TABLE.to_string(), ctx.names.table())]);
     if f != Function::Drt {
         vars.insert(env::QUEUE_URL.to_string(), queue_url.to_string());
+    }
+    // Only the drt function probes; it gets the health URL only when the operator set one.
+    if let (Function::Drt, Some(url)) = (f, health_url) {
+        vars.insert(env::HEALTH_URL.to_string(), url.to_string());
     }
     if f == Function::Trigger {
         vars.insert(

@@ -72,7 +72,8 @@ async fn degradation_cuts_the_rate_and_health_restores_it_within_bounds() {
         drt.tick(T0_MS + 60_000).await.unwrap(),
         Some(Decision::Decrease {
             from: 3_000,
-            to: 2_100
+            to: 2_100,
+            slow_ms: None,
         })
     );
     let room = line.room().await;
@@ -134,13 +135,63 @@ async fn a_set_rate_that_lands_during_the_probe_wins() {
         decision,
         Some(Decision::Decrease {
             from: 3_000,
-            to: 2_100
+            to: 2_100,
+            slow_ms: None,
         }),
         "still reported"
     );
     let room = line.room().await;
     assert_eq!((room.rate, room.base_rate, room.min_rate), (500, 500, 50));
     assert_eq!(room.drt_last, None);
+}
+
+#[tokio::test]
+async fn the_health_url_is_probed_instead_of_the_destination() {
+    let line = Line::new(bounded(), 0).await;
+    let prober = Scripted::new([healthy(80.0)]);
+    let health = "https://shop.example.com/healthz".to_string();
+    let drt = Drt::new(line.table.clone(), prober.clone(), Tuning::default())
+        .with_health_url(Some(health.clone()));
+    drt.tick(T0_MS).await.unwrap();
+    assert_eq!(*prober.urls.lock().unwrap(), vec![health]);
+}
+
+#[tokio::test]
+async fn a_latency_cut_is_remembered_through_the_room_item() {
+    // 80 ms idle, then 400 ms whatever the rate: the first cut is made, the second is not (the slowness
+    // is not the release's), which needs the cut's median to survive between invocations.
+    let line = Line::new(bounded(), 0).await;
+    let script = [
+        healthy(80.0),
+        healthy(400.0),
+        healthy(395.0),
+        healthy(398.0),
+    ];
+    let drt = Drt::new(line.table.clone(), Scripted::new(script), Tuning::default());
+    let mut decisions = Vec::new();
+    for minute in 0..4 {
+        decisions.push(drt.tick(T0_MS + minute * 60_000).await.unwrap().unwrap());
+    }
+    assert_eq!(
+        decisions[1],
+        Decision::Decrease {
+            from: 3_000,
+            to: 2_100,
+            slow_ms: Some(400)
+        }
+    );
+    assert_eq!(
+        decisions[2],
+        Decision::Unrelieved {
+            rate: 2_100,
+            slow_ms: 395
+        }
+    );
+    assert!(
+        matches!(decisions[3], Decision::Increase { from: 2_100, .. }),
+        "{decisions:?}"
+    );
+    assert_eq!(line.room().await.drt_baseline_ms, Some(395.0 + 0.1 * 3.0));
 }
 
 #[tokio::test]

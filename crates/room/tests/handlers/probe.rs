@@ -1,5 +1,6 @@
-//! The real HTTP prober against a scripted local server: what counts as an error (5xx, 429, timeout,
-//! refused connection), that every request is timed, and that the destination can tell probes apart.
+//! The real HTTP prober against a scripted local server: what counts as an error (5xx, 429, 4xx, a
+//! redirect, timeout, refused connection), that redirects are not followed, that every request is
+//! timed, and that the destination can tell probes apart.
 
 use super::*;
 use beekeeper_room::drt::{HttpProber, Prober};
@@ -7,8 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// Answers `/ok` with 200, `/busy` with 503, `/limited` with 429, `/slow` after 2 s; counts requests
-/// that carried the prober's User-Agent.
+/// Answers `/ok` with 200, `/busy` with 503, `/limited` with 429, `/gone` with 404, `/login` with a 302
+/// to `/ok`, `/moved` with a 301 to `/ok`, `/slow` after 2 s; counts requests that carried the prober's
+/// User-Agent, and requests for `/ok`.
 async fn destination() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -29,6 +31,12 @@ async fn destination() -> (String, Arc<AtomicUsize>) {
                 }
                 let status = if request.starts_with("get /busy") {
                     "503 Service Unavailable"
+                } else if request.starts_with("get /gone") {
+                    "404 Not Found"
+                } else if request.starts_with("get /login") {
+                    "302 Found\r\nlocation: /ok"
+                } else if request.starts_with("get /moved") {
+                    "301 Moved Permanently\r\nlocation: /ok"
                 } else if request.starts_with("get /limited") {
                     "429 Too Many Requests"
                 } else if request.starts_with("get /slow") {
@@ -61,11 +69,18 @@ async fn healthy_answers_are_timed_and_failures_are_errors() {
         "{ok:?}"
     );
     assert_eq!(tagged.load(Ordering::SeqCst), 4, "User-Agent beekeeper-drt");
+    tagged.store(0, Ordering::SeqCst);
 
-    for path in ["busy", "limited", "slow"] {
+    for path in ["busy", "limited", "slow", "gone", "login", "moved"] {
         let p = prober.probe(&format!("{base}/{path}")).await;
         assert_eq!((p.latencies_ms.len(), p.errors), (0, 4), "{path}");
     }
+    // 6 paths × 4 probes, and not one more: no redirect was followed to /ok.
+    assert_eq!(
+        tagged.load(Ordering::SeqCst),
+        24,
+        "redirects are not followed"
+    );
 
     // Nothing listening.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
