@@ -111,12 +111,6 @@ fn main() {
             20,
             (10, 20),
         );
-        row(
-            &format!("  … after it is fixed (40..45)"),
-            &mut h,
-            3000,
-            45,
-            (40, 45),
-        );
+        row("  … after it is fixed (40..45)", &mut h, 3000, 45, (40, 45));
     }
 }
