@@ -101,6 +101,33 @@ fn all_flags_save_the_profile_without_asking() {
 }
 
 #[test]
+fn a_health_url_is_saved_and_kept_when_init_runs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = ALL_FLAGS.to_vec();
+    args.extend(["--health-url", " https://shop.example.com/healthz "]);
+    let out = run(dir.path(), &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let health = |dir: &Path| {
+        saved(dir)["profiles"]["spring-drop"]["room"]
+            .get("health_url")
+            .and_then(|v| v.as_str().map(str::to_string))
+    };
+    assert_eq!(
+        health(dir.path()).as_deref(),
+        Some("https://shop.example.com/healthz")
+    );
+    let again = run(
+        dir.path(),
+        &["init", "--profile", "spring-drop", "--rate", "600", "--yes"],
+    );
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(
+        health(dir.path()).as_deref(),
+        Some("https://shop.example.com/healthz")
+    );
+}
+
+#[test]
 fn json_output_is_the_saved_profile() {
     let dir = tempfile::tempdir().unwrap();
     let mut args = ALL_FLAGS.to_vec();
@@ -165,6 +192,11 @@ fn a_bad_flag_exits_2_with_the_rule_and_writes_nothing() {
         ("--accent-colour", "orange", "hex colour"),
         ("--logo", "/nonexistent/brand.png", "cannot read"),
         ("--logo", "Cargo.toml", ".png"),
+        (
+            "--health-url",
+            "ftp://shop.example.com/health",
+            "invalid health URL",
+        ),
     ];
     for (flag, value, rule) in cases {
         let mut args: Vec<&str> = ALL_FLAGS.iter().copied().filter(|a| a != flag).collect();
