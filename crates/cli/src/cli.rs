@@ -42,6 +42,8 @@ pub(crate) enum Command {
     SetRate(SetRateArgs),
     /// Show whether the room is open, its rate, the line and what was released.
     Status(ProfileArg),
+    /// Move visitors from the dead-letter queue back into the line (see `status`).
+    Redrive(ProfileArg),
     /// Remove every AWS resource of a profile, also after a failed deploy.
     Destroy(DestroyArgs),
     /// List profiles and their deployed URLs.
@@ -98,6 +100,10 @@ pub(crate) struct InitArgs {
     /// Lambda architecture the zips were built for.
     #[arg(long, value_enum)]
     pub architecture: Option<ArchArg>,
+    /// Days CloudWatch keeps the functions' logs (default 14; one of CloudWatch's periods: 1, 3, 5, 7,
+    /// 14, 30, 60, 90, 120, 150, 180, 365, ...).
+    #[arg(long)]
+    pub log_retention_days: Option<i64>,
     /// Accept defaults for everything not given and overwrite an existing profile without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,

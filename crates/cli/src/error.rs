@@ -69,6 +69,21 @@ pub(crate) enum CliError {
     /// An AWS request could not be built (a bug in Beekeeper, reported instead of a panic).
     #[error("could not build the {what} request: {detail}")]
     BadRequest { what: &'static str, detail: String },
+    /// The account's Lambda concurrency cannot hold the room at its rate; found before anything is created.
+    #[error(
+        "this AWS account can give the room {available} Lambda executions in {region}, but rate {rate}/min \
+         needs {needed} reserved (trigger, consumers for two overlapping minutes, drt, and arrivals) while \
+         AWS keeps 100 unreserved; nothing was created"
+    )]
+    AccountTooSmall {
+        profile: String,
+        region: String,
+        rate: u32,
+        needed: u32,
+        available: u32,
+        limit_needed: u32,
+        largest_rate: Option<u32>,
+    },
     /// A local server (`beekeeper dev`) could not take its port.
     #[error("could not listen on 127.0.0.1:{port} for the {what}: {source}")]
     Listen {
@@ -110,6 +125,27 @@ impl CliError {
             )),
 
             CliError::NotDeployed(p) => Some(format!("run `beekeeper deploy {p}`")),
+            CliError::AccountTooSmall {
+                profile,
+                region,
+                limit_needed,
+                largest_rate,
+                ..
+            } => {
+                let raise = format!(
+                    "ask AWS to raise the Service Quotas quota \"{}\" of AWS Lambda (code {}) in {region} \
+                     to at least {limit_needed}",
+                    beekeeper_core::concurrency::QUOTA_NAME,
+                    beekeeper_core::concurrency::QUOTA_CODE
+                );
+                Some(match largest_rate {
+                    Some(r) => format!(
+                        "{raise}, or lower the rate to at most {r}/min (`beekeeper init --profile {profile} \
+                         --rate {r}`) and deploy again"
+                    ),
+                    None => format!("{raise}; until then no rate fits this account"),
+                })
+            }
             CliError::MissingFlags { .. } => Some(
                 "pass them, e.g. `beekeeper init --profile spring-drop --name \"Spring Drop\" \
                  --destination https://shop.example.com --yes`"

@@ -127,6 +127,7 @@ mod tests {
                 logo: None,
                 architecture: Architecture::Arm64,
                 health_url: None,
+                log_retention_days: None,
             },
             deployment: Deployment::default(),
         }

@@ -130,12 +130,19 @@ async fn a_redeploy_changes_only_what_changed_and_keeps_the_rooms_progress() {
     ] {
         assert!(lines.contains(&want), "{want:?} missing from {lines:?}");
     }
+    // Neither function's code or configuration changed (that would cold-start them mid-sale); only the
+    // consumers' reservation grew with the rate, and the drt's was released with DRT off.
     assert!(
-        !lines
-            .iter()
-            .any(|l| l.contains("trigger") || l.contains("consumer")),
+        !lines.iter().any(|l| !l.starts_with("reserved concurrency")
+            && (l.contains("trigger") || l.contains("consumer"))),
         "{lines:?}"
     );
+    for want in [
+        "reserved concurrency of consumer: 2 → 4",
+        "reserved concurrency of drt: 2 → none",
+    ] {
+        assert!(lines.contains(&want), "{want:?} missing from {lines:?}");
+    }
     let item = room_item(&room, &aws).await;
     assert_eq!(item["rate"], AttributeValue::N("1200".into()));
     assert_eq!(item["base_rate"], AttributeValue::N("1200".into()));
@@ -393,4 +400,258 @@ async fn a_logo_is_uploaded_with_its_type_and_replaced_cleanly() {
         aws.everything_named(&room.prefix()).await,
         Vec::<String>::new()
     );
+}
+
+/// Reserved concurrency of each function, by part.
+async fn reserved(aws: &common::Aws, profile: &str) -> Vec<(String, Option<i32>)> {
+    let mut out = Vec::new();
+    for f in common::FUNCTIONS {
+        let r = aws
+            .lambda
+            .get_function_concurrency()
+            .function_name(format!("beekeeper-{profile}-{f}"))
+            .send()
+            .await
+            .unwrap();
+        out.push((f.to_string(), r.reserved_concurrent_executions()));
+    }
+    out
+}
+
+async fn retention(aws: &common::Aws, profile: &str) -> Vec<(String, Option<i32>)> {
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/aws/lambda/beekeeper-{profile}-"))
+        .send()
+        .await
+        .unwrap();
+    let mut out: Vec<(String, Option<i32>)> = groups
+        .log_groups()
+        .iter()
+        .map(|g| {
+            (
+                g.log_group_name().unwrap().to_string(),
+                g.retention_in_days(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_protects_the_release_path_and_answers_errors_like_the_room() {
+    let room = Room::new("guard", "eu-west-1", true);
+    room.edit_room(|r| {
+        r.insert("display_name".into(), "Drop <2026> & $context.stage".into());
+    });
+    let out = room.run(&["deploy", "guard"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    // moto answers GetAccountSettings with a 404: the deploy says it assumed AWS's default.
+    assert!(
+        said.contains("account limit unknown") && said.contains("default of 1000"),
+        "{said}"
+    );
+    let aws = room.aws().await;
+
+    // Async events: no retries, and an event older than its minute is dropped rather than piled up.
+    for (f, age) in [("trigger", 60), ("consumer", 120), ("drt", 60)] {
+        let c = aws
+            .lambda
+            .get_function_event_invoke_config()
+            .function_name(format!("beekeeper-guard-{f}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(c.maximum_retry_attempts(), Some(0), "{f}");
+        assert_eq!(c.maximum_event_age_in_seconds(), Some(age), "{f}");
+    }
+
+    // Rate 300 with DRT on a 1,000 account: 2 per release function, the producer capped at 500.
+    let want = |p: i32, t: i32, c: i32, d: Option<i32>| {
+        vec![
+            ("producer".to_string(), Some(p)),
+            ("trigger".to_string(), Some(t)),
+            ("consumer".to_string(), Some(c)),
+            ("drt".to_string(), d),
+        ]
+    };
+    assert_eq!(reserved(&aws, "guard").await, want(500, 2, 2, Some(2)));
+
+    // Per-route throttling on the stage.
+    let api = aws.everything_named("beekeeper-guard-").await;
+    assert!(
+        api.iter().any(|a| a == "api beekeeper-guard-api"),
+        "{api:?}"
+    );
+    // A second deploy changes nothing (and its JSON names the API).
+    let again = room.deploy_json();
+    assert_eq!(again["changed"], json!([]));
+    let id = api_id(&again);
+    let stage = aws
+        .apigw
+        .get_stage()
+        .rest_api_id(&id)
+        .stage_name("live")
+        .send()
+        .await
+        .unwrap();
+    let settings = stage.method_settings().unwrap();
+    for (key, rate, burst) in [
+        ("*/*", 1000.0, 500),
+        ("~1/GET", 2000.0, 1000),
+        ("~1room~1{asset}/GET", 2000.0, 1000),
+        ("~1poll/GET", 5000.0, 2500),
+        ("~1client-check/GET", 800.0, 400),
+        ("~1.well-known~1jwks.json/GET", 100.0, 50),
+    ] {
+        let s = settings
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} missing: {settings:?}"));
+        assert_eq!(s.throttling_rate_limit(), rate, "{key}");
+        assert_eq!(s.throttling_burst_limit(), burst, "{key}");
+    }
+
+    // Gateway responses: the room's page for browsers, JSON for the page's fetch and for servers.
+    use aws_sdk_apigateway::types::GatewayResponseType as T;
+    for (kind, status) in [
+        (T::Throttled, "429"),
+        (T::QuotaExceeded, "429"),
+        (T::Default5Xx, "503"),
+    ] {
+        let r = aws
+            .apigw
+            .get_gateway_response()
+            .rest_api_id(&id)
+            .response_type(kind.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status_code(), Some(status), "{kind:?}");
+        let headers = r.response_parameters().unwrap();
+        assert_eq!(
+            headers["gatewayresponse.header.Retry-After"], "'10'",
+            "{kind:?}"
+        );
+        assert!(!headers.keys().any(|k| k.to_lowercase().contains("cookie")));
+        let t = r.response_templates().unwrap();
+        let html = &t["text/html"];
+        assert!(
+            html.contains("Drop &lt;2026&gt; &amp; &#36;context.stage")
+                && html.contains("Your place is kept")
+                && html.contains("location.reload()")
+                && !html.contains("<2026>"),
+            "{html}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&t["application/json"]).unwrap();
+        assert_eq!(json["error"], "busy");
+        assert_eq!(json["retryAfter"], 10);
+    }
+    let lost = aws
+        .apigw
+        .get_gateway_response()
+        .rest_api_id(&id)
+        .response_type(T::Default4Xx)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        lost.response_templates().unwrap()["text/html"].contains("not part of the waiting room")
+    );
+
+    // Log groups exist before any function logs, with the default retention.
+    let groups = retention(&aws, "guard").await;
+    assert_eq!(groups.len(), 4, "{groups:?}");
+    assert!(groups.iter().all(|(_, d)| *d == Some(14)), "{groups:?}");
+
+    // A new retention and a higher rate are applied on redeploy.
+    room.edit_room(|r| {
+        r.insert("log_retention_days".into(), 30.into());
+        r.insert("rate".into(), 3_300.into());
+        r.insert("drt".into(), false.into());
+    });
+    let changed = room.deploy_json()["changed"].to_string();
+    assert!(
+        changed.contains("keeps logs 30 days")
+            && changed.contains("reserved concurrency of consumer: 2 → 8")
+            && changed.contains("reserved concurrency of drt: 2 → none"),
+        "{changed}"
+    );
+    assert!(
+        retention(&aws, "guard")
+            .await
+            .iter()
+            .all(|(_, d)| *d == Some(30))
+    );
+    assert_eq!(reserved(&aws, "guard").await, want(500, 2, 8, None));
+
+    // set-rate above what the consumers hold is applied, with a warning naming the fix.
+    let out = room.ok(&["set-rate", "guard", "5000", "--output", "json"], &[]);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let warning = j["warning"].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("enough for 4000/min") && warning.contains("beekeeper deploy guard"),
+        "{j}"
+    );
+    let out = room.ok(&["set-rate", "guard", "4000", "--output", "json"], &[]);
+    assert!(
+        out.contains("\"rate\": 4000") && !out.contains("warning"),
+        "{out}"
+    );
+
+    room.destroy();
+    assert_eq!(
+        aws.everything_named(&room.prefix()).await,
+        Vec::<String>::new(),
+        "destroy leaves no log group either"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_too_small_for_the_rate_is_refused_before_anything_is_created() {
+    let room = Room::new("small", "eu-west-1", true);
+    room.edit_room(|r| {
+        r.insert("rate".into(), 100_000.into());
+    });
+    // moto cannot be given an account limit; the debug-only override stands in for GetAccountSettings.
+    let out = room.run(
+        &["deploy", "small"],
+        &[("BEEKEEPER_ACCOUNT_CONCURRENCY", "150")],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for want in [
+        "can give the room 150 Lambda executions",
+        "rate 100000/min needs 214 reserved",
+        "Concurrent executions",
+        "L-B99A9384",
+        "to at least 314",
+        "at most 18000/min",
+        "beekeeper init --profile small --rate 18000",
+        "nothing was created",
+    ] {
+        assert!(err.contains(want), "{want:?} missing from:\n{err}");
+    }
+    let aws = room.aws().await;
+    assert_eq!(
+        aws.everything_named(&room.prefix()).await,
+        Vec::<String>::new()
+    );
+
+    // The largest rate it named does deploy on that account, and the producer gets what is left.
+    room.edit_room(|r| {
+        r.insert("rate".into(), 18_000.into());
+    });
+    let out = room.run(
+        &["deploy", "small", "--output", "json"],
+        &[("BEEKEEPER_ACCOUNT_CONCURRENCY", "150")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 150 − 100 unreserved − (trigger 2 + consumers 36 + drt 2) = 10 for arrivals.
+    let r = reserved(&aws, "small").await;
+    assert_eq!(r[0], ("producer".to_string(), Some(10)), "{r:?}");
+    assert_eq!(r[2], ("consumer".to_string(), Some(36)), "{r:?}");
+    room.destroy();
 }

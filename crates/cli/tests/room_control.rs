@@ -33,6 +33,7 @@ fn room_config(profile: &str, rate: u32, min_rate: Option<u32>) -> RoomConfig {
         logo: None,
         architecture: Architecture::X86_64,
         health_url: None,
+        log_retention_days: None,
     }
 }
 
@@ -281,10 +282,8 @@ async fn status_reports_the_line_the_releases_and_the_dead_letters() {
             .await
             .unwrap();
     }
-    room.dlq
-        .send(&Token::generate(&mut rand::rng()))
-        .await
-        .unwrap();
+    let stranded = Token::generate(&mut rand::rng());
+    room.dlq.send(&stranded).await.unwrap();
     room.table
         .update_room(beekeeper_room::RoomUpdate::AddReleased(42), 1_700_000_100)
         .await
@@ -312,11 +311,57 @@ async fn status_reports_the_line_the_releases_and_the_dead_letters() {
     let out = run(against_moto(dir.path()), &["status", "ctl-status"]);
     let said = ok(&out);
     assert!(said.contains("OPEN") && said.contains("600/min"), "{said}");
+    assert!(
+        said.contains("run `beekeeper redrive ctl-status`"),
+        "{said}"
+    );
     let warned = text(&out.stderr);
     assert!(
-        warned.contains("warning") && warned.contains("beekeeper-ctl-status-dlq"),
+        warned.contains("warning")
+            && warned.contains("beekeeper-ctl-status-dlq")
+            && warned.contains("`beekeeper redrive ctl-status`"),
         "{warned}"
     );
+
+    // Redrive puts the stranded visitor back into the line (moto has no StartMessageMoveTask, so this
+    // exercises the receive → send → delete path).
+    let out = ok(&run(
+        against_moto(dir.path()),
+        &["redrive", "ctl-status", "--output", "json"],
+    ));
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["moved"], 1, "{j}");
+    assert_eq!(j["method"], "receive-send-delete");
+    assert_eq!(j["left_in_dlq"], 0);
+    assert_eq!(waiting(&room).await, 4);
+    let mut back = Vec::new();
+    for _ in 0..4 {
+        let got = room
+            .sqs
+            .receive_message()
+            .queue_url(&room.queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        back.extend(
+            got.messages()
+                .iter()
+                .filter_map(|m| m.body().map(str::to_string)),
+        );
+    }
+    assert!(
+        back.iter().any(|b| b.contains(stranded.as_str())),
+        "{stranded:?} not back in the line: {back:?}"
+    );
+    let out = run(against_moto(dir.path()), &["status", "ctl-status"]);
+    assert!(
+        !text(&out.stderr).contains("redrive"),
+        "{}",
+        text(&out.stderr)
+    );
+    let again = ok(&run(against_moto(dir.path()), &["redrive", "ctl-status"]));
+    assert!(again.contains("nothing to redrive"), "{again}");
 }
 
 #[tokio::test]

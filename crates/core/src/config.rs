@@ -10,6 +10,13 @@ pub const MAX_RATE: u32 = 100_000;
 pub const DEFAULT_RATE: u32 = 300;
 pub const DEFAULT_SESSION_MINUTES: u32 = 30;
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// Two weeks of function logs: enough to look back over a sale, without keeping them (and paying) forever.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 14;
+/// The only retention periods CloudWatch Logs accepts (`PutRetentionPolicy`).
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
 
 /// Regions offered by `init`'s prompt; any valid region code is accepted by flag.
 pub const COMMON_REGIONS: &[&str] = &[
@@ -64,6 +71,9 @@ pub struct RoomConfig {
     /// `None` probes the destination.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_url: Option<String>,
+    /// Days CloudWatch keeps the functions' logs; `None` means [`DEFAULT_LOG_RETENTION_DAYS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_retention_days: Option<u32>,
 }
 
 fn default_session_minutes() -> u32 {
@@ -86,7 +96,16 @@ impl RoomConfig {
         if let Some(u) = &self.health_url {
             validate_health_url(u)?;
         }
+        if let Some(d) = self.log_retention_days {
+            validate_log_retention_days(i64::from(d))?;
+        }
         Ok(())
+    }
+
+    /// The log retention actually used.
+    pub fn effective_log_retention_days(&self) -> u32 {
+        self.log_retention_days
+            .unwrap_or(DEFAULT_LOG_RETENTION_DAYS)
     }
 
     /// The DRT floor actually used.
@@ -223,6 +242,15 @@ pub fn validate_session_minutes(minutes: i64) -> Result<u32, Error> {
     }
 }
 
+/// CloudWatch Logs refuses any other period, so a typo is caught at `init`, not halfway through a deploy.
+pub fn validate_log_retention_days(days: i64) -> Result<u32, Error> {
+    LOG_RETENTION_DAYS
+        .iter()
+        .copied()
+        .find(|&d| i64::from(d) == days)
+        .ok_or(Error::LogRetention { days })
+}
+
 pub fn validate_accent_colour(colour: &str) -> Result<(), Error> {
     let b = colour.as_bytes();
     if b.len() == 7 && b[0] == b'#' && b[1..].iter().all(u8::is_ascii_hexdigit) {
@@ -252,6 +280,7 @@ mod tests {
             logo: None,
             architecture: Architecture::X86_64,
             health_url: None,
+            log_retention_days: None,
         }
     }
 
@@ -353,6 +382,21 @@ mod tests {
         assert!(
             validate_accent_colour("#12345g").is_err() && validate_accent_colour("red").is_err()
         );
+    }
+
+    #[test]
+    fn log_retention_takes_cloudwatchs_periods_only() {
+        assert_eq!(validate_log_retention_days(14), Ok(14));
+        assert_eq!(validate_log_retention_days(3653), Ok(3653));
+        let e = validate_log_retention_days(10).unwrap_err().to_string();
+        assert!(e.contains("10 days") && e.contains("7, 14, 30"), "{e}");
+        assert!(validate_log_retention_days(0).is_err());
+        assert_eq!(sample().effective_log_retention_days(), 14);
+        let bad = RoomConfig {
+            log_retention_days: Some(15),
+            ..sample()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

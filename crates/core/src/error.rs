@@ -31,6 +31,10 @@ pub enum Error {
     SessionMinutes { minutes: i64 },
     #[error("invalid accent colour {colour:?}: use a hex colour such as #c75b12")]
     AccentColour { colour: String },
+    #[error(
+        "invalid log retention {days} days: CloudWatch Logs keeps logs for one of {allowed} days"
+    , allowed = crate::config::LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", "))]
+    LogRetention { days: i64 },
     #[error("invalid token: {reason}")]
     Token { reason: &'static str },
 }

@@ -8,8 +8,8 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile};
 use crate::provision::{
-    self, Ctx, apigw, checkpoint, dynamodb, events, iam, lambda, lambda_zip, record::Recorder, s3,
-    sqs,
+    self, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip, logs,
+    record::Recorder, s3, sqs,
 };
 use crate::ui::Progress;
 use beekeeper_core::config::RoomConfig;
@@ -96,7 +96,18 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
         &account,
         record,
     );
-    let api = match provision(&ctx, &config, &zips).await {
+    // The account must hold the room at its rate; said before anything is created.
+    let step = ctx.progress.step("Lambda concurrency");
+    let view = concurrency::read(&ctx).await?;
+    let reservation = match concurrency::plan(&view, &config) {
+        Ok(r) => r,
+        Err(e) => {
+            step.failed(&"the account is too small for this rate");
+            return Err(e);
+        }
+    };
+    step.done(concurrency::describe(&view, &reservation));
+    let api = match provision(&ctx, &config, &zips, &view, &reservation).await {
         Ok(api) => api,
         Err(e) => {
             ctx.progress.note(format!(
@@ -148,7 +159,13 @@ async fn bucket_name(ctx: &Ctx) -> Result<String> {
 }
 
 /// Runs every step; returns the API id.
-async fn provision(ctx: &Ctx, config: &RoomConfig, zips: &lambda_zip::Zips) -> Result<String> {
+async fn provision(
+    ctx: &Ctx,
+    config: &RoomConfig,
+    zips: &lambda_zip::Zips,
+    view: &concurrency::AccountView,
+    reservation: &beekeeper_core::concurrency::Reservation,
+) -> Result<String> {
     let bucket = bucket_name(ctx).await?;
     let arns = iam::Arns::new(ctx, &bucket);
     let p = &ctx.progress;
@@ -189,6 +206,10 @@ async fn provision(ctx: &Ctx, config: &RoomConfig, zips: &lambda_zip::Zips) -> R
     let (roles, (), queues, ()) = futures::try_join!(roles, page, queues, table)?;
 
     checkpoint("functions")?;
+    let step = p.step("Log groups");
+    let days = config.effective_log_retention_days();
+    logs::upsert_groups(ctx, days).await?;
+    step.done(format!("logs kept {days} days"));
     let step = p.step("Lambda functions");
     let role = |f: Function| roles.get(f.part()).cloned().unwrap_or_default();
     let specs: Vec<lambda::FnSpec> = Function::ALL
@@ -206,7 +227,12 @@ async fn provision(ctx: &Ctx, config: &RoomConfig, zips: &lambda_zip::Zips) -> R
         .collect();
     let fn_arns: Vec<String> =
         try_join_all(specs.iter().map(|s| lambda::upsert_function(ctx, s, zips))).await?;
-    step.done(format!("{} functions", fn_arns.len()));
+    concurrency::apply(ctx, view, reservation).await?;
+    step.done(format!(
+        "{} functions, {} executions reserved",
+        fn_arns.len(),
+        reservation.total()
+    ));
     let fn_arn = |f: Function| {
         Function::ALL
             .iter()
@@ -239,6 +265,7 @@ async fn provision(ctx: &Ctx, config: &RoomConfig, zips: &lambda_zip::Zips) -> R
             &bucket,
             &fn_arn(Function::Producer),
             &role_arn(&roles, "apigw"),
+            &config.display_name,
         )
         .await?;
         step.done(&id);

@@ -96,6 +96,7 @@ fn settings(args: &DevArgs) -> Result<RoomConfig> {
             logo: None,
             architecture: Architecture::default(),
             health_url: None,
+            log_retention_days: None,
         },
     };
     if let Some(rate) = args.rate {

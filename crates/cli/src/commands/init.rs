@@ -10,7 +10,8 @@ use crate::{output, prompt, ui};
 use beekeeper_core::config::{
     Architecture, DEFAULT_RATE, DEFAULT_REGION, DEFAULT_SESSION_MINUTES, RoomConfig,
     validate_accent_colour, validate_destination, validate_display_name, validate_health_url,
-    validate_min_rate, validate_profile, validate_rate, validate_region, validate_session_minutes,
+    validate_log_retention_days, validate_min_rate, validate_profile, validate_rate,
+    validate_region, validate_session_minutes,
 };
 use serde::Serialize;
 use std::fmt;
@@ -30,6 +31,7 @@ struct Given {
     logo: Option<String>,
     architecture: Option<Architecture>,
     health_url: Option<String>,
+    log_retention_days: Option<u32>,
 }
 
 impl Given {
@@ -68,6 +70,10 @@ impl Given {
             validate_accent_colour(c)?;
         }
         let logo = args.logo.as_deref().map(check_logo).transpose()?;
+        let log_retention_days = args
+            .log_retention_days
+            .map(validate_log_retention_days)
+            .transpose()?;
         let drt = match (args.drt, args.no_drt) {
             (true, _) => Some(true),
             (_, true) => Some(false),
@@ -89,6 +95,7 @@ impl Given {
                 ArchArg::Arm64 => Architecture::Arm64,
             }),
             health_url,
+            log_retention_days,
         })
     }
 }
@@ -348,6 +355,9 @@ fn answers(
         health_url: given
             .health_url
             .or_else(|| old.and_then(|o| o.health_url.clone())),
+        log_retention_days: given
+            .log_retention_days
+            .or_else(|| old.and_then(|o| o.log_retention_days)),
     })
 }
 
@@ -369,6 +379,7 @@ mod tests {
             logo: None,
             architecture: None,
             health_url: None,
+            log_retention_days: None,
         }
     }
 
@@ -414,6 +425,7 @@ mod tests {
             logo: None,
             architecture: Architecture::Arm64,
             health_url: None,
+            log_retention_days: None,
         };
         let mut g = given();
         g.rate = Some(100);

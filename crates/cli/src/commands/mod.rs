@@ -5,6 +5,7 @@ mod deploy;
 mod destroy;
 mod dev;
 mod init;
+mod redrive;
 mod room;
 mod status;
 
@@ -20,6 +21,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::On(p) => room::switch(&p.profile, true, format).await,
         Command::SetRate(args) => room::set_rate(args, format).await,
         Command::Status(p) => status::run(&p.profile, format).await,
+        Command::Redrive(p) => redrive::run(&p.profile, format).await,
         Command::Destroy(args) => destroy::run(args, format).await,
         Command::Config => config::run(format),
         Command::Dev(args) => dev::run(args).await,

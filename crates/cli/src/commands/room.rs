@@ -7,12 +7,14 @@ use crate::cli::{OutputFormat, SetRateArgs};
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{ConfigFile, Profile, config_path};
+use crate::provision::concurrency;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use beekeeper_core::concurrency::rate_for_consumers;
 use beekeeper_core::config::{default_min_rate, validate_rate};
 use beekeeper_core::contract::{ROOM_KEY, RoomState};
-use beekeeper_core::names::Names;
+use beekeeper_core::names::{Function, Names};
 use beekeeper_room::aws::DynamoTable;
 use beekeeper_room::{RoomUpdate, Table};
 use serde::Serialize;
@@ -173,6 +175,9 @@ struct RateSet {
     previous_rate: u32,
     min_rate: u32,
     drt: bool,
+    /// Set when the consumers' reserved concurrency cannot release this rate until the next deploy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<String>,
 }
 
 impl fmt::Display for RateSet {
@@ -192,7 +197,11 @@ impl fmt::Display for RateSet {
         write!(
             f,
             "\n(takes effect at the next minute's release; the profile keeps it for the next deploy)"
-        )
+        )?;
+        if let Some(w) = &self.warning {
+            write!(f, "\nwarning: {w}")?;
+        }
+        Ok(())
     }
 }
 
@@ -220,6 +229,7 @@ pub(crate) async fn set_rate(args: SetRateArgs, format: OutputFormat) -> Result<
         p.room.min_rate = saved_min;
     }
     c.file.save(&c.path)?;
+    let warning = reservation_warning(&c, rate).await;
     output::print(
         format,
         &RateSet {
@@ -228,9 +238,29 @@ pub(crate) async fn set_rate(args: SetRateArgs, format: OutputFormat) -> Result<
             previous_rate: c.room.base_rate,
             min_rate,
             drt: c.profile.room.drt,
+            warning,
         },
     );
     Ok(())
+}
+
+/// Deploy reserved concurrency for the consumers of the rate it deployed; a higher rate set now is
+/// applied, but consumers beyond the reservation are throttled (their visitors stay queued) until a
+/// redeploy reserves more. Said plainly rather than refused: during a sale raising the rate must work
+/// at once, up to what is reserved.
+async fn reservation_warning(c: &Connected, rate: u32) -> Option<String> {
+    let lambda = aws_sdk_lambda::Client::new(&c.config);
+    let consumer = c.names.function(Function::Consumer);
+    let reserved = concurrency::consumer_reserved(&lambda, &consumer).await?;
+    let reach = rate_for_consumers(reserved);
+    (reach < rate).then(|| {
+        format!(
+            "the consumers hold {reserved} reserved executions, enough for {reach}/min; until you run \
+             `beekeeper deploy {p}` (which reserves for {rate}/min, or says why the account cannot) the room \
+             releases at most about {reach}/min",
+            p = c.name
+        )
+    })
 }
 
 #[cfg(test)]

@@ -89,7 +89,15 @@ impl fmt::Display for Status {
         writeln!(f, "  in line         {}{wait}", self.queue_depth)?;
         writeln!(f, "  being released  {}", self.in_flight)?;
         writeln!(f, "  released        {} in total", self.released_total)?;
-        writeln!(f, "  dead letters    {}", self.dlq_depth)?;
+        if self.dlq_depth > 0 {
+            writeln!(
+                f,
+                "  dead letters    {}  → run `beekeeper redrive {}` to put them back in line",
+                self.dlq_depth, self.profile
+            )?;
+        } else {
+            writeln!(f, "  dead letters    0")?;
+        }
         if self.drt.enabled {
             let last = self.drt.last_decision.as_deref().unwrap_or("none yet");
             let baseline = self
@@ -221,9 +229,9 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
     // On stderr in both modes, so a script reading the JSON still surfaces it to a person.
     if status.dlq_depth > 0 {
         eprintln!(
-            "warning: {} visitor(s) in {dlq_name} could not be released (their tokens failed to release after \
-             repeated tries); check the consumer function's logs",
-            status.dlq_depth
+            "warning: {} visitor(s) in {dlq_name} could not be released after repeated tries and are out of the \
+             line; check the consumer function's logs, then run `beekeeper redrive {}` to put them back",
+            status.dlq_depth, status.profile
         );
     }
     Ok(())

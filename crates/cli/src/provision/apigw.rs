@@ -2,6 +2,7 @@
 //! lets it invoke the producer. A redeploy puts only what differs and creates a new deployment only when
 //! something changed (or a previous deploy changed routes but stopped before deploying them).
 
+use super::apigw_guard;
 use super::apigw_routes::{self, Targets};
 use super::{Ctx, OrAbsent, backoff, lambda};
 use crate::error::Result;
@@ -77,6 +78,7 @@ pub(crate) async fn upsert_api(
     bucket: &str,
     producer_arn: &str,
     gateway_role_arn: &str,
+    display_name: &str,
 ) -> Result<String> {
     let gw = &ctx.c.apigw;
     let api = match find_apis(ctx).await?.into_iter().next() {
@@ -153,6 +155,10 @@ pub(crate) async fn upsert_api(
             ctx.record.set(UNDEPLOYED, "routes")?;
         }
     }
+    if apigw_guard::upsert_responses(ctx, &api, display_name).await? {
+        ctx.record.set(UNDEPLOYED, "gateway responses")?;
+        ctx.changed("error pages (gateway responses) updated");
+    }
     let source = format!(
         "arn:{}:execute-api:{}:{}:{api}/*/GET/",
         ctx.partition(),
@@ -198,6 +204,7 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
         });
     }
     ctx.record.set("stage", STAGE)?;
+    apigw_guard::throttle_stage(ctx, api, STAGE).await?;
     gw.tag_resource()
         .resource_arn(format!(
             "arn:{}:apigateway:{}::/restapis/{api}/stages/{STAGE}",

@@ -265,6 +265,7 @@ mod tests {
             logo: None,
             architecture: Architecture::X86_64,
             health_url: None,
+            log_retention_days: None,
         }
     }
 

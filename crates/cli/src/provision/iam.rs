@@ -70,12 +70,9 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                 &format!("log-group:/aws/lambda/{}", ctx.names.function(f)),
             );
             let streams = format!("{group}:*");
+            // Deploy creates the group with its retention; the function only adds streams and events.
             let logs = statement(
-                &[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                ],
+                &["logs:CreateLogStream", "logs:PutLogEvents"],
                 &[&group, &streams],
             );
             let own = match f {

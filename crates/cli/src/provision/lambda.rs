@@ -195,22 +195,49 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
     };
     ctx.record.set(&format!("function:{}", s.f.part()), &arn)?;
     wait_settled(ctx, &s.name).await?;
-    if s.f != Function::Producer {
-        no_async_retries(ctx, &s.name).await?;
+    if let Some(age) = max_event_age_secs(s.f) {
+        cap_async_events(ctx, &s.name, age).await?;
     }
     Ok(arn)
+}
+
+/// How long Lambda may hold an asynchronous event of `f` before dropping it. AWS retries *throttled* async
+/// events for up to six hours whatever `MaximumRetryAttempts` says; only the event age stops that. A trigger
+/// tick or drt probe older than a minute describes a minute that is over (the next tick replans), and a
+/// consumer task older than two minutes belongs to a minute whose release has passed, so neither may pile
+/// up and arrive all at once after a concurrency crunch.
+pub(crate) fn max_event_age_secs(f: Function) -> Option<i32> {
+    match f {
+        Function::Trigger | Function::Drt => Some(60),
+        Function::Consumer => Some(120),
+        Function::Producer => None,
+    }
 }
 
 /// Lambda retries a failed asynchronous invocation twice by default. For the functions EventBridge and
 /// the trigger start, a retry repeats work that already half happened: a retried trigger plans the
 /// minute a second time and a retried consumer releases a second share. Visitors whose release failed
-/// are still in the queue, so the next minute picks them up; turning retries off loses nobody.
-async fn no_async_retries(ctx: &Ctx, name: &str) -> Result<()> {
-    ctx.c
-        .lambda
+/// are still in the queue, so the next minute picks them up; turning retries off loses nobody. The
+/// configuration is put only when it differs (a put replaces it whole).
+async fn cap_async_events(ctx: &Ctx, name: &str, max_age: i32) -> Result<()> {
+    let lambda = &ctx.c.lambda;
+    let cur = lambda
+        .get_function_event_invoke_config()
+        .function_name(name)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("lambda", "GetFunctionEventInvokeConfig"))?;
+    if cur.is_some_and(|c| {
+        c.maximum_retry_attempts() == Some(0) && c.maximum_event_age_in_seconds() == Some(max_age)
+    }) {
+        return Ok(());
+    }
+    lambda
         .put_function_event_invoke_config()
         .function_name(name)
         .maximum_retry_attempts(0)
+        .maximum_event_age_in_seconds(max_age)
         .send()
         .await
         .map_err(ctx.sdk("lambda", "PutFunctionEventInvokeConfig"))?;

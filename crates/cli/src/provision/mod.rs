@@ -6,7 +6,9 @@
 //! by the SDK's typed errors only.
 
 pub(crate) mod apigw;
+mod apigw_guard;
 mod apigw_routes;
+pub(crate) mod concurrency;
 pub(crate) mod dynamodb;
 pub(crate) mod events;
 pub(crate) mod iam;

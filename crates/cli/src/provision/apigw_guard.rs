@@ -1,0 +1,288 @@
+//! What the gateway does under load: per-route throttling on the stage, so a flood on one route cannot
+//! starve the others, and gateway responses, so API Gateway's own errors (throttled, integration failed,
+//! timed out) look like the room instead of a raw `{"message": ...}`.
+//!
+//! Template choice is API Gateway's: it picks a gateway response's template by the request's `Accept`
+//! media type (only the MIME type is compared; no `Accept` means `application/json`). A browser navigating
+//! sends `Accept: text/html,...` and gets the page; the room page's `fetch` sends `Accept: application/json`
+//! and gets JSON, as does a server calling `/client-check`.
+
+use super::{Ctx, OrAbsent};
+use crate::error::Result;
+use aws_sdk_apigateway::types::{GatewayResponseType as T, Op, PatchOperation};
+use beekeeper_core::concurrency::ARRIVALS_PER_SECOND;
+use beekeeper_core::html::escape;
+use std::collections::HashMap;
+
+/// Seconds a visitor waits before the error page (or the page's script) tries again.
+pub(crate) const RETRY_AFTER_SECS: u32 = 10;
+
+/// Steady rate (requests/s) and burst per route. API Gateway's default account quota is 10,000 rps
+/// steady and 5,000 burst per region, shared by every API, so each route gets a share and no route can
+/// take the rest: `/poll` (every waiting visitor, adaptive) at most half; arrivals (`GET /`) a fifth, which
+/// is also what sizes the producer's reserved concurrency; the page's assets as much as arrivals; the
+/// destination's `/client-check` 8% (it is called about once per released visitor: even 100,000/min is
+/// 1,700 a second spread over a minute, so 800 steady covers it with the burst); the JWKS, fetched and
+/// cached by the destination, 1%. Bursts are half the steady rate, the account's own ratio.
+pub(crate) const ROUTE_LIMITS: [(&str, &str, u32); 5] = [
+    ("/", "GET", ARRIVALS_PER_SECOND),
+    ("/room/{asset}", "GET", 2_000),
+    ("/poll", "GET", 5_000),
+    ("/client-check", "GET", 800),
+    ("/.well-known/jwks.json", "GET", 100),
+];
+/// Any route not listed (a route added later) gets the stage default: a tenth of the account quota.
+pub(crate) const DEFAULT_LIMIT: u32 = 1_000;
+
+/// The stage's method-settings key of a route: the resource path with `/` escaped as `~1`, then the verb.
+pub(crate) fn setting_key(path: &str, method: &str) -> String {
+    format!("{}/{method}", path.replace('/', "~1"))
+}
+
+/// Every (key, rate, burst) the stage should carry, the stage default (`*/*`) first.
+pub(crate) fn limits() -> Vec<(String, u32, u32)> {
+    std::iter::once(("*/*".to_string(), DEFAULT_LIMIT, DEFAULT_LIMIT / 2))
+        .chain(
+            ROUTE_LIMITS
+                .iter()
+                .map(|(p, m, r)| (setting_key(p, m), *r, r / 2)),
+        )
+        .collect()
+}
+
+/// Puts the throttling that differs from [`limits`]. Stage settings take effect without a deployment.
+pub(crate) async fn throttle_stage(ctx: &Ctx, api: &str, stage: &str) -> Result<()> {
+    let cur = ctx
+        .c
+        .apigw
+        .get_stage()
+        .rest_api_id(api)
+        .stage_name(stage)
+        .send()
+        .await
+        .map_err(ctx.sdk("apigateway", "GetStage"))?;
+    let settings = cur.method_settings().cloned().unwrap_or_default();
+    let mut ops = Vec::new();
+    for (key, rate, burst) in limits() {
+        let have = settings.get(&key);
+        if have.map(|s| s.throttling_rate_limit()) != Some(f64::from(rate)) {
+            ops.push(replace(
+                &format!("/{key}/throttling/rateLimit"),
+                &rate.to_string(),
+            ));
+        }
+        if have.map(|s| s.throttling_burst_limit()) != Some(burst as i32) {
+            ops.push(replace(
+                &format!("/{key}/throttling/burstLimit"),
+                &burst.to_string(),
+            ));
+        }
+    }
+    if ops.is_empty() {
+        return Ok(());
+    }
+    ctx.c
+        .apigw
+        .update_stage()
+        .rest_api_id(api)
+        .stage_name(stage)
+        .set_patch_operations(Some(ops))
+        .send()
+        .await
+        .map_err(ctx.sdk("apigateway", "UpdateStage"))?;
+    ctx.changed("per-route throttling set on the stage");
+    Ok(())
+}
+
+fn replace(path: &str, value: &str) -> PatchOperation {
+    PatchOperation::builder()
+        .op(Op::Replace)
+        .path(path)
+        .value(value)
+        .build()
+}
+
+/// One gateway response as deployed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ResponseSpec {
+    pub kind: T,
+    pub status: Option<&'static str>,
+    pub params: HashMap<String, String>,
+    pub templates: HashMap<String, String>,
+}
+
+/// The responses: throttling and every 5xx become "busy, your place is kept, retrying", any other 4xx a
+/// plain "not part of the room" page. No response sets a cookie, so the visitor's token survives.
+pub(crate) fn responses(display_name: &str) -> Vec<ResponseSpec> {
+    let busy = |kind: T, status: &'static str| ResponseSpec {
+        kind,
+        status: Some(status),
+        params: headers(true),
+        templates: [
+            ("text/html".to_string(), busy_page(display_name)),
+            ("application/json".to_string(), busy_json(status)),
+        ]
+        .into(),
+    };
+    vec![
+        busy(T::Throttled, "429"),
+        busy(T::QuotaExceeded, "429"),
+        busy(T::Default5Xx, "503"),
+        ResponseSpec {
+            kind: T::Default4Xx,
+            status: None,
+            params: headers(false),
+            templates: [
+                ("text/html".to_string(), lost_page(display_name)),
+                (
+                    "application/json".to_string(),
+                    r#"{"error":"$context.error.responseType","message":$context.error.messageString}"#
+                        .to_string(),
+                ),
+            ]
+            .into(),
+        },
+    ]
+}
+
+fn headers(retry: bool) -> HashMap<String, String> {
+    let mut h = HashMap::from([(
+        "gatewayresponse.header.Cache-Control".to_string(),
+        "'no-store'".to_string(),
+    )]);
+    if retry {
+        h.insert(
+            "gatewayresponse.header.Retry-After".to_string(),
+            format!("'{RETRY_AFTER_SECS}'"),
+        );
+    }
+    h
+}
+
+/// Gateway response templates substitute `$context...` variables; a `$` from the display name must not
+/// become one, so it is written as an entity along with the usual escaping.
+fn text(s: &str) -> String {
+    escape(s).replace('$', "&#36;")
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;\
+min-height:100vh;background:#fafafa;color:#222}main{max-width:32rem;padding:2rem;text-align:center}";
+
+/// A self-contained page (no fetch, no cookie): it reloads itself after the Retry-After, with jitter when
+/// scripts run so a crowd does not come back in the same second, and by meta refresh when they do not.
+fn busy_page(display_name: &str) -> String {
+    let name = text(display_name);
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<noscript><meta http-equiv=\"refresh\" content=\"{RETRY_AFTER_SECS}\"></noscript>\
+<title>{name}: one moment</title><style>{STYLE}</style></head><body><main><h1>{name}</h1>\
+<p>So many people are arriving right now that the waiting room is catching up.</p>\
+<p><strong>Your place is kept.</strong> This page tries again by itself in a few seconds; \
+please keep this tab open.</p></main>\
+<script>setTimeout(function(){{location.reload()}},{RETRY_AFTER_SECS}000+Math.floor(Math.random()*{RETRY_AFTER_SECS}000))</script>\
+</body></html>"
+    )
+}
+
+fn busy_json(status: &str) -> String {
+    format!(
+        r#"{{"error":"busy","status":{status},"retryAfter":{RETRY_AFTER_SECS},"message":"The waiting room is busy; your place is kept. Retry after {RETRY_AFTER_SECS} seconds."}}"#
+    )
+}
+
+fn lost_page(display_name: &str) -> String {
+    let name = text(display_name);
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>{name}</title><style>{STYLE}</style></head><body><main><h1>{name}</h1>\
+<p>This address is not part of the waiting room.</p>\
+<p><a href=\"/$context.stage/\">Go to the waiting room</a></p></main></body></html>"
+    )
+}
+
+/// Puts every response that differs; returns whether any changed (they take effect on the next deployment).
+pub(crate) async fn upsert_responses(ctx: &Ctx, api: &str, display_name: &str) -> Result<bool> {
+    let mut changed = false;
+    for want in responses(display_name) {
+        let cur = ctx
+            .c
+            .apigw
+            .get_gateway_response()
+            .rest_api_id(api)
+            .response_type(want.kind.clone())
+            .send()
+            .await
+            .or_absent(|e| e.is_not_found_exception())
+            .map_err(ctx.sdk("apigateway", "GetGatewayResponse"))?;
+        let same = cur.is_some_and(|c| {
+            c.status_code() == want.status
+                && c.response_parameters() == Some(&want.params)
+                && c.response_templates() == Some(&want.templates)
+        });
+        if same {
+            continue;
+        }
+        ctx.c
+            .apigw
+            .put_gateway_response()
+            .rest_api_id(api)
+            .response_type(want.kind.clone())
+            .set_status_code(want.status.map(str::to_string))
+            .set_response_parameters(Some(want.params.clone()))
+            .set_response_templates(Some(want.templates.clone()))
+            .send()
+            .await
+            .map_err(ctx.sdk("apigateway", "PutGatewayResponse"))?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_keys_escape_slashes_like_api_gateway() {
+        assert_eq!(setting_key("/", "GET"), "~1/GET");
+        assert_eq!(setting_key("/room/{asset}", "GET"), "~1room~1{asset}/GET");
+        let l = limits();
+        assert_eq!(l[0], ("*/*".to_string(), 1_000, 500));
+        assert!(l.contains(&("~1poll/GET".to_string(), 5_000, 2_500)));
+    }
+
+    #[test]
+    fn poll_cannot_take_what_arrivals_and_client_check_need() {
+        let of = |p: &str| ROUTE_LIMITS.iter().find(|r| r.0 == p).map(|r| r.2).unwrap();
+        // The account's default quota is 10,000 rps: a full /poll flood leaves arrivals and client-check theirs.
+        assert!(of("/poll") + of("/") + of("/client-check") <= 10_000);
+        assert!(of("/poll") <= 5_000);
+    }
+
+    #[test]
+    fn pages_are_escaped_self_contained_and_keep_cookies() {
+        let r = responses("<Drop> & $context.stage");
+        let busy = &r[0].templates["text/html"];
+        assert!(
+            busy.contains("&lt;Drop&gt; &amp; &#36;context.stage"),
+            "{busy}"
+        );
+        assert!(!busy.contains("<Drop>"));
+        assert!(!busy.contains("http://") && !busy.contains("https://") && !busy.contains("src="));
+        assert!(busy.contains("location.reload()") && busy.contains("http-equiv=\"refresh\""));
+        for spec in &r {
+            assert!(
+                spec.params
+                    .keys()
+                    .all(|k| !k.to_ascii_lowercase().contains("cookie"))
+            );
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&r[2].templates["application/json"]).unwrap();
+        assert_eq!(json["status"], 503);
+        assert_eq!(json["retryAfter"], RETRY_AFTER_SECS);
+        assert_eq!(r[0].params["gatewayresponse.header.Retry-After"], "'10'");
+    }
+}
