@@ -103,7 +103,7 @@ impl DrtEnv {
             None => None,
             Some(u) if u.is_empty() => None,
             Some(u) => {
-                beekeeper_core::config::validate_destination(&u).map_err(|e| Error::Env {
+                beekeeper_core::config::validate_health_url(&u).map_err(|e| Error::Env {
                     name: HEALTH_URL,
                     problem: format!("{e}; fix `health_url` in the profile and redeploy"),
                 })?;
