@@ -120,6 +120,9 @@ impl Table for Stamped {
             .push((self.clock.now_ms(), written));
         Ok(back)
     }
+    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
+        self.inner.take_tickets(n).await
+    }
 }
 
 /// One simulated minute at `rate` with more than that queued: (released, largest one-second release,

@@ -72,6 +72,9 @@ pub trait Table: Send + Sync {
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error>;
     /// Writes up to 25 token items; returns the ones the table did not process (to retry).
     async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error>;
+    /// Adds `n` to the ticket counter (created at 0 when absent) and returns its new value: tickets
+    /// `new-n+1 ..= new` are the caller's. One atomic `ADD`, so containers never get the same ticket.
+    async fn take_tickets(&self, n: u64) -> Result<u64, Error>;
 }
 
 /// Starts a consumer without waiting for it (Lambda `Invoke` with `InvocationType=Event` in AWS).

@@ -155,6 +155,7 @@ impl Queue for MemoryQueue {
 struct TableState {
     room: Option<RoomState>,
     tokens: HashMap<Token, TokenItem>,
+    tickets: u64,
     /// Test hook: how many of the next `put_tokens` items to hand back as unprocessed.
     unprocessed_budget: usize,
     /// Test hook: keys (`#room` or a token) whose reads fail as a throttled or unprocessed read does.
@@ -267,6 +268,12 @@ impl Table for MemoryTable {
             s.tokens.insert(i.token.clone(), i.clone());
         }
         Ok(unprocessed.to_vec())
+    }
+
+    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
+        let mut s = lock(&self.state);
+        s.tickets = s.tickets.saturating_add(n);
+        Ok(s.tickets)
     }
 }
 

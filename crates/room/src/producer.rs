@@ -1,5 +1,6 @@
 //! `GET /`: the arrival burst lands here, so the producer does the least it can per visitor — one queue
-//! send for a newcomer, one table read for a returning visitor — and reads the room item from a
+//! send and (about once a second per container) one ticket-counter write for a newcomer, one table read
+//! for a returning visitor — and reads the room item from a
 //! short-lived per-container cache rather than from DynamoDB on every request.
 
 use crate::Error;
@@ -10,7 +11,7 @@ use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
 use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, redirect_url};
 use beekeeper_core::cookie::{self, SetCookie};
-use beekeeper_core::ticket::ticket_number;
+use beekeeper_core::ticket::{TicketBlocks, counter_floor};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -56,19 +57,10 @@ pub struct Reply {
     pub content_type: &'static str,
 }
 
-/// The room item as this container last read it, plus what is needed to hand out tickets between the
-/// trigger's once-a-minute queue counts.
+/// The room item as this container last read it.
 struct Cached {
     room: RoomState,
     fetched_at_ms: u64,
-    /// `released_total` and `queue_depth` when this container first saw the current queue count: their sum
-    /// is everyone who arrived before the count. Taking `released_total` from here rather than from the
-    /// freshest item keeps the minute's releases from being counted twice (once in the count, once as
-    /// released).
-    count_released: u64,
-    count_depth: u64,
-    /// Visitors this container enqueued since it first saw that count.
-    arrivals_since: u64,
 }
 
 pub struct Producer {
@@ -76,6 +68,9 @@ pub struct Producer {
     table: Arc<dyn Table>,
     settings: ProducerSettings,
     cache: Mutex<Option<Cached>>,
+    /// Held across the counter call: a Lambda container serves one request at a time anyway, and in `dev`
+    /// this keeps two concurrent arrivals from each taking a block and skipping one.
+    tickets: tokio::sync::Mutex<TicketBlocks>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -90,6 +85,7 @@ impl Producer {
             table,
             settings,
             cache: Mutex::new(None),
+            tickets: tokio::sync::Mutex::new(TicketBlocks::new()),
         }
     }
 
@@ -120,7 +116,7 @@ impl Producer {
         }
         // Enqueue before any cookie is set: a visitor must never hold a token that is not in line.
         self.queue.send(&fresh).await?;
-        let ticket = self.next_ticket();
+        let ticket = self.next_ticket(&room, now_ms).await?;
         let path = format!("{}/", arrival.base_path);
         let secure = self.settings.cookie_secure;
         let cookies = vec![
@@ -167,35 +163,28 @@ impl Producer {
         }
         // Not holding the lock across the read: concurrent arrivals may both refresh, which is harmless.
         let room = self.table.room().await?.ok_or(Error::NoRoom)?;
-        let mut cache = lock(&self.cache);
-        let (count_released, count_depth, arrivals_since) = match cache.as_ref() {
-            // The trigger has not written a new count since: keep counting arrivals on top of the old one.
-            Some(c) if c.count_depth == room.queue_depth => {
-                (c.count_released, c.count_depth, c.arrivals_since)
-            }
-            _ => (room.released_total, room.queue_depth, 0),
-        };
-        *cache = Some(Cached {
+        *lock(&self.cache) = Some(Cached {
             room: room.clone(),
             fetched_at_ms: now_ms,
-            count_released,
-            count_depth,
-            arrivals_since,
         });
         Ok(room)
     }
 
-    fn next_ticket(&self) -> u64 {
-        let mut cache = lock(&self.cache);
-        match cache.as_mut() {
-            Some(c) => {
-                let t = ticket_number(c.count_released, c.count_depth, c.arrivals_since);
-                c.arrivals_since += 1;
-                t
-            }
-            // `room()` always fills the cache before an arrival gets here.
-            None => ticket_number(0, 0, 0),
+    /// The arrival's ticket: from this container's block, or from a new block taken from the counter
+    /// shared by every container (see `beekeeper_core::ticket` for the sizing and its error bound).
+    async fn next_ticket(&self, room: &RoomState, now_ms: u64) -> Result<u64, Error> {
+        let mut blocks = self.tickets.lock().await;
+        if let Some(t) = blocks.take(now_ms) {
+            return Ok(t);
         }
+        let n = blocks.block_size(now_ms);
+        let mut counter = self.table.take_tickets(n).await?;
+        if let Some(floor) = counter_floor(counter, n, room.released_total, room.queue_depth) {
+            // This block created the counter in a room that already had visitors: reserve their numbers
+            // too and take this block from the top, so nobody new is told they are ahead of them.
+            counter = self.table.take_tickets(floor).await?;
+        }
+        Ok(blocks.refill(counter, n, now_ms))
     }
 }
 

@@ -13,6 +13,8 @@ mod minute;
 mod probe;
 #[path = "handlers/producer.rs"]
 mod producer;
+#[path = "handlers/tickets.rs"]
+mod tickets;
 #[path = "handlers/trigger.rs"]
 mod trigger;
 
@@ -224,5 +226,8 @@ impl Table for RecordingTable {
             .unwrap()
             .push((self.clock.now_ms(), items.len() - back.len()));
         Ok(back)
+    }
+    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
+        self.inner.take_tickets(n).await
     }
 }

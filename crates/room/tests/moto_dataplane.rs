@@ -416,3 +416,41 @@ async fn failures_name_the_service_and_are_not_retried_when_retrying_cannot_help
         other => panic!("expected a non-retryable Lambda error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn ticket_blocks_from_many_containers_tile_the_real_counter() {
+    let r = room_with(300, 30).await;
+    // 40 "containers" take blocks of varying sizes in turn. In turn, not at once: moto does not serialise
+    // concurrent updates of one item (DynamoDB's ADD is atomic, which is what the design relies on), and
+    // an overlap here would be moto's race, not ours.
+    let mut blocks = Vec::new();
+    for k in 0..5u64 {
+        for c in 0..40u64 {
+            let n = 1 + (c * 7 + k * 3) % 50;
+            let top = r.table.take_tickets(n).await.unwrap();
+            blocks.push((top + 1 - n, top));
+        }
+    }
+    blocks.sort_unstable();
+    let total: u64 = blocks.iter().map(|(a, b)| b - a + 1).sum();
+    assert_eq!(blocks[0].0, 1, "the counter starts at 1 with the room");
+    for w in blocks.windows(2) {
+        assert_eq!(w[1].0, w[0].1 + 1, "blocks {w:?} overlap or leave a gap");
+    }
+    assert_eq!(blocks.last().unwrap().1, total);
+
+    // The counter is its own item, `#tickets` with a number `issued`; the room item is untouched.
+    let item = r
+        .aws
+        .ddb
+        .get_item()
+        .table_name(&r.table_name)
+        .key("pk", AttributeValue::S("#tickets".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["issued"], AttributeValue::N(total.to_string()));
+    assert_eq!(r.table.room().await.unwrap().unwrap(), room(300));
+}

@@ -6,6 +6,7 @@ use super::{Ctx, OrAbsent, build_error};
 use crate::error::Result;
 use aws_sdk_iam::types::Tag;
 use beekeeper_core::names::{Function, PROFILE_TAG};
+use beekeeper_core::ticket::TICKETS_KEY;
 use serde_json::{Value, json};
 
 /// The one inline policy of each role.
@@ -79,6 +80,13 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                 Function::Producer => vec![
                     statement(&["sqs:SendMessage"], &[&arns.queue]),
                     statement(&["dynamodb:GetItem"], &[&arns.table]),
+                    // Tickets: the producer may update the counter item and nothing else.
+                    json!({
+                        "Effect": "Allow",
+                        "Action": ["dynamodb:UpdateItem"],
+                        "Resource": [&arns.table],
+                        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [TICKETS_KEY]}}
+                    }),
                 ],
                 Function::Trigger => vec![
                     statement(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[&arns.table]),

@@ -8,9 +8,12 @@ use crate::Error;
 use crate::backend::{RoomUpdate, Table};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{PutRequest, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
+};
 use beekeeper_core::Token;
 use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
+use beekeeper_core::ticket::TICKETS_KEY;
 use std::collections::HashMap;
 
 /// BatchWriteItem's limit.
@@ -167,5 +170,23 @@ impl Table for DynamoTable {
             unprocessed.extend(self.write_batch(chunk).await?);
         }
         Ok(unprocessed)
+    }
+
+    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
+        let expr = item::tickets_add(n);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table_name)
+            .set_key(Some(item::key(TICKETS_KEY)))
+            .update_expression(expr.update)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            // The value after this ADD, atomically: the block is `new-n+1 ..= new`.
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DynamoDB", "UpdateItem", e))?;
+        item::tickets_from_answer(out.attributes())
     }
 }

@@ -7,6 +7,7 @@ use crate::backend::RoomUpdate;
 use aws_sdk_dynamodb::types::AttributeValue;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
+use beekeeper_core::ticket::TICKETS_ATTR;
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -214,9 +215,38 @@ pub(crate) fn room_update(u: &RoomUpdate, now_secs: u64) -> Expr {
     e
 }
 
+/// `ADD issued :n` on the ticket counter: no condition, because the first block creates the item.
+pub(crate) fn tickets_add(count: u64) -> Expr {
+    let mut e = Expr::default();
+    let name = e.name(TICKETS_ATTR);
+    let v = e.value("n", n(count));
+    e.update = format!("ADD {name} {v}");
+    e
+}
+
+const TICKETS: &str = "ticket counter (#tickets)";
+
+/// The counter's value from `UpdateItem`'s `ReturnValues=UPDATED_NEW` answer.
+pub(crate) fn tickets_from_answer(attrs: Option<&Item>) -> Result<u64, Error> {
+    let empty = Item::new();
+    required_number(attrs.unwrap_or(&empty), TICKETS, TICKETS_ATTR)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ticket_counter_is_one_unconditional_add() {
+        let e = tickets_add(40);
+        assert_eq!(e.update, "ADD #issued :n");
+        assert!(e.condition.is_empty());
+        assert_eq!(e.values[":n"], AttributeValue::N("40".into()));
+        let answer = HashMap::from([("issued".to_string(), AttributeValue::N("120".into()))]);
+        assert_eq!(tickets_from_answer(Some(&answer)).unwrap(), 120);
+        let err = tickets_from_answer(None).unwrap_err().to_string();
+        assert!(err.contains("issued") && err.contains("#tickets"), "{err}");
+    }
 
     fn room() -> RoomState {
         RoomState {

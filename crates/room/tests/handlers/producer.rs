@@ -249,32 +249,39 @@ async fn arrive_at(p: &Producer, now_ms: u64) -> u64 {
 }
 
 #[tokio::test]
-async fn tickets_count_on_from_the_queue_within_a_container() {
+async fn tickets_count_on_within_a_container_and_across_containers() {
+    let line = Line::new(room(), 0).await;
+    let (a, b) = (producer(&line), producer(&line));
+    // A quiet room: one ticket per block, so one count whichever container serves.
+    assert_eq!(arrive_at(&a, T0_MS).await, 1);
+    assert_eq!(
+        arrive_at(&b, T0_MS + 5_000).await,
+        2,
+        "a second container, one counter"
+    );
+    assert_eq!(arrive_at(&a, T0_MS + 10_000).await, 3);
+    assert_eq!(arrive_at(&b, T0_MS + 15_000).await, 4);
+    // Busier: a container reserves a block and hands it out in order; the other starts after it.
+    let mut from_a = Vec::new();
+    for i in 0..20 {
+        from_a.push(arrive_at(&a, T0_MS + 15_100 + i * 20).await);
+    }
+    let other = arrive_at(&b, T0_MS + 15_500).await;
+    assert!(from_a.windows(2).all(|w| w[0] < w[1]), "{from_a:?}");
+    assert!(!from_a.contains(&other), "{other} handed out twice");
+}
+
+#[tokio::test]
+async fn an_older_rooms_first_tickets_start_after_its_visitors() {
+    // A room made before the ticket counter existed: 900 released and 100 in line already.
     let mut r = room();
     r.released_total = 900;
     r.queue_depth = 100;
     let line = Line::new(r, 0).await;
-    let p = producer(&line);
-    let mut tickets = Vec::new();
-    for i in 0..3 {
-        tickets.push(arrive_at(&p, T0_MS + i).await);
-    }
-    assert_eq!(tickets, vec![1001, 1002, 1003]);
-
-    // Consumers move released_total, but the queue count is the same: the container keeps counting.
-    line.table
-        .update_room(RoomUpdate::AddReleased(50), 0)
-        .await
-        .unwrap();
-    assert_eq!(arrive_at(&p, T0_MS + 6_000).await, 1004);
-
-    // The trigger's next count lands (the earlier 100 minus releases plus every container's arrivals).
-    line.table
-        .update_room(RoomUpdate::QueueDepth(80), 0)
-        .await
-        .unwrap();
-    assert_eq!(arrive_at(&p, T0_MS + 12_000).await, 950 + 80 + 1);
-    assert_eq!(arrive_at(&p, T0_MS + 12_001).await, 950 + 80 + 2);
+    let (a, b) = (producer(&line), producer(&line));
+    assert_eq!(arrive_at(&a, T0_MS).await, 1001);
+    assert_eq!(arrive_at(&b, T0_MS + 1).await, 1002);
+    assert_eq!(arrive_at(&a, T0_MS + 5_000).await, 1003);
 }
 
 #[tokio::test]
