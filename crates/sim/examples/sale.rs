@@ -1,0 +1,104 @@
+//! The sale benchmark: `cargo run --release -p beekeeper-sim --example sale [-- --rate N --arrivals N
+//! --waiting N --burst-secs N --duration-secs N --seed N]`. Prints peak requests/s per route, the busiest
+//! DynamoDB key, and the run's own time and memory, against the sale-day targets.
+
+use beekeeper_sim::{Route, Scenario, run};
+use std::time::Instant;
+
+fn parse(args: &[String]) -> Result<Scenario, String> {
+    let mut s = Scenario::default();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value, e.g. {flag} 3000"))?;
+        let n: u64 = value
+            .replace(['_', ','], "")
+            .parse()
+            .map_err(|_| format!("{flag} {value:?} is not a whole number"))?;
+        let small = |n: u64| u32::try_from(n).map_err(|_| format!("{flag} {n} is too large"));
+        match flag.as_str() {
+            "--rate" => s.rate = small(n)?,
+            "--arrivals" => s.arrivals = small(n)?,
+            "--waiting" => s.waiting = small(n)?,
+            "--burst-secs" => s.burst_secs = small(n)?,
+            "--duration-secs" => s.duration_secs = small(n)?,
+            "--seed" => s.seed = n,
+            other => {
+                return Err(format!(
+                    "unknown flag {other}: use --rate, --arrivals, --waiting, --burst-secs, --duration-secs or --seed"
+                ));
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// The process's peak resident memory, from Linux's /proc (None elsewhere).
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scenario = match parse(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let started = Instant::now();
+    let report = match run(&scenario) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "sale: {} arrivals in {} s on top of {} waiting, released at {}/min, {} s simulated",
+        scenario.arrivals,
+        scenario.burst_secs,
+        scenario.waiting,
+        scenario.rate,
+        scenario.duration_secs
+    );
+    println!("peak requests/s per route:");
+    for r in Route::ALL {
+        println!("  {:<18} {:>7}", r.path(), report.peak(r));
+    }
+    let verdict = |ok: bool| if ok { "meets" } else { "MISSES" };
+    println!(
+        "  {:<18} {:>7}   ({} the target of < 10,000 at 3,000/min)",
+        "total",
+        report.peak_total,
+        verdict(report.peak_total < 10_000)
+    );
+    println!("DynamoDB, busiest second per key:");
+    for k in [
+        &report.room_item,
+        &report.ticket_counter,
+        &report.busiest_token_item,
+    ] {
+        println!(
+            "  {:<24} {:>7} reads/s {:>6} writes/s",
+            k.key, k.reads_per_s, k.writes_per_s
+        );
+    }
+    println!(
+        "  busiest key {} at {} reads/s ({} the target of < 1,500)",
+        report.busiest_key.key,
+        report.busiest_key.reads_per_s,
+        verdict(report.busiest_key.reads_per_s < 1_500)
+    );
+    println!("admitted {}, events {}", report.admitted, report.events);
+    match peak_rss_mib() {
+        Some(m) => println!("ran in {wall:.1} s of wall time, peak memory {m} MiB"),
+        None => println!("ran in {wall:.1} s of wall time"),
+    }
+}

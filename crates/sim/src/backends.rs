@@ -1,0 +1,291 @@
+//! The simulation's stand-ins for time, the queue and a table that counts: a virtual clock whose sleeps
+//! wake only when the event loop moves time, a queue that holds visitor numbers rather than strings (two
+//! million waiting visitors fit in memory), and a table wrapper that counts reads and writes per key per
+//! second. The room's handlers run over them unchanged.
+
+use async_trait::async_trait;
+use beekeeper_core::Token;
+use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_room::memory::MemoryTable;
+use beekeeper_room::{Clock, Error, Queue, QueueDepth, Received, RoomUpdate, Table};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Single-threaded simulation: a poisoned lock only follows a panic that already failed the run.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Visitor `id`'s token: its number, left-padded with `A` to 22 base64url characters.
+pub(crate) fn token_of(id: u32) -> Token {
+    // 22 characters of [A0-9] are always a well-formed token.
+    Token::parse(&format!("{id:A>22}")).unwrap_or_else(|_| unreachable!("token for {id}"))
+}
+
+pub(crate) fn id_of(token: &Token) -> Option<u32> {
+    let digits = token.as_str().trim_start_matches('A');
+    if digits.is_empty() {
+        Some(0)
+    } else {
+        digits.parse().ok()
+    }
+}
+
+/// Virtual time. `sleep` parks the caller until the event loop has moved time past its deadline.
+#[derive(Default)]
+pub(crate) struct SimClock {
+    now_ms: AtomicU64,
+    sleepers: Mutex<Vec<(u64, Waker)>>,
+}
+
+impl SimClock {
+    pub(crate) fn at(now_ms: u64) -> Self {
+        SimClock {
+            now_ms: AtomicU64::new(now_ms),
+            sleepers: Mutex::default(),
+        }
+    }
+
+    /// The earliest deadline someone sleeps until.
+    pub(crate) fn next_wake(&self) -> Option<u64> {
+        lock(&self.sleepers).iter().map(|(d, _)| *d).min()
+    }
+
+    /// Moves time to `t` (never back) and wakes every sleeper whose deadline has come.
+    pub(crate) fn advance_to(&self, t: u64) {
+        self.now_ms.fetch_max(t, Ordering::SeqCst);
+        let now = self.now_ms.load(Ordering::SeqCst);
+        let mut sleepers = lock(&self.sleepers);
+        let (due, later): (Vec<_>, Vec<_>) = sleepers.drain(..).partition(|(d, _)| *d <= now);
+        *sleepers = later;
+        drop(sleepers);
+        for (_, w) in due {
+            w.wake();
+        }
+    }
+}
+
+#[async_trait]
+impl Clock for SimClock {
+    fn now_ms(&self) -> u64 {
+        self.now_ms.load(Ordering::SeqCst)
+    }
+    async fn sleep(&self, d: Duration) {
+        let deadline = self.now_ms() + d.as_millis() as u64;
+        futures::future::poll_fn(|cx| {
+            if self.now_ms() >= deadline {
+                Poll::Ready(())
+            } else {
+                lock(&self.sleepers).push((deadline, cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+#[derive(Default)]
+struct QueueState {
+    visible: VecDeque<u32>,
+    /// receipt → (visitor, visible again at ms)
+    in_flight: HashMap<u64, (u32, u64)>,
+    next_receipt: u64,
+}
+
+/// An SQS standard queue of visitor numbers, with the visibility timeout the consumers rely on.
+pub(crate) struct SimQueue {
+    state: Mutex<QueueState>,
+    clock: Arc<SimClock>,
+    visibility_ms: u64,
+}
+
+impl SimQueue {
+    pub(crate) fn new(clock: Arc<SimClock>, visibility_ms: u64, waiting: u32) -> Self {
+        let state = QueueState {
+            visible: (0..waiting).collect(),
+            ..QueueState::default()
+        };
+        SimQueue {
+            state: Mutex::new(state),
+            clock,
+            visibility_ms,
+        }
+    }
+
+    fn requeue_expired(&self, s: &mut QueueState) {
+        let now = self.clock.now_ms();
+        let expired: Vec<u64> = s
+            .in_flight
+            .iter()
+            .filter(|(_, (_, at))| *at <= now)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in expired {
+            if let Some((id, _)) = s.in_flight.remove(&r) {
+                s.visible.push_back(id);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for SimQueue {
+    async fn send(&self, token: &Token) -> Result<(), Error> {
+        let id = id_of(token).ok_or_else(|| Error::Corrupt {
+            what: "simulated token",
+            detail: format!("{token} is not a simulated visitor's token"),
+        })?;
+        lock(&self.state).visible.push_back(id);
+        Ok(())
+    }
+
+    async fn receive(&self, max: u32, _wait: Duration) -> Result<Vec<Received>, Error> {
+        let mut s = lock(&self.state);
+        self.requeue_expired(&mut s);
+        let until = self.clock.now_ms() + self.visibility_ms;
+        let mut out = Vec::new();
+        for _ in 0..max.min(10) {
+            let Some(id) = s.visible.pop_front() else {
+                break;
+            };
+            s.next_receipt += 1;
+            let r = s.next_receipt;
+            s.in_flight.insert(r, (id, until));
+            out.push(Received {
+                token: Some(token_of(id)),
+                receipt: r.to_string(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, messages: &[Received]) -> Result<Vec<String>, Error> {
+        let mut s = lock(&self.state);
+        let mut failed = Vec::new();
+        for m in messages {
+            let gone = m
+                .receipt
+                .parse::<u64>()
+                .ok()
+                .and_then(|r| s.in_flight.remove(&r));
+            if gone.is_none() {
+                failed.push(m.receipt.clone());
+            }
+        }
+        Ok(failed)
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, Error> {
+        let mut s = lock(&self.state);
+        self.requeue_expired(&mut s);
+        Ok(QueueDepth {
+            visible: s.visible.len() as u64,
+            in_flight: s.in_flight.len() as u64,
+        })
+    }
+}
+
+/// Per-second reads and writes of one key, and its peaks.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KeyLoad {
+    second: u64,
+    reads: u64,
+    writes: u64,
+    pub(crate) peak_reads: u64,
+    pub(crate) peak_writes: u64,
+}
+
+impl KeyLoad {
+    fn add(&mut self, second: u64, reads: u64, writes: u64) {
+        if second != self.second {
+            *self = KeyLoad {
+                second,
+                peak_reads: self.peak_reads,
+                peak_writes: self.peak_writes,
+                ..KeyLoad::default()
+            };
+        }
+        self.reads += reads;
+        self.writes += writes;
+        self.peak_reads = self.peak_reads.max(self.reads);
+        self.peak_writes = self.peak_writes.max(self.writes);
+    }
+}
+
+/// What the counting table saw: the two shared items by name, every token item in one array.
+#[derive(Default)]
+pub(crate) struct Loads {
+    pub(crate) room: KeyLoad,
+    pub(crate) tickets: KeyLoad,
+    pub(crate) tokens: Vec<KeyLoad>,
+}
+
+/// The table, counting each call as DynamoDB would bill the partition holding its key.
+pub(crate) struct CountingTable {
+    pub(crate) inner: MemoryTable,
+    clock: Arc<SimClock>,
+    pub(crate) loads: Mutex<Loads>,
+}
+
+impl CountingTable {
+    pub(crate) fn new(inner: MemoryTable, clock: Arc<SimClock>, visitors: usize) -> Self {
+        let loads = Loads {
+            tokens: vec![KeyLoad::default(); visitors],
+            ..Loads::default()
+        };
+        CountingTable {
+            inner,
+            clock,
+            loads: Mutex::new(loads),
+        }
+    }
+
+    fn second(&self) -> u64 {
+        self.clock.now_ms() / 1000
+    }
+
+    fn token_load(&self, token: &Token, reads: u64, writes: u64) {
+        let s = self.second();
+        let mut l = lock(&self.loads);
+        if let Some(k) = id_of(token).and_then(|id| l.tokens.get_mut(id as usize)) {
+            k.add(s, reads, writes);
+        }
+    }
+}
+
+#[async_trait]
+impl Table for CountingTable {
+    async fn room(&self) -> Result<Option<RoomState>, Error> {
+        let s = self.second();
+        lock(&self.loads).room.add(s, 1, 0);
+        self.inner.room().await
+    }
+    async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
+        let s = self.second();
+        lock(&self.loads).room.add(s, 0, 1);
+        self.inner.put_room(room).await
+    }
+    async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
+        let s = self.second();
+        lock(&self.loads).room.add(s, 0, 1);
+        self.inner.update_room(update, now_secs).await
+    }
+    async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
+        self.token_load(token, 1, 0);
+        self.inner.token(token).await
+    }
+    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
+        for i in items {
+            self.token_load(&i.token, 0, 1);
+        }
+        self.inner.put_tokens(items).await
+    }
+    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
+        let s = self.second();
+        lock(&self.loads).tickets.add(s, 0, 1);
+        self.inner.take_tickets(n).await
+    }
+}

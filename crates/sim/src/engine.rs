@@ -1,0 +1,345 @@
+//! The event loop. Visitors are events on a heap (page load, join, each poll, the destination's
+//! client-check); the trigger ticks every minute and its consumers run as futures that sleep on the
+//! virtual clock, so their paced releases land at the right virtual moments between visitors' polls.
+
+use crate::backends::{CountingTable, SimClock, SimQueue, lock, token_of};
+use crate::law;
+use crate::report::{KeyPeak, Report, Second};
+use crate::{Error, Scenario};
+use beekeeper_core::contract::{RoomState, poll};
+use beekeeper_core::cookie;
+use beekeeper_room::Table;
+use beekeeper_room::consumer::Consumer;
+use beekeeper_room::memory::{FnInvoker, MemoryTable};
+use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
+use beekeeper_room::trigger::Trigger;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+/// The virtual epoch the sale starts at (any fixed time works; this one is readable in logs).
+const T0_MS: u64 = 1_800_000_000_000;
+/// The page's script runs and posts `/join` this long after the page is requested.
+const JOIN_AFTER_MS: u64 = 500;
+/// The destination checks an admitted visitor's token this long after the redirect.
+const CHECK_AFTER_MS: u64 = 1_000;
+/// How long one join keeps a producer container busy: sets how many containers the burst warms.
+const PRODUCER_BUSY_MS: u64 = 20;
+const VISIBILITY_MS: u64 = 30_000;
+const MINUTE_MS: u64 = 60_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Page,
+    Join,
+    Poll,
+    Check,
+}
+
+/// A visitor as the page knows them after the last answer.
+#[derive(Debug, Clone, Copy, Default)]
+struct Visitor {
+    ticket: u64,
+    released_total: u64,
+    rate: u32,
+}
+
+type Task = Pin<Box<dyn Future<Output = Result<(), beekeeper_room::Error>>>>;
+
+struct Sim {
+    scenario: Scenario,
+    clock: Arc<SimClock>,
+    table: Arc<CountingTable>,
+    queue: Arc<SimQueue>,
+    trigger: Trigger,
+    invoked: Arc<Mutex<Vec<beekeeper_core::plan::ConsumerTask>>>,
+    /// (producer, busy until ms), as Lambda keeps warm containers.
+    producers: Vec<(Producer, u64)>,
+    visitors: Vec<Visitor>,
+    events: BinaryHeap<Reverse<(u64, Kind, u32)>>,
+    seconds: Vec<Second>,
+    waiting: u64,
+    admitted: u64,
+    rng: StdRng,
+}
+
+/// Runs `scenario` to its end and reports what every route and key took.
+pub fn run(scenario: &Scenario) -> Result<Report, Error> {
+    scenario.validate()?;
+    futures::executor::block_on(Sim::new(scenario.clone())?.run())
+}
+
+impl Sim {
+    fn new(scenario: Scenario) -> Result<Sim, Error> {
+        let clock = Arc::new(SimClock::at(T0_MS));
+        let visitors = (scenario.waiting + scenario.arrivals) as usize;
+        let room = RoomState {
+            open: true,
+            rate: scenario.rate,
+            base_rate: scenario.rate,
+            min_rate: 1,
+            destination: "https://shop.example.com/sale".into(),
+            session_minutes: 30,
+            released_total: 0,
+            queue_depth: u64::from(scenario.waiting),
+            updated_at: T0_MS / 1000,
+            drt_baseline_ms: None,
+            drt_last: None,
+        };
+        let table = Arc::new(CountingTable::new(
+            MemoryTable::with_room(room),
+            clock.clone(),
+            visitors,
+        ));
+        let queue = Arc::new(SimQueue::new(
+            clock.clone(),
+            VISIBILITY_MS,
+            scenario.waiting,
+        ));
+        let invoked = Arc::new(Mutex::new(Vec::new()));
+        let sink = invoked.clone();
+        let invoker = Arc::new(FnInvoker(move |t| lock(&sink).push(t)));
+        let trigger = Trigger::new(queue.clone(), table.clone(), invoker, MINUTE_MS);
+        let mut rng = StdRng::seed_from_u64(scenario.seed);
+        let mut events = BinaryHeap::with_capacity(visitors);
+        let mut people = vec![Visitor::default(); visitors];
+        for (id, v) in people
+            .iter_mut()
+            .enumerate()
+            .take(scenario.waiting as usize)
+        {
+            // Already in line, in ticket order, each at a random point of their own polling cycle.
+            *v = Visitor {
+                ticket: id as u64 + 1,
+                released_total: 0,
+                rate: scenario.rate,
+            };
+            let cycle = law::next_poll_delay_ms(id as f64, f64::from(scenario.rate), rng.random());
+            let first = T0_MS + rng.random_range(0..cycle.max(1.0) as u64);
+            events.push(Reverse((first, Kind::Poll, id as u32)));
+        }
+        let burst_ms = u64::from(scenario.burst_secs) * 1000;
+        for id in scenario.waiting..scenario.waiting + scenario.arrivals {
+            events.push(Reverse((
+                T0_MS + rng.random_range(0..burst_ms),
+                Kind::Page,
+                id,
+            )));
+        }
+        Ok(Sim {
+            waiting: u64::from(scenario.waiting),
+            scenario,
+            clock,
+            table,
+            queue,
+            trigger,
+            invoked,
+            producers: Vec::new(),
+            visitors: people,
+            events,
+            seconds: Vec::new(),
+            admitted: 0,
+            rng,
+        })
+    }
+
+    async fn run(mut self) -> Result<Report, Error> {
+        // The tickets the waiting crowd holds are already taken from the counter.
+        if self.scenario.waiting > 0 {
+            self.table
+                .inner
+                .take_tickets(u64::from(self.scenario.waiting))
+                .await?;
+        }
+        let end = T0_MS + u64::from(self.scenario.duration_secs) * 1000;
+        let mut consumers: FuturesUnordered<Task> = FuturesUnordered::new();
+        let mut next_tick = T0_MS;
+        let mut handled = 0u64;
+        loop {
+            // Let every woken consumer run until it sleeps again or finishes.
+            while let std::task::Poll::Ready(Some(done)) = futures::poll!(consumers.next()) {
+                done?;
+            }
+            let next_event = self.events.peek().map(|Reverse((t, _, _))| *t);
+            let t = [Some(next_tick), next_event, self.clock.next_wake()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(end);
+            if t >= end {
+                break;
+            }
+            self.clock.advance_to(t);
+            if t == next_tick {
+                next_tick += MINUTE_MS;
+                self.trigger.tick(t).await?;
+                let tasks = std::mem::take(&mut *lock(&self.invoked));
+                for task in tasks {
+                    let c =
+                        Consumer::new(self.queue.clone(), self.table.clone(), self.clock.clone());
+                    consumers.push(Box::pin(async move { c.run(task).await.map(|_| ()) }));
+                }
+            } else if next_event == Some(t) {
+                if let Some(Reverse((at, kind, id))) = self.events.pop() {
+                    self.handle(at, kind, id).await?;
+                    handled += 1;
+                }
+            }
+        }
+        Ok(self.report(handled))
+    }
+
+    fn count(&mut self, at_ms: u64, route: usize) {
+        let s = ((at_ms - T0_MS) / 1000) as usize;
+        if self.seconds.len() <= s {
+            let waiting = self.waiting;
+            self.seconds.resize(
+                s + 1,
+                Second {
+                    waiting,
+                    ..Second::default()
+                },
+            );
+        }
+        self.seconds[s].requests[route] += 1;
+        self.seconds[s].waiting = self.waiting;
+    }
+
+    async fn handle(&mut self, at: u64, kind: Kind, id: u32) -> Result<(), Error> {
+        match kind {
+            Kind::Page => {
+                self.count(at, 0);
+                self.events
+                    .push(Reverse((at + JOIN_AFTER_MS, Kind::Join, id)));
+            }
+            Kind::Join => {
+                self.count(at, 1);
+                let ticket = self.join(at, id).await?;
+                // The join's answer carries the room's state, so the page schedules its first poll at once.
+                let room = self.table.inner.room().await?;
+                let (released, rate) = room.map_or((0, 0), |r| (r.released_total, r.rate));
+                self.visitors[id as usize] = Visitor {
+                    ticket,
+                    released_total: released,
+                    rate,
+                };
+                self.waiting += 1;
+                self.schedule_poll(at, id);
+            }
+            Kind::Poll => {
+                self.count(at, 2);
+                // What the /poll mapping reads: the room item and this visitor's token item.
+                let room = self.table.room().await?;
+                let item = self.table.token(&token_of(id)).await?;
+                let answer = poll(room.as_ref(), item.as_ref(), at / 1000);
+                if answer.admitted {
+                    self.waiting = self.waiting.saturating_sub(1);
+                    self.admitted += 1;
+                    self.events
+                        .push(Reverse((at + CHECK_AFTER_MS, Kind::Check, id)));
+                } else {
+                    let v = &mut self.visitors[id as usize];
+                    v.released_total = answer.released_total;
+                    v.rate = answer.rate;
+                    self.schedule_poll(at, id);
+                }
+            }
+            Kind::Check => {
+                self.count(at, 3);
+                self.table.room().await?;
+                self.table.token(&token_of(id)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn schedule_poll(&mut self, at: u64, id: u32) {
+        let v = self.visitors[id as usize];
+        let ahead = law::people_ahead(v.ticket as f64, v.released_total as f64);
+        let delay = law::next_poll_delay_ms(ahead, f64::from(v.rate), self.rng.random());
+        self.events
+            .push(Reverse((at + delay as u64, Kind::Poll, id)));
+    }
+
+    /// `POST /join` on a warm idle producer container (a new one when all are busy), as Lambda routes.
+    async fn join(&mut self, at: u64, id: u32) -> Result<u64, Error> {
+        let idle: Vec<usize> = (0..self.producers.len())
+            .filter(|&c| self.producers[c].1 <= at)
+            .collect();
+        let c = if idle.is_empty() {
+            let p = Producer::new(
+                self.queue.clone(),
+                self.table.clone(),
+                ProducerSettings::default(),
+            );
+            self.producers.push((p, 0));
+            self.producers.len() - 1
+        } else {
+            idle[self.rng.random_range(0..idle.len())]
+        };
+        self.producers[c].1 = at + PRODUCER_BUSY_MS;
+        let arrival = Arrival {
+            cookie: None,
+            base_path: "/live",
+        };
+        let reply = self.producers[c]
+            .0
+            .arrive(&arrival, token_of(id), at)
+            .await?;
+        reply
+            .set_cookies
+            .iter()
+            .find_map(|c| cookie::find_ticket(c))
+            .ok_or_else(|| {
+                Error::Scenario(format!(
+                    "the producer gave visitor {id} no ticket: {reply:?}"
+                ))
+            })
+    }
+
+    fn report(self, events: u64) -> Report {
+        let mut peak_per_route = [0; 4];
+        for s in &self.seconds {
+            for (p, r) in peak_per_route.iter_mut().zip(s.requests) {
+                *p = (*p).max(r);
+            }
+        }
+        let loads = lock(&self.table.loads);
+        let peak = |key: &str, l: &crate::backends::KeyLoad| KeyPeak {
+            key: key.to_string(),
+            reads_per_s: l.peak_reads,
+            writes_per_s: l.peak_writes,
+        };
+        let room_item = peak("#room", &loads.room);
+        let ticket_counter = peak("#tickets", &loads.tickets);
+        let busiest_token_item = loads
+            .tokens
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, l)| (l.peak_reads, l.peak_writes))
+            .map(|(id, l)| peak(token_of(id as u32).as_str(), l))
+            .unwrap_or_else(|| peak("(no token item)", &Default::default()));
+        let busiest_key = [&room_item, &ticket_counter, &busiest_token_item]
+            .into_iter()
+            .max_by_key(|k| (k.reads_per_s, k.writes_per_s))
+            .cloned()
+            .unwrap_or_else(|| room_item.clone());
+        Report {
+            peak_total: self.seconds.iter().map(Second::total).max().unwrap_or(0),
+            seconds: self.seconds.clone(),
+            peak_per_route,
+            busiest_key,
+            room_item,
+            ticket_counter,
+            busiest_token_item,
+            admitted: self.admitted,
+            events,
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The waiting page's polling law, ported from `assets/waiting-room/poll.js` (the page's own functions).
+//! `tests/poll_law.rs` runs the JavaScript in node on the same inputs and requires identical answers, so
+//! the simulation's poll load is the page's, not a model of it. Numbers stay `f64` as in JavaScript.
+
+/// The page's bounds: never sooner than 5 s, never later than 5 min, once a minute when the wait is unknown.
+pub const MIN_MS: f64 = 5_000.0;
+pub const MAX_MS: f64 = 300_000.0;
+pub const UNKNOWN_MS: f64 = 60_000.0;
+
+/// JavaScript's `Math.round`: halves go up (towards +∞), unlike `f64::round`.
+fn js_round(x: f64) -> f64 {
+    (x + 0.5).floor()
+}
+
+/// Uniform ±20% around `centre_ms`; a `random` outside [0, 1) counts as 0.5, as in the page.
+fn jitter(centre_ms: f64, random: f64) -> f64 {
+    let r = if (0.0..1.0).contains(&random) {
+        random
+    } else {
+        0.5
+    };
+    js_round(centre_ms * (0.8 + 0.4 * r))
+}
+
+/// max(0, ticket − releasedTotal − 1), as pinned in the data contract.
+pub fn people_ahead(ticket: f64, released_total: f64) -> f64 {
+    if ticket.is_nan() {
+        return 0.0;
+    }
+    let r = if released_total.is_nan() || released_total < 0.0 {
+        0.0
+    } else {
+        released_total
+    };
+    (ticket - r - 1.0).floor().max(0.0)
+}
+
+/// Minutes, or `None` when it cannot be known (rate 0: the line is paused).
+pub fn estimated_wait_minutes(ahead: f64, rate: f64) -> Option<f64> {
+    if ahead.is_nan() {
+        return None;
+    }
+    if ahead <= 0.0 {
+        return Some(0.0);
+    }
+    if rate.is_nan() || rate <= 0.0 {
+        return None;
+    }
+    Some(ahead / rate)
+}
+
+/// A tenth of the wait, within [5 s, 5 min], jittered; once a minute when the wait is unknown.
+pub fn next_poll_delay_ms(ahead: f64, rate_per_minute: f64, random: f64) -> f64 {
+    let centre = match estimated_wait_minutes(ahead, rate_per_minute) {
+        None => UNKNOWN_MS,
+        Some(w) => (w * 60_000.0 / 10.0).clamp(MIN_MS, MAX_MS),
+    };
+    jitter(centre, random)
+}
+
+/// 5 s, 10 s, 20 s … 5 min after consecutive failures, jittered.
+pub fn backoff_delay_ms(failures: f64, random: f64) -> f64 {
+    let f = if failures >= 1.0 {
+        failures.floor().min(20.0)
+    } else {
+        1.0
+    };
+    jitter(MAX_MS.min(MIN_MS * 2f64.powf(f - 1.0)), random)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_law_by_hand() {
+        assert_eq!(people_ahead(1006.0, 900.0), 105.0);
+        assert_eq!(people_ahead(5.0, 900.0), 0.0);
+        // 150,000 ahead at 3,000/min: 50 min, a tenth is 5 min, the ceiling.
+        assert_eq!(next_poll_delay_ms(150_000.0, 3_000.0, 0.5), 300_000.0);
+        assert_eq!(next_poll_delay_ms(10.0, 3_000.0, 0.0), 4_000.0);
+        assert_eq!(next_poll_delay_ms(10.0, 0.0, 0.5), 60_000.0);
+        assert_eq!(backoff_delay_ms(3.0, 0.5), 20_000.0);
+        assert_eq!(jitter(2.5, 0.5), 3.0, "halves round up, as Math.round does");
+    }
+}

@@ -1,0 +1,77 @@
+//! The sale simulation: a discrete-event run of a sale with a virtual clock, driving the room's real
+//! handlers (producer for joins, trigger and consumers for releases, the route contract for each `/poll`
+//! and `/client-check`) over in-memory backends, and the waiting page's real polling law. It reports the
+//! peak requests per second per route and the reads and writes of the busiest DynamoDB key, which is what
+//! decides whether a sale fits API Gateway's and DynamoDB's limits. `beekeeper plan` builds on [`run`].
+
+mod backends;
+mod engine;
+pub mod law;
+mod report;
+
+pub use engine::run;
+pub use report::{KeyPeak, Report, Route, Second};
+
+/// One sale to simulate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Visitors who arrive during the burst, spread at random over `burst_secs`.
+    pub arrivals: u32,
+    pub burst_secs: u32,
+    /// Visitors already in line when the burst starts (they hold the lowest tickets).
+    pub waiting: u32,
+    /// The room's release rate, users/minute.
+    pub rate: u32,
+    /// How much of the sale to simulate, from the start of the burst.
+    pub duration_secs: u32,
+    /// Seeds every random choice (arrival times, the page's jitter), so a run is repeatable.
+    pub seed: u64,
+}
+
+impl Default for Scenario {
+    /// The seed's sale: 300,000 arrivals in a minute on top of 2,000,000 waiting, released at 3,000/min.
+    fn default() -> Self {
+        Scenario {
+            arrivals: 300_000,
+            burst_secs: 60,
+            waiting: 2_000_000,
+            rate: 3_000,
+            duration_secs: 600,
+            seed: 8,
+        }
+    }
+}
+
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Scenario(String),
+    #[error("a handler failed in the simulation: {0}")]
+    Handler(#[from] beekeeper_room::Error),
+}
+
+impl Scenario {
+    /// Refuses scenarios that would mean nothing or not fit in memory, naming the fix.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |m: &str| Err(Error::Scenario(m.to_string()));
+        if self.arrivals == 0 && self.waiting == 0 {
+            return bad(
+                "nobody arrives and nobody waits: give arrivals or waiting visitors above 0",
+            );
+        }
+        if self.burst_secs == 0 {
+            return bad("the burst lasts 0 seconds: give it at least 1 second");
+        }
+        if self.rate == 0 || self.rate > 100_000 {
+            return bad("the rate must be 1 to 100,000 users/minute, as the room allows");
+        }
+        if self.duration_secs == 0 {
+            return bad("the simulated duration is 0 seconds: give at least the burst's length");
+        }
+        if u64::from(self.arrivals) + u64::from(self.waiting) > 20_000_000 {
+            return bad("more than 20,000,000 visitors would not fit in memory: simulate fewer");
+        }
+        Ok(())
+    }
+}

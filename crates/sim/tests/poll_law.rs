@@ -1,0 +1,81 @@
+//! The Rust port of the page's polling law gives the same answers as the page's own `poll.js`, run in
+//! node on the same inputs. Node is required: without it this test fails and says how to install it.
+
+use beekeeper_sim::law;
+use std::process::Command;
+
+const POLL_JS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/waiting-room/poll.js");
+
+/// Runs `expr` (JavaScript, with `P` = poll.js's exports and `cases` = the inputs) and returns its JSON.
+fn node(cases: &serde_json::Value, expr: &str) -> serde_json::Value {
+    let script = format!(
+        "const P = require({POLL_JS:?}); const cases = JSON.parse(process.argv[1]); \
+         process.stdout.write(JSON.stringify({expr}));"
+    );
+    let out = Command::new("node")
+        .arg("-e")
+        .arg(&script)
+        .arg(cases.to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): install it (apt-get install nodejs)"));
+    assert!(
+        out.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn inputs() -> Vec<(f64, f64, f64)> {
+    let aheads = [0.0, 1.0, 9.0, 10.0, 499.0, 500.0, 2_499.0, 2_500.0, 2_501.0, 49_999.0, 150_000.0, 1e6, 2e6, -3.0];
+    let rates = [0.0, 1.0, 7.0, 30.0, 3_000.0, 30_000.0, 100_000.0];
+    let randoms = [0.0, 0.123, 0.25, 0.5, 0.75, 0.999_999, 1.0, -0.1];
+    let mut out = Vec::new();
+    for &a in &aheads {
+        for &q in &rates {
+            for &r in &randoms {
+                out.push((a, q, r));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn next_poll_delay_matches_poll_js() {
+    let cases = inputs();
+    let js = node(
+        &serde_json::json!(cases),
+        "cases.map(([a, q, r]) => P.nextPollDelayMs(a, q, () => r))",
+    );
+    let js: Vec<f64> = serde_json::from_value(js).unwrap();
+    assert_eq!(js.len(), cases.len());
+    for ((a, q, r), want) in cases.iter().zip(js) {
+        assert_eq!(law::next_poll_delay_ms(*a, *q, *r), want, "ahead {a}, rate {q}, random {r}");
+    }
+}
+
+#[test]
+fn people_ahead_and_backoff_match_poll_js() {
+    let tickets = [(1.0, 0.0), (1006.0, 900.0), (5.0, 900.0), (2_000_001.0, 12.0), (7.0, -4.0)];
+    let js = node(
+        &serde_json::json!(tickets),
+        "cases.map(([t, r]) => P.peopleAhead(t, r))",
+    );
+    let js: Vec<f64> = serde_json::from_value(js).unwrap();
+    for ((t, r), want) in tickets.iter().zip(js) {
+        assert_eq!(law::people_ahead(*t, *r), want, "ticket {t}, released {r}");
+    }
+    let failures: Vec<(f64, f64)> = [0.0, 1.0, 2.0, 3.5, 7.0, 20.0, 25.0]
+        .iter()
+        .flat_map(|&f| [(f, 0.0), (f, 0.5), (f, 0.999)])
+        .collect();
+    let js = node(
+        &serde_json::json!(failures),
+        "cases.map(([f, r]) => P.backoffDelayMs(f, () => r))",
+    );
+    let js: Vec<f64> = serde_json::from_value(js).unwrap();
+    for ((f, r), want) in failures.iter().zip(js) {
+        assert_eq!(law::backoff_delay_ms(*f, *r), want, "failures {f}, random {r}");
+    }
+}
