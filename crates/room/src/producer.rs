@@ -1,7 +1,7 @@
 //! `GET /`: the arrival burst lands here, so the producer does the least it can per visitor — one queue
-//! send and (about once a second per container) one ticket-counter write for a newcomer, one table read
-//! for a returning visitor — and reads the room item from a
-//! short-lived per-container cache rather than from DynamoDB on every request.
+//! send for a newcomer (plus, about once a second per container, one write to the ticket counter), one
+//! table read for a returning visitor — and reads the room item from a short-lived per-container cache
+//! rather than from DynamoDB on every request.
 
 use crate::Error;
 use crate::backend::{Queue, Table};
