@@ -96,7 +96,11 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
     let expected: [(&str, Vec<(&str, &str)>); 4] = [
         (
             "producer",
-            vec![("sqs:SendMessage", &queue), ("dynamodb:GetItem", &table)],
+            vec![
+                ("sqs:SendMessage", &queue),
+                ("dynamodb:GetItem", &table),
+                ("dynamodb:UpdateItem", &table),
+            ],
         ),
         (
             "trigger",
@@ -127,6 +131,19 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             ],
         ),
     ];
+    // The producer's UpdateItem reaches the ticket counter and nothing else.
+    let producer = role_policy(aws, &format!("{p}producer-role")).await;
+    let update = producer["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["Action"].to_string().contains("dynamodb:UpdateItem"))
+        .unwrap();
+    assert_eq!(
+        update["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+        serde_json::json!(["#tickets"]),
+        "{update}"
+    );
     for (f, own) in expected {
         let role = format!("{p}{f}-role");
         let got = grants(&role_policy(aws, &role).await);
