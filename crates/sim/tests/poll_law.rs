@@ -4,7 +4,10 @@
 use beekeeper_sim::law;
 use std::process::Command;
 
-const POLL_JS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/waiting-room/poll.js");
+const POLL_JS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../assets/waiting-room/poll.js"
+);
 
 /// Runs `expr` (JavaScript, with `P` = poll.js's exports and `cases` = the inputs) and returns its JSON.
 fn node(cases: &serde_json::Value, expr: &str) -> serde_json::Value {
@@ -27,7 +30,10 @@ fn node(cases: &serde_json::Value, expr: &str) -> serde_json::Value {
 }
 
 fn inputs() -> Vec<(f64, f64, f64)> {
-    let aheads = [0.0, 1.0, 9.0, 10.0, 499.0, 500.0, 2_499.0, 2_500.0, 2_501.0, 49_999.0, 150_000.0, 1e6, 2e6, -3.0];
+    let aheads = [
+        0.0, 1.0, 9.0, 10.0, 499.0, 500.0, 2_499.0, 2_500.0, 2_501.0, 49_999.0, 150_000.0, 1e6,
+        2e6, -3.0,
+    ];
     let rates = [0.0, 1.0, 7.0, 30.0, 3_000.0, 30_000.0, 100_000.0];
     let randoms = [0.0, 0.123, 0.25, 0.5, 0.75, 0.999_999, 1.0, -0.1];
     let mut out = Vec::new();
@@ -51,13 +57,23 @@ fn next_poll_delay_matches_poll_js() {
     let js: Vec<f64> = serde_json::from_value(js).unwrap();
     assert_eq!(js.len(), cases.len());
     for ((a, q, r), want) in cases.iter().zip(js) {
-        assert_eq!(law::next_poll_delay_ms(*a, *q, *r), want, "ahead {a}, rate {q}, random {r}");
+        assert_eq!(
+            law::next_poll_delay_ms(*a, *q, *r),
+            want,
+            "ahead {a}, rate {q}, random {r}"
+        );
     }
 }
 
 #[test]
 fn people_ahead_and_backoff_match_poll_js() {
-    let tickets = [(1.0, 0.0), (1006.0, 900.0), (5.0, 900.0), (2_000_001.0, 12.0), (7.0, -4.0)];
+    let tickets = [
+        (1.0, 0.0),
+        (1006.0, 900.0),
+        (5.0, 900.0),
+        (2_000_001.0, 12.0),
+        (7.0, -4.0),
+    ];
     let js = node(
         &serde_json::json!(tickets),
         "cases.map(([t, r]) => P.peopleAhead(t, r))",
@@ -76,6 +92,10 @@ fn people_ahead_and_backoff_match_poll_js() {
     );
     let js: Vec<f64> = serde_json::from_value(js).unwrap();
     for ((f, r), want) in failures.iter().zip(js) {
-        assert_eq!(law::backoff_delay_ms(*f, *r), want, "failures {f}, random {r}");
+        assert_eq!(
+            law::backoff_delay_ms(*f, *r),
+            want,
+            "failures {f}, random {r}"
+        );
     }
 }
