@@ -6,7 +6,7 @@ use crate::backends::{CountingTable, SimClock, SimQueue, lock, token_of};
 use crate::law;
 use crate::report::{KeyPeak, Report, Second};
 use crate::{Error, Scenario};
-use beekeeper_core::contract::{RoomState, poll};
+use beekeeper_core::contract::{Answer, RoomState, poll};
 use beekeeper_core::cookie;
 use beekeeper_room::Table;
 use beekeeper_room::consumer::Consumer;
@@ -237,17 +237,25 @@ impl Sim {
                 // What the /poll mapping reads: the room item and this visitor's token item.
                 let room = self.table.room().await?;
                 let item = self.table.token(&token_of(id)).await?;
-                let answer = poll(room.as_ref(), item.as_ref(), at / 1000);
-                if answer.admitted {
-                    self.waiting = self.waiting.saturating_sub(1);
-                    self.admitted += 1;
-                    self.events
-                        .push(Reverse((at + CHECK_AFTER_MS, Kind::Check, id)));
-                } else {
-                    let v = &mut self.visitors[id as usize];
-                    v.released_total = answer.released_total;
-                    v.rate = answer.rate;
-                    self.schedule_poll(at, id);
+                match poll(room.as_ref(), item.as_ref(), at / 1000) {
+                    Answer::Ok(answer) if answer.admitted => {
+                        self.waiting = self.waiting.saturating_sub(1);
+                        self.admitted += 1;
+                        self.events
+                            .push(Reverse((at + CHECK_AFTER_MS, Kind::Check, id)));
+                    }
+                    Answer::Ok(answer) => {
+                        let v = &mut self.visitors[id as usize];
+                        v.released_total = answer.released_total;
+                        v.rate = answer.rate;
+                        self.schedule_poll(at, id);
+                    }
+                    // 503 busy: the page keeps its place and backs off.
+                    Answer::Busy => {
+                        let delay = law::backoff_delay_ms(1.0, self.rng.random());
+                        self.events
+                            .push(Reverse((at + delay as u64, Kind::Poll, id)));
+                    }
                 }
             }
             Kind::Check => {
