@@ -15,7 +15,13 @@ pub fn schedule(task: &ConsumerTask) -> Vec<u64> {
     let Some(mine) = plan.iter().find(|t| t.index == task.index) else {
         return Vec::new();
     };
-    if mine != task {
+    // The minute does not change the schedule, only when it starts.
+    if *mine
+        != (ConsumerTask {
+            minute_ms: None,
+            ..*task
+        })
+    {
         // A hand-made task that does not match its plan: fall back to spacing its own batches evenly.
         return even(task.iterations(), task.window_ms);
     }

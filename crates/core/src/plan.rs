@@ -29,6 +29,12 @@ pub struct ConsumerTask {
     pub batch: u32,
     /// The span to spread the batches over (60,000 in production; shorter in `dev` demos and tests).
     pub window_ms: u64,
+    /// The start of the minute this task releases (epoch ms, a multiple of `window_ms`), taken from the
+    /// schedule event's time, not the trigger's clock. It names the task's claim and sets its deadline.
+    /// `None` only in a task from a trigger older than this field: the consumer refuses it, because
+    /// without a minute a duplicated or hours-late delivery could not be told from a fresh one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minute_ms: Option<u64>,
 }
 
 fn full_batch() -> u32 {
@@ -47,11 +53,41 @@ impl ConsumerTask {
     pub fn iterations(&self) -> u32 {
         self.messages.div_ceil(self.batch.clamp(1, BATCH))
     }
+
+    /// When the task's minute ends: nothing of this minute may be started after it, so a late or
+    /// replayed task cannot add to a later minute's release.
+    pub fn deadline_ms(&self) -> Option<u64> {
+        self.minute_ms.map(|m| m.saturating_add(self.window_ms))
+    }
 }
 
-/// One second's share of the minute, between 1 and [`BATCH`].
+/// The start of the minute (window) that `time_ms` falls in. Windows are aligned to the epoch, so every
+/// trigger, however late or duplicated, names the same minute for the same schedule event.
+pub fn minute_start(time_ms: u64, window_ms: u64) -> u64 {
+    time_ms - time_ms % window_ms.max(1)
+}
+
+/// [`plan_minute`] for the minute starting at `minute_ms`: the tasks carry their minute.
+pub fn plan_for(messages: u32, window_ms: u64, minute_ms: u64) -> Vec<ConsumerTask> {
+    let mut tasks = plan_minute(messages, window_ms);
+    for t in &mut tasks {
+        t.minute_ms = Some(minute_ms);
+    }
+    tasks
+}
+
+/// One second's share of a 60-second minute, between 1 and [`BATCH`].
 pub fn batch_size(messages: u32) -> u32 {
-    messages.div_ceil(60).clamp(1, BATCH)
+    batch_size_in(messages, 60_000)
+}
+
+/// One second's share of a window of `window_ms`, between 1 and [`BATCH`]: a shortened minute (`dev`
+/// rehearsals, tests) makes fewer, fuller batches rather than more calls per second.
+pub fn batch_size_in(messages: u32, window_ms: u64) -> u32 {
+    let secs = window_ms.div_ceil(1000).max(1);
+    u64::from(messages)
+        .div_ceil(secs)
+        .clamp(1, u64::from(BATCH)) as u32
 }
 
 /// Splits `messages` (the rate, or fewer when fewer are queued) into consumer tasks, each as full as allowed.
@@ -63,8 +99,9 @@ pub fn plan_minute(messages: u32, window_ms: u64) -> Vec<ConsumerTask> {
             of,
             messages: (messages - index * MAX_PER_CONSUMER).min(MAX_PER_CONSUMER),
             total: messages,
-            batch: batch_size(messages),
+            batch: batch_size_in(messages, window_ms),
             window_ms,
+            minute_ms: None,
         })
         .collect()
 }
@@ -105,6 +142,9 @@ mod tests {
         assert_eq!(plan_minute(600, 60_000)[0].iterations(), 60);
         assert_eq!(batch_size(1), 1);
         assert_eq!(batch_size(100_000), 10);
+        assert_eq!(batch_size_in(30, 4_000), 8);
+        assert_eq!(batch_size_in(25, 8_000), 4);
+        assert_eq!(plan_minute(300, 10_000)[0].batch, 10);
     }
 
     #[test]
@@ -134,5 +174,26 @@ mod tests {
             r#"{"index":0,"of":1,"messages":25,"total":25,"batch":1,"window_ms":60000}"#
         );
         assert_eq!(serde_json::from_str::<ConsumerTask>(&json).unwrap(), t);
+        let t = plan_for(25, 60_000, 120_000)[0];
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(
+            json.ends_with(r#","window_ms":60000,"minute_ms":120000}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<ConsumerTask>(&json).unwrap(), t);
+        assert_eq!(t.deadline_ms(), Some(180_000));
+    }
+
+    #[test]
+    fn minutes_are_aligned_to_the_epoch() {
+        assert_eq!(minute_start(1_775_738_096_000, 60_000), 1_775_738_040_000);
+        assert_eq!(minute_start(120_000, 60_000), 120_000);
+        assert_eq!(minute_start(179_999, 60_000), 120_000);
+        assert_eq!(minute_start(7_500, 2_000), 6_000);
+        assert!(
+            plan_for(3_300, 60_000, 60_000)
+                .iter()
+                .all(|t| t.minute_ms == Some(60_000))
+        );
     }
 }

@@ -10,11 +10,12 @@ use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::{FakeClock, MemoryQueue, MemoryTable, RecordingInvoker};
 use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
 use beekeeper_room::trigger::Trigger;
-use beekeeper_room::{Clock, Error, Queue, RoomUpdate, Table};
+use beekeeper_room::{BatchKey, Clock, Error, Queue, Released, RoomUpdate, Table};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const T0_MS: u64 = 1_775_738_096_000;
+/// 2026-04-09T12:35:00Z: a whole minute, so the simulated minute starts when its tick does.
+const T0_MS: u64 = 1_775_738_100_000;
 const COOKIE: &str = "_ga=GA1.1.1234567890.1775738000; theme=dark; consent=necessary,analytics";
 
 fn room(rate: u32) -> RoomState {
@@ -111,14 +112,22 @@ impl Table for Stamped {
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
         self.inner.token(token).await
     }
-    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
-        let back = self.inner.put_tokens(items).await?;
-        let written = items.len() - back.len();
+    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
+        self.inner.claim_minute(minute_ms, now_secs).await
+    }
+    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
+        self.inner.claim_task(minute_ms, index, expires_at).await
+    }
+    async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error> {
+        let r = self.inner.release(items, batch).await?;
         self.writes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((self.clock.now_ms(), written));
-        Ok(back)
+            .push((self.clock.now_ms(), r.fresh.len()));
+        Ok(r)
+    }
+    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
+        self.inner.publish_released(now_secs).await
     }
     async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
         self.inner.take_tickets(n).await
@@ -150,7 +159,10 @@ async fn one_minute(rate: u32) -> (u64, u64, f64) {
             clock: clock.clone(),
             writes: writes.clone(),
         });
-        match Consumer::new(queue.clone(), stamped, clock).run(task).await {
+        match Consumer::new(queue.clone(), stamped, clock)
+            .run(task, None)
+            .await
+        {
             Ok(report) => released += report.released,
             Err(e) => panic!("consumer: {e}"),
         }

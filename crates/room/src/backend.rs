@@ -48,7 +48,8 @@ pub enum RoomUpdate {
     Destination(String),
     SessionMinutes(u32),
     QueueDepth(u64),
-    /// Atomic increment by consumers.
+    /// Atomic increment, for tools and tests. Consumers do not use it: they count in the same write as
+    /// their token items ([`Table::release`]) and publish with [`Table::publish_released`].
     AddReleased(u64),
     /// The DRT's new rate and memory; applied only if `base_rate` still equals `expected_base_rate`, so a
     /// `set-rate` that landed meanwhile wins.
@@ -70,11 +71,56 @@ pub trait Table: Send + Sync {
     /// error: it returns `Ok(false)`.
     async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error>;
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error>;
-    /// Writes up to 25 token items; returns the ones the table did not process (to retry).
-    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error>;
     /// Adds `n` to the ticket counter (created at 0 when absent) and returns its new value: tickets
     /// `new-n+1 ..= new` are the caller's. One atomic `ADD`, so containers never get the same ticket.
     async fn take_tickets(&self, n: u64) -> Result<u64, Error>;
+    /// Claims the minute starting at `minute_ms` for release: true for the first caller, false when this
+    /// minute or a later one was already claimed (a duplicated or late schedule event).
+    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error>;
+    /// Claims consumer task `index` of the minute: true once, false for a duplicated delivery of the same
+    /// task. The claim is kept until `expires_at` (epoch seconds), long after the minute is over.
+    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error>;
+    /// Creates the token items that do not exist yet and adds exactly that many to counter `shard`, as
+    /// one atomic write: a token is counted if and only if this call created its item. At most
+    /// [`MAX_RELEASE`] items, distinct tokens.
+    async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error>;
+    /// Sums the counter shards and raises the room item's `released_total` to that sum (never lowers
+    /// it); returns the sum.
+    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error>;
+}
+
+/// Counter shards for `released_total`: one per consumer of the largest minute (100,000/minute plans
+/// 100 consumers), so no two consumers of a minute ever write the same counter item.
+pub const COUNTER_SHARDS: u32 = 100;
+/// The most token items one [`Table::release`] takes: a receive's worth.
+pub const MAX_RELEASE: usize = 10;
+
+/// Where a batch's count goes, and which minute it belongs to (recorded on each token item).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchKey {
+    pub minute_ms: u64,
+    pub shard: u32,
+}
+
+impl BatchKey {
+    /// Consumer `index` of a minute counts into shard `index % COUNTER_SHARDS`.
+    pub fn new(minute_ms: u64, index: u32) -> Self {
+        BatchKey {
+            minute_ms,
+            shard: index % COUNTER_SHARDS,
+        }
+    }
+}
+
+/// What one [`Table::release`] did with each item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Released {
+    /// Created by this call, and counted by it.
+    pub fresh: Vec<Token>,
+    /// Already there: released before (a duplicate delivery). Not counted again, safe to delete.
+    pub already: Vec<Token>,
+    /// Neither written nor found (throttled, conflicting); retry them.
+    pub unprocessed: Vec<TokenItem>,
 }
 
 /// Starts a consumer without waiting for it (Lambda `Invoke` with `InvocationType=Event` in AWS).

@@ -1,9 +1,18 @@
 //! Releases one consumer's share of the minute: batch by batch, on the minute-wide schedule, writing each
 //! visitor's token item before deleting their message, so that a failure anywhere leaves the visitor in
 //! line rather than lost.
+//!
+//! Each share is released once and only inside its minute. Lambda may deliver the same task twice, or
+//! hours late after throttling, so a task is refused unless it names its minute, the minute is not over,
+//! and the task wins its claim (`#task#{minute}#{index}`). The run stops starting batches at the end of
+//! its minute, and early enough before the invocation's own deadline that Lambda never kills it mid-batch
+//! (a batch it does not start stays queued for the next minute).
+//!
+//! `released_total` is exact under duplicates and kills because a token is counted in the same atomic
+//! write that creates its item ([`Table::release`]); see `aws/release.rs` for how that scales.
 
 use crate::Error;
-use crate::backend::{Clock, Queue, Received, RoomUpdate, Table};
+use crate::backend::{BatchKey, Clock, Queue, Received, Table};
 use beekeeper_core::Token;
 use beekeeper_core::contract::TokenItem;
 use beekeeper_core::pacing::schedule;
@@ -12,7 +21,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Attempts at writing one batch's token items before its unwritten messages are left to come back.
+/// Failed attempts at writing one batch before its unwritten messages are left to come back.
 const WRITE_ATTEMPTS: u32 = 5;
 /// First retry delay; doubles each attempt (50, 100, 200, 400 ms, with jitter): about 0.75 s in all,
 /// short next to the gap between batches, long enough for DynamoDB's on-demand throttling to ease.
@@ -22,23 +31,57 @@ const BACKOFF_BASE_MS: u64 = 50;
 /// one message is there, so it only waits when the queue really is empty.
 const MIN_WAIT_SECS: u64 = 1;
 const MAX_WAIT_SECS: u64 = 20;
+/// Time a batch needs in the worst case: a long poll, the write with all its retries, the delete.
+/// A batch is only started with at least this much left before the invocation's deadline.
+pub const BATCH_BUDGET: Duration = Duration::from_secs(3);
+/// What a batch needs after its receive returns (write, retries, delete): caps the long poll.
+const AFTER_RECEIVE_MS: u64 = 2_000;
+/// How often a running consumer publishes the counters into `released_total`: the page's lag.
+const PUBLISH_EVERY_MS: u64 = 5_000;
+/// How long a task claim is kept: far longer than Lambda retries an event (MaximumEventAgeInSeconds).
+const CLAIM_KEEP_SECS: u64 = 6 * 3600;
+
+/// Why a run released nobody at all (a normal run is `Ran`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Outcome {
+    #[default]
+    Ran,
+    /// The task's minute was over when it arrived.
+    Late,
+    /// Another delivery of the same task already claimed it.
+    Duplicate,
+    Closed,
+}
 
 /// What one consumer invocation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ConsumeReport {
-    /// Distinct visitors whose token item was written.
+    pub outcome: Outcome,
+    /// Visitors whose token item this run created (each counted once in `released_total`).
     pub released: u64,
+    /// Deliveries of visitors released before (duplicate SQS deliveries): deleted, not counted again.
+    pub already: u64,
     /// Receives made (one per scheduled batch).
     pub batches: u32,
     pub empty_receives: u32,
     /// Tokens still unwritten after every retry; their messages stay in the queue.
     pub unwritten: u64,
+    /// Batches not started because the minute or the invocation was about to end.
+    pub skipped_batches: u32,
 }
 
 pub struct Consumer {
     queue: Arc<dyn Queue>,
     table: Arc<dyn Table>,
     clock: Arc<dyn Clock>,
+}
+
+/// The moments a run must respect, fixed when it starts.
+struct Limits {
+    /// No batch starts at or after this: the end of the task's minute, or the invocation's deadline
+    /// less [`BATCH_BUDGET`], whichever is first.
+    stop_at: u64,
+    invocation_deadline_ms: Option<u64>,
 }
 
 impl Consumer {
@@ -50,26 +93,100 @@ impl Consumer {
         }
     }
 
-    /// Runs `task` to the end of its schedule. Transient failures of one batch leave that batch's
-    /// visitors in line and go on with the next; a permanent one (permissions, a missing table) stops
-    /// the run, since every further batch would only cycle messages towards the dead-letter queue.
-    pub async fn run(&self, task: ConsumerTask) -> Result<ConsumeReport, Error> {
-        let start = self.clock.now_ms();
-        let room = self.table.room().await?.ok_or(Error::NoRoom)?;
+    /// Runs `task` to the end of its schedule or its minute. `invocation_deadline_ms` is when the
+    /// platform kills this invocation (Lambda's context deadline, epoch ms; `None` when nothing will).
+    /// Transient failures of one batch leave that batch's visitors in line and go on with the next; a
+    /// permanent one (permissions, a missing table) stops the run, since every further batch would only
+    /// cycle messages towards the dead-letter queue.
+    pub async fn run(
+        &self,
+        task: ConsumerTask,
+        invocation_deadline_ms: Option<u64>,
+    ) -> Result<ConsumeReport, Error> {
+        let (Some(minute_ms), Some(minute_end)) = (task.minute_ms, task.deadline_ms()) else {
+            return Err(Error::BadEvent(format!(
+                "consumer task {} of {} names no minute (sent by an older trigger?); refusing it so no \
+                 minute is released twice. Redeploy so the trigger and consumer are the same version",
+                task.index + 1,
+                task.of
+            )));
+        };
         let mut report = ConsumeReport::default();
-        if !room.open {
-            tracing::info!("room closed; releasing nobody");
+        let now = self.clock.now_ms();
+        if now >= minute_end {
+            tracing::warn!(
+                minute_ms,
+                late_ms = now - minute_ms,
+                "task arrived after its minute; releasing nobody"
+            );
+            report.outcome = Outcome::Late;
             return Ok(report);
         }
-        let offsets = schedule(&task);
+        let keep_until = minute_end / 1000 + CLAIM_KEEP_SECS;
+        if !self
+            .table
+            .claim_task(minute_ms, task.index, keep_until)
+            .await?
+        {
+            tracing::warn!(
+                minute_ms,
+                index = task.index,
+                "task already run by another delivery; releasing nobody"
+            );
+            report.outcome = Outcome::Duplicate;
+            return Ok(report);
+        }
+        let room = self.table.room().await?.ok_or(Error::NoRoom)?;
+        if !room.open {
+            tracing::info!("room closed; releasing nobody");
+            report.outcome = Outcome::Closed;
+            return Ok(report);
+        }
+        let budget = BATCH_BUDGET.as_millis() as u64;
+        let limits = Limits {
+            stop_at: invocation_deadline_ms
+                .map_or(minute_end, |d| minute_end.min(d.saturating_sub(budget))),
+            invocation_deadline_ms,
+        };
+        self.batches(&task, minute_ms, room.session_minutes, &limits, &mut report)
+            .await?;
+        self.publish().await;
+        tracing::info!(
+            minute_ms,
+            index = task.index,
+            of = task.of,
+            planned = task.messages,
+            released = report.released,
+            already = report.already,
+            empty_receives = report.empty_receives,
+            unwritten = report.unwritten,
+            skipped_batches = report.skipped_batches,
+            "consumer done"
+        );
+        Ok(report)
+    }
+
+    /// The paced loop. Batches are due at offsets from the start of the minute (not of this run), so a
+    /// consumer started late catches up instead of pushing its share past the minute's end.
+    async fn batches(
+        &self,
+        task: &ConsumerTask,
+        minute_ms: u64,
+        session_minutes: u32,
+        limits: &Limits,
+        report: &mut ConsumeReport,
+    ) -> Result<(), Error> {
+        let key = BatchKey::new(minute_ms, task.index);
+        let offsets = schedule(task);
         let mut planned = 0u64;
         let mut previous: Option<(u64, u64)> = None;
+        let mut last_publish = self.clock.now_ms();
         for (i, (&offset, size)) in offsets.iter().zip(task.batches()).enumerate() {
             planned += u64::from(size);
-            let mut due = start + offset;
+            let mut due = minute_ms + offset;
             if let Some((prev_offset, prev_at)) = previous {
-                // Behind schedule (slow calls, retries): catch up at no more than twice the planned pace,
-                // so the overdue batches do not reach the destination back to back.
+                // Behind schedule (a late start, slow calls, retries): catch up at no more than twice the
+                // planned pace, so the overdue batches do not reach the destination back to back.
                 due = due.max(prev_at + offset.saturating_sub(prev_offset) / 2);
             }
             let now = self.clock.now_ms();
@@ -77,18 +194,30 @@ impl Consumer {
                 self.clock.sleep(Duration::from_millis(due - now)).await;
             }
             let at = self.clock.now_ms();
+            if at >= limits.stop_at {
+                report.skipped_batches = offsets.len().saturating_sub(i) as u32;
+                tracing::warn!(
+                    skipped = report.skipped_batches,
+                    "the minute or the invocation ends; the rest stays queued"
+                );
+                break;
+            }
             previous = Some((offset, at));
 
-            // A short batch (malformed bodies, unwritten items, a thin queue) is made up in later ones,
-            // within SQS's ten per receive.
+            // A short batch (malformed bodies, duplicates, unwritten items, a thin queue) is made up in
+            // later ones, within SQS's ten per receive.
             let want = planned
                 .saturating_sub(report.released)
                 .min(u64::from(BATCH)) as u32;
-            let next_due = start + offsets.get(i + 1).copied().unwrap_or(task.window_ms);
-            let wait = next_due
+            let next_due = minute_ms + offsets.get(i + 1).copied().unwrap_or(task.window_ms);
+            let mut wait = next_due
                 .saturating_sub(at)
                 .div_ceil(1000)
                 .clamp(MIN_WAIT_SECS, MAX_WAIT_SECS);
+            if let Some(d) = limits.invocation_deadline_ms {
+                // Leave room after the receive for the write and delete before the platform's deadline.
+                wait = wait.min(d.saturating_sub(at + AFTER_RECEIVE_MS) / 1000);
+            }
             report.batches += 1;
             let received = match self.queue.receive(want, Duration::from_secs(wait)).await {
                 Ok(r) => r,
@@ -102,28 +231,25 @@ impl Consumer {
                 report.empty_receives += 1;
                 continue;
             }
-            let (released, unwritten) = self.release(&received, room.session_minutes).await?;
-            report.released += released;
-            report.unwritten += unwritten;
+            self.release(&received, session_minutes, key, report)
+                .await?;
+            let now = self.clock.now_ms();
+            if now.saturating_sub(last_publish) >= PUBLISH_EVERY_MS {
+                self.publish().await;
+                last_publish = now;
+            }
         }
-        tracing::info!(
-            index = task.index,
-            of = task.of,
-            planned = task.messages,
-            released = report.released,
-            empty_receives = report.empty_receives,
-            unwritten = report.unwritten,
-            "consumer done"
-        );
-        Ok(report)
+        Ok(())
     }
 
-    /// Writes, then deletes what was written, then counts it. Returns (released, unwritten).
+    /// Writes (counting only new items), then deletes every message whose item now exists.
     async fn release(
         &self,
         received: &[Received],
         session_minutes: u32,
-    ) -> Result<(u64, u64), Error> {
+        key: BatchKey,
+        report: &mut ConsumeReport,
+    ) -> Result<(), Error> {
         let malformed = received.iter().filter(|m| m.token.is_none()).count();
         if malformed > 0 {
             // Left undeleted: redrive moves them to the dead-letter queue after a few receives.
@@ -134,7 +260,8 @@ impl Consumer {
         }
         let now_secs = self.clock.now_secs();
         let mut seen = HashSet::new();
-        // One item per token: a duplicate delivery inside one batch would make DynamoDB refuse the batch.
+        // One item per token: a duplicate delivery inside one batch would make DynamoDB refuse the write.
+        // Built once, so every retry sends the very same items (DynamoDB's idempotency token needs that).
         let items: Vec<TokenItem> = received
             .iter()
             .filter_map(|m| m.token.clone())
@@ -142,30 +269,27 @@ impl Consumer {
             .map(|t| TokenItem::released(t, now_secs, session_minutes))
             .collect();
         if items.is_empty() {
-            return Ok((0, 0));
+            return Ok(());
         }
-        let unwritten: HashSet<Token> = self
-            .write(items.clone())
-            .await?
-            .into_iter()
-            .map(|i| i.token)
-            .collect();
-        let written: Vec<Received> = received
-            .iter()
-            .filter(|m| m.token.as_ref().is_some_and(|t| !unwritten.contains(t)))
-            .cloned()
-            .collect();
-        let released = (items.len() - unwritten.len()) as u64;
+        let (fresh, already, unwritten) = self.write(items, key).await?;
+        report.released += fresh;
+        report.already += already;
+        report.unwritten += unwritten.len() as u64;
         if !unwritten.is_empty() {
             tracing::warn!(
                 unwritten = unwritten.len(),
                 "token items not written after retries; their visitors stay in line"
             );
         }
+        let written: Vec<Received> = received
+            .iter()
+            .filter(|m| m.token.as_ref().is_some_and(|t| !unwritten.contains(t)))
+            .cloned()
+            .collect();
         if !written.is_empty() {
             match self.queue.delete(&written).await {
                 Ok(failed) if !failed.is_empty() => {
-                    // They come back and are written again: harmless for the visitor, but counted twice.
+                    // They come back, find their item, and are deleted then without being counted again.
                     tracing::warn!(failed = failed.len(), "released messages not deleted");
                 }
                 Ok(_) => {}
@@ -174,34 +298,52 @@ impl Consumer {
                 }
             }
         }
-        if released > 0 {
-            if let Err(e) = self
-                .table
-                .update_room(RoomUpdate::AddReleased(released), self.clock.now_secs())
-                .await
-            {
-                tracing::warn!(error = %e, released, "could not add to released_total; pages lag");
-            }
-        }
-        Ok((released, unwritten.len() as u64))
+        Ok(())
     }
 
-    /// Writes `items`, retrying what the table hands back; returns what is still unwritten at the end.
-    async fn write(&self, mut pending: Vec<TokenItem>) -> Result<Vec<TokenItem>, Error> {
-        for attempt in 0..WRITE_ATTEMPTS {
-            if attempt > 0 {
-                self.clock.sleep(backoff(attempt)).await;
-            }
-            match self.table.put_tokens(&pending).await {
-                Ok(back) if back.is_empty() => return Ok(back),
-                Ok(back) => pending = back,
+    /// Writes `items`, retrying what the table hands back. Returns (created, found already released,
+    /// still unwritten).
+    async fn write(
+        &self,
+        mut pending: Vec<TokenItem>,
+        key: BatchKey,
+    ) -> Result<(u64, u64, HashSet<Token>), Error> {
+        let (mut fresh, mut already) = (0u64, 0u64);
+        let mut failures = 0;
+        while !pending.is_empty() && failures < WRITE_ATTEMPTS {
+            match self.table.release(&pending, key).await {
+                Ok(r) => {
+                    let progress = r.unprocessed.len() < pending.len();
+                    fresh += r.fresh.len() as u64;
+                    already += r.already.len() as u64;
+                    pending = r.unprocessed;
+                    if progress {
+                        continue;
+                    }
+                }
                 Err(e) if e.is_retryable() => {
-                    tracing::warn!(error = %e, attempt, "writing token items failed; retrying");
+                    tracing::warn!(error = %e, failures, "writing token items failed; retrying");
                 }
                 Err(e) => return Err(e),
             }
+            failures += 1;
+            if !pending.is_empty() && failures < WRITE_ATTEMPTS {
+                self.clock.sleep(backoff(failures)).await;
+            }
         }
-        Ok(pending)
+        Ok((
+            fresh,
+            already,
+            pending.into_iter().map(|i| i.token).collect(),
+        ))
+    }
+
+    /// Brings `released_total` up to the counters. A failure only delays what pages show: the counts
+    /// themselves are already safe in the counter items.
+    async fn publish(&self) {
+        if let Err(e) = self.table.publish_released(self.clock.now_secs()).await {
+            tracing::warn!(error = %e, "could not publish released_total; pages lag");
+        }
     }
 }
 

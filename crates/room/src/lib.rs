@@ -15,5 +15,8 @@ pub mod memory;
 pub mod producer;
 pub mod trigger;
 
-pub use backend::{Clock, Invoker, Queue, QueueDepth, Received, RoomUpdate, SystemClock, Table};
+pub use backend::{
+    BatchKey, COUNTER_SHARDS, Clock, Invoker, MAX_RELEASE, Queue, QueueDepth, Received, Released,
+    RoomUpdate, SystemClock, Table,
+};
 pub use error::Error;

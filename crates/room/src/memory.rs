@@ -3,7 +3,9 @@
 //! limits, unprocessed items) rather than being the simplest thing that compiles.
 
 use crate::Error;
-use crate::backend::{Clock, Invoker, Queue, QueueDepth, Received, RoomUpdate, Table};
+use crate::backend::{
+    BatchKey, Clock, Invoker, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
+};
 use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
@@ -156,7 +158,12 @@ struct TableState {
     room: Option<RoomState>,
     tokens: HashMap<Token, TokenItem>,
     tickets: u64,
-    /// Test hook: how many of the next `put_tokens` items to hand back as unprocessed.
+    /// The minute each token item was released in (DynamoDB keeps it on the item).
+    minutes: HashMap<Token, u64>,
+    last_minute: Option<u64>,
+    tasks: HashSet<(u64, u32)>,
+    shards: HashMap<u32, u64>,
+    /// Test hook: how many of the next released items to hand back as unprocessed.
     unprocessed_budget: usize,
     /// Test hook: keys (`#room` or a token) whose reads fail as a throttled or unprocessed read does.
     unreadable: HashSet<String>,
@@ -173,6 +180,16 @@ impl MemoryTable {
         let t = MemoryTable::default();
         lock(&t.state).room = Some(room);
         t
+    }
+
+    /// The minute (its start, epoch ms) each released token was released in.
+    pub fn release_minutes(&self) -> HashMap<Token, u64> {
+        lock(&self.state).minutes.clone()
+    }
+
+    /// The sum of the counter shards: what `released_total` becomes at the next publish.
+    pub fn counted(&self) -> u64 {
+        lock(&self.state).shards.values().sum()
     }
 
     /// Makes the next `n` items written come back unprocessed, as DynamoDB does under throttling.
@@ -259,15 +276,59 @@ impl Table for MemoryTable {
         Ok(s.tokens.get(token).cloned())
     }
 
-    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
+    async fn claim_minute(&self, minute_ms: u64, _now_secs: u64) -> Result<bool, Error> {
+        let mut s = lock(&self.state);
+        if s.room.is_none() {
+            return Err(Error::NoRoom);
+        }
+        if s.last_minute.is_some_and(|last| last >= minute_ms) {
+            return Ok(false);
+        }
+        s.last_minute = Some(minute_ms);
+        Ok(true)
+    }
+
+    async fn claim_task(
+        &self,
+        minute_ms: u64,
+        index: u32,
+        _expires_at: u64,
+    ) -> Result<bool, Error> {
+        Ok(lock(&self.state).tasks.insert((minute_ms, index)))
+    }
+
+    /// All under one lock, so it is as atomic as DynamoDB's transaction.
+    async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error> {
         let mut s = lock(&self.state);
         let refuse = s.unprocessed_budget.min(items.len());
         s.unprocessed_budget -= refuse;
-        let (unprocessed, written) = items.split_at(refuse);
-        for i in written {
-            s.tokens.insert(i.token.clone(), i.clone());
+        let (unprocessed, rest) = items.split_at(refuse);
+        let mut out = Released {
+            unprocessed: unprocessed.to_vec(),
+            ..Released::default()
+        };
+        for i in rest {
+            if s.tokens.contains_key(&i.token) {
+                out.already.push(i.token.clone());
+            } else {
+                s.tokens.insert(i.token.clone(), i.clone());
+                s.minutes.insert(i.token.clone(), batch.minute_ms);
+                out.fresh.push(i.token.clone());
+            }
         }
-        Ok(unprocessed.to_vec())
+        *s.shards.entry(batch.shard).or_default() += out.fresh.len() as u64;
+        Ok(out)
+    }
+
+    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
+        let mut s = lock(&self.state);
+        let sum = s.shards.values().sum();
+        let room = s.room.as_mut().ok_or(Error::NoRoom)?;
+        if room.released_total < sum {
+            room.released_total = sum;
+            room.updated_at = now_secs;
+        }
+        Ok(sum)
     }
 
     async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
@@ -352,16 +413,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unprocessed_writes_are_handed_back() {
+    async fn unprocessed_writes_are_handed_back_and_only_new_items_count() {
         let t = MemoryTable::default();
         t.fail_next_writes(2);
         let items: Vec<_> = (0..5)
             .map(|n| TokenItem::released(token(n), 0, 1))
             .collect();
-        let back = t.put_tokens(&items).await.unwrap();
-        assert_eq!(back.len(), 2);
+        let key = BatchKey::new(60_000, 3);
+        let first = t.release(&items, key).await.unwrap();
+        assert_eq!((first.unprocessed.len(), first.fresh.len()), (2, 3));
         assert_eq!(t.token_count(), 3);
-        assert!(t.put_tokens(&back).await.unwrap().is_empty());
-        assert_eq!(t.token_count(), 5);
+        let again = t.release(&items, key).await.unwrap();
+        assert_eq!((again.fresh.len(), again.already.len()), (2, 3));
+        assert_eq!((t.token_count(), t.counted()), (5, 5));
     }
 }

@@ -1,10 +1,16 @@
 //! The once-a-minute planner: it turns the room's rate into consumer invocations, and is the one place
 //! that counts the queue, so the producer can hand out tickets without asking SQS per request.
+//!
+//! Each minute is released once. Lambda delivers a schedule event at least once and retries a throttled
+//! one for up to the event's maximum age, so after a concurrency crunch several ticks can arrive
+//! together. A tick releases the minute its event was *scheduled* for (the event's `time`, not this
+//! clock), only while that minute lasts, and only if it wins the conditional claim on the room item's
+//! `last_minute`; a duplicate or late tick starts nobody.
 
 use crate::Error;
 use crate::backend::{Invoker, Queue, RoomUpdate, Table};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use beekeeper_core::plan::{ConsumerTask, plan_minute};
+use beekeeper_core::plan::{ConsumerTask, minute_start, plan_for};
 use std::sync::Arc;
 
 /// EventBridge's `detail-type` for a schedule rule's events.
@@ -17,7 +23,20 @@ pub struct TickReport {
     pub rate: u32,
     /// Visible messages in the queue at the start of the minute.
     pub queued: u64,
+    /// The minute this tick was for (its start, epoch ms).
+    pub minute_ms: u64,
+    /// Why nothing was started although the room is open with visitors waiting.
+    pub skipped: Option<Skip>,
     pub tasks: Vec<ConsumerTask>,
+}
+
+/// A tick that must not release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Its minute is over (a retried or queued schedule event).
+    Late,
+    /// Its minute, or a later one, was already claimed (a duplicate delivery).
+    Claimed,
 }
 
 pub struct Trigger {
@@ -47,10 +66,44 @@ impl Trigger {
     /// test payload shows up in the logs instead of releasing visitors.
     pub async fn handle(&self, event: &EventBridgeEvent, now_ms: u64) -> Result<TickReport, Error> {
         check_scheduled(event)?;
-        self.tick(now_ms).await
+        let scheduled_ms = match event.time {
+            Some(t) => u64::try_from(t.timestamp_millis()).unwrap_or(0),
+            None => {
+                // EventBridge always sets it; without it the best guess is that the event is on time.
+                tracing::warn!("schedule event without a time; releasing the current minute");
+                now_ms
+            }
+        };
+        self.tick_for(scheduled_ms, now_ms).await
     }
 
+    /// A tick scheduled now (the dev server's loop, tests).
     pub async fn tick(&self, now_ms: u64) -> Result<TickReport, Error> {
+        self.tick_for(now_ms, now_ms).await
+    }
+
+    /// A tick for the event scheduled at `scheduled_ms`, handled at `now_ms`.
+    pub async fn tick_for(&self, scheduled_ms: u64, now_ms: u64) -> Result<TickReport, Error> {
+        let minute_ms = minute_start(scheduled_ms, self.window_ms);
+        if now_ms >= minute_ms.saturating_add(self.window_ms) {
+            tracing::warn!(
+                minute_ms,
+                late_ms = now_ms - minute_ms,
+                "schedule event arrived after its minute ended; releasing nothing for it"
+            );
+            return Ok(TickReport {
+                open: false,
+                rate: 0,
+                queued: 0,
+                minute_ms,
+                skipped: Some(Skip::Late),
+                tasks: Vec::new(),
+            });
+        }
+        // Counts of consumers that were cut off before publishing show up here, within a minute.
+        if let Err(e) = self.table.publish_released(now_ms / 1000).await {
+            tracing::warn!(error = %e, "could not publish released_total; pages lag");
+        }
         let room = self.table.room().await?.ok_or(Error::NoRoom)?;
         let depth = self.queue.depth().await?;
         // Tickets drift without this count, but releasing on time matters more than accurate tickets.
@@ -65,6 +118,8 @@ impl Trigger {
             open: room.open,
             rate: room.rate,
             queued: depth.visible,
+            minute_ms,
+            skipped: None,
             tasks: Vec::new(),
         };
         if !room.open || depth.visible == 0 {
@@ -77,7 +132,16 @@ impl Trigger {
         }
         // Planning for more than is queued would only make consumers poll an empty queue.
         let messages = u64::from(room.rate).min(depth.visible) as u32;
-        report.tasks = plan_minute(messages, self.window_ms);
+        // Claimed only when there is something to release, so a closed room does not use up a minute.
+        if !self.table.claim_minute(minute_ms, now_ms / 1000).await? {
+            tracing::warn!(
+                minute_ms,
+                "this minute was already released by another delivery of its tick; releasing nothing"
+            );
+            report.skipped = Some(Skip::Claimed);
+            return Ok(report);
+        }
+        report.tasks = plan_for(messages, self.window_ms, minute_ms);
         let mut failed = 0;
         let mut first = None;
         // All at once: each consumer paces from its own start, so invoking 100 of them one by one would

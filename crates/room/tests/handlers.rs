@@ -8,6 +8,8 @@ mod consumer;
 mod drt;
 #[path = "handlers/minute.rs"]
 mod minute;
+#[path = "handlers/once.rs"]
+mod once;
 #[cfg(feature = "probe")]
 #[path = "handlers/probe.rs"]
 mod probe;
@@ -22,7 +24,9 @@ use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, TokenItem};
 use beekeeper_room::memory::{FakeClock, MemoryQueue, MemoryTable};
-use beekeeper_room::{Clock, Error, Queue, QueueDepth, Received, RoomUpdate, Table};
+use beekeeper_room::{
+    BatchKey, Clock, Error, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -185,12 +189,14 @@ impl Queue for TimedQueue {
     }
 }
 
-/// The memory table, recording (consumer clock ms, items written) for each write and every room update.
+/// The memory table, recording (consumer clock ms, items written) for each release call, every room
+/// update, and every publish.
 pub struct RecordingTable {
     pub inner: Arc<MemoryTable>,
     pub clock: Arc<dyn Clock>,
     pub writes: Mutex<Vec<(u64, usize)>>,
     pub updates: Mutex<Vec<RoomUpdate>>,
+    pub published: Mutex<Vec<u64>>,
 }
 
 impl RecordingTable {
@@ -200,6 +206,7 @@ impl RecordingTable {
             clock,
             writes: Mutex::default(),
             updates: Mutex::default(),
+            published: Mutex::default(),
         }
     }
 }
@@ -219,13 +226,24 @@ impl Table for RecordingTable {
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
         self.inner.token(token).await
     }
-    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
-        let back = self.inner.put_tokens(items).await?;
+    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
+        self.inner.claim_minute(minute_ms, now_secs).await
+    }
+    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
+        self.inner.claim_task(minute_ms, index, expires_at).await
+    }
+    async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error> {
+        let r = self.inner.release(items, batch).await?;
         self.writes
             .lock()
             .unwrap()
-            .push((self.clock.now_ms(), items.len() - back.len()));
-        Ok(back)
+            .push((self.clock.now_ms(), items.len() - r.unprocessed.len()));
+        Ok(r)
+    }
+    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
+        let sum = self.inner.publish_released(now_secs).await?;
+        self.published.lock().unwrap().push(sum);
+        Ok(sum)
     }
     async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
         self.inner.take_tickets(n).await

@@ -277,11 +277,24 @@ impl Table for CountingTable {
         self.token_load(token, 1, 0);
         self.inner.token(token).await
     }
-    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
+    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
+        self.inner.claim_minute(minute_ms, now_secs).await
+    }
+    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
+        self.inner.claim_task(minute_ms, index, expires_at).await
+    }
+    async fn release(
+        &self,
+        items: &[TokenItem],
+        batch: beekeeper_room::BatchKey,
+    ) -> Result<beekeeper_room::Released, Error> {
         for i in items {
             self.token_load(&i.token, 0, 1);
         }
-        self.inner.put_tokens(items).await
+        self.inner.release(items, batch).await
+    }
+    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
+        self.inner.publish_released(now_secs).await
     }
     async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
         let s = self.second();

@@ -183,7 +183,7 @@ impl Sim {
                 for task in tasks {
                     let c =
                         Consumer::new(self.queue.clone(), self.table.clone(), self.clock.clone());
-                    consumers.push(Box::pin(async move { c.run(task).await.map(|_| ()) }));
+                    consumers.push(Box::pin(async move { c.run(task, None).await.map(|_| ()) }));
                 }
             } else if next_event == Some(t) {
                 if let Some(Reverse((at, kind, id))) = self.events.pop() {

@@ -4,6 +4,7 @@
 //! A server shared through a `static` is never dropped, so moto runs under a small shell that kills it as
 //! soon as the pipe to its standard input closes, which the OS does however the test binary ends.
 
+pub mod faults;
 mod process;
 
 pub use process::run_bounded;
@@ -118,9 +119,14 @@ pub fn shared() -> &'static Moto {
 
 /// An SDK config pointed at `moto` with dummy credentials, as `AWS_ENDPOINT_URL` does for the CLI.
 pub async fn sdk_config(moto: &Moto, region: &str) -> aws_config::SdkConfig {
+    sdk_config_at(&moto.endpoint, region).await
+}
+
+/// An SDK config pointed at any endpoint (a [`faults::FaultProxy`] in front of moto).
+pub async fn sdk_config_at(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
-        .endpoint_url(&moto.endpoint)
+        .endpoint_url(endpoint)
         .credentials_provider(aws_credential_types::Credentials::new(
             "testing", "testing", None, None, "moto",
         ))

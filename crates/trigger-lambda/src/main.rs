@@ -39,6 +39,8 @@ async fn main() -> Result<(), Error> {
                 "open": report.open,
                 "rate": report.rate,
                 "queued": report.queued,
+                "minuteMs": report.minute_ms,
+                "skipped": report.skipped.map(|s| format!("{s:?}")),
                 "consumers": report.tasks.len(),
             }))
         },

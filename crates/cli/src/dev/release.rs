@@ -27,7 +27,7 @@ pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
         let consumer = consumer.clone();
         let room = reporter.clone();
         tokio::spawn(async move {
-            match consumer.run(task).await {
+            match consumer.run(task, None).await {
                 Ok(report) if report.released > 0 => match room.stats().await {
                     Ok(s) => info!(
                         "released {} (total {}, queued {})",

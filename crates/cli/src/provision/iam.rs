@@ -88,8 +88,17 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                         "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [TICKETS_KEY]}}
                     }),
                 ],
+                // Publishing released_total reads the counter shards (BatchGetItem); claiming the
+                // minute is an UpdateItem on the room item.
                 Function::Trigger => vec![
-                    statement(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[&arns.table]),
+                    statement(
+                        &[
+                            "dynamodb:GetItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:BatchGetItem",
+                        ],
+                        &[&arns.table],
+                    ),
                     statement(&["sqs:GetQueueAttributes"], &[&arns.queue]),
                     statement(&["lambda:InvokeFunction"], &[&arns.consumer]),
                 ],
@@ -103,11 +112,15 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                         ],
                         &[&arns.queue],
                     ),
+                    // A release is a TransactWriteItems of conditional Puts and a counter Update,
+                    // which IAM authorises as PutItem and UpdateItem; task claims are PutItems and
+                    // publishing reads the counter shards.
                     statement(
                         &[
                             "dynamodb:GetItem",
-                            "dynamodb:BatchWriteItem",
+                            "dynamodb:PutItem",
                             "dynamodb:UpdateItem",
+                            "dynamodb:BatchGetItem",
                         ],
                         &[&arns.table],
                     ),

@@ -107,6 +107,7 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             vec![
                 ("dynamodb:GetItem", &table),
                 ("dynamodb:UpdateItem", &table),
+                ("dynamodb:BatchGetItem", &table),
                 ("sqs:GetQueueAttributes", &queue),
                 ("lambda:InvokeFunction", &consumer),
             ],
@@ -119,8 +120,9 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
                 ("sqs:ChangeMessageVisibility", &queue),
                 ("sqs:GetQueueAttributes", &queue),
                 ("dynamodb:GetItem", &table),
-                ("dynamodb:BatchWriteItem", &table),
+                ("dynamodb:PutItem", &table),
                 ("dynamodb:UpdateItem", &table),
+                ("dynamodb:BatchGetItem", &table),
             ],
         ),
         (

@@ -1,23 +1,18 @@
 //! The room item and the token items in one DynamoDB table. Reads are single GetItems; every room change is
 //! an UpdateItem touching only its own attributes, so the operator, the trigger, consumers and the DRT
-//! can write at the same time without a read-modify-write race.
+//! can write at the same time without a read-modify-write race. Releases, claims and the counter shards
+//! live in `release.rs`.
 
 use super::item::{self, Item};
-use super::sdk_error;
+use super::{release, sdk_error};
 use crate::Error;
-use crate::backend::{RoomUpdate, Table};
+use crate::backend::{BatchKey, Released, RoomUpdate, Table};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use beekeeper_core::Token;
 use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
 use beekeeper_core::ticket::TICKETS_KEY;
-use std::collections::HashMap;
-
-/// BatchWriteItem's limit.
-const WRITE_BATCH: usize = 25;
 
 /// [`Table`] over one DynamoDB table with partition key `pk` (S).
 #[derive(Debug, Clone)]
@@ -41,57 +36,6 @@ impl DynamoTable {
             .await
             .map_err(|e| sdk_error("DynamoDB", "GetItem", e))?;
         Ok(out.item)
-    }
-
-    async fn write_batch(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
-        let requests = items
-            .iter()
-            .map(|t| {
-                PutRequest::builder()
-                    .set_item(Some(item::token_to_item(t)))
-                    .build()
-                    .map(|put| WriteRequest::builder().put_request(put).build())
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Aws {
-                service: "DynamoDB",
-                operation: "BatchWriteItem",
-                message: e.to_string(),
-                retryable: false,
-            })?;
-        let out = self
-            .client
-            .batch_write_item()
-            .request_items(&self.table_name, requests)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB", "BatchWriteItem", e))?;
-        // Map unprocessed requests back to the caller's items by key, so what is retried is exactly what
-        // was asked for.
-        let by_key: HashMap<&str, &TokenItem> =
-            items.iter().map(|t| (t.token.as_str(), t)).collect();
-        let mut unprocessed = Vec::new();
-        for req in out
-            .unprocessed_items()
-            .and_then(|u| u.get(&self.table_name))
-            .into_iter()
-            .flatten()
-        {
-            let pk = req
-                .put_request()
-                .and_then(|p| p.item().get(item::PK))
-                .and_then(|v| v.as_s().ok());
-            match pk.and_then(|pk| by_key.get(pk.as_str())) {
-                Some(t) => unprocessed.push((*t).clone()),
-                None => {
-                    return Err(Error::Corrupt {
-                        what: "BatchWriteItem answer",
-                        detail: "an unprocessed item is not one of the items sent".into(),
-                    });
-                }
-            }
-        }
-        Ok(unprocessed)
     }
 }
 
@@ -155,21 +99,20 @@ impl Table for DynamoTable {
             .transpose()
     }
 
-    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
-        // DynamoDB rejects a whole batch that names one key twice (a duplicate SQS delivery can do that);
-        // the writes are idempotent, so one copy of each is the same result.
-        let mut seen = std::collections::HashSet::new();
-        let unique: Vec<TokenItem> = items
-            .iter()
-            .rev()
-            .filter(|t| seen.insert(t.token.clone()))
-            .cloned()
-            .collect();
-        let mut unprocessed = Vec::new();
-        for chunk in unique.chunks(WRITE_BATCH) {
-            unprocessed.extend(self.write_batch(chunk).await?);
-        }
-        Ok(unprocessed)
+    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
+        release::claim_minute(&self.client, &self.table_name, minute_ms, now_secs).await
+    }
+
+    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
+        release::claim_task(&self.client, &self.table_name, minute_ms, index, expires_at).await
+    }
+
+    async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error> {
+        release::release(&self.client, &self.table_name, items, batch).await
+    }
+
+    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
+        release::publish_released(&self.client, &self.table_name, now_secs).await
     }
 
     async fn take_tickets(&self, n: u64) -> Result<u64, Error> {

@@ -12,6 +12,8 @@ mod dynamodb;
 mod item;
 #[cfg(feature = "lambda")]
 mod lambda;
+#[cfg(feature = "dynamodb")]
+mod release;
 #[cfg(feature = "sqs")]
 mod sqs;
 

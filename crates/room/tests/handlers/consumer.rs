@@ -3,8 +3,8 @@
 
 use super::*;
 use beekeeper_core::pacing::schedule;
-use beekeeper_core::plan::{ConsumerTask, plan_minute};
-use beekeeper_room::consumer::{ConsumeReport, Consumer};
+use beekeeper_core::plan::{ConsumerTask, plan_for};
+use beekeeper_room::consumer::{ConsumeReport, Consumer, Outcome};
 
 /// A consumer on its own clock (starting at `T0_MS`), seeing the line's queue and table through
 /// recorders.
@@ -30,37 +30,24 @@ fn run_on(line: &Line) -> Run {
 
 /// A task of full SQS batches (10), whatever its size: these tests are about what the consumer does with
 /// each batch, so they pin the batch size instead of following the plan's small-rate trickle.
-fn task(messages: u32) -> ConsumerTask {
-    let mut t = plan_minute(messages, 60_000)[0];
+/// Its minute starts at `T0_MS`, when the consumer's clock starts.
+pub fn task(messages: u32) -> ConsumerTask {
+    let mut t = plan_for(messages, 60_000, T0_MS)[0];
     t.batch = 10;
     t
-}
-
-fn added(run: &Run) -> Vec<u64> {
-    run.table
-        .updates
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|u| match u {
-            RoomUpdate::AddReleased(n) => Some(*n),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]
 async fn releases_exactly_the_tasks_messages_when_enough_are_queued() {
     let line = Line::new(room(), 250).await;
     let run = run_on(&line);
-    let report = run.consumer.run(task(120)).await.unwrap();
+    let report = run.consumer.run(task(120), None).await.unwrap();
     assert_eq!(
         report,
         ConsumeReport {
             released: 120,
             batches: 12,
-            empty_receives: 0,
-            unwritten: 0
+            ..ConsumeReport::default()
         }
     );
     assert_eq!(line.table.token_count(), 120);
@@ -72,18 +59,18 @@ async fn releases_exactly_the_tasks_messages_when_enough_are_queued() {
         }
     );
     assert_eq!(line.room().await.released_total, 120);
-    assert_eq!(
-        added(&run),
-        vec![10; 12],
-        "released_total moves batch by batch"
-    );
+    // Batches every 5 s: released_total follows within one publish interval, and ends exact.
+    let published = run.table.published.lock().unwrap().clone();
+    assert_eq!(published.last(), Some(&120));
+    assert!(published.len() >= 10, "{published:?}");
+    assert!(published.windows(2).all(|w| w[0] <= w[1]));
 }
 
 #[tokio::test]
 async fn releases_fewer_when_fewer_are_queued() {
     let line = Line::new(room(), 35).await;
     let run = run_on(&line);
-    let report = run.consumer.run(task(100)).await.unwrap();
+    let report = run.consumer.run(task(100), None).await.unwrap();
     assert_eq!(
         (report.released, report.batches, report.empty_receives),
         (35, 10, 6)
@@ -96,12 +83,12 @@ async fn releases_fewer_when_fewer_are_queued() {
 async fn receives_follow_the_minute_wide_schedule() {
     for t in [
         task(100),
-        plan_minute(3_300, 60_000)[3],
-        plan_minute(3_300, 60_000)[0],
+        plan_for(3_300, 60_000, T0_MS)[3],
+        plan_for(3_300, 60_000, T0_MS)[0],
     ] {
         let line = Line::new(room(), 4_000).await;
         let run = run_on(&line);
-        run.consumer.run(t).await.unwrap();
+        run.consumer.run(t, None).await.unwrap();
         let calls = run.queue.calls();
         let at: Vec<u64> = calls.iter().map(|c| c.at_ms - T0_MS).collect();
         assert_eq!(at, schedule(&t), "{t:?}");
@@ -126,7 +113,7 @@ async fn a_slow_call_is_caught_up_at_no_more_than_twice_the_pace() {
         .lock()
         .unwrap()
         .push((0, Duration::from_secs(20)));
-    let report = run.consumer.run(task(100)).await.unwrap();
+    let report = run.consumer.run(task(100), None).await.unwrap();
     assert_eq!(report.released, 100);
     let at: Vec<u64> = run.queue.calls().iter().map(|c| c.at_ms - T0_MS).collect();
     assert_eq!(
@@ -142,7 +129,7 @@ async fn unprocessed_writes_are_retried_until_written() {
     let line = Line::new(room(), 30).await;
     line.table.fail_next_writes(14);
     let run = run_on(&line);
-    let report = run.consumer.run(task(30)).await.unwrap();
+    let report = run.consumer.run(task(30), None).await.unwrap();
     assert_eq!((report.released, report.unwritten), (30, 0));
     assert_eq!(line.table.token_count(), 30);
     assert_eq!(line.depth().await, QueueDepth::default());
@@ -159,30 +146,34 @@ async fn unprocessed_writes_are_retried_until_written() {
 
 #[tokio::test]
 async fn only_written_visitors_are_deleted_the_rest_come_back() {
-    let line = Line::new(room(), 10).await;
-    // Five attempts of ten items: the first four refused entirely, the fifth half.
-    line.table.fail_next_writes(45);
+    let line = Line::new(room(), 20).await;
+    // The first batch is refused on all five attempts; the second is written.
+    line.table.fail_next_writes(50);
     let run = run_on(&line);
-    let report = run.consumer.run(task(10)).await.unwrap();
-    assert_eq!((report.released, report.unwritten), (5, 5));
-    assert_eq!(
-        run.table.writes.lock().unwrap().len(),
-        5,
-        "bounded attempts"
-    );
-    assert_eq!(line.table.token_count(), 5);
+    let report = run.consumer.run(task(20), None).await.unwrap();
+    assert_eq!((report.released, report.unwritten), (10, 10));
+    let writes: Vec<usize> = run
+        .table
+        .writes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|w| w.1)
+        .collect();
+    assert_eq!(writes, vec![0, 0, 0, 0, 0, 10], "bounded attempts");
+    assert_eq!(line.table.token_count(), 10);
     assert_eq!(
         line.depth().await,
         QueueDepth {
             visible: 0,
-            in_flight: 5
+            in_flight: 10
         }
     );
-    assert_eq!(line.room().await.released_total, 5);
+    assert_eq!(line.room().await.released_total, 10);
 
     line.clock.advance(VISIBILITY + Duration::from_secs(1));
     let back = line.queue.receive(10, Duration::ZERO).await.unwrap();
-    assert_eq!(back.len(), 5);
+    assert_eq!(back.len(), 10);
     for m in back {
         let t = m.token.unwrap();
         assert_eq!(
@@ -203,7 +194,7 @@ async fn malformed_bodies_are_neither_written_nor_deleted() {
         line.queue.send(&token(n)).await.unwrap();
     }
     let run = run_on(&line);
-    let report = run.consumer.run(task(25)).await.unwrap();
+    let report = run.consumer.run(task(25), None).await.unwrap();
     // The two bad bodies take room in the first batch; the last batch makes up for them.
     assert_eq!(report.released, 25);
     let maxes: Vec<u32> = run.queue.calls().iter().map(|c| c.max).collect();
@@ -230,7 +221,7 @@ async fn malformed_bodies_are_neither_written_nor_deleted() {
 async fn a_token_item_lasts_the_session_from_its_batchs_release() {
     let line = Line::new(room(), 20).await;
     let run = run_on(&line);
-    run.consumer.run(task(20)).await.unwrap();
+    run.consumer.run(task(20), None).await.unwrap();
     let first = line.table.token(&token(0)).await.unwrap().unwrap();
     let last = line.table.token(&token(19)).await.unwrap().unwrap();
     assert_eq!(first.released_at, T0_MS / 1000);
@@ -245,13 +236,13 @@ async fn a_token_item_lasts_the_session_from_its_batchs_release() {
 }
 
 #[tokio::test]
-async fn a_duplicate_delivery_rewrites_the_same_item() {
+async fn a_duplicate_delivery_is_deleted_but_neither_rewritten_nor_counted() {
     let line = Line::new(room(), 0).await;
     for n in [1, 1, 2] {
         line.queue.send(&token(n)).await.unwrap();
     }
     let run = run_on(&line);
-    let report = run.consumer.run(task(3)).await.unwrap();
+    let report = run.consumer.run(task(3), None).await.unwrap();
     assert_eq!(report.released, 2, "one item per visitor");
     assert_eq!(
         line.depth().await,
@@ -259,14 +250,20 @@ async fn a_duplicate_delivery_rewrites_the_same_item() {
         "both copies deleted"
     );
 
-    // A copy delivered again a minute later: written again, same key.
+    // A copy delivered again a minute later: deleted, its item (and session) untouched, not counted.
     line.queue.send(&token(1)).await.unwrap();
+    line.queue.send(&token(3)).await.unwrap();
     let run = run_on(&line);
     run.clock.advance(Duration::from_secs(60));
-    run.consumer.run(task(1)).await.unwrap();
-    assert_eq!(line.table.token_count(), 2);
+    let mut next = task(2);
+    next.minute_ms = Some(T0_MS + 60_000);
+    let report = run.consumer.run(next, None).await.unwrap();
+    assert_eq!((report.released, report.already), (1, 1));
+    assert_eq!(line.table.token_count(), 3);
     let item = line.table.token(&token(1)).await.unwrap().unwrap();
-    assert_eq!(item.released_at, T0_MS / 1000 + 60);
+    assert_eq!(item.released_at, T0_MS / 1000);
+    assert_eq!(line.depth().await, QueueDepth::default());
+    assert_eq!(line.room().await.released_total, 3);
 }
 
 #[tokio::test]
@@ -276,8 +273,11 @@ async fn a_closed_room_releases_nobody() {
     let line = Line::new(closed, 50).await;
     let run = run_on(&line);
     assert_eq!(
-        run.consumer.run(task(50)).await.unwrap(),
-        ConsumeReport::default()
+        run.consumer.run(task(50), None).await.unwrap(),
+        ConsumeReport {
+            outcome: Outcome::Closed,
+            ..ConsumeReport::default()
+        }
     );
     assert!(run.queue.calls().is_empty());
     assert_eq!(line.depth().await.visible, 50);

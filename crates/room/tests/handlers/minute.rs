@@ -6,6 +6,9 @@ use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::RecordingInvoker;
 use beekeeper_room::trigger::Trigger;
 
+/// A whole minute after `T0_MS`, so each tick's minute starts when its consumers' clocks do.
+const M0: u64 = T0_MS - T0_MS % 60_000 + 60_000;
+
 /// One minute starting at `start_ms`: a tick, then each consumer it started, each on its own clock (in
 /// AWS they run side by side; their schedules interleave, so running them one after another is the
 /// same release).
@@ -22,7 +25,7 @@ async fn minute(line: &Line, start_ms: u64) -> u64 {
     for task in invoker.take() {
         let clock = Arc::new(FakeClock::at(start_ms));
         let consumer = Consumer::new(line.queue.clone(), line.table.clone(), clock);
-        released += consumer.run(task).await.unwrap().released;
+        released += consumer.run(task, None).await.unwrap().released;
     }
     line.clock.advance(Duration::from_secs(60));
     released
@@ -31,12 +34,12 @@ async fn minute(line: &Line, start_ms: u64) -> u64 {
 #[tokio::test]
 async fn rate_300_releases_300_a_minute_and_loses_nobody() {
     let line = Line::new(room(), 1_000).await;
-    assert_eq!(minute(&line, T0_MS).await, 300);
+    assert_eq!(minute(&line, M0).await, 300);
     assert_eq!(line.table.token_count(), 300);
     assert_eq!(line.room().await.released_total, 300);
 
-    assert_eq!(minute(&line, T0_MS + 60_000).await, 300);
-    assert_eq!(minute(&line, T0_MS + 120_000).await, 300);
+    assert_eq!(minute(&line, M0 + 60_000).await, 300);
+    assert_eq!(minute(&line, M0 + 120_000).await, 300);
     assert_eq!(line.room().await.released_total, 900);
     assert_eq!(line.table.token_count(), 900);
     assert_eq!(
@@ -53,11 +56,11 @@ async fn rate_300_releases_300_a_minute_and_loses_nobody() {
     }
 
     assert_eq!(
-        minute(&line, T0_MS + 180_000).await,
+        minute(&line, M0 + 180_000).await,
         100,
         "the rest, and no more"
     );
-    assert_eq!(minute(&line, T0_MS + 240_000).await, 0);
+    assert_eq!(minute(&line, M0 + 240_000).await, 0);
     assert_eq!(line.room().await.queue_depth, 0);
 }
 
@@ -67,7 +70,7 @@ async fn a_large_rate_spans_several_consumers() {
     r.rate = 3_300;
     r.base_rate = 3_300;
     let line = Line::new(r, 5_000).await;
-    assert_eq!(minute(&line, T0_MS).await, 3_300);
+    assert_eq!(minute(&line, M0).await, 3_300);
     assert_eq!(line.depth().await.visible, 1_700);
     assert_eq!(line.room().await.released_total, 3_300);
 }

@@ -34,8 +34,21 @@ impl Table for CountingTable {
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
         self.inner.token(token).await
     }
-    async fn put_tokens(&self, items: &[TokenItem]) -> Result<Vec<TokenItem>, Error> {
-        self.inner.put_tokens(items).await
+    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
+        self.inner.claim_minute(minute_ms, now_secs).await
+    }
+    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
+        self.inner.claim_task(minute_ms, index, expires_at).await
+    }
+    async fn release(
+        &self,
+        items: &[TokenItem],
+        batch: beekeeper_room::BatchKey,
+    ) -> Result<beekeeper_room::Released, Error> {
+        self.inner.release(items, batch).await
+    }
+    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
+        self.inner.publish_released(now_secs).await
     }
     async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
         self.counter_writes

@@ -16,10 +16,12 @@ use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 pub const REGION: &str = "eu-west-1";
-/// The trigger's window in these tests: long enough to pace several batches, short enough for a suite.
-pub const WINDOW_MS: u64 = 2_000;
+/// The trigger's window in these tests: long enough to pace several batches against a busy moto (no
+/// batch starts after its minute ends), short enough for a suite.
+pub const WINDOW_MS: u64 = 8_000;
 
 pub struct Aws {
     pub sdk: aws_config::SdkConfig,
@@ -156,6 +158,10 @@ impl Room {
     /// One minute: the trigger plans, and each planned consumer runs (at once, as Lambda would start them).
     pub async fn minute(&self) -> (u64, Vec<ConsumerTask>) {
         let invoker = Arc::new(RecordingInvoker::default());
+        // Tick at the start of the next minute, as the schedule does, so its consumers get all of it.
+        let now = SystemClock.now_ms();
+        let next = beekeeper_core::plan::minute_start(now, WINDOW_MS) + WINDOW_MS;
+        tokio::time::sleep(Duration::from_millis(next - now)).await;
         let report = self
             .trigger(invoker.clone())
             .tick(SystemClock.now_ms())
@@ -169,7 +175,7 @@ impl Room {
         let runs = tasks.iter().map(|t| {
             let consumer = self.consumer();
             let task = *t;
-            async move { consumer.run(task).await.unwrap() }
+            async move { consumer.run(task, None).await.unwrap() }
         });
         let released = futures::future::join_all(runs)
             .await
@@ -276,7 +282,8 @@ impl Room {
         pages
             .into_iter()
             .map(Result::unwrap)
-            .filter(|i| i["pk"].as_s().unwrap() != "#room")
+            // Room, counter and claim items all start with '#', which a token never does.
+            .filter(|i| !i["pk"].as_s().unwrap().starts_with('#'))
             .collect()
     }
 }
