@@ -3,7 +3,7 @@
 //! consumer as a tokio task instead of an asynchronous Lambda invocation.
 
 use crate::dev::DevRoom;
-use beekeeper_core::plan::ConsumerTask;
+use beekeeper_core::plan::{ConsumerTask, minute_start};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::FnInvoker;
 use beekeeper_room::trigger::Trigger;
@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, info, warn};
 
-/// Starts the release loop; it runs until the task is aborted. The first tick comes one minute after the
-/// start, as the first EventBridge schedule does after a deploy.
+/// Starts the release loop; it runs until the task is aborted. The first tick comes at the next whole
+/// minute (of `minute`'s length), as EventBridge's schedule does after a deploy.
 pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
     let consumer = Arc::new(Consumer::new(
         room.queue.clone() as Arc<dyn Queue>,
@@ -48,7 +48,13 @@ pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
         window_ms,
     );
     tokio::spawn(async move {
-        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
+        // Ticks fall on whole minutes, as EventBridge's do: a tick releases the minute it falls in
+        // and its consumers stop at that minute's end, so a tick late in its minute would release
+        // only part of the rate.
+        let now = room.clock.now_ms();
+        let next = minute_start(now, window_ms) + window_ms;
+        let first = tokio::time::Instant::now() + Duration::from_millis(next - now + 5);
+        let mut every = tokio::time::interval_at(first, minute);
         // A tick that ran late (a suspended laptop) is not made up with a burst of releases.
         every.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
