@@ -225,6 +225,9 @@ impl Table for Killable {
     async fn claim_minute(&self, m: u64, now: u64) -> Result<bool, Error> {
         self.line_table.claim_minute(m, now).await
     }
+    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
+        self.line_table.take_tickets(n).await
+    }
     async fn claim_task(&self, m: u64, i: u32, e: u64) -> Result<bool, Error> {
         self.kill.step().await;
         let r = self.line_table.claim_task(m, i, e).await;
