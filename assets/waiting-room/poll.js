@@ -1,7 +1,7 @@
 // Why: the waiting page's timing and counting rules live here, free of the DOM, so node can test them.
 (function (root) {
   "use strict";
-  var MIN_MS = 5000, MAX_MS = 300000, UNKNOWN_MS = 60000;
+  var MIN_MS = 5000, MAX_MS = 300000, UNKNOWN_MS = 60000, LOST_MS = 180000;
 
   function num(x) { return typeof x === "number" && isFinite(x) ? x : NaN; }
 
@@ -45,6 +45,29 @@
     return jitter(Math.min(MAX_MS, MIN_MS * Math.pow(2, f - 1)), random);
   }
 
+  // After a 503 the room said when to come back (Retry-After, seconds): never sooner, and never sooner
+  // than the usual back-off either, so a crowd told "5" does not return in one wave.
+  function retryDelayMs(retryAfterSecs, failures, random) {
+    var s = Number(retryAfterSecs), floor = s > 0 && isFinite(s) ? Math.min(s * 1000, MAX_MS) : 0;
+    return Math.max(floor, backoffDelayMs(failures, random));
+  }
+
+  // A tab coming back (visible again, back online) checks at once, unless it checked under 5 s ago.
+  function wakeDelayMs(lastPollAtMs, nowMs) {
+    var last = num(lastPollAtMs), now = num(nowMs);
+    if (isNaN(last) || isNaN(now) || now < last) return 0;
+    return Math.max(0, MIN_MS - (now - last));
+  }
+
+  // A place the room no longer knows: the line has moved three minutes of releases past this ticket and
+  // the page has said "at the front" for three minutes, yet /poll still does not admit. Tickets can be off
+  // by a second or so of arrivals, hence a margin in minutes; a paused line (rate 0) never counts.
+  function placeLost(ticket, releasedTotal, rate, frontSinceMs, nowMs) {
+    var t = num(ticket), r = num(releasedTotal), q = num(rate), since = num(frontSinceMs), now = num(nowMs);
+    if (isNaN(t) || isNaN(r) || !(q > 0) || !(since > 0) || isNaN(now)) return false;
+    return r - t >= q * LOST_MS / 60000 && now - since >= LOST_MS;
+  }
+
   // Counts down between polls; rounded up so the page never promises more than the rate gives.
   function aheadNow(aheadAtPoll, rate, msElapsed) {
     var a = num(aheadAtPoll), q = num(rate), ms = num(msElapsed);
@@ -69,7 +92,8 @@
   }
 
   var api = {
-    nextPollDelayMs: nextPollDelayMs, backoffDelayMs: backoffDelayMs, peopleAhead: peopleAhead,
+    nextPollDelayMs: nextPollDelayMs, backoffDelayMs: backoffDelayMs, retryDelayMs: retryDelayMs,
+    wakeDelayMs: wakeDelayMs, placeLost: placeLost, peopleAhead: peopleAhead,
     estimatedWaitMinutes: estimatedWaitMinutes, aheadNow: aheadNow, formatWait: formatWait, fill: fill
   };
   if (typeof module !== "undefined" && module.exports) module.exports = api;

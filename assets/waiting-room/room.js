@@ -1,10 +1,14 @@
-// Why: wires poll.js's rules to the page: reads the ticket cookie, polls ../poll, counts down, follows admission.
+// Why: wires poll.js's rules to the page. The producer embedded where the visitor stands (#bk-state), so a
+// newcomer costs one POST {base}/join and nothing else before the first scheduled poll; the page then
+// polls {base}/poll, counts down, follows admission, re-checks when the tab wakes up, and says plainly
+// when a session ended or a place is lost, with a one-click rejoin (a plain form, so it needs no script).
 (function () {
   "use strict";
   var P = window.BeekeeperPoll, S = window.BeekeeperStrings.pick(navigator.languages || [navigator.language]);
   var nf = new Intl.NumberFormat(S.locale);
   var tf = new Intl.DateTimeFormat(S.locale, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-  var st = { ahead: null, rate: 0, at: 0, first: null, failures: 0, done: false, timer: 0, said: "", saidAt: 0 };
+  var st = { ahead: null, rate: 0, at: 0, first: null, failures: 0, done: false, timer: 0, said: "", saidAt: 0,
+    polledAt: 0, notBefore: 0, inFlight: false, frontSince: 0, releasedTotal: 0 };
   var ticket = null, root = document.documentElement;
 
   function $(id) { return document.getElementById(id); }
@@ -13,29 +17,15 @@
   function num(x) { return typeof x == "number" && isFinite(x); }
   function status(s, ok) { $("status").className = ok ? "status ok" : "status"; text("status", s); }
 
+  var boot = store(function () { return JSON.parse($("bk-state").textContent); }) || {};
+  // The stage prefix ("" or "/name"); anything else would send requests elsewhere, so it is ignored.
+  var base = typeof boot.base == "string" && /^(\/[A-Za-z0-9_-]+)?$/.test(boot.base) ? boot.base : "";
+
   root.lang = S.locale;
-  document.title = $("name").textContent = S.defaultName;
   [].forEach.call(document.querySelectorAll("[data-s]"), function (el) { el.textContent = S[el.getAttribute("data-s")]; });
 
-  // room.json is operator input: validated, and only ever set through textContent / attributes.
-  fetch("room.json", { credentials: "same-origin", cache: "no-cache" })
-    .then(function (r) { return r.ok ? r.json() : null; })
-    .then(function (c) {
-      if (!c) return;
-      if (typeof c.displayName == "string" && c.displayName.trim()) {
-        document.title = $("name").textContent = c.displayName.trim().slice(0, 200);
-      }
-      if (/^#[0-9a-fA-F]{6}$/.test(c.accentColour)) root.style.setProperty("--accent", c.accentColour);
-      if (typeof c.logo == "string" && /^[A-Za-z0-9._-]+$/.test(c.logo) && !/^\.+$/.test(c.logo)) {
-        var img = $("logo");
-        img.onerror = function () { img.hidden = true; };
-        img.setAttribute("src", c.logo);
-        img.hidden = false;
-      }
-    }).catch(function () {});
-
   function safeUrl(s) {
-    try { var u = new URL(s); return /^https?:$/.test(u.protocol) ? u.href : null; } catch (e) { return null; }
+    try { var u = new URL(s, location.href); return /^https?:$/.test(u.protocol) ? u.href : null; } catch (e) { return null; }
   }
 
   function render() {
@@ -48,7 +38,8 @@
     return a;
   }
 
-  function schedule(ms) { clearTimeout(st.timer); st.timer = setTimeout(poll, ms); }
+  // Timers re-run whatever was last tried: a failed join is retried as a join, not as a poll.
+  function schedule(ms) { clearTimeout(st.timer); st.timer = setTimeout(st.again || poll, ms); }
 
   function finish(message, to, delayMs) {
     st.done = true;
@@ -59,21 +50,37 @@
     setTimeout(function () { location.replace(to); }, delayMs);
   }
 
+  // The place is gone (session over, or the room does not know the token): say so, offer the rejoin form.
+  function ended(why) {
+    st.done = true;
+    clearTimeout(st.timer);
+    status("");
+    $("place").hidden = $("intro").hidden = $("hint").hidden = $("joining").hidden = true;
+    text("rejoin-why", why);
+    $("rejoin").hidden = false;
+  }
+
+  // One shape for the embedded state, the join answer and every poll answer.
   function handle(d) {
     if (!d || typeof d.admitted != "boolean" || typeof d.open != "boolean" || !num(d.releasedTotal) || !num(d.rate)) throw 0;
     var to = safeUrl(d.redirect);
     if (d.admitted) { if (!to) throw 0; return finish(S.turn, to, 0); }
     if (!d.open && to) return finish(S.closed, to, 2500);
+    if (d.expired === true) return ended(S.expired);
     st.failures = 0;
     st.ahead = P.peopleAhead(ticket, d.releasedTotal);
     st.rate = d.rate;
     st.at = Date.now();
+    st.frontSince = st.ahead > 0 || !d.open ? 0 : st.frontSince || st.at;
+    if (d.open && P.placeLost(ticket, d.releasedTotal, d.rate, st.frontSince, st.at)) return ended(S.lost);
     if (st.first === null || st.ahead > st.first) {
       st.first = st.ahead;
       store(function () { localStorage.setItem("bk_first", ticket + ":" + st.first); });
     }
+    $("place").hidden = false;
+    $("joining").hidden = true;
     status(d.open ? "" : S.paused);
-    text("checked", P.fill(S.lastChecked, "t", tf.format(new Date())));
+    if (st.polledAt) text("checked", P.fill(S.lastChecked, "t", tf.format(new Date())));
     var a = render(), s = S.aheadLabel + ": " + nf.format(a) + ". " + S.waitLabel + ": " + $("wait").textContent + ".";
     // Screen readers hear the place at most once a minute (and at the front), not on every poll.
     if (s !== st.said && (a === 0 || Date.now() - st.saidAt >= 60000)) {
@@ -82,40 +89,87 @@
     schedule(P.nextPollDelayMs(st.ahead, st.rate, Math.random));
   }
 
-  // Errors never clear the place on screen; they only slow the polling down.
-  function failed() {
+  // Errors never clear the place on screen; they only slow the polling down. A 503 is the room saying
+  // "busy": the visitor keeps their place and the page comes back no sooner than Retry-After.
+  function failed(retryAfter) {
     if (st.done) return;
-    status(S.connection);
-    schedule(P.backoffDelayMs(++st.failures, Math.random));
+    st.failures++;
+    status(retryAfter !== undefined ? S.busy : S.connection);
+    var ms = retryAfter !== undefined ? P.retryDelayMs(retryAfter, st.failures, Math.random)
+      : P.backoffDelayMs(st.failures, Math.random);
+    st.notBefore = Date.now() + ms;
+    schedule(ms);
+  }
+
+  function request(path, init, then) {
+    if (st.done || st.inFlight) return;
+    st.inFlight = true;
+    var ctl = new AbortController(), t = setTimeout(function () { ctl.abort(); }, 15000);
+    init.credentials = "same-origin";
+    init.cache = "no-store";
+    init.headers = { Accept: "application/json" };
+    init.signal = ctl.signal;
+    fetch(base + path, init)
+      .then(function (r) {
+        if (r.status === 503) {
+          return r.json().catch(function () { return {}; }).then(function (b) {
+            failed(r.headers.get("Retry-After") || (b && b.retryAfter) || 5);
+          });
+        }
+        if (!r.ok) throw 0;
+        return r.json().then(then);
+      })
+      .catch(function () { failed(); })
+      .then(function () { clearTimeout(t); st.inFlight = false; });
   }
 
   function poll() {
-    if (st.done) return;
-    var ctl = new AbortController(), t = setTimeout(function () { ctl.abort(); }, 15000);
-    fetch("../poll", { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" }, signal: ctl.signal })
-      .then(function (r) { if (!r.ok) throw 0; return r.json(); })
-      .then(handle).catch(failed)
-      .then(function () { clearTimeout(t); });
+    st.again = poll;
+    st.polledAt = Date.now();
+    request("/poll", { method: "GET" }, handle);
   }
 
-  var m = /(?:^|;\s*)bk_ticket=(\d{1,15})(?:;|$)/.exec(document.cookie);
-  if (!m) {
-    // No ticket, no place: go to the arrival route, but not again within two minutes, so a
-    // browser that refuses cookies does not bounce between the two pages forever.
-    $("intro").hidden = $("hint").hidden = true;
-    $("noplace").hidden = false;
-    var last = Number(store(function () { return sessionStorage.getItem("bk_join"); }));
-    if (!navigator.cookieEnabled || Date.now() - last < 120000) return text("joining", S.noCookies);
-    return setTimeout(function () {
-      store(function () { sessionStorage.setItem("bk_join", String(Date.now())); });
-      location.href = "../";
-    }, 5000);
+  // Taking a place: one same-origin POST. Link scanners and unfurlers fetch the page but run no script,
+  // so they never get here and never take a release slot.
+  function join() {
+    if (!navigator.cookieEnabled) return text("joining", S.noCookies);
+    st.again = join;
+    request("/join", { method: "POST" }, function (d) {
+      if (d && num(d.ticket)) ticket = d.ticket;
+      st.again = poll;
+      // A browser that stores no cookies would poll without a token and wait forever: say so instead.
+      if (!d.redirect && !/(?:^|;\s*)bk_ticket=\d/.test(document.cookie)) {
+        st.done = true;
+        return text("joining", S.noCookies);
+      }
+      handle(d);
+    });
   }
-  ticket = Number(m[1]);
-  $("place").hidden = false;
+
+  // Back from a sleeping laptop, a locked phone or a lost connection: check now (unless just checked or
+  // told to wait), and redraw at once, since background tabs run their timers late.
+  function wake() {
+    if (st.done || document.visibilityState === "hidden") return;
+    render();
+    schedule(Math.max(P.wakeDelayMs(st.polledAt, Date.now()), st.notBefore - Date.now(), 0));
+  }
+  document.addEventListener("visibilitychange", wake);
+  window.addEventListener("online", wake);
+  window.addEventListener("pageshow", function (e) { if (e.persisted) wake(); });
+
+  setInterval(render, 1000);
+  if (boot.state === "expired") return ended(S.expired);
+  if (boot.state === "new") {
+    // Cookies are scoped to {base}/: from {base} without the slash they would never come back.
+    if (location.pathname !== base + "/") return location.replace(base + "/");
+    $("joining").hidden = false;
+    return join();
+  }
+  var m = /(?:^|;\s*)bk_ticket=(\d{1,15})(?:;|$)/.exec(document.cookie);
+  ticket = num(boot.ticket) ? boot.ticket : m ? Number(m[1]) : null;
   var kept = String(store(function () { return localStorage.getItem("bk_first"); })).split(":");
   if (Number(kept[0]) === ticket && /^\d+$/.test(kept[1])) st.first = Number(kept[1]);
-  window.addEventListener("online", function () { if (st.failures > 0) schedule(0); });
-  setInterval(render, 1000);
-  poll();
+  // The embedded state schedules the first poll by the usual law; only a state that cannot be read
+  // costs a poll now.
+  try { handle(boot); } catch (e) { poll(); }
 })();

@@ -24,9 +24,11 @@
       turnLink: "Continue",
       closed: "The waiting room is closed: no need to wait. Taking you to the site…",
       paused: "Nobody is being let through right now. You keep your place.",
-      noPlace: "You do not have a place in line yet.",
-      join: "Join the line",
-      joining: "Taking you to the line in a few seconds…",
+      busy: "The waiting room is busy. You keep your place; we check again in a moment.",
+      expired: "Your session has ended, so your place is used up.",
+      lost: "We cannot find your place in line.",
+      rejoin: "Join the line again",
+      joining: "Taking your place in line…",
       noCookies: "Please allow cookies for this site, then join the line."
     },
     de: {
@@ -51,9 +53,11 @@
       turnLink: "Weiter",
       closed: "Der Warteraum ist geschlossen: kein Warten nötig. Weiter zur Website…",
       paused: "Gerade wird niemand durchgelassen. Ihr Platz bleibt erhalten.",
-      noPlace: "Sie haben noch keinen Platz in der Warteschlange.",
-      join: "In die Warteschlange",
-      joining: "In wenigen Sekunden geht es zur Warteschlange…",
+      busy: "Der Warteraum ist ausgelastet. Ihr Platz bleibt erhalten; wir prüfen gleich erneut.",
+      expired: "Ihre Sitzung ist abgelaufen, Ihr Platz ist verbraucht.",
+      lost: "Wir finden Ihren Platz in der Warteschlange nicht.",
+      rejoin: "Erneut anstellen",
+      joining: "Ihr Platz in der Warteschlange wird vergeben…",
       noCookies: "Bitte erlauben Sie Cookies für diese Website und stellen Sie sich dann an."
     },
     fr: {
@@ -78,9 +82,11 @@
       turnLink: "Continuer",
       closed: "La salle d'attente est fermée : inutile d'attendre. Redirection vers le site…",
       paused: "Personne ne passe pour le moment. Vous gardez votre place.",
-      noPlace: "Vous n'avez pas encore de place dans la file.",
-      join: "Rejoindre la file",
-      joining: "Redirection vers la file dans quelques secondes…",
+      busy: "La salle d'attente est saturée. Vous gardez votre place ; nous vérifions de nouveau dans un instant.",
+      expired: "Votre session est terminée : votre place a été utilisée.",
+      lost: "Nous ne trouvons pas votre place dans la file.",
+      rejoin: "Reprendre une place",
+      joining: "Attribution de votre place dans la file…",
       noCookies: "Autorisez les cookies pour ce site, puis rejoignez la file."
     }
   };

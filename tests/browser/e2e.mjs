@@ -1,5 +1,7 @@
 // Why: walks real visitors through a `beekeeper dev` room in headless Chromium (the system's, driven by
-// playwright-core): arrival and a place in line, keeping that place across reloads, admission into the demo
+// playwright-core): arrival in at most two requests (the page, one join) with nothing blocked by the page's
+// CSP, a place in line kept across reloads, a tab that wakes up re-checking, "busy" and "session ended"
+// answers, admission into the demo
 // destination which verifies the pass with /client-check, refusal of a line-skipper, the room switched off,
 // and a 320 px wide phone. Screenshots go to tests/browser/screenshots/.
 //
@@ -24,8 +26,8 @@ const DEADLINE_MS = 150_000; // the whole run, start to finish
 const browserArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const MINUTE_SECS = 5; // a release "minute", so admission comes within seconds
-// The room starts at 1 visitor a "minute" with three people ahead of ours, so nobody we watch can be
-// released before the fourth tick (20 s after start) while the waiting-page steps run; the admission step
+// The room starts at 1 visitor a "minute" with twenty people ahead of ours, so nobody we watch can be
+// released before the 21st tick (105 s after start) while the waiting-page steps run; the admission step
 // then raises the rate.
 
 let server = null;
@@ -138,26 +140,55 @@ async function main() {
     timeout: 30_000,
   });
 
-  // Three visitors ahead of ours, so the page has a line to show.
-  for (let i = 0; i < 3; i++) {
-    const r = await fetch(`${origin}/`, { redirect: "manual" });
-    assert.equal(r.status, 302);
+  // Twenty visitors ahead of ours, so the page has a line to show (joining as the page's script does).
+  for (let i = 0; i < 20; i++) {
+    const r = await fetch(`${origin}/join`, { method: "POST", headers: { Accept: "application/json" } });
+    assert.equal(r.status, 200);
   }
 
   const visitor = await browser.newContext({ viewport: { width: 1000, height: 760 } });
   const page = await visitor.newPage();
   let ticket;
 
-  await step("a visitor arrives and sees the waiting page with a place in line", async () => {
+  // Everything this visitor's browser asks the room for, in order; and anything the CSP blocked.
+  const requests = [];
+  const blocked = [];
+  visitor.on("request", (r) => { if (r.url().startsWith(origin)) requests.push({ at: Date.now(), method: r.method(), url: r.url() }); });
+  page.on("console", (m) => { if (/Content Security Policy|Refused to/.test(m.text())) blocked.push(m.text()); });
+
+  await step("a new visitor costs two requests (the page, one join) before the first scheduled poll", async () => {
+    const before = await stats();
     await page.goto(`${origin}/`);
-    assert.equal(page.url(), `${origin}/room/index.html`);
+    assert.equal(page.url(), `${origin}/`, "the page is answered at the link itself");
     await page.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
     await waitFor("the place to be shown", async () => /\d/.test(await page.locator("#ahead").textContent()), 10_000);
-    assert.ok(Number(await page.locator("#ahead").textContent()) >= 1, "three visitors arrived first");
+    assert.ok(Number(await page.locator("#ahead").textContent()) >= 1, "twenty visitors arrived first");
     ticket = await ticketOf(visitor);
     assert.ok(/^\d+$/.test(ticket), `bk_ticket cookie: ${ticket}`);
     assert.equal(await page.locator("#name").textContent(), "Beekeeper dev room");
+    assert.equal((await stats()).arrived, before.arrived + 1, "one place for one visitor");
+    // The first poll comes on the page's own schedule (at least 4 s), not at once.
+    await waitFor("the first scheduled poll", async () => requests.some((r) => r.url.endsWith("/poll")), 15_000);
+    const firstPoll = requests.findIndex((r) => r.url.endsWith("/poll"));
+    const arrival = requests.slice(0, firstPoll).map((r) => `${r.method} ${new URL(r.url).pathname}`);
+    log(`# requests before the first poll: ${arrival.length} (${arrival.join(", ")}); first poll ${requests[firstPoll].at - requests[0].at} ms after arrival`);
+    assert.deepEqual(arrival, ["GET /", "POST /join"]);
+    assert.ok(requests[firstPoll].at - requests[1].at >= 3_500, "the first poll is scheduled, not immediate");
+    assert.deepEqual(blocked, [], "the CSP blocked nothing the page uses");
     await page.screenshot({ path: path.join(shots, "1-waiting.png") });
+  });
+
+  await step("a tab that wakes up (visible again, back online) checks its place at once", async () => {
+    const polls = () => requests.filter((r) => r.url.endsWith("/poll")).length;
+    await sleep(5_200); // the page re-checks on waking only if it has not checked in the last 5 s
+    let n = polls();
+    await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await waitFor("a poll on visibilitychange", async () => polls() > n, 2_000, 50);
+    await sleep(5_200);
+    n = polls();
+    await visitor.setOffline(true);
+    await visitor.setOffline(false);
+    await waitFor("a poll on coming back online", async () => polls() > n, 2_000, 50);
   });
 
   await step("reloading, or following the link again, keeps the visitor's place", async () => {
@@ -167,8 +198,9 @@ async function main() {
     await page.reload();
     await page.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
     assert.equal(await page.evaluate(() => /bk_ticket=(\d+)/.exec(document.cookie)?.[1]), ticket);
+    assert.equal(await page.evaluate(() => JSON.parse(document.getElementById("bk-state").textContent).state), "waiting");
     await page.goto(`${origin}/`);
-    assert.equal(page.url(), `${origin}/room/index.html`, "a visitor in line is sent back to the page");
+    assert.equal(page.url(), `${origin}/`);
     assert.equal(await ticketOf(visitor), ticket);
     assert.equal((await stats()).arrived, before.arrived, "no second place in line");
   });
@@ -186,7 +218,7 @@ async function main() {
     await ctx.close();
   });
 
-  await step("without JavaScript the page says it refreshes itself, and the refresh keeps the place", async () => {
+  await step("without JavaScript a plain form takes the place, the page shows it and refreshes, keeping it", async () => {
     // Playwright's javaScriptEnabled:false stops scripts but leaves the parser's scripting flag on, so
     // <noscript> would stay hidden. Chrome's own "JavaScript blocked" setting is what a visitor has:
     // a throwaway profile whose preferences say so.
@@ -200,15 +232,22 @@ async function main() {
     const p = ctx.pages()[0] || await ctx.newPage();
     const before = await stats();
     await p.goto(`${origin}/`);
-    assert.match(p.url(), /\/room\/index\.html$/);
-    assert.equal((await stats()).arrived, before.arrived + 1);
+    assert.equal(p.url(), `${origin}/`);
+    assert.equal((await stats()).arrived, before.arrived, "showing the page takes no place");
     // <noscript> content is only rendered when scripts are off: this is what such a visitor sees.
     // Playwright's locators are scripts too, so read what was rendered over CDP: the accessibility tree
     // holds only what is displayed, and <noscript> content is displayed only with scripting off.
     const cdp = await ctx.newCDPSession(p);
-    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
-    const shown = nodes.map((n) => n.name?.value || "").join("\n");
-    assert.match(shown, /JavaScript is off, so this page checks your place/, "noscript notice shown");
+    const shown = async () => (await cdp.send("Accessibility.getFullAXTree")).nodes.map((n) => n.name?.value || "").join("\n");
+    assert.match(await shown(), /press the button to take your place/, "the form is offered");
+    // The visitor presses the button (keyboard input needs no script).
+    await p.keyboard.press("Tab");
+    await p.keyboard.press("Enter");
+    await waitFor("the form to take a place", async () => (await stats()).arrived === before.arrived + 1, 10_000);
+    await p.waitForLoadState("load");
+    assert.equal(p.url(), `${origin}/`, "the join answers 303 back to the page");
+    await waitFor("the place to be shown", async () => /People ahead of you/.test(await shown()), 5_000);
+    assert.match(await shown(), /JavaScript is off, so this page checks your place/, "noscript notice shown");
     const { root: doc } = await cdp.send("DOM.getDocument", { depth: -1, pierce: true });
     const metas = [];
     (function walk(n) {
@@ -217,14 +256,43 @@ async function main() {
     })(doc);
     const refresh = metas.map((a) => Object.fromEntries(a.flatMap((v, i) => i % 2 ? [] : [[v, a[i + 1]]])))
       .find((m) => m["http-equiv"] === "refresh");
-    assert.equal(refresh?.content, "30;url=../");
-    // What the refresh loads: the arrival route sends a waiting visitor back, without a second place.
-    await p.goto(new URL("../", p.url()).href);
-    assert.match(p.url(), /\/room\/index\.html$/);
+    assert.equal(refresh?.content, "30");
+    // What the refresh loads: the page again, with the same place and no second one.
+    await p.goto(`${origin}/`);
+    assert.match(await shown(), /People ahead of you/);
     assert.equal((await stats()).arrived, before.arrived + 1, "no second place in line");
     await p.screenshot({ path: path.join(shots, "2b-no-javascript.png") });
     await ctx.close();
     rmSync(profile, { recursive: true, force: true });
+  });
+
+  await step("a busy room (503) keeps the place; an ended session offers a one-click rejoin", async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    let answer = null;
+    await ctx.route("**/poll", (route) => answer ? route.fulfill(answer) : route.continue());
+    await p.goto(`${origin}/`);
+    await waitFor("the place to be shown", async () => /\d/.test(await p.locator("#ahead").textContent()), 10_000);
+    const place = await p.locator("#ahead").textContent();
+    answer = { status: 503, headers: { "Retry-After": "5", "Content-Type": "application/json" }, body: '{"error":"busy","retryAfter":5}' };
+    await p.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await waitFor("the busy notice", async () => /busy/.test(await p.locator("#status").textContent()), 5_000);
+    assert.equal(await p.locator("#ahead").textContent(), place, "the place stays on screen");
+    assert.ok(await p.locator("#place").isVisible());
+    answer = { status: 200, contentType: "application/json", body: '{"admitted":false,"open":true,"releasedTotal":0,"rate":12,"expired":true}' };
+    await waitFor("the ended notice", async () => await p.locator("#rejoin").isVisible(), 15_000);
+    assert.match(await p.locator("#rejoin-why").textContent(), /session has ended/);
+    assert.ok(!(await p.locator("#place").isVisible()));
+    answer = null;
+    const before = await stats();
+    const old = await ticketOf(ctx);
+    await p.locator("#rejoin button").click();
+    await waitFor("a new place", async () => (await stats()).arrived === before.arrived + 1, 10_000);
+    await p.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
+    assert.notEqual(await ticketOf(ctx), old, "a new ticket");
+    assert.equal(p.url(), `${origin}/`);
+    await p.screenshot({ path: path.join(shots, "2c-rejoined.png") });
+    await ctx.close();
   });
 
   await step("after the operator raises the rate, the visitor lands on the destination, which reports admitted", async () => {

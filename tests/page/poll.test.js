@@ -123,3 +123,47 @@ test("formatWait in German", () => {
 test("formatWait in French", () => {
   assert.equal(P.formatWait(125, tables.fr), "environ 2 heures 5 minutes");
 });
+
+test("after a 503 the page never comes back before Retry-After, and backs off further on repeats", () => {
+  const mid = fixed(0.5);
+  assert.equal(P.retryDelayMs("30", 1, mid), 30000);
+  assert.equal(P.retryDelayMs(5, 1, mid), 5000);
+  // Retry-After below the back-off: the back-off wins (a crowd told "1" must not return in one wave).
+  assert.equal(P.retryDelayMs("1", 3, mid), 20000);
+  for (const r of [0, 0.5, 0.999]) assert.ok(P.retryDelayMs("10", 1, fixed(r)) >= 10000);
+  // Missing, garbage or absurd values: bounded by the usual back-off and the 5-minute cap.
+  for (const bad of [undefined, null, "", "soon", "-3", NaN, "Wed, 21 Oct 2015 07:28:00 GMT"]) {
+    assert.equal(P.retryDelayMs(bad, 1, mid), 5000, String(bad));
+  }
+  assert.equal(P.retryDelayMs("86400", 1, mid), 300000);
+});
+
+test("a tab that wakes up checks at once unless it checked in the last 5 s", () => {
+  assert.equal(P.wakeDelayMs(0, 600000), 0);
+  assert.equal(P.wakeDelayMs(100000, 105000), 0);
+  assert.equal(P.wakeDelayMs(100000, 102000), 3000);
+  assert.equal(P.wakeDelayMs(100000, 100000), 5000);
+  // A clock that went backwards, or no poll yet: check now.
+  assert.equal(P.wakeDelayMs(100000, 90000), 0);
+  assert.equal(P.wakeDelayMs(undefined, 1000), 0);
+});
+
+test("a place is lost only after three minutes of releases past it and three minutes at the front", () => {
+  const min = 60000;
+  // rate 300/min: 900 releases past the ticket, at the front for 3 minutes -> lost.
+  assert.equal(P.placeLost(1000, 1900, 300, 1, 1 + 3 * min), true);
+  // Not long enough at the front, or the line has not moved far enough past: keep waiting.
+  assert.equal(P.placeLost(1000, 1900, 300, 1, 3 * min - 1), false);
+  assert.equal(P.placeLost(1000, 1899, 300, 1, 10 * min), false);
+  // A paused line (rate 0) never makes a place lost, however long it lasts.
+  assert.equal(P.placeLost(1000, 5000, 0, 1, 60 * min), false);
+  // Never at the front yet (frontSince 0), or nonsense input: not lost.
+  assert.equal(P.placeLost(1000, 9000, 300, 0, 60 * min), false);
+  for (const bad of [NaN, undefined, null, "x"]) {
+    assert.equal(P.placeLost(bad, 9000, 300, 1, 60 * min), false);
+    assert.equal(P.placeLost(1000, bad, 300, 1, 60 * min), false);
+  }
+  // Small rates: three minutes' worth is still the bar (rate 1 -> 3 past).
+  assert.equal(P.placeLost(10, 13, 1, 1, 1 + 3 * min), true);
+  assert.equal(P.placeLost(10, 12, 1, 1, 1 + 3 * min), false);
+});

@@ -1,33 +1,10 @@
-//! The waiting-room page, compiled into the binary so `deploy` uploads and `dev` serves exactly the files
-//! this version of Beekeeper was tested with, wherever the binary runs.
+//! What the CLI adds to the waiting page: the operator's branding, handed to the producer (which holds
+//! the page itself, compiled in, and answers `GET /` with it) and the logo, the one file the page
+//! fetches separately (uploaded to the bucket under `room/`, or served by `dev`).
 
 use beekeeper_core::config::RoomConfig;
-use serde::Serialize;
-
-/// A file of the page, served at `{base}/room/{name}`.
-pub(crate) struct Asset {
-    pub name: &'static str,
-    pub content_type: &'static str,
-    pub bytes: &'static [u8],
-}
-
-macro_rules! asset {
-    ($name:literal, $ct:literal) => {
-        Asset {
-            name: $name,
-            content_type: $ct,
-            bytes: include_bytes!(concat!("../../../assets/waiting-room/", $name)),
-        }
-    };
-}
-
-pub(crate) const PAGE: &[Asset] = &[
-    asset!("index.html", "text/html; charset=utf-8"),
-    asset!("room.css", "text/css; charset=utf-8"),
-    asset!("room.js", "text/javascript; charset=utf-8"),
-    asset!("strings.js", "text/javascript; charset=utf-8"),
-    asset!("poll.js", "text/javascript; charset=utf-8"),
-];
+use beekeeper_room::env;
+use beekeeper_room::page::Branding;
 
 /// The name under which an operator's logo is served, keeping its extension so browsers sniff nothing.
 pub(crate) fn logo_name(path: &str) -> Option<String> {
@@ -42,28 +19,27 @@ pub(crate) fn logo_name(path: &str) -> Option<String> {
     .then(|| format!("logo.{ext}"))
 }
 
-/// `room.json`: the display settings the page reads.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RoomJson {
-    pub display_name: String,
-    pub accent_colour: Option<String>,
-    pub logo: Option<String>,
+/// What the producer's page shows, from the profile: the same in `dev` and in AWS (where it reaches the
+/// producer through its environment, see [`producer_env`]).
+pub(crate) fn page_branding(c: &RoomConfig) -> Branding {
+    Branding {
+        display_name: c.display_name.clone(),
+        accent_colour: c.accent_colour.clone(),
+        logo: c.logo.as_deref().and_then(logo_name),
+    }
 }
 
-impl RoomJson {
-    pub(crate) fn from_config(c: &RoomConfig) -> RoomJson {
-        RoomJson {
-            display_name: c.display_name.clone(),
-            accent_colour: c.accent_colour.clone(),
-            logo: c.logo.as_deref().and_then(logo_name),
-        }
+/// The producer function's environment variables for the page (the names `beekeeper_room::env` reads).
+pub(crate) fn producer_env(c: &RoomConfig) -> Vec<(&'static str, String)> {
+    let b = page_branding(c);
+    let mut vars = vec![(env::DISPLAY_NAME, b.display_name)];
+    if let Some(a) = b.accent_colour {
+        vars.push((env::ACCENT_COLOUR, a));
     }
-
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        // Serialising a struct of strings cannot fail; an empty object would still render a page.
-        serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+    if let Some(l) = b.logo {
+        vars.push((env::LOGO, l));
     }
+    vars
 }
 
 #[cfg(test)]
@@ -71,16 +47,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_page_file_is_embedded_and_index_references_the_scripts() {
-        let index = std::str::from_utf8(PAGE[0].bytes).unwrap();
-        for a in &PAGE[1..] {
-            assert!(!a.bytes.is_empty(), "{} is empty", a.name);
-            assert!(
-                index.contains(a.name),
-                "index.html does not load {}",
-                a.name
-            );
-        }
+    fn the_producer_gets_the_branding_it_reads() {
+        let mut c: RoomConfig = toml::from_str(
+            "profile = \"p\"\ndisplay_name = \"Drop\"\nregion = \"eu-west-1\"\n\
+             destination = \"https://shop.example.com/\"\nrate = 60\ndrt = false\n\
+             accent_colour = \"#123abc\"\nlogo = \"/tmp/Brand.SVG\"\n",
+        )
+        .unwrap();
+        let vars: std::collections::HashMap<_, _> = producer_env(&c).into_iter().collect();
+        let read = env::page_branding(|k| vars.get(k).cloned()).unwrap();
+        assert_eq!(read, page_branding(&c));
+        assert_eq!(read.logo.as_deref(), Some("logo.svg"));
+        c.logo = None;
+        c.accent_colour = None;
+        assert_eq!(
+            producer_env(&c),
+            vec![(env::DISPLAY_NAME, "Drop".to_string())]
+        );
     }
 
     #[test]

@@ -248,18 +248,39 @@ fn header(res: &reqwest::Response, name: &str) -> Option<String> {
         .map(|v| v.to_str().unwrap().to_string())
 }
 
+/// The page's own `POST /join`, as its script sends it.
+fn join_request(c: &reqwest::Client, origin: &str) -> reqwest::RequestBuilder {
+    c.post(format!("{origin}/join"))
+        .header("accept", "application/json")
+        .header("origin", origin)
+        .header("sec-fetch-site", "same-origin")
+}
+
 #[tokio::test]
-async fn arrival_queues_once_sets_plain_http_cookies_and_admits_after_release() {
+async fn the_page_is_one_response_the_join_queues_once_and_admits_after_release() {
     let (room, origin) = dev_room(true, dev::Branding::default()).await;
     let c = client();
 
+    // GET / answers the page itself, with its CSP, and takes no place.
     let res = c.get(format!("{origin}/")).send().await.unwrap();
-    assert_eq!(res.status(), 302);
-    assert_eq!(
-        header(&res, "location").as_deref(),
-        Some("/room/index.html")
-    );
+    assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "cache-control").as_deref(), Some("no-store"));
+    assert_eq!(
+        header(&res, "content-type").as_deref(),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        header(&res, "content-security-policy")
+            .unwrap()
+            .contains("script-src 'sha256-")
+    );
+    assert!(res.headers().get("set-cookie").is_none());
+    let html = res.text().await.unwrap();
+    assert!(html.contains("\"state\":\"new\"") && html.contains("action=\"/join\""));
+    assert_eq!(room.queue.sent_total(), 0, "GET / must not enqueue");
+
+    let res = join_request(&c, &origin).send().await.unwrap();
+    assert_eq!(res.status(), 200);
     let cookies: Vec<String> = res
         .headers()
         .get_all("set-cookie")
@@ -277,25 +298,36 @@ async fn arrival_queues_once_sets_plain_http_cookies_and_admits_after_release() 
         "plain http must not set Secure: {cookies:?}"
     );
     // released 4 + queued 2 at the last count, then this visitor
-    assert!(
-        cookies.iter().any(|c| c.starts_with("bk_ticket=7;")),
-        "{cookies:?}"
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(
+        answer,
+        json!({"admitted": false, "open": true, "releasedTotal": 4, "rate": 60, "ticket": 7})
     );
     let token = beekeeper_core::cookie::find_token(token_cookie).unwrap();
 
-    // Coming back with the cookie: back to the page, not a second place in line.
+    // Coming back with the cookie: the page with their place, not a second place in line; a second
+    // join keeps the same place too.
     let again = c
         .get(format!("{origin}/"))
-        .header("cookie", format!("bk_token={token}"))
+        .header("cookie", format!("bk_token={token}; bk_ticket=7"))
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status(), 302);
-    assert_eq!(
-        header(&again, "location").as_deref(),
-        Some("/room/index.html")
-    );
+    assert_eq!(again.status(), 200);
     assert!(again.headers().get("set-cookie").is_none());
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("\"state\":\"waiting\"")
+    );
+    let rejoin = join_request(&c, &origin)
+        .header("cookie", format!("bk_token={token}; bk_ticket=7"))
+        .send()
+        .await
+        .unwrap();
+    assert!(rejoin.headers().get("set-cookie").is_none());
     let stats: Value = c
         .get(format!("{origin}/__dev/stats"))
         .send()
@@ -324,6 +356,33 @@ async fn arrival_queues_once_sets_plain_http_cookies_and_admits_after_release() 
 }
 
 #[tokio::test]
+async fn a_cross_site_join_is_refused_and_a_plain_form_is_sent_back_to_the_page() {
+    let (room, origin) = dev_room(true, dev::Branding::default()).await;
+    let c = client();
+    let res = c
+        .post(format!("{origin}/join"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(room.queue.sent_total(), 0);
+    let form = c
+        .post(format!("{origin}/join"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 303);
+    assert_eq!(header(&form, "location").as_deref(), Some("/"));
+    assert_eq!(form.headers().get_all("set-cookie").iter().count(), 2);
+    assert_eq!(room.queue.sent_total(), 1);
+}
+
+#[tokio::test]
 async fn a_closed_room_sends_arrivals_straight_on_without_cookies() {
     let (room, origin) = dev_room(false, dev::Branding::default()).await;
     let res = client().get(format!("{origin}/")).send().await.unwrap();
@@ -333,13 +392,20 @@ async fn a_closed_room_sends_arrivals_straight_on_without_cookies() {
         Some("http://127.0.0.1:9/shop?x=1")
     );
     assert!(res.headers().get("set-cookie").is_none());
+    let join = join_request(&client(), &origin).send().await.unwrap();
+    let answer: Value = join.json().await.unwrap();
+    assert_eq!(answer["redirect"], "http://127.0.0.1:9/shop?x=1");
     assert_eq!(room.queue.sent_total(), 0);
 }
 
 #[tokio::test]
-async fn page_files_branding_and_logo_are_served_with_their_types_and_headers() {
+async fn the_branding_is_in_the_page_and_only_the_logo_is_a_file() {
     let branding = dev::Branding {
-        room_json: br#"{"displayName":"Drop","accentColour":null,"logo":"logo.svg"}"#.to_vec(),
+        page: beekeeper_room::page::Branding {
+            display_name: "Drop <b>".into(),
+            accent_colour: Some("#123abc".into()),
+            logo: Some("logo.svg".into()),
+        },
         logo: Some(dev::Logo {
             name: "logo.svg".into(),
             content_type: "image/svg+xml",
@@ -348,42 +414,43 @@ async fn page_files_branding_and_logo_are_served_with_their_types_and_headers() 
     };
     let (_, origin) = dev_room(true, branding).await;
     let c = client();
-    let mut files: Vec<(&str, &str)> = assets::PAGE
-        .iter()
-        .map(|a| (a.name, a.content_type))
-        .collect();
-    files.push(("room.json", "application/json"));
-    files.push(("logo.svg", "image/svg+xml"));
-    for (name, ct) in files {
-        let res = c.get(format!("{origin}/room/{name}")).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{name}");
-        assert_eq!(header(&res, "content-type").as_deref(), Some(ct), "{name}");
-        assert_eq!(
-            header(&res, "x-content-type-options").as_deref(),
-            Some("nosniff"),
-            "{name}"
-        );
-        assert_eq!(
-            header(&res, "referrer-policy").as_deref(),
-            Some("no-referrer"),
-            "{name}"
-        );
-        assert!(!res.bytes().await.unwrap().is_empty(), "{name}");
-    }
-    let index = c
-        .get(format!("{origin}/room/index.html"))
+    let html = c
+        .get(format!("{origin}/"))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert_eq!(index.as_bytes(), assets::PAGE[0].bytes);
+    assert!(html.contains("<h1 id=\"name\">Drop &lt;b&gt;</h1>"));
+    assert!(html.contains("--accent: #123abc;"));
+    assert!(html.contains("<img id=\"logo\" src=\"/room/logo.svg\" alt=\"\">"));
+    let res = c
+        .get(format!("{origin}/room/logo.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        header(&res, "content-type").as_deref(),
+        Some("image/svg+xml")
+    );
+    assert_eq!(
+        header(&res, "x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert!(
+        header(&res, "content-security-policy")
+            .unwrap()
+            .contains("sandbox")
+    );
     for missing in [
         "nope.js",
+        "room.js",
+        "room.json",
         "logo.png",
         "..%2F..%2FCargo.toml",
-        "index.html%00",
+        "logo.svg%00",
     ] {
         let res = c
             .get(format!("{origin}/room/{missing}"))
@@ -392,13 +459,11 @@ async fn page_files_branding_and_logo_are_served_with_their_types_and_headers() 
             .unwrap();
         assert_eq!(res.status(), 404, "{missing}");
     }
-    for dir in ["/room", "/room/"] {
-        let res = c.get(format!("{origin}{dir}")).send().await.unwrap();
-        assert_eq!(res.status(), 302, "{dir}");
-        assert_eq!(
-            header(&res, "location").as_deref(),
-            Some("/room/index.html")
-        );
+    // Where the page used to be: old links land on the page.
+    for old in ["/room", "/room/", "/room/index.html"] {
+        let res = c.get(format!("{origin}{old}")).send().await.unwrap();
+        assert_eq!(res.status(), 302, "{old}");
+        assert_eq!(header(&res, "location").as_deref(), Some("/"));
     }
     assert_eq!(
         c.get(format!("{origin}/elsewhere"))

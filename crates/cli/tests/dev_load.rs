@@ -1,5 +1,5 @@
-//! A bounded loopback burst against the real `beekeeper dev` binary: thousands of arrivals (GET / without
-//! cookies, redirects not followed) and polls (GET /poll with a token cookie), with zero errors allowed and
+//! A bounded loopback burst against the real `beekeeper dev` binary: thousands of arrivals (the page's
+//! `POST /join` without cookies) and polls (GET /poll with a token cookie), with zero errors allowed and
 //! every arrival accounted for through `/__dev/stats` (arrived == sent, queued + released == arrived, and
 //! everyone released once the release loop catches up).
 //!
@@ -193,13 +193,15 @@ async fn a_burst_of_arrivals_and_polls_is_served_without_errors_and_fully_accoun
         let (elapsed, lat, tokens) = burst(arrivals, concurrency, move |_| {
             let (c, o) = (c.clone(), o.clone());
             async move {
+                // The page's own join (GET / takes no place, so it is not an arrival).
                 let res = c
-                    .get(format!("{o}/"))
+                    .post(format!("{o}/join"))
+                    .header("accept", "application/json")
                     .send()
                     .await
                     .map_err(|e| e.to_string())?;
-                if res.status() != 302 {
-                    return Err(format!("arrival answered {}", res.status()));
+                if res.status() != 200 {
+                    return Err(format!("join answered {}", res.status()));
                 }
                 res.headers()
                     .get_all("set-cookie")

@@ -169,12 +169,14 @@ async fn arrive(room: &Room) -> beekeeper_room::producer::Reply {
         Arc::new(room.table.clone()),
         ProducerSettings::default(),
     );
+    // The page's join, as its script sends it (JSON answer).
     let arrival = Arrival {
-        cookie: None,
         base_path: "/live",
+        wants_json: true,
+        ..Arrival::default()
     };
     producer
-        .arrive(&arrival, Token::generate(&mut rand::rng()), now_ms())
+        .join(&arrival, Token::generate(&mut rand::rng()), now_ms())
         .await
         .unwrap()
 }
@@ -207,8 +209,8 @@ async fn off_sends_visitors_straight_through_and_on_queues_them_again() {
     );
     assert!(!room.table.room().await.unwrap().unwrap().open);
     let reply = arrive(&room).await;
-    assert_eq!(reply.status, 302);
-    assert_eq!(reply.location.as_deref(), Some(c.destination.as_str()));
+    let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(answer["redirect"].as_str(), Some(c.destination.as_str()));
     assert!(reply.set_cookies.is_empty());
     assert_eq!(waiting(&room).await, 0, "a closed room enqueued a visitor");
 
@@ -223,7 +225,7 @@ async fn off_sends_visitors_straight_through_and_on_queues_them_again() {
     );
     assert!(room.table.room().await.unwrap().unwrap().open);
     let reply = arrive(&room).await;
-    assert_eq!(reply.location.as_deref(), Some("/live/room/index.html"));
+    assert_eq!(reply.set_cookies.len(), 2, "a place in line");
     assert_eq!(waiting(&room).await, 1);
 }
 

@@ -1,10 +1,10 @@
-//! The producer Lambda (`GET /` behind API Gateway): wiring only. Configuration and clients are set up
+//! The producer Lambda (`GET /` and `POST /join` behind API Gateway): wiring only. Configuration and clients are set up
 //! once per container, outside the handler, so the arrival burst pays for them once, not per visitor.
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use beekeeper_core::Token;
 use beekeeper_room::aws::{DynamoTable, SqsQueue};
-use beekeeper_room::env::{QueueEnv, process_env};
+use beekeeper_room::env::{QueueEnv, page_branding, process_env};
 use beekeeper_room::producer::{Producer, ProducerSettings};
 use beekeeper_room::{Clock, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -14,6 +14,8 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let env = QueueEnv::read(process_env)
+        .inspect_err(|e| tracing::error!(error = %e, "producer cannot start"))?;
+    let branding = page_branding(process_env)
         .inspect_err(|e| tracing::error!(error = %e, "producer cannot start"))?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let producer = Producer::new(
@@ -25,7 +27,10 @@ async fn main() -> Result<(), Error> {
             aws_sdk_dynamodb::Client::new(&config),
             env.table,
         )),
-        ProducerSettings::default(),
+        ProducerSettings {
+            branding,
+            ..ProducerSettings::default()
+        },
     );
     let producer = &producer;
     lambda_runtime::run(service_fn(

@@ -43,9 +43,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median µs per `arrive` over `samples` runs of `per_sample` arrivals.
+/// Median µs per request over `samples` runs of `per_sample` requests: `POST join` when `join`, else
+/// `GET /` (the page, rendered).
 async fn time_arrivals(
     producer: &Producer,
+    join: bool,
     cookie: Option<&str>,
     samples: usize,
     per_sample: u64,
@@ -60,8 +62,15 @@ async fn time_arrivals(
             let arrival = Arrival {
                 cookie,
                 base_path: "/live",
+                wants_json: true,
+                ..Arrival::default()
             };
-            let reply = producer.arrive(&arrival, t, T0_MS + i as u64).await;
+            let now = T0_MS + i as u64;
+            let reply = if join {
+                producer.join(&arrival, t, now).await
+            } else {
+                producer.page(&arrival, now).await
+            };
             std::hint::black_box(reply.is_ok());
         }
         per_request.push(started.elapsed().as_secs_f64() * 1e6 / per_sample as f64);
@@ -78,17 +87,17 @@ async fn producer_figures() {
     table.insert_token(TokenItem::released(released.clone(), T0_MS / 1000, 30));
     let producer = Producer::new(queue, table, ProducerSettings::default());
 
-    let newcomer = time_arrivals(&producer, Some(COOKIE), 101, 2_000).await;
+    let page = time_arrivals(&producer, false, Some(COOKIE), 101, 2_000).await;
+    let newcomer = time_arrivals(&producer, true, Some(COOKIE), 101, 2_000).await;
     let waiting_cookie = format!("{COOKIE}; bk_token={waiting}; bk_ticket=4711");
-    let in_line = time_arrivals(&producer, Some(&waiting_cookie), 101, 2_000).await;
+    let in_line = time_arrivals(&producer, false, Some(&waiting_cookie), 101, 2_000).await;
     let released_cookie = format!("{COOKIE}; bk_token={released}; bk_ticket=12");
-    let admitted = time_arrivals(&producer, Some(&released_cookie), 101, 2_000).await;
-    println!(
-        "producer arrive, in-memory queue and table (median of 101 samples × 2,000 requests):"
-    );
-    println!("  newcomer (enqueue + 2 cookies)   {newcomer:>7.2} µs/request");
-    println!("  waiting visitor (token lookup)   {in_line:>7.2} µs/request");
-    println!("  released visitor (redirect)      {admitted:>7.2} µs/request");
+    let admitted = time_arrivals(&producer, false, Some(&released_cookie), 101, 2_000).await;
+    println!("producer, in-memory queue and table (median of 101 samples × 2,000 requests):");
+    println!("  GET /, newcomer (page rendered)  {page:>7.2} µs/request");
+    println!("  POST join (enqueue + 2 cookies)  {newcomer:>7.2} µs/request");
+    println!("  GET /, waiting (lookup + page)   {in_line:>7.2} µs/request");
+    println!("  GET /, released (redirect)       {admitted:>7.2} µs/request");
 }
 
 /// The table, noting when (on the consumer's clock) each token item was written.

@@ -12,6 +12,9 @@ pub const CONSUMER_FUNCTION: &str = "BK_CONSUMER_FUNCTION";
 pub const WINDOW_MS: &str = "BK_WINDOW_MS";
 /// The URL the drt function probes instead of the destination; unset means the destination.
 pub const HEALTH_URL: &str = "BK_HEALTH_URL";
+pub const DISPLAY_NAME: &str = "BK_DISPLAY_NAME";
+pub const ACCENT_COLOUR: &str = "BK_ACCENT_COLOUR";
+pub const LOGO: &str = "BK_LOGO";
 
 /// A release minute, unless a test or demo shortens it.
 pub const DEFAULT_WINDOW_MS: u64 = 60_000;
@@ -117,6 +120,33 @@ impl DrtEnv {
     }
 }
 
+/// What the producer's page shows. Read from the environment, not the room item: it is fixed for the
+/// life of a container (so the page and its CSP hashes are built once), it is only changed by a deploy
+/// (which also uploads the logo), and no request pays a read for it.
+pub fn page_branding(get: impl Fn(&str) -> Option<String>) -> Result<crate::page::Branding, Error> {
+    let display_name = required(&get, DISPLAY_NAME)?;
+    let optional = |name: &'static str, ok: fn(&str) -> bool, rule: &str| match get(name)
+        .map(|v| v.trim().to_string())
+    {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if ok(&v) => Ok(Some(v)),
+        Some(v) => Err(Error::Env {
+            name,
+            problem: format!("is {v:?}; it must be {rule}; fix the profile and redeploy"),
+        }),
+    };
+    Ok(crate::page::Branding {
+        display_name,
+        accent_colour: optional(
+            ACCENT_COLOUR,
+            crate::page::is_colour,
+            "a colour like #b45309",
+        )?,
+        logo: optional(LOGO, crate::page::is_file_name, "a file name like logo.png")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +237,22 @@ mod tests {
             assert_eq!(name, WINDOW_MS, "{bad:?}");
             assert!(p.contains("1000 to 60000"), "{p}");
         }
+    }
+
+    #[test]
+    fn the_page_branding_is_read_and_checked() {
+        let b = page_branding(env(&[(DISPLAY_NAME, "Drop"), (ACCENT_COLOUR, "#123abc")])).unwrap();
+        assert_eq!(
+            (b.display_name.as_str(), b.accent_colour.as_deref(), b.logo),
+            ("Drop", Some("#123abc"), None)
+        );
+        let (name, why) =
+            problem(page_branding(env(&[(DISPLAY_NAME, "D"), (LOGO, "../x")])).unwrap_err());
+        assert_eq!(name, LOGO);
+        assert!(why.contains("logo.png"), "{why}");
+        assert_eq!(
+            problem(page_branding(env(&[])).unwrap_err()).0,
+            DISPLAY_NAME
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod drt;
 pub mod env;
 mod error;
 pub mod memory;
+pub mod page;
 pub mod producer;
 pub mod trigger;
 

@@ -31,15 +31,17 @@ async fn the_producers_token_lands_in_the_real_queue_once() {
         r.table.clone(),
         ProducerSettings::default(),
     );
+    // The page's join (a plain form post: 303 back to the page).
     let mut event = ApiGatewayProxyRequest::default();
+    event.http_method = aws_lambda_events::http::Method::POST;
     event.request_context.stage = Some("live".into());
     let fresh = Token::generate(&mut rand::rng());
     let response = producer
         .handle(event.clone(), fresh.clone(), SystemClock.now_ms())
         .await;
 
-    assert_eq!(response.status_code, 302);
-    assert_eq!(response.headers[header::LOCATION], "/live/room/index.html");
+    assert_eq!(response.status_code, 303);
+    assert_eq!(response.headers[header::LOCATION], "/live/");
     let set: Vec<&str> = response
         .multi_value_headers
         .get_all(header::SET_COOKIE)
@@ -55,7 +57,7 @@ async fn the_producers_token_lands_in_the_real_queue_once() {
         "the queued body is the cookie's token"
     );
 
-    // Coming back with the cookie while still in line: back to the page, no second place in the queue.
+    // Joining again with the cookie while still in line: back to the page, no second place in the queue.
     event.headers.insert(
         header::COOKIE,
         HeaderValue::from_str(&format!("bk_token={cookie_token}; other=1")).unwrap(),
@@ -67,8 +69,8 @@ async fn the_producers_token_lands_in_the_real_queue_once() {
             SystemClock.now_ms(),
         )
         .await;
-    assert_eq!(again.status_code, 302);
-    assert_eq!(again.headers[header::LOCATION], "/live/room/index.html");
+    assert_eq!(again.status_code, 303);
+    assert_eq!(again.headers[header::LOCATION], "/live/");
     assert!(again.multi_value_headers.get(header::SET_COOKIE).is_none());
     assert_eq!(
         r.sqs_counts().await,

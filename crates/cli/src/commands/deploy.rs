@@ -214,16 +214,7 @@ async fn provision(
     let role = |f: Function| roles.get(f.part()).cloned().unwrap_or_default();
     let specs: Vec<lambda::FnSpec> = Function::ALL
         .iter()
-        .map(|&f| {
-            lambda::spec(
-                ctx,
-                f,
-                &role(f),
-                &queues,
-                config.architecture,
-                config.health_url.as_deref(),
-            )
-        })
+        .map(|&f| lambda::spec(ctx, f, &role(f), &queues, config))
         .collect();
     let fn_arns: Vec<String> =
         try_join_all(specs.iter().map(|s| lambda::upsert_function(ctx, s, zips))).await?;

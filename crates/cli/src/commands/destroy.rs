@@ -190,10 +190,12 @@ async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
         );
     }
     let producer = ctx.names.function(Function::Producer);
-    if let Err(e) = lambda::remove_permission(ctx, &producer, "beekeeper-apigw").await {
-        tally
-            .failed
-            .insert(format!("permission on {producer}"), e.to_string());
+    for (sid, _, _) in crate::provision::apigw_routes::PRODUCER_INVOKERS {
+        if let Err(e) = lambda::remove_permission(ctx, &producer, sid).await {
+            tally
+                .failed
+                .insert(format!("permission {sid} on {producer}"), e.to_string());
+        }
     }
     finish(step, tally, before);
 

@@ -1,7 +1,7 @@
 //! `beekeeper dev`: the whole waiting room on this machine, no AWS account. Turns flags and an optional
 //! profile into a room, takes the ports, says where to look, and runs until Ctrl-C.
 
-use crate::assets::{self, RoomJson};
+use crate::assets;
 use crate::cli::DevArgs;
 use crate::dev::{Branding, DevRoom, Logo, destination, release, server};
 use crate::error::{CliError, Result};
@@ -123,10 +123,11 @@ fn demo_port(port: u16) -> Result<u16> {
     }
 }
 
-/// room.json and the logo, read once: a logo that cannot be read is an error now, not a broken image later.
+/// The page's branding and the logo, read once: a logo that cannot be read is an error now, not a broken
+/// image later.
 fn branding(config: &RoomConfig) -> Result<Branding> {
-    let json = RoomJson::from_config(config);
-    let logo = match (&config.logo, &json.logo) {
+    let page = assets::page_branding(config);
+    let logo = match (&config.logo, &page.logo) {
         (Some(path), Some(name)) => {
             let bytes = std::fs::read(path).map_err(|source| CliError::Io {
                 action: "read the logo",
@@ -148,10 +149,7 @@ fn branding(config: &RoomConfig) -> Result<Branding> {
         }
         _ => None,
     };
-    Ok(Branding {
-        room_json: json.to_bytes(),
-        logo,
-    })
+    Ok(Branding { page, logo })
 }
 
 async fn listen(port: u16, what: &'static str) -> Result<TcpListener> {
@@ -208,7 +206,6 @@ fn print_banner(origin: &str, config: &RoomConfig, demo: bool, minute_secs: u64)
     } else {
         format!("per \"minute\" of {minute_secs} s")
     };
-    let page = assets::PAGE.first().map_or("index.html", |a| a.name);
     println!(
         "Beekeeper dev room \"{}\": the whole waiting room on this machine, no AWS account.\n",
         config.display_name
@@ -216,7 +213,6 @@ fn print_banner(origin: &str, config: &RoomConfig, demo: bool, minute_secs: u64)
     println!("  Open in a browser:  {origin}/");
     println!("  {dest_label:<19} {}", config.destination);
     println!("  Client check:       {origin}/client-check?token=…");
-    println!("  Waiting page:       {origin}/room/{page}");
     println!("  Release:            {} visitors {minute}", config.rate);
     println!();
     println!("  Rehearse (loopback only, not in AWS):");

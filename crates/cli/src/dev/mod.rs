@@ -22,11 +22,10 @@ const VISIBILITY: Duration = Duration::from_secs(30);
 /// reaches new arrivals within a second, which is what an operator rehearsing a sale expects to see.
 const ROOM_CACHE_TTL: Duration = Duration::from_millis(500);
 
-/// The operator's branding as the page receives it.
+/// The operator's branding: what the producer puts in the page, and the logo file it links to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Branding {
-    /// `room.json`, already serialised.
-    pub room_json: Vec<u8>,
+    pub page: beekeeper_room::page::Branding,
     pub logo: Option<Logo>,
 }
 
@@ -80,6 +79,9 @@ impl DevRoom {
                 // visitor would lose their place on every request. In AWS the room is https-only.
                 cookie_secure: false,
                 room_cache_ttl: ROOM_CACHE_TTL,
+                branding: branding.page.clone(),
+                // The page estimates waits from the rate per real minute, as it does in AWS.
+                minute_secs: minute_secs.max(1),
             },
         );
         Arc::new(DevRoom {

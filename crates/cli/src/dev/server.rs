@@ -1,16 +1,15 @@
 //! The dev room's HTTP surface: the routes API Gateway serves in AWS, with the same response contract
-//! (`/`, `/room/{asset}`, `/poll`, `/client-check`), plus two loopback-only routes for rehearsals and load
+//! (`GET /` the page, `POST /join`, `/room/{logo}`, `/poll`, `/client-check`), plus two loopback-only routes for rehearsals and load
 //! tests that AWS does not have:
 //!
 //! - `POST /__dev/room` with a JSON body `{"open": false}`, `{"open": true}` and/or `{"rate": 120}` changes
 //!   the room item as `beekeeper off|on|set-rate` would, and answers with the stats below;
 //! - `GET /__dev/stats` answers `{"arrived":n,"released":n,"queued":n,"open":bool,"rate":n}`.
 
-use crate::assets;
 use crate::dev::{DevRoom, Stats};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, LOCATION, RETRY_AFTER, SET_COOKIE,
+    ACCEPT, CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, LOCATION, ORIGIN, RETRY_AFTER, SET_COOKIE,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +18,7 @@ use axum::{Json, Router};
 use beekeeper_core::config::{default_min_rate, validate_rate};
 use beekeeper_core::contract::{self, RoomState, TokenItem};
 use beekeeper_core::{Token, cookie};
-use beekeeper_room::producer::{Arrival, Reply};
+use beekeeper_room::producer::{Arrival, Reply, wants_again};
 use beekeeper_room::{RoomUpdate, Table};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -29,9 +28,12 @@ type Room = State<Arc<DevRoom>>;
 
 pub(crate) fn router(room: Arc<DevRoom>) -> Router {
     Router::new()
-        .route("/", get(arrive))
+        .route("/", get(page))
+        .route("/join", post(join))
+        // Where the page used to live: old links and open tabs land on the page itself.
         .route("/room", get(room_index))
         .route("/room/", get(room_index))
+        .route("/room/index.html", get(room_index))
         .route("/room/{asset}", get(asset))
         .route("/poll", get(poll))
         .route("/client-check", get(client_check))
@@ -52,38 +54,66 @@ fn cookie_header(headers: &HeaderMap) -> Option<String> {
     Some(all.fold(first, |acc, v| acc + "; " + &v))
 }
 
-/// Arrivals must never be cached: a cached redirect would skip the line or hand out someone else's cookie.
+/// Arrivals must never be cached: a cached page or redirect would show someone else's place or cookie.
 const NO_STORE: (HeaderName, &str) = (CACHE_CONTROL, "no-store");
 
-async fn arrive(State(room): Room, headers: HeaderMap) -> Response {
+fn header<'a>(
+    headers: &'a HeaderMap,
+    name: impl axum::http::header::AsHeaderName,
+) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `GET /`: the page itself, with where the visitor stands. Takes no place in line.
+async fn page(State(room): Room, headers: HeaderMap) -> Response {
+    let cookie = cookie_header(&headers);
+    let arrival = Arrival {
+        cookie: cookie.as_deref(),
+        ..Arrival::default()
+    };
+    let answer = room.producer.page(&arrival, room.clock.now_ms()).await;
+    producer_answer(answer)
+}
+
+/// `POST /join`: the page's script (JSON) or its plain form (a 303 back to `/`) takes a place.
+async fn join(State(room): Room, headers: HeaderMap, body: String) -> Response {
     let cookie = cookie_header(&headers);
     // Generated before any await: the thread-local CSPRNG must not be held across one.
     let fresh = Token::generate(&mut rand::rng());
     let arrival = Arrival {
         cookie: cookie.as_deref(),
         base_path: "",
+        host: header(&headers, HOST),
+        origin: header(&headers, ORIGIN),
+        fetch_site: header(&headers, "sec-fetch-site"),
+        wants_json: header(&headers, ACCEPT).is_some_and(|a| a.contains("application/json")),
+        again: wants_again(&body),
     };
-    match room
+    let answer = room
         .producer
-        .arrive(&arrival, fresh, room.clock.now_ms())
-        .await
-    {
-        Ok(reply) => {
-            if let Some(ticket) = reply
-                .set_cookies
-                .iter()
-                .find_map(|c| cookie::find_ticket(c))
-            {
-                info!("arrived: ticket {ticket}");
-            }
-            reply_response(reply)
+        .join(&arrival, fresh, room.clock.now_ms())
+        .await;
+    if let Ok(reply) = &answer {
+        if let Some(ticket) = reply
+            .set_cookies
+            .iter()
+            .find_map(|c| cookie::find_ticket(c))
+        {
+            info!("joined: ticket {ticket}");
         }
+    }
+    producer_answer(answer)
+}
+
+fn producer_answer(answer: Result<Reply, beekeeper_room::Error>) -> Response {
+    match answer {
+        Ok(reply) => reply_response(reply),
         Err(e) => {
             warn!("arrival failed: {e}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                [NO_STORE],
-                "The waiting room could not take your place just now; please reload in a moment.\n",
+                [NO_STORE, (RETRY_AFTER, "5")],
+                "The waiting room could not take your place just now; please retry in a moment.\n",
             )
                 .into_response()
         }
@@ -100,6 +130,11 @@ fn reply_response(reply: Reply) -> Response {
     if let Some(v) = reply.location.and_then(|l| HeaderValue::try_from(l).ok()) {
         h.insert(LOCATION, v);
     }
+    for (name, v) in reply.headers {
+        if let Ok(v) = HeaderValue::try_from(v) {
+            h.insert(HeaderName::from_static(name), v);
+        }
+    }
     for c in reply.set_cookies {
         if let Ok(v) = HeaderValue::try_from(c) {
             h.append(SET_COOKIE, v);
@@ -109,7 +144,7 @@ fn reply_response(reply: Reply) -> Response {
 }
 
 async fn room_index() -> Response {
-    (StatusCode::FOUND, [(LOCATION, "/room/index.html")]).into_response()
+    (StatusCode::FOUND, [(LOCATION, "/")]).into_response()
 }
 
 /// Headers every page file carries: no type sniffing, and the page never leaks its URL to other sites.
@@ -129,14 +164,8 @@ fn page_headers(content_type: &str) -> [(HeaderName, String); 4] {
     ]
 }
 
+/// The logo, the one file the page fetches besides its own routes.
 async fn asset(State(room): Room, Path(name): Path<String>) -> Response {
-    if let Some(a) = assets::PAGE.iter().find(|a| a.name == name) {
-        return (page_headers(a.content_type), a.bytes).into_response();
-    }
-    if name == "room.json" {
-        let json = room.branding.room_json.clone();
-        return (page_headers("application/json"), json).into_response();
-    }
     if let Some(logo) = room.branding.logo.as_ref().filter(|l| l.name == name) {
         // An SVG logo opened on its own must not run script on the room's origin.
         let csp = (

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 pub(crate) const STAGE: &str = "live";
 /// Served as binary, so the logo arrives intact rather than re-encoded as text.
 pub(crate) const BINARY_TYPES: &str = "image/*";
-const PRODUCER_SID: &str = "beekeeper-apigw";
 /// Recorded while routes were changed but not yet deployed to the stage.
 const UNDEPLOYED: &str = "api:undeployed";
 
@@ -159,20 +158,23 @@ pub(crate) async fn upsert_api(
         ctx.record.set(UNDEPLOYED, "gateway responses")?;
         ctx.changed("error pages (gateway responses) updated");
     }
-    let source = format!(
-        "arn:{}:execute-api:{}:{}:{api}/*/GET/",
-        ctx.partition(),
-        ctx.region,
-        ctx.account
-    );
-    lambda::ensure_permission(
-        ctx,
-        &ctx.names.function(Function::Producer),
-        PRODUCER_SID,
-        "apigateway.amazonaws.com",
-        &source,
-    )
-    .await?;
+    // One statement per producer route, each naming its method and path only.
+    for (sid, method, path) in apigw_routes::PRODUCER_INVOKERS {
+        let source = format!(
+            "arn:{}:execute-api:{}:{}:{api}/*/{method}{path}",
+            ctx.partition(),
+            ctx.region,
+            ctx.account
+        );
+        lambda::ensure_permission(
+            ctx,
+            &ctx.names.function(Function::Producer),
+            sid,
+            "apigateway.amazonaws.com",
+            &source,
+        )
+        .await?;
+    }
     Ok(api)
 }
 

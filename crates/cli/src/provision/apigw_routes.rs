@@ -1,4 +1,4 @@
-//! The four routes of the waiting room's REST API as data (what each method, integration and response
+//! The routes of the waiting room's REST API as data (what each method, integration and response
 //! must be), and the one function that makes a method match its spec. Keeping the spec pure lets tests
 //! compare what is deployed with exactly what was meant, and lets a redeploy see whether anything changed.
 
@@ -12,6 +12,8 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Route {
     pub path: &'static str,
+    /// The HTTP method the visitor uses (one method per route here).
+    pub method: &'static str,
     /// Method request parameters and whether each is required.
     pub request_params: HashMap<String, bool>,
     pub integration: IntegrationSpec,
@@ -73,6 +75,7 @@ fn dynamo_route(
 ) -> Route {
     Route {
         path,
+        method: "GET",
         request_params: params,
         integration: IntegrationSpec {
             kind: IntegrationType::Aws,
@@ -111,26 +114,11 @@ fn dynamo_route(
 
 /// Every route, in creation order.
 pub(crate) fn routes(t: &Targets) -> Vec<Route> {
-    let producer = Route {
-        path: "/",
-        request_params: HashMap::new(),
-        integration: IntegrationSpec {
-            kind: IntegrationType::AwsProxy,
-            http_method: "POST",
-            uri: format!(
-                "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
-                t.partition, t.region, t.producer_arn
-            ),
-            credentials: None,
-            request_params: HashMap::new(),
-            request_templates: HashMap::new(),
-            passthrough: None,
-        },
-        method_responses: Vec::new(),
-        integration_responses: Vec::new(),
-    };
+    let page = producer_route("/", "GET", t);
+    let join = producer_route("/join", "POST", t);
     let asset = Route {
         path: "/room/{asset}",
+        method: "GET",
         request_params: [("method.request.path.asset".to_string(), true)].into(),
         integration: IntegrationSpec {
             kind: IntegrationType::Aws,
@@ -191,14 +179,45 @@ pub(crate) fn routes(t: &Targets) -> Vec<Route> {
         vtl::client_check(t.table),
         [("method.request.querystring.token".to_string(), false)].into(),
     );
-    vec![producer, asset, poll, client_check]
+    vec![page, join, asset, poll, client_check]
+}
+
+/// The producer's routes, `(statement id, method, path)`: its resource policy lets API Gateway invoke it
+/// for exactly these, so another route of the API (or a typo'd one) cannot reach the function.
+pub(crate) const PRODUCER_INVOKERS: [(&str, &str, &str); 2] = [
+    ("beekeeper-apigw", "GET", "/"),
+    ("beekeeper-apigw-join", "POST", "/join"),
+];
+
+/// `GET /` answers the page, `POST /join` takes a place: both are the producer, through the Lambda proxy
+/// integration (it needs the method, headers, cookies and body as they came).
+fn producer_route(path: &'static str, method: &'static str, t: &Targets) -> Route {
+    Route {
+        path,
+        method,
+        request_params: HashMap::new(),
+        integration: IntegrationSpec {
+            kind: IntegrationType::AwsProxy,
+            http_method: "POST",
+            uri: format!(
+                "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
+                t.partition, t.region, t.producer_arn
+            ),
+            credentials: None,
+            request_params: HashMap::new(),
+            request_templates: HashMap::new(),
+            passthrough: None,
+        },
+        method_responses: Vec::new(),
+        integration_responses: Vec::new(),
+    }
 }
 
 fn same_map<V: PartialEq>(a: Option<&HashMap<String, V>>, b: &HashMap<String, V>) -> bool {
     a.map_or(b.is_empty(), |a| a == b)
 }
 
-/// Makes the GET method of `resource_id` match `route`. Returns whether anything was changed.
+/// Makes `route.method` of `resource_id` match `route`. Returns whether anything was changed.
 pub(crate) async fn upsert_method(
     ctx: &Ctx,
     api: &str,
@@ -211,7 +230,7 @@ pub(crate) async fn upsert_method(
         .get_method()
         .rest_api_id(api)
         .resource_id(resource_id)
-        .http_method("GET")
+        .http_method(route.method)
         .send()
         .await
         .or_absent(|e| e.is_not_found_exception())
@@ -226,7 +245,7 @@ pub(crate) async fn upsert_method(
         gw.delete_method()
             .rest_api_id(api)
             .resource_id(resource_id)
-            .http_method("GET")
+            .http_method(route.method)
             .send()
             .await
             .map_err(ctx.sdk("apigateway", "DeleteMethod"))?;
@@ -236,7 +255,7 @@ pub(crate) async fn upsert_method(
         gw.put_method()
             .rest_api_id(api)
             .resource_id(resource_id)
-            .http_method("GET")
+            .http_method(route.method)
             .authorization_type("NONE")
             .set_request_parameters(Some(route.request_params.clone()))
             .send()
@@ -264,7 +283,7 @@ pub(crate) async fn upsert_method(
         gw.put_integration()
             .rest_api_id(api)
             .resource_id(resource_id)
-            .http_method("GET")
+            .http_method(route.method)
             .r#type(want.kind.clone())
             .integration_http_method(want.http_method)
             .uri(&want.uri)
@@ -295,7 +314,7 @@ pub(crate) async fn upsert_method(
                 gw.delete_method_response()
                     .rest_api_id(api)
                     .resource_id(resource_id)
-                    .http_method("GET")
+                    .http_method(route.method)
                     .status_code(*status)
                     .send()
                     .await
@@ -306,7 +325,7 @@ pub(crate) async fn upsert_method(
         gw.put_method_response()
             .rest_api_id(api)
             .resource_id(resource_id)
-            .http_method("GET")
+            .http_method(route.method)
             .status_code(*status)
             .set_response_parameters(Some(params))
             .send()
@@ -319,7 +338,7 @@ pub(crate) async fn upsert_method(
             gw.delete_method_response()
                 .rest_api_id(api)
                 .resource_id(resource_id)
-                .http_method("GET")
+                .http_method(route.method)
                 .status_code(status)
                 .send()
                 .await
@@ -349,7 +368,7 @@ pub(crate) async fn upsert_method(
         gw.put_integration_response()
             .rest_api_id(api)
             .resource_id(resource_id)
-            .http_method("GET")
+            .http_method(route.method)
             .status_code(want.status)
             .set_selection_pattern(want.selection_pattern.map(str::to_string))
             .set_response_parameters(Some(want.params.clone()).filter(|m| !m.is_empty()))
@@ -368,7 +387,7 @@ pub(crate) async fn upsert_method(
             gw.delete_integration_response()
                 .rest_api_id(api)
                 .resource_id(resource_id)
-                .http_method("GET")
+                .http_method(route.method)
                 .status_code(status)
                 .send()
                 .await
@@ -426,6 +445,29 @@ mod tests {
         assert!(
             cc.request_params
                 .contains_key("method.request.querystring.token")
+        );
+    }
+
+    #[test]
+    fn the_page_and_the_join_both_reach_the_producer_and_nothing_else_does() {
+        let r = routes(&targets());
+        let to_producer: Vec<(&str, &str)> = r
+            .iter()
+            .filter(|r| r.integration.uri.contains(":lambda:path/"))
+            .map(|r| (r.method, r.path))
+            .collect();
+        assert_eq!(to_producer, vec![("GET", "/"), ("POST", "/join")]);
+        for route in r.iter().filter(|r| r.path.contains("join")) {
+            assert_eq!(route.integration.kind, IntegrationType::AwsProxy);
+            assert!(route.integration.uri.ends_with(
+                "functions/arn:aws:lambda:eu-west-1:1:function:beekeeper-x-producer/invocations"
+            ));
+        }
+        let allowed: Vec<(&str, &str)> =
+            PRODUCER_INVOKERS.iter().map(|(_, m, p)| (*m, *p)).collect();
+        assert_eq!(
+            allowed, to_producer,
+            "the resource policy names exactly the producer's routes"
         );
     }
 

@@ -12,7 +12,7 @@ use aws_sdk_lambda::types::{
     Architecture as LambdaArch, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use beekeeper_core::config::Architecture;
+use beekeeper_core::config::{Architecture, RoomConfig};
 use beekeeper_core::names::Function;
 use beekeeper_room::env;
 use std::collections::HashMap;
@@ -37,9 +37,10 @@ pub(crate) fn spec(
     f: Function,
     role_arn: &str,
     queue_url: &str,
-    arch: Architecture,
-    health_url: Option<&str>,
+    config: &RoomConfig,
 ) -> FnSpec {
+    let arch = config.architecture;
+    let health_url = config.health_url.as_deref();
     let (memory_mb, timeout_secs) = match f {
         Function::Producer => (256, 10),
         Function::Trigger => (128, 30),
@@ -53,6 +54,14 @@ pub(crate) fn spec(
     // Only the drt function probes; it gets the health URL only when the operator set one.
     if let (Function::Drt, Some(url)) = (f, health_url) {
         vars.insert(env::HEALTH_URL.to_string(), url.to_string());
+    }
+    if f == Function::Producer {
+        // The page's branding: read once per container, which builds the page and its CSP from it.
+        vars.extend(
+            crate::assets::producer_env(config)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v)),
+        );
     }
     if f == Function::Trigger {
         vars.insert(

@@ -7,7 +7,7 @@
 
 pub(crate) mod apigw;
 mod apigw_guard;
-mod apigw_routes;
+pub(crate) mod apigw_routes;
 pub(crate) mod concurrency;
 pub(crate) mod dynamodb;
 pub(crate) mod events;

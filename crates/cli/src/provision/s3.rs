@@ -3,7 +3,7 @@
 //! profile; a lost record is recovered by listing buckets with the profile's prefix and tag.
 
 use super::{Ctx, OrAbsent, build_error};
-use crate::assets::{self, RoomJson};
+use crate::assets;
 use crate::error::{CliError, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -186,21 +186,8 @@ struct Object {
 }
 
 fn desired_objects(config: &RoomConfig) -> Result<Vec<Object>> {
-    let mut out: Vec<Object> = assets::PAGE
-        .iter()
-        .map(|a| Object {
-            key: format!("{ROOM_PREFIX}{}", a.name),
-            content_type: a.content_type.to_string(),
-            bytes: a.bytes.to_vec(),
-            label: "page",
-        })
-        .collect();
-    out.push(Object {
-        key: format!("{ROOM_PREFIX}room.json"),
-        content_type: "application/json".into(),
-        bytes: RoomJson::from_config(config).to_bytes(),
-        label: "room.json (name, colour, logo)",
-    });
+    // The page itself is answered by the producer; the logo is the one file it fetches from here.
+    let mut out: Vec<Object> = Vec::new();
     if let Some(path) = &config.logo {
         if let Some(name) = assets::logo_name(path) {
             let bytes = std::fs::read(path).map_err(|source| CliError::Io {

@@ -130,7 +130,15 @@ pub async fn check_api(room: &Room, aws: &Aws, api: &str, bucket: &str) {
     let paths: BTreeSet<&str> = res.items().iter().filter_map(|i| i.path()).collect();
     assert_eq!(
         paths,
-        ["/", "/client-check", "/poll", "/room", "/room/{asset}"].into()
+        [
+            "/",
+            "/client-check",
+            "/join",
+            "/poll",
+            "/room",
+            "/room/{asset}"
+        ]
+        .into()
     );
     let id = |path: &str| {
         res.items()
@@ -141,26 +149,30 @@ pub async fn check_api(room: &Room, aws: &Aws, api: &str, bucket: &str) {
             .unwrap()
             .to_string()
     };
-    let integration = |path: &str| {
+    let integration_of = |path: &str, method: &'static str| {
         let id = id(path);
         async move {
             aws.apigw
                 .get_integration()
                 .rest_api_id(api)
                 .resource_id(id)
-                .http_method("GET")
+                .http_method(method)
                 .send()
                 .await
                 .unwrap()
         }
     };
 
-    let root = integration("/").await;
-    assert_eq!(root.r#type().unwrap().as_str(), "AWS_PROXY");
-    assert_eq!(
-        root.uri(),
-        Some(format!("arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/arn:aws:lambda:{r}:{ACCOUNT}:function:{p}producer/invocations").as_str())
-    );
+    let integration = |path: &str| integration_of(path, "GET");
+    // The page (GET /) and the join (POST /join) both go to the producer, and only those two.
+    for (path, method) in [("/", "GET"), ("/join", "POST")] {
+        let i = integration_of(path, method).await;
+        assert_eq!(i.r#type().unwrap().as_str(), "AWS_PROXY", "{method} {path}");
+        assert_eq!(
+            i.uri(),
+            Some(format!("arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/arn:aws:lambda:{r}:{ACCOUNT}:function:{p}producer/invocations").as_str())
+        );
+    }
     let producer_policy = aws
         .lambda
         .get_policy()
@@ -168,12 +180,15 @@ pub async fn check_api(room: &Room, aws: &Aws, api: &str, bucket: &str) {
         .send()
         .await
         .unwrap();
-    assert!(
-        producer_policy
-            .policy()
-            .unwrap()
-            .contains(&format!("arn:aws:execute-api:{r}:{ACCOUNT}:{api}/*/GET/"))
-    );
+    let policy = producer_policy.policy().unwrap();
+    for source in ["GET/", "POST/join"] {
+        assert!(
+            policy.contains(&format!(
+                "arn:aws:execute-api:{r}:{ACCOUNT}:{api}/*/{source}\""
+            )),
+            "{source} missing from {policy}"
+        );
+    }
 
     let asset = integration("/room/{asset}").await;
     assert_eq!(asset.r#type().unwrap().as_str(), "AWS");

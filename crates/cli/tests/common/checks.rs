@@ -230,37 +230,28 @@ pub async fn check_storage(room: &Room, aws: &Aws, bucket: &str) {
             .as_str(),
         "BucketOwnerEnforced"
     );
-    for (key, ct) in [
-        ("room/index.html", "text/html; charset=utf-8"),
-        ("room/room.css", "text/css; charset=utf-8"),
-        ("room/room.js", "text/javascript; charset=utf-8"),
-        ("room/strings.js", "text/javascript; charset=utf-8"),
-        ("room/poll.js", "text/javascript; charset=utf-8"),
-        ("room/room.json", "application/json"),
-    ] {
-        let h = aws
-            .s3
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(h.content_type(), Some(ct), "{key}");
-    }
-    let rj = aws
+    // The page is the producer's answer, not a file: without a logo nothing is under room/.
+    let listed = aws
         .s3
-        .get_object()
+        .list_objects_v2()
         .bucket(bucket)
-        .key("room/room.json")
+        .prefix("room/")
         .send()
         .await
         .unwrap();
-    let rj: Value = serde_json::from_slice(&rj.body.collect().await.unwrap().into_bytes()).unwrap();
-    assert_eq!(
-        rj,
-        json!({"displayName": format!("Room {}", room.profile), "accentColour": "#c75b12", "logo": null})
-    );
+    assert_eq!(listed.contents().len(), 0, "{:?}", listed.contents());
+    // The branding reaches the producer through its environment.
+    let producer = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(format!("{p}producer"))
+        .send()
+        .await
+        .unwrap();
+    let vars = producer.environment().unwrap().variables().unwrap();
+    assert_eq!(vars["BK_DISPLAY_NAME"], format!("Room {}", room.profile));
+    assert_eq!(vars["BK_ACCENT_COLOUR"], "#c75b12");
+    assert!(!vars.contains_key("BK_LOGO"));
 
     let dlq_url = aws
         .sqs

@@ -1,5 +1,5 @@
-//! `GET /`: where each kind of visitor is sent, which cookies they get, and that the queue holds exactly
-//! the visitors who hold a token.
+//! `GET /` and `POST /join`: what each kind of visitor is answered, which cookies they get, and that the
+//! queue holds exactly the visitors who joined (a link fetched without running the page takes no place).
 
 use super::*;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
@@ -41,6 +41,42 @@ fn set_cookies(r: &ApiGatewayProxyResponse) -> Vec<String> {
     all
 }
 
+fn body(r: &ApiGatewayProxyResponse) -> &str {
+    match &r.body {
+        Some(Body::Text(b)) => b,
+        other => panic!("no text body: {other:?}"),
+    }
+}
+
+/// The JSON the page embeds in `#bk-state`.
+fn boot_state(html: &str) -> serde_json::Value {
+    let s = html.split("id=\"bk-state\">").nth(1).expect("no #bk-state");
+    serde_json::from_str(&s[..s.find("</script>").unwrap()]).unwrap()
+}
+
+fn join_event() -> ApiGatewayProxyRequest {
+    fixture("apigw-join.json")
+}
+
+/// The fixture's join as a plain HTML form sends it (no script: `Accept: text/html`).
+fn form_join_event(body: Option<&str>) -> ApiGatewayProxyRequest {
+    let mut e = join_event();
+    for h in [&mut e.headers, &mut e.multi_value_headers] {
+        h.insert("accept", HeaderValue::from_static("text/html"));
+        h.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));
+    }
+    e.body = body.map(str::to_string);
+    e
+}
+
+/// `event` carrying `cookie` as its only cookie header.
+fn with_cookie(mut e: ApiGatewayProxyRequest, cookie: &str) -> ApiGatewayProxyRequest {
+    e.multi_value_headers.remove("cookie");
+    e.headers
+        .insert("cookie", HeaderValue::from_str(cookie).unwrap());
+    e
+}
+
 fn ticket_of(cookies: &[String]) -> u64 {
     let c = cookies
         .iter()
@@ -61,34 +97,114 @@ async fn queued_tokens(line: &Line) -> Vec<String> {
     }
 }
 
-#[tokio::test]
-async fn a_newcomer_is_enqueued_then_sent_to_the_room_page_with_both_cookies() {
-    let line = Line::new(room(), 0).await;
-    let event: ApiGatewayProxyRequest = fixture("apigw-arrival.json");
-    let r = producer(&line).handle(event, fresh(), T0_MS).await;
+fn csp_hash(text: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
 
-    assert_eq!(r.status_code, 302);
-    assert_eq!(header(&r, "location"), Some("/live/room/index.html"));
+#[tokio::test]
+async fn a_plain_get_answers_the_page_itself_and_takes_no_place() {
+    let line = Line::new(room(), 0).await;
+    let p = producer(&line);
+    // An email scanner, a chat unfurler, a bot: 300 fetches of the link, no cookies kept.
+    for _ in 0..300 {
+        let r = p
+            .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+            .await;
+        assert_eq!(r.status_code, 200);
+        assert!(set_cookies(&r).is_empty());
+    }
+    assert_eq!(line.depth().await.visible, 0, "a GET must never enqueue");
+
+    let r = p
+        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+        .await;
+    assert_eq!(header(&r, "content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
-    let cookies = set_cookies(&r);
-    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    let html = body(&r);
+    let boot = boot_state(html);
+    assert_eq!(boot["state"], "new");
+    assert_eq!(boot["base"], "/live");
     assert_eq!(
-        cookies[0],
-        format!("bk_token={FRESH}; Path=/live/; Max-Age=172800; SameSite=Lax; HttpOnly; Secure")
+        (boot["open"].as_bool(), boot["rate"].as_u64()),
+        (Some(true), Some(300))
     );
+    // Without JavaScript: a plain form that posts to the join route, under the stage.
+    assert!(html.contains("<form method=\"post\" action=\"/live/join\"><button"));
+    assert!(
+        !html.contains("http-equiv=\"refresh\""),
+        "nothing to refresh before joining"
+    );
+}
+
+#[tokio::test]
+async fn the_csp_header_allows_the_inline_code_of_the_page_it_came_with() {
+    let line = Line::new(room(), 0).await;
+    let r = producer(&line)
+        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+        .await;
+    let csp = header(&r, "content-security-policy").unwrap();
+    let html = body(&r);
+    let mut inline = Vec::new();
+    for (open, close) in [("<script>", "</script>"), ("<style>", "</style>")] {
+        for (i, _) in html.match_indices(open) {
+            let rest = &html[i + open.len()..];
+            inline.push((open, csp_hash(&rest[..rest.find(close).unwrap()])));
+        }
+    }
+    assert_eq!(inline.len(), 4, "three scripts and one stylesheet, inline");
+    for (kind, hash) in &inline {
+        let directive = if *kind == "<script>" {
+            "script-src"
+        } else {
+            "style-src"
+        };
+        let allowed = csp
+            .split(';')
+            .find(|d| d.trim().starts_with(directive))
+            .unwrap();
+        assert!(
+            allowed.contains(hash.as_str()),
+            "{kind} {hash} not in {allowed}"
+        );
+    }
+    assert!(!csp.contains("unsafe-inline") && csp.contains("default-src 'none'"));
+    assert_eq!(header(&r, "x-content-type-options"), Some("nosniff"));
+}
+
+#[tokio::test]
+async fn the_page_joins_once_and_gets_its_starting_state_with_the_cookies() {
+    let line = Line::new(room(), 0).await;
+    let p = producer(&line);
+    let r = p.handle(join_event(), fresh(), T0_MS).await;
+
+    assert_eq!(r.status_code, 200);
+    assert_eq!(header(&r, "content-type"), Some("application/json"));
+    let answer: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
     assert_eq!(
-        cookies[1],
-        "bk_ticket=1; Path=/live/; Max-Age=172800; SameSite=Lax; Secure"
+        answer,
+        serde_json::json!({"admitted": false, "open": true, "releasedTotal": 0, "rate": 300, "ticket": 1})
+    );
+    let cookies = set_cookies(&r);
+    assert_eq!(
+        cookies,
+        vec![
+            format!(
+                "bk_token={FRESH}; Path=/live/; Max-Age=172800; SameSite=Lax; HttpOnly; Secure"
+            ),
+            "bk_ticket=1; Path=/live/; Max-Age=172800; SameSite=Lax; Secure".to_string(),
+        ]
     );
     assert!(
         r.headers.get("set-cookie").is_none(),
         "one map only, or API Gateway merges duplicates"
     );
-    assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
-
-    // What Lambda sends back to API Gateway.
     let wire = serde_json::to_value(&r).unwrap();
-    assert_eq!(wire["statusCode"], 302);
     assert_eq!(
         wire["multiValueHeaders"]["set-cookie"]
             .as_array()
@@ -96,17 +212,77 @@ async fn a_newcomer_is_enqueued_then_sent_to_the_room_page_with_both_cookies() {
             .len(),
         2
     );
+
+    // The same browser joins again (a double click, a reload mid-join): the same place, no second one.
+    let again = with_cookie(join_event(), &format!("bk_token={FRESH}; bk_ticket=1"));
+    let r2 = p.handle(again, token(99), T0_MS + 10).await;
+    assert_eq!(r2.status_code, 200);
+    assert!(set_cookies(&r2).is_empty());
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(body(&r2)).unwrap()["ticket"],
+        1
+    );
+    assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
 }
 
 #[tokio::test]
-async fn a_visitor_still_in_line_goes_back_to_the_page_without_a_second_place() {
+async fn without_javascript_the_form_joins_and_the_page_shows_the_place_and_reloads() {
+    let mut r0 = room();
+    r0.released_total = 40;
+    r0.queue_depth = 10;
+    let line = Line::new(r0, 0).await;
+    let p = producer(&line);
+    let r = p.handle(form_join_event(None), fresh(), T0_MS).await;
+    assert_eq!(r.status_code, 303);
+    assert_eq!(header(&r, "location"), Some("/live/"));
+    let cookies = set_cookies(&r);
+    assert_eq!(ticket_of(&cookies), 51);
+
+    // The browser follows the 303 with its new cookies.
+    let back = with_cookie(
+        fixture("apigw-arrival.json"),
+        &format!("bk_token={FRESH}; bk_ticket=51"),
+    );
+    let page = p.handle(back, fresh(), T0_MS + 1).await;
+    assert_eq!(page.status_code, 200);
+    let html = body(&page);
+    assert!(html.contains("<noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript>"));
+    assert!(html.contains("People ahead of you: <strong id=\"ns-ahead\">10</strong>"));
+    let boot = boot_state(html);
+    assert_eq!(
+        (boot["state"].as_str(), boot["ticket"].as_u64()),
+        (Some("waiting"), Some(51))
+    );
+    assert_eq!(
+        queued_tokens(&line).await,
+        vec![FRESH.to_string()],
+        "one place, from the POST"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_site_join_is_refused_and_takes_no_place() {
     let line = Line::new(room(), 0).await;
-    let event: ApiGatewayProxyRequest = fixture("apigw-with-token.json");
-    let r = producer(&line).handle(event, fresh(), T0_MS).await;
-    assert_eq!(r.status_code, 302);
-    assert_eq!(header(&r, "location"), Some("/live/room/index.html"));
+    let p = producer(&line);
+    let mut cross = form_join_event(None);
+    cross
+        .headers
+        .insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+    cross
+        .headers
+        .insert("origin", HeaderValue::from_static("https://evil.example"));
+    let r = p.handle(cross, fresh(), T0_MS).await;
+    assert_eq!(r.status_code, 403);
     assert!(set_cookies(&r).is_empty());
-    assert_eq!(line.depth().await.visible, 0, "not re-enqueued");
+    assert!(body(&r).contains("own page"));
+
+    // An older browser without fetch metadata: the Origin decides.
+    let mut old = join_event();
+    old.headers.remove("sec-fetch-site");
+    old.headers
+        .insert("origin", HeaderValue::from_static("https://evil.example"));
+    assert_eq!(p.handle(old, fresh(), T0_MS).await.status_code, 403);
+    assert_eq!(line.depth().await.visible, 0);
 }
 
 #[tokio::test]
@@ -117,26 +293,72 @@ async fn a_released_visitor_goes_to_the_destination_with_their_token() {
         T0_MS / 1000 - 60,
         30,
     ));
-    let event: ApiGatewayProxyRequest = fixture("apigw-with-token.json");
-    let r = producer(&line).handle(event, fresh(), T0_MS).await;
+    let p = producer(&line);
+    let to = format!("{DESTINATION}&bk_token={FIXTURE_TOKEN}");
+    let r = p
+        .handle(fixture("apigw-with-token.json"), fresh(), T0_MS)
+        .await;
     assert_eq!(r.status_code, 302);
-    assert_eq!(
-        header(&r, "location"),
-        Some(format!("{DESTINATION}&bk_token={FIXTURE_TOKEN}").as_str())
-    );
+    assert_eq!(header(&r, "location"), Some(to.as_str()));
     assert!(set_cookies(&r).is_empty());
+    let joined = p
+        .handle(
+            with_cookie(join_event(), &format!("bk_token={FIXTURE_TOKEN}")),
+            fresh(),
+            T0_MS,
+        )
+        .await;
+    let answer: serde_json::Value = serde_json::from_str(body(&joined)).unwrap();
+    assert_eq!(
+        (answer["admitted"].as_bool(), answer["redirect"].as_str()),
+        (Some(true), Some(to.as_str()))
+    );
     assert_eq!(line.depth().await.visible, 0);
 }
 
 #[tokio::test]
-async fn a_visitor_whose_session_ran_out_lines_up_again() {
+async fn an_expired_pass_is_shown_as_such_and_one_post_lines_up_again() {
     let line = Line::new(room(), 0).await;
     let held = Token::parse(FIXTURE_TOKEN).unwrap();
     line.table
         .insert_token(TokenItem::released(held, T0_MS / 1000 - 31 * 60, 30));
-    let event: ApiGatewayProxyRequest = fixture("apigw-with-token.json");
-    let r = producer(&line).handle(event, fresh(), T0_MS).await;
-    assert_eq!(header(&r, "location"), Some("/live/room/index.html"));
+    let p = producer(&line);
+    let r = p
+        .handle(fixture("apigw-with-token.json"), fresh(), T0_MS)
+        .await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(boot_state(body(&r))["state"], "expired");
+    assert!(body(&r).contains("<input type=\"hidden\" name=\"again\" value=\"1\">"));
+    assert_eq!(
+        line.depth().await.visible,
+        0,
+        "showing the page takes no place"
+    );
+
+    let form = with_cookie(
+        form_join_event(Some("again=1")),
+        &format!("bk_token={FIXTURE_TOKEN}"),
+    );
+    let r = p.handle(form, fresh(), T0_MS).await;
+    assert_eq!(
+        (r.status_code, header(&r, "location")),
+        (303, Some("/live/"))
+    );
+    assert!(set_cookies(&r)[0].starts_with(&format!("bk_token={FRESH};")));
+    assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
+}
+
+#[tokio::test]
+async fn join_again_gives_up_an_unknown_token_for_a_new_place() {
+    let line = Line::new(room(), 0).await;
+    let p = producer(&line);
+    let mut e = with_cookie(
+        join_event(),
+        &format!("bk_token={FIXTURE_TOKEN}; bk_ticket=7"),
+    );
+    e.body = Some("again=1".into());
+    let r = p.handle(e, fresh(), T0_MS).await;
+    assert_eq!(r.status_code, 200);
     assert!(set_cookies(&r)[0].starts_with(&format!("bk_token={FRESH};")));
     assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
 }
@@ -153,31 +375,41 @@ async fn a_closed_room_sends_everyone_straight_on_and_enqueues_nobody() {
         assert_eq!(header(&r, "location"), Some(DESTINATION));
         assert!(set_cookies(&r).is_empty());
     }
+    let r = p.handle(join_event(), fresh(), T0_MS).await;
+    let answer: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
+    assert_eq!(
+        (answer["open"].as_bool(), answer["redirect"].as_str()),
+        (Some(false), Some(DESTINATION))
+    );
+    // A form is sent back to the page, which sends it on: a form submission may not be redirected to
+    // another origin under the page's `form-action 'self'`.
+    let r = p.handle(form_join_event(None), fresh(), T0_MS).await;
+    assert_eq!(
+        (r.status_code, header(&r, "location")),
+        (303, Some("/live/"))
+    );
+    assert!(set_cookies(&r).is_empty());
     assert_eq!(line.depth().await.visible, 0);
 }
 
 #[tokio::test]
-async fn a_missing_room_item_is_an_error_and_a_503_page() {
+async fn a_missing_room_item_is_an_error_and_a_503() {
     let line = Line::new(room(), 0).await;
     let p = Producer::new(
         line.queue.clone(),
         Arc::new(MemoryTable::default()),
         ProducerSettings::default(),
     );
-    let arrival = Arrival {
-        cookie: None,
-        base_path: "",
-    };
     assert!(matches!(
-        p.arrive(&arrival, fresh(), T0_MS).await,
+        p.page(&Arrival::default(), T0_MS).await,
         Err(Error::NoRoom)
     ));
-    let r = p
-        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
-        .await;
-    assert_eq!(r.status_code, 503);
-    assert_eq!(header(&r, "retry-after"), Some("5"));
-    assert!(set_cookies(&r).is_empty());
+    for e in [fixture("apigw-arrival.json"), join_event()] {
+        let r = p.handle(e, fresh(), T0_MS).await;
+        assert_eq!(r.status_code, 503);
+        assert_eq!(header(&r, "retry-after"), Some("5"));
+        assert!(set_cookies(&r).is_empty());
+    }
     assert_eq!(line.depth().await.visible, 0);
 }
 
@@ -185,31 +417,34 @@ async fn a_missing_room_item_is_an_error_and_a_503_page() {
 async fn a_failed_send_gives_no_cookie_for_a_token_that_is_not_in_line() {
     let table = Arc::new(MemoryTable::with_room(room()));
     let p = Producer::new(Arc::new(FailingQueue), table, ProducerSettings::default());
-    let arrival = Arrival {
-        cookie: None,
-        base_path: "/live",
-    };
-    assert!(p.arrive(&arrival, fresh(), T0_MS).await.is_err());
-    let r = p
-        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
-        .await;
+    assert!(p.join(&Arrival::default(), fresh(), T0_MS).await.is_err());
+    let r = p.handle(join_event(), fresh(), T0_MS).await;
     assert_eq!(r.status_code, 503);
     assert!(set_cookies(&r).is_empty());
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
-    let Some(Body::Text(body)) = &r.body else {
-        panic!("no body")
-    };
-    assert!(body.contains("busy, retry in a few seconds"), "{body}");
+    assert!(body(&r).contains("busy, retry in a few seconds"));
+    // The page itself needs no queue: it is still served, and its script retries the join.
+    let page = p
+        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+        .await;
+    assert_eq!(page.status_code, 200);
 }
 
 #[tokio::test]
 async fn a_malformed_token_cookie_is_treated_as_a_newcomer() {
     let line = Line::new(room(), 0).await;
-    let r = producer(&line)
+    let p = producer(&line);
+    let r = p
         .handle(fixture("apigw-malformed-cookie.json"), fresh(), T0_MS)
         .await;
-    assert_eq!(r.status_code, 302);
-    assert_eq!(header(&r, "location"), Some("/live/room/index.html"));
+    assert_eq!(boot_state(body(&r))["state"], "new");
+    let mut join: ApiGatewayProxyRequest = fixture("apigw-malformed-cookie.json");
+    let j = join_event();
+    join.http_method = j.http_method;
+    for h in ["accept", "origin", "sec-fetch-site"] {
+        join.headers.insert(h, j.headers[h].clone());
+    }
+    let r = p.handle(join, fresh(), T0_MS).await;
     assert!(set_cookies(&r)[0].starts_with(&format!("bk_token={FRESH};")));
     assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
 }
@@ -217,21 +452,48 @@ async fn a_malformed_token_cookie_is_treated_as_a_newcomer() {
 #[tokio::test]
 async fn a_lowercase_cookie_header_without_multi_values_is_read() {
     let line = Line::new(room(), 0).await;
-    let mut event: ApiGatewayProxyRequest = fixture("apigw-with-token.json");
-    event.multi_value_headers.clear();
-    event.headers.remove("cookie");
-    event.headers.insert(
-        "cookie",
-        HeaderValue::from_str(&format!("a=1; bk_token={FIXTURE_TOKEN}")).unwrap(),
+    let mut event = with_cookie(
+        fixture("apigw-with-token.json"),
+        &format!("a=1; bk_token={FIXTURE_TOKEN}; bk_ticket=3"),
     );
+    event.multi_value_headers.clear();
     event.request_context.stage = None;
     let r = producer(&line).handle(event, fresh(), T0_MS).await;
+    let boot = boot_state(body(&r));
     assert_eq!(
-        header(&r, "location"),
-        Some("/room/index.html"),
+        (boot["state"].as_str(), boot["base"].as_str()),
+        (Some("waiting"), Some("")),
         "no stage, no prefix"
     );
+    assert_eq!(boot["ticket"], 3);
     assert!(set_cookies(&r).is_empty(), "the token was found");
+}
+
+#[tokio::test]
+async fn the_display_name_cannot_break_out_of_the_page() {
+    let line = Line::new(room(), 0).await;
+    let name = "</script><script>alert(1)</script><!--";
+    let settings = ProducerSettings {
+        branding: beekeeper_room::page::Branding {
+            display_name: name.into(),
+            ..Default::default()
+        },
+        ..ProducerSettings::default()
+    };
+    let p = Producer::new(line.queue.clone(), line.table.clone(), settings);
+    let r = p
+        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+        .await;
+    let html = body(&r);
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(html.contains(
+        "<h1 id=\"name\">&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--</h1>"
+    ));
+    assert_eq!(
+        boot_state(html)["name"],
+        name,
+        "the embedded JSON reads back as the same text"
+    );
 }
 
 /// A newcomer's ticket.
@@ -239,13 +501,9 @@ async fn arrive_at(p: &Producer, now_ms: u64) -> u64 {
     let arrival = Arrival {
         cookie: Some("theme=dark"),
         base_path: "/live",
+        ..Arrival::default()
     };
-    ticket_of(
-        &p.arrive(&arrival, fresh(), now_ms)
-            .await
-            .unwrap()
-            .set_cookies,
-    )
+    ticket_of(&p.join(&arrival, fresh(), now_ms).await.unwrap().set_cookies)
 }
 
 #[tokio::test]
@@ -288,51 +546,34 @@ async fn an_older_rooms_first_tickets_start_after_its_visitors() {
 async fn a_room_turned_off_is_honoured_after_the_cache_ttl_not_before() {
     let line = Line::new(room(), 0).await;
     let p = producer(&line);
-    let arrival = Arrival {
-        cookie: None,
-        base_path: "",
-    };
-    assert_eq!(
-        p.arrive(&arrival, fresh(), T0_MS)
-            .await
-            .unwrap()
-            .location
-            .as_deref(),
-        Some("/room/index.html")
-    );
+    let a = Arrival::default();
+    assert_eq!(p.join(&a, fresh(), T0_MS).await.unwrap().status, 303);
     line.table
         .update_room(RoomUpdate::Open(false), 0)
         .await
         .unwrap();
-    let before = p.arrive(&arrival, fresh(), T0_MS + 4_999).await.unwrap();
-    assert_eq!(
-        before.location.as_deref(),
-        Some("/room/index.html"),
-        "cached for 5 s"
-    );
-    let after = p.arrive(&arrival, fresh(), T0_MS + 5_000).await.unwrap();
+    let before = p.page(&a, T0_MS + 4_999).await.unwrap();
+    assert_eq!(before.status, 200, "cached for 5 s");
+    let after = p.page(&a, T0_MS + 5_000).await.unwrap();
     assert_eq!(after.location.as_deref(), Some(DESTINATION));
     assert!(after.set_cookies.is_empty());
-    assert_eq!(line.depth().await.visible, 2);
+    assert_eq!(line.depth().await.visible, 1);
 }
 
 #[tokio::test]
-async fn dev_mode_has_no_prefix_and_no_secure_flag() {
+async fn dev_mode_has_no_prefix_no_secure_flag_and_tells_the_page_the_real_rate() {
     let line = Line::new(room(), 0).await;
     let settings = ProducerSettings {
         cookie_secure: false,
+        minute_secs: 5,
         ..ProducerSettings::default()
     };
     let p = Producer::new(line.queue.clone(), line.table.clone(), settings);
-    let arrival = Arrival {
-        cookie: None,
-        base_path: "",
+    let a = Arrival {
+        wants_json: true,
+        ..Arrival::default()
     };
-    let r = p.arrive(&arrival, fresh(), T0_MS).await.unwrap();
-    assert_eq!(
-        (r.status, r.location.as_deref()),
-        (302, Some("/room/index.html"))
-    );
+    let r = p.join(&a, fresh(), T0_MS).await.unwrap();
     assert_eq!(
         r.set_cookies,
         vec![
@@ -340,6 +581,8 @@ async fn dev_mode_has_no_prefix_and_no_secure_flag() {
             "bk_ticket=1; Path=/; Max-Age=172800; SameSite=Lax".to_string(),
         ]
     );
+    let answer: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(answer["rate"], 300 * 12, "300 per 5-second \"minute\"");
 }
 
 #[tokio::test]
@@ -358,13 +601,13 @@ async fn huge_and_garbage_cookie_headers_never_panic() {
     for g in garbage {
         let arrival = Arrival {
             cookie: Some(g),
-            base_path: "",
+            ..Arrival::default()
         };
-        let r = p.arrive(&arrival, fresh(), T0_MS).await.unwrap();
-        assert_eq!(r.status, 302);
+        assert_eq!(p.page(&arrival, T0_MS).await.unwrap().status, 200);
+        assert_eq!(p.join(&arrival, fresh(), T0_MS).await.unwrap().status, 303);
     }
     // Bytes that are not UTF-8 at all, through the API Gateway adapter.
-    let mut event: ApiGatewayProxyRequest = fixture("apigw-arrival.json");
+    let mut event = join_event();
     event.multi_value_headers.clear();
     event.headers.insert(
         "cookie",
@@ -375,6 +618,6 @@ async fn huge_and_garbage_cookie_headers_never_panic() {
         HeaderValue::from_bytes(&vec![0xff; 100_000]).unwrap(),
     );
     let r = p.handle(event, fresh(), T0_MS).await;
-    assert_eq!(r.status_code, 302);
+    assert_eq!(r.status_code, 200);
     assert_eq!(set_cookies(&r).len(), 2);
 }

@@ -1,0 +1,127 @@
+//! Link fetchers take no place: against the real `beekeeper dev` binary, 300 plain `GET /` requests (no
+//! cookies kept, no scripts run: what email scanners, chat unfurlers and bots do) arrive ahead of a real
+//! visitor, who then joins the way the page does and must be first in line, released in the first
+//! release that releases anyone. Before the page joined with a `POST`, each such GET took a place:
+//! measured in issue 8, the visitor waited 56 s behind 300 of them at 30 per 5-second "minute".
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The dev server, killed when the test ends however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port whose successor is free too (the demo destination takes port + 1).
+fn free_port_pair() -> u16 {
+    for _ in 0..50 {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = a.local_addr().unwrap().port();
+        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no pair of free loopback ports");
+}
+
+async fn stats(c: &reqwest::Client, origin: &str) -> Value {
+    let r = c.get(format!("{origin}/__dev/stats")).send().await;
+    r.unwrap().json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_link_fetches_take_no_place_ahead_of_a_real_visitor() {
+    let port = free_port_pair();
+    let bin = std::env::var("BEEKEEPER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_beekeeper").to_string());
+    let _server = Server(
+        Command::new(bin)
+            .args(["dev", "--port", &port.to_string(), "--minute-secs", "2"])
+            .args(["--rate", "30"])
+            .env("BEEKEEPER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start beekeeper dev"),
+    );
+    let origin = format!("http://127.0.0.1:{port}");
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    while c.get(format!("{origin}/__dev/stats")).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "dev did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // 300 fetches of the link, each a fresh client with no cookie: every one gets the whole page.
+    for i in 0..300 {
+        let res = c.get(format!("{origin}/")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "fetch {i}");
+        assert!(
+            res.headers().get("set-cookie").is_none(),
+            "fetch {i} got a cookie"
+        );
+        assert!(res.text().await.unwrap().contains("id=\"bk-state\""));
+    }
+    assert_eq!(stats(&c, &origin).await["arrived"], 0, "a GET took a place");
+
+    // The real visitor: the page, then its one join.
+    assert_eq!(
+        c.get(format!("{origin}/")).send().await.unwrap().status(),
+        200
+    );
+    let join = c
+        .post(format!("{origin}/join"))
+        .header("accept", "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(join.status(), 200);
+    let token = join
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| beekeeper_core::cookie::find_token(v.to_str().ok()?))
+        .expect("a token cookie");
+    let answer: Value = join.json().await.unwrap();
+    assert_eq!(answer["ticket"], 1, "first in line: {answer}");
+
+    // Polled until admitted (the first release comes one 2-second "minute" after start).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let poll: Value = c
+            .get(format!("{origin}/poll"))
+            .header("cookie", format!("bk_token={token}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if poll["admitted"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not admitted: {poll}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let s = stats(&c, &origin).await;
+    assert_eq!(
+        (s["arrived"].as_u64(), s["released"].as_u64()),
+        (Some(1), Some(1)),
+        "nobody was released ahead of the visitor: {s}"
+    );
+}
