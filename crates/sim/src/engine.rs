@@ -292,14 +292,12 @@ impl Sim {
             idle[self.rng.random_range(0..idle.len())]
         };
         self.producers[c].1 = at + PRODUCER_BUSY_MS;
+        // The page's join: the request that takes a place (the GET / before it never does).
         let arrival = Arrival {
-            cookie: None,
             base_path: "/live",
+            ..Arrival::default()
         };
-        let reply = self.producers[c]
-            .0
-            .arrive(&arrival, token_of(id), at)
-            .await?;
+        let reply = self.producers[c].0.join(&arrival, token_of(id), at).await?;
         reply
             .set_cookies
             .iter()

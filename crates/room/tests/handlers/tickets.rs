@@ -105,10 +105,7 @@ async fn many_containers_interleaved_give_unique_tickets_within_a_second_of_arri
     let settings = ProducerSettings::default();
     // (producer, busy until ms)
     let mut containers: Vec<(Producer, u64)> = Vec::new();
-    let arrival = Arrival {
-        cookie: None,
-        base_path: "",
-    };
+    let arrival = Arrival::default();
     let mut tickets = Vec::with_capacity(times.len());
     for (i, &t) in times.iter().enumerate() {
         clock.advance(Duration::from_millis(
@@ -129,7 +126,7 @@ async fn many_containers_interleaved_give_unique_tickets_within_a_second_of_arri
         containers[c].1 = t + BUSY_MS;
         let reply = containers[c]
             .0
-            .arrive(&arrival, token(i as u64), T0_MS + t)
+            .join(&arrival, token(i as u64), T0_MS + t)
             .await
             .unwrap();
         tickets.push(ticket_cookie(&reply.set_cookies));
