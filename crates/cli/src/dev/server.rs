@@ -57,10 +57,7 @@ fn cookie_header(headers: &HeaderMap) -> Option<String> {
 /// Arrivals must never be cached: a cached page or redirect would show someone else's place or cookie.
 const NO_STORE: (HeaderName, &str) = (CACHE_CONTROL, "no-store");
 
-fn header<'a>(
-    headers: &'a HeaderMap,
-    name: impl axum::http::header::AsHeaderName,
-) -> Option<&'a str> {
+fn header(headers: &HeaderMap, name: impl axum::http::header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

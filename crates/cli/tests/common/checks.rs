@@ -3,7 +3,7 @@
 
 use super::{Aws, FUNCTIONS, Room};
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 pub const ACCOUNT: &str = "123456789012";
