@@ -76,27 +76,10 @@ async fn retentions(ctx: &Ctx) -> Result<HashMap<String, Option<u32>>> {
     Ok(found)
 }
 
-/// The profile's log groups that exist.
+/// The profile's log groups that exist (the same listing as [`retentions`], names only, sorted).
 pub(crate) async fn existing_groups(ctx: &Ctx) -> Result<Vec<String>> {
-    let ours = group_names(ctx);
-    let mut found = Vec::new();
-    let mut pages = ctx
-        .c
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(format!("/aws/lambda/{}", ctx.names.prefix()))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(ctx.sdk("logs", "DescribeLogGroups"))?;
-        found.extend(
-            page.log_groups()
-                .iter()
-                .filter_map(|g| g.log_group_name())
-                .filter(|n| ours.iter().any(|o| o == n))
-                .map(str::to_string),
-        );
-    }
+    let mut found: Vec<String> = retentions(ctx).await?.into_keys().collect();
+    found.sort();
     Ok(found)
 }
 
