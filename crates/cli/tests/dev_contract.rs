@@ -545,3 +545,73 @@ async fn a_shortened_minute_reports_the_rate_per_real_minute() {
         .unwrap();
     assert_eq!(body["rate"], room_state(true).rate * 10);
 }
+
+/// The headers every API Gateway route carries: nothing the room answers may be framed by another site,
+/// read as another type, or send the room's URL on as a Referer. Checked on every route and status,
+/// including not-found, the 503 of an unreadable room and the redirect to the destination.
+#[tokio::test]
+async fn every_answer_forbids_framing_sniffing_and_referrers() {
+    let branding = dev::Branding {
+        logo: Some(dev::Logo {
+            name: "logo.png".into(),
+            content_type: "image/png",
+            bytes: b"\x89PNG".to_vec(),
+        }),
+        ..dev::Branding::default()
+    };
+    let (_, open_origin) = dev_room(true, branding).await;
+    let (_, closed_origin) = dev_room(false, dev::Branding::default()).await;
+    let unreadable = dev::DevRoom::new(
+        MemoryTable::default(),
+        Arc::new(FakeClock::at(NOW_MS)),
+        dev::Branding::default(),
+        60,
+    );
+    let broken_origin = serve(unreadable).await;
+    let c = client();
+    let token = "AAAAAAAAAAAAAAAAAAAAAA";
+    let answers = [
+        ("GET /", c.get(format!("{open_origin}/")), 200),
+        ("POST /join", join_request(&c, &open_origin), 200),
+        ("form /join", c.post(format!("{open_origin}/join")), 303),
+        ("logo", c.get(format!("{open_origin}/room/logo.png")), 200),
+        (
+            "missing file",
+            c.get(format!("{open_origin}/room/x.js")),
+            404,
+        ),
+        ("old page", c.get(format!("{open_origin}/room/")), 302),
+        ("elsewhere", c.get(format!("{open_origin}/elsewhere")), 404),
+        ("poll", c.get(format!("{open_origin}/poll")), 200),
+        (
+            "client-check",
+            c.get(format!("{open_origin}/client-check?token={token}")),
+            200,
+        ),
+        ("closed room", c.get(format!("{closed_origin}/")), 302),
+        ("poll, no room", c.get(format!("{broken_origin}/poll")), 503),
+        (
+            "client-check, no room",
+            c.get(format!("{broken_origin}/client-check?token={token}")),
+            503,
+        ),
+    ];
+    for (what, req, status) in answers {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{what}");
+        let h = |n: &str| header(&res, n).unwrap_or_else(|| panic!("{what}: no {n}"));
+        assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(h("x-frame-options"), "DENY", "{what}");
+        assert!(
+            h("content-security-policy").contains("frame-ancestors 'none'"),
+            "{what}"
+        );
+        let referrer = h("referrer-policy");
+        if what == "GET /" {
+            // The page's own policy: its script's same-origin requests may say where they come from.
+            assert_eq!(referrer, "same-origin");
+        } else {
+            assert_eq!(referrer, "no-referrer", "{what}");
+        }
+    }
+}

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use beekeeper_core::config::{default_min_rate, validate_rate};
 use beekeeper_core::contract::{self, RoomState, TokenItem};
-use beekeeper_core::{Token, cookie};
+use beekeeper_core::{Token, cookie, headers};
 use beekeeper_room::producer::{Arrival, Reply, wants_again};
 use beekeeper_room::{RoomUpdate, Table};
 use serde::Deserialize;
@@ -40,7 +40,18 @@ pub(crate) fn router(room: Arc<DevRoom>) -> Router {
         .route("/__dev/room", post(control))
         .route("/__dev/stats", get(stats))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(room)
+}
+
+/// Every answer carries the headers API Gateway adds to every route (nosniff, no framing, no referrer),
+/// unless the route set its own (the page's full CSP, the logo's sandbox).
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    for (name, value) in headers::SECURITY_HEADERS {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    res
 }
 
 /// Every `Cookie` header, joined as one (HTTP/2 clients may split cookies across several headers).
@@ -144,18 +155,10 @@ async fn room_index() -> Response {
     (StatusCode::FOUND, [(LOCATION, "/")]).into_response()
 }
 
-/// Headers every page file carries: no type sniffing, and the page never leaks its URL to other sites.
-fn page_headers(content_type: &str) -> [(HeaderName, String); 4] {
+/// Headers a page file carries besides the security headers every answer gets.
+fn page_headers(content_type: &str) -> [(HeaderName, String); 2] {
     [
         (CONTENT_TYPE, content_type.to_string()),
-        (
-            HeaderName::from_static("x-content-type-options"),
-            "nosniff".into(),
-        ),
-        (
-            HeaderName::from_static("referrer-policy"),
-            "no-referrer".into(),
-        ),
         // Revalidate every view, so a rebuilt binary's page (or new branding) shows at once.
         (CACHE_CONTROL, "no-cache".into()),
     ]
@@ -167,7 +170,7 @@ async fn asset(State(room): Room, Path(name): Path<String>) -> Response {
         // An SVG logo opened on its own must not run script on the room's origin.
         let csp = (
             HeaderName::from_static("content-security-policy"),
-            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            headers::FILE_CSP,
         );
         return (page_headers(logo.content_type), [csp], logo.bytes.clone()).into_response();
     }

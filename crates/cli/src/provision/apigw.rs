@@ -13,6 +13,9 @@ use std::collections::HashMap;
 pub(crate) const STAGE: &str = "live";
 /// Served as binary, so the logo arrives intact rather than re-encoded as text.
 pub(crate) const BINARY_TYPES: &str = "image/*";
+/// Responses at least this large are gzip-compressed for a client that accepts it: the page (tens of
+/// kilobytes, sent to every arrival) is; a `/poll` answer (about a hundred bytes) is not worth the CPU.
+pub(crate) const MIN_COMPRESSION_BYTES: i32 = 1024;
 /// Recorded while routes were changed but not yet deployed to the stage.
 const UNDEPLOYED: &str = "api:undeployed";
 
@@ -114,6 +117,9 @@ pub(crate) async fn upsert_api(
                     );
                 }
             }
+            if cur.minimum_compression_size() != Some(MIN_COMPRESSION_BYTES) {
+                enable_compression(ctx, &id).await?;
+            }
             id
         }
         None => {
@@ -127,6 +133,7 @@ pub(crate) async fn upsert_api(
                         .build(),
                 )
                 .binary_media_types(BINARY_TYPES)
+                .minimum_compression_size(MIN_COMPRESSION_BYTES)
                 .set_tags(Some(ctx.tags()))
                 .send()
                 .await
@@ -176,6 +183,37 @@ pub(crate) async fn upsert_api(
         .await?;
     }
     Ok(api)
+}
+
+/// Turns compression on for an API made before it was (a setting of the API, deployed like a route).
+async fn enable_compression(ctx: &Ctx, api: &str) -> Result<()> {
+    let out = ctx
+        .c
+        .apigw
+        .update_rest_api()
+        .rest_api_id(api)
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Replace)
+                .path("/minimumCompressionSize")
+                .value(MIN_COMPRESSION_BYTES.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(ctx.sdk("apigateway", "UpdateRestApi"))?;
+    // As with binary media types: an emulator that keeps no setting must not make every deploy redeploy.
+    if out.minimum_compression_size() == Some(MIN_COMPRESSION_BYTES) {
+        ctx.record.set(UNDEPLOYED, "compression")?;
+        ctx.changed(format!(
+            "compression on for responses of {MIN_COMPRESSION_BYTES} bytes or more"
+        ));
+    } else {
+        tracing::warn!(
+            "the API did not keep its minimum compression size; the page travels uncompressed"
+        );
+    }
+    Ok(())
 }
 
 /// Deploys to the `live` stage if routes changed since the last deployment or the stage is missing.

@@ -11,6 +11,7 @@ use super::{Ctx, OrAbsent};
 use crate::error::Result;
 use aws_sdk_apigateway::types::{GatewayResponseType as T, Op, PatchOperation};
 use beekeeper_core::concurrency::ARRIVALS_PER_SECOND;
+use beekeeper_core::headers as security;
 use beekeeper_core::html::escape;
 use std::collections::HashMap;
 
@@ -145,11 +146,17 @@ pub(crate) fn responses(display_name: &str) -> Vec<ResponseSpec> {
     ]
 }
 
+/// Gateway responses answer for every route (a throttled `/poll`, a failed producer), so they carry the
+/// same security headers as the routes themselves.
 fn headers(retry: bool) -> HashMap<String, String> {
     let mut h = HashMap::from([(
         "gatewayresponse.header.Cache-Control".to_string(),
         "'no-store'".to_string(),
     )]);
+    h.extend(security::gateway_mappings(
+        "gatewayresponse.header.",
+        security::FRAME_CSP,
+    ));
     if retry {
         h.insert(
             "gatewayresponse.header.Retry-After".to_string(),
@@ -284,5 +291,23 @@ mod tests {
         assert_eq!(json["status"], 503);
         assert_eq!(json["retryAfter"], RETRY_AFTER_SECS);
         assert_eq!(r[0].params["gatewayresponse.header.Retry-After"], "'10'");
+        for spec in &r {
+            assert_eq!(
+                spec.params["gatewayresponse.header.x-frame-options"],
+                "'DENY'"
+            );
+            assert_eq!(
+                spec.params["gatewayresponse.header.x-content-type-options"],
+                "'nosniff'"
+            );
+            assert_eq!(
+                spec.params["gatewayresponse.header.referrer-policy"],
+                "'no-referrer'"
+            );
+            assert_eq!(
+                spec.params["gatewayresponse.header.content-security-policy"],
+                "'frame-ancestors 'none''"
+            );
+        }
     }
 }

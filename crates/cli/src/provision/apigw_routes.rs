@@ -5,6 +5,7 @@
 use super::{Ctx, OrAbsent};
 use crate::error::Result;
 use aws_sdk_apigateway::types::IntegrationType;
+use beekeeper_core::headers::{self, FILE_CSP, FRAME_CSP, SECURITY_HEADERS};
 use beekeeper_core::vtl;
 use std::collections::HashMap;
 
@@ -67,6 +68,22 @@ fn map<const N: usize>(pairs: [(&str, &str); N]) -> HashMap<String, String> {
         .collect()
 }
 
+/// A method response's headers plus the security headers: a header an integration response maps must
+/// be declared here, or API Gateway refuses the mapping.
+fn declared<const N: usize>(route_headers: [&'static str; N]) -> Vec<&'static str> {
+    route_headers
+        .into_iter()
+        .chain(SECURITY_HEADERS.map(|(name, _)| name))
+        .collect()
+}
+
+/// An integration response's header mappings plus the security headers with `csp` as the policy. The
+/// routes API Gateway answers itself get them here; the producer's proxy responses carry their own.
+fn secured(mut params: HashMap<String, String>, csp: &'static str) -> HashMap<String, String> {
+    params.extend(headers::gateway_mappings("method.response.header.", csp));
+    params
+}
+
 fn dynamo_route(
     path: &'static str,
     t: &Targets,
@@ -92,20 +109,26 @@ fn dynamo_route(
         // The templates themselves answer 503 (status override) when the read was partial or missed the
         // room item, so both routes may send Retry-After on a 503.
         method_responses: vec![
-            ("200", vec!["Cache-Control"]),
-            ("503", vec!["Cache-Control", "Retry-After"]),
+            ("200", declared(["Cache-Control"])),
+            ("503", declared(["Cache-Control", "Retry-After"])),
         ],
         integration_responses: vec![
             IntegrationResponseSpec {
                 status: "200",
                 selection_pattern: None,
-                params: map([("method.response.header.Cache-Control", "'no-store'")]),
+                params: secured(
+                    map([("method.response.header.Cache-Control", "'no-store'")]),
+                    FRAME_CSP,
+                ),
                 templates: map([(JSON, &templates.response)]),
             },
             IntegrationResponseSpec {
                 status: "503",
                 selection_pattern: Some(ERROR_PATTERN),
-                params: map([("method.response.header.Cache-Control", "'no-store'")]),
+                params: secured(
+                    map([("method.response.header.Cache-Control", "'no-store'")]),
+                    FRAME_CSP,
+                ),
                 templates: map([(JSON, vtl::UNAVAILABLE_RESPONSE)]),
             },
         ],
@@ -136,24 +159,28 @@ pub(crate) fn routes(t: &Targets) -> Vec<Route> {
             passthrough: Some("WHEN_NO_MATCH"),
         },
         method_responses: vec![
-            ("200", vec!["Content-Type", "Cache-Control"]),
-            ("404", vec!["Content-Type"]),
-            ("503", vec!["Content-Type"]),
+            ("200", declared(["Content-Type", "Cache-Control"])),
+            ("404", declared(["Content-Type"])),
+            ("503", declared(["Content-Type"])),
         ],
+        // A file served as it is gets the sandboxing policy: an SVG logo opened on its own runs nothing.
         integration_responses: vec![
             IntegrationResponseSpec {
                 status: "200",
                 selection_pattern: None,
-                params: HashMap::from([
-                    (
-                        "method.response.header.Content-Type".to_string(),
-                        "integration.response.header.Content-Type".to_string(),
-                    ),
-                    (
-                        "method.response.header.Cache-Control".to_string(),
-                        format!("'{ASSET_CACHE_CONTROL}'"),
-                    ),
-                ]),
+                params: secured(
+                    HashMap::from([
+                        (
+                            "method.response.header.Content-Type".to_string(),
+                            "integration.response.header.Content-Type".to_string(),
+                        ),
+                        (
+                            "method.response.header.Cache-Control".to_string(),
+                            format!("'{ASSET_CACHE_CONTROL}'"),
+                        ),
+                    ]),
+                    FILE_CSP,
+                ),
                 templates: HashMap::new(),
             },
             // With only s3:GetObject, S3 answers 403 (not 404) for a missing key; neither its XML nor the
@@ -161,13 +188,19 @@ pub(crate) fn routes(t: &Targets) -> Vec<Route> {
             IntegrationResponseSpec {
                 status: "404",
                 selection_pattern: Some(r"4\d{2}"),
-                params: map([("method.response.header.Content-Type", "'application/json'")]),
+                params: secured(
+                    map([("method.response.header.Content-Type", "'application/json'")]),
+                    FILE_CSP,
+                ),
                 templates: map([(JSON, r#"{"message":"not found"}"#)]),
             },
             IntegrationResponseSpec {
                 status: "503",
                 selection_pattern: Some(r"5\d{2}"),
-                params: map([("method.response.header.Content-Type", "'application/json'")]),
+                params: secured(
+                    map([("method.response.header.Content-Type", "'application/json'")]),
+                    FILE_CSP,
+                ),
                 templates: map([(JSON, UNAVAILABLE_BODY)]),
             },
         ],
@@ -435,7 +468,7 @@ mod tests {
         assert!(err.templates[JSON].contains(r#"{"error":"busy","retryAfter":5}"#));
         assert!(
             poll.method_responses
-                .contains(&("503", vec!["Cache-Control", "Retry-After"]))
+                .contains(&("503", declared(["Cache-Control", "Retry-After"])))
         );
         let cc = r.iter().find(|r| r.path == "/client-check").unwrap();
         assert_eq!(
@@ -468,6 +501,45 @@ mod tests {
         assert_eq!(
             allowed, to_producer,
             "the resource policy names exactly the producer's routes"
+        );
+    }
+
+    #[test]
+    fn every_answer_the_gateway_makes_itself_carries_the_security_headers() {
+        for route in routes(&targets()) {
+            if route.integration.kind == IntegrationType::AwsProxy {
+                // The producer's own headers pass through unchanged; it sets them (tested there).
+                assert!(route.integration_responses.is_empty(), "{}", route.path);
+                continue;
+            }
+            assert!(!route.integration_responses.is_empty(), "{}", route.path);
+            for ir in &route.integration_responses {
+                let at = format!("{} {}", route.path, ir.status);
+                for (name, value) in SECURITY_HEADERS {
+                    let mapped = &ir.params[&format!("method.response.header.{name}")];
+                    if name == "content-security-policy" {
+                        assert!(mapped.contains("frame-ancestors 'none'"), "{at}: {mapped}");
+                    } else {
+                        assert_eq!(mapped, &format!("'{value}'"), "{at}");
+                    }
+                }
+                // API Gateway refuses a mapping to a header the method response does not declare.
+                let declared = &route
+                    .method_responses
+                    .iter()
+                    .find(|(s, _)| *s == ir.status)
+                    .unwrap_or_else(|| panic!("{at}: no method response"))
+                    .1;
+                for key in ir.params.keys() {
+                    let name = key.strip_prefix("method.response.header.").unwrap();
+                    assert!(declared.contains(&name), "{at}: {name} not declared");
+                }
+            }
+        }
+        let asset = routes(&targets()).remove(2);
+        assert_eq!(
+            asset.integration_responses[0].params["method.response.header.content-security-policy"],
+            format!("'{FILE_CSP}'")
         );
     }
 

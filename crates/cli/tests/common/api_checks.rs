@@ -259,6 +259,7 @@ pub async fn check_api(room: &Room, aws: &Aws, api: &str, bucket: &str) {
             .unwrap()
             .contains_key("method.request.querystring.token")
     );
+    check_security_headers(aws, api, &id).await;
     let stage = aws
         .apigw
         .get_stage()
@@ -268,6 +269,84 @@ pub async fn check_api(room: &Room, aws: &Aws, api: &str, bucket: &str) {
         .await
         .unwrap();
     assert!(stage.deployment_id().is_some());
+}
+
+/// Every answer API Gateway makes itself (the S3 and DynamoDB routes, each status, and its own error
+/// responses) carries the security headers, each declared on its method response as API Gateway
+/// requires; and the API compresses the page.
+async fn check_security_headers(aws: &Aws, api: &str, id: &dyn Fn(&str) -> String) {
+    let want = [
+        ("x-content-type-options", "'nosniff'"),
+        ("x-frame-options", "'DENY'"),
+        ("referrer-policy", "'no-referrer'"),
+    ];
+    let has_all = |params: &std::collections::HashMap<String, String>, prefix: &str, at: &str| {
+        for (name, value) in want {
+            assert_eq!(
+                params.get(&format!("{prefix}{name}")).map(String::as_str),
+                Some(value),
+                "{at}: {name}"
+            );
+        }
+        let csp = &params[&format!("{prefix}content-security-policy")];
+        assert!(csp.contains("frame-ancestors 'none'"), "{at}: {csp}");
+    };
+    for path in ["/poll", "/client-check", "/room/{asset}"] {
+        let m = aws
+            .apigw
+            .get_method()
+            .rest_api_id(api)
+            .resource_id(id(path))
+            .http_method("GET")
+            .send()
+            .await
+            .unwrap();
+        let irs = m
+            .method_integration()
+            .unwrap()
+            .integration_responses()
+            .unwrap();
+        let mrs = m.method_responses().unwrap();
+        assert!(irs.len() >= 2, "{path}");
+        for (status, ir) in irs {
+            let at = format!("{path} {status}");
+            has_all(
+                ir.response_parameters().unwrap(),
+                "method.response.header.",
+                &at,
+            );
+            let declared = mrs[status].response_parameters().unwrap();
+            for (name, _) in want {
+                assert!(
+                    declared.contains_key(&format!("method.response.header.{name}")),
+                    "{at}: {name} not declared"
+                );
+            }
+        }
+    }
+    for kind in ["THROTTLED", "QUOTA_EXCEEDED", "DEFAULT_5XX", "DEFAULT_4XX"] {
+        let r = aws
+            .apigw
+            .get_gateway_response()
+            .rest_api_id(api)
+            .response_type(kind.into())
+            .send()
+            .await
+            .unwrap();
+        has_all(
+            r.response_parameters().unwrap(),
+            "gatewayresponse.header.",
+            kind,
+        );
+    }
+    let rest = aws
+        .apigw
+        .get_rest_api()
+        .rest_api_id(api)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.minimum_compression_size(), Some(1024));
 }
 
 pub async fn deployments(aws: &Aws, api: &str) -> usize {

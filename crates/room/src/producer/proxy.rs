@@ -115,6 +115,9 @@ fn to_proxy_response(reply: Reply) -> Result<ApiGatewayProxyResponse, Error> {
         })
     };
     let mut headers = HeaderMap::new();
+    for (name, v) in beekeeper_core::headers::SECURITY_HEADERS {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(v));
+    }
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(reply.content_type),

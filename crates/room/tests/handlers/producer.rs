@@ -621,3 +621,49 @@ async fn huge_and_garbage_cookie_headers_never_panic() {
     assert_eq!(r.status_code, 200);
     assert_eq!(set_cookies(&r).len(), 2);
 }
+
+/// What API Gateway passes on from the producer must forbid framing and sniffing on every answer, and a
+/// redirect must not hand the room's URL to the destination as a Referer.
+#[tokio::test]
+async fn every_answer_forbids_framing_and_sniffing() {
+    let line = Line::new(room(), 0).await;
+    line.table.insert_token(TokenItem::released(
+        Token::parse(FIXTURE_TOKEN).unwrap(),
+        T0_MS / 1000 - 60,
+        30,
+    ));
+    let p = producer(&line);
+    let page = p
+        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+        .await;
+    let joined = p.handle(join_event(), fresh(), T0_MS).await;
+    let redirect = p
+        .handle(fixture("apigw-with-token.json"), fresh(), T0_MS)
+        .await;
+    let failed = Producer::new(
+        Arc::new(FailingQueue),
+        line.table.clone(),
+        ProducerSettings::default(),
+    )
+    .handle(join_event(), fresh(), T0_MS)
+    .await;
+    let statuses = [&page, &joined, &redirect, &failed].map(|r| r.status_code);
+    assert_eq!(statuses, [200, 200, 302, 503]);
+    for r in [&page, &joined, &redirect, &failed] {
+        assert_eq!(header(r, "x-content-type-options"), Some("nosniff"));
+        assert_eq!(header(r, "x-frame-options"), Some("DENY"));
+        let csp = header(r, "content-security-policy").unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        // The page keeps its own policy, which sends nothing to another site either.
+        let referrer = header(r, "referrer-policy").unwrap();
+        assert!(["no-referrer", "same-origin"].contains(&referrer));
+    }
+    assert_eq!(header(&redirect, "referrer-policy"), Some("no-referrer"));
+    assert_eq!(header(&failed, "referrer-policy"), Some("no-referrer"));
+    // The page's own CSP (script hashes) is not replaced by the bare default.
+    assert!(
+        header(&page, "content-security-policy")
+            .unwrap()
+            .contains("script-src")
+    );
+}
