@@ -5,7 +5,9 @@
 //! Why a proxy and not SDK interceptors: it sits on the wire, so the code under test runs with its
 //! production clients and retry settings unchanged (the SDK's own retries and error parsing are part of
 //! what is tested), and the same proxy can stand in front of any client, the CLI's or a Lambda binary's.
-//! It speaks the JSON protocols DynamoDB and SQS use (`X-Amz-Target` names the operation).
+//! It speaks the JSON protocols DynamoDB and SQS use (`X-Amz-Target` names the operation). For the
+//! control plane it plays [`Scripted`] errors: the first few calls that match a method and path get an
+//! error AWS documents (a Lambda `ResourceConflictException`, say) instead of, or after, moto's answer.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -35,6 +37,26 @@ pub struct Faults {
     /// Each call is held up to this long (uniformly random) before it is forwarded.
     pub max_delay: Duration,
     pub seed: u64,
+    /// Errors for particular calls, each for its first `times` matching calls.
+    pub scripted: Vec<Scripted>,
+}
+
+/// An error played to the first `times` calls whose method is `method`, whose path ends with
+/// `path_ends` and (if set) whose body contains `body_contains`.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub method: &'static str,
+    pub path_ends: String,
+    pub body_contains: Option<String>,
+    pub times: u32,
+    pub status: u16,
+    /// The error code, sent the way REST-JSON services (Lambda, API Gateway) send it: in the
+    /// `x-amzn-ErrorType` header and the body.
+    pub code: String,
+    pub message: String,
+    /// Forward the call to moto first (so it takes effect) and answer the error after: a call that
+    /// worked but whose answer says otherwise.
+    pub after_forwarding: bool,
 }
 
 /// How many faults of each kind were injected: a storm test asserts they really happened.
@@ -45,6 +67,7 @@ pub struct Injected {
     pub partial: AtomicU64,
     pub duplicated: AtomicU64,
     pub forwarded: AtomicU64,
+    pub scripted: AtomicU64,
 }
 
 impl Injected {
@@ -68,6 +91,8 @@ struct Proxy {
     /// Messages delivered lately, to deliver again.
     delivered: Mutex<VecDeque<Value>>,
     injected: Arc<Injected>,
+    /// How many more times each of `faults.scripted` plays.
+    scripted_left: Mutex<Vec<u32>>,
 }
 
 /// A running proxy; stops when dropped.
@@ -90,6 +115,7 @@ pub async fn start(upstream: &str, faults: Faults) -> FaultProxy {
         .expect("no free loopback port for the fault proxy");
     let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
     let injected = Arc::new(Injected::default());
+    let scripted_left = Mutex::new(faults.scripted.iter().map(|s| s.times).collect());
     let proxy = Arc::new(Proxy {
         upstream: upstream.trim_end_matches('/').to_string(),
         client: reqwest::Client::new(),
@@ -97,6 +123,7 @@ pub async fn start(upstream: &str, faults: Faults) -> FaultProxy {
         faults,
         delivered: Mutex::default(),
         injected: injected.clone(),
+        scripted_left,
     });
     let app = axum::Router::new().fallback(handle).with_state(proxy);
     let task = tokio::spawn(async move {
@@ -119,6 +146,21 @@ impl Proxy {
                 .unwrap_or(false)
     }
 
+    /// The scripted error this call gets, if any (counting it as played).
+    fn scripted_for(&self, method: &Method, uri: &Uri, body: &[u8]) -> Option<Scripted> {
+        let mut left = self.scripted_left.lock().ok()?;
+        let body = String::from_utf8_lossy(body);
+        let i = self.faults.scripted.iter().enumerate().position(|(i, s)| {
+            left[i] > 0
+                && method.as_str() == s.method
+                && uri.path().ends_with(&s.path_ends)
+                && s.body_contains.as_ref().is_none_or(|b| body.contains(b))
+        })?;
+        left[i] -= 1;
+        self.injected.scripted.fetch_add(1, Ordering::Relaxed);
+        Some(self.faults.scripted[i].clone())
+    }
+
     fn below(&self, n: usize) -> usize {
         self.rng
             .lock()
@@ -132,6 +174,17 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
         .status(status)
         .header("content-type", "application/x-amz-json-1.0")
         .body(Body::from(body.to_string()))
+        .unwrap_or_default()
+}
+
+fn scripted_error(s: &Scripted) -> Response {
+    Response::builder()
+        .status(s.status)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", &s.code)
+        .body(Body::from(
+            json!({"Type": "User", "message": s.message, "__type": s.code}).to_string(),
+        ))
         .unwrap_or_default()
 }
 
@@ -176,6 +229,12 @@ async fn handle(
             | "DeleteMessageBatch"
             | "SendMessage"
     );
+    if let Some(s) = p.scripted_for(&method, &uri, &body) {
+        if s.after_forwarding {
+            let _ = forward(&p, method, &uri, &headers, body).await;
+        }
+        return scripted_error(&s);
+    }
     if data_call && p.roll(p.faults.throttle) {
         p.injected.throttled.fetch_add(1, Ordering::Relaxed);
         return throttling(&target);

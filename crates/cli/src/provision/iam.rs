@@ -232,6 +232,7 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
                 .await
                 .map_err(ctx.sdk("iam", "CreateRole"))?;
             let arn = out.role.map(|r| r.arn).unwrap_or_default();
+            ctx.role_created(&arn);
             ctx.changed(format!("created role {}", spec.name));
             (arn, true)
         }

@@ -4,6 +4,7 @@
 //! either update cold-starts every container during a sale.
 
 use super::lambda_zip::{Zips, code_sha256};
+pub(crate) use super::permission::{ensure_permission, remove_permission};
 use super::{Ctx, OrAbsent, backoff};
 use crate::error::{CliError, Result};
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
@@ -102,8 +103,9 @@ fn config_differs(cur: &GetFunctionConfigurationOutput, s: &FnSpec) -> bool {
 }
 
 /// IAM is eventually consistent: a role created seconds ago may not yet be assumable by Lambda, which
-/// answers with a typed InvalidParameterValueException. Only that error is retried: the typed variant and
-/// its code must agree.
+/// answers with a typed InvalidParameterValueException. Only that error is retried (the typed variant and
+/// its code must agree), and only for a role this run created (see [`Ctx::role_is_new`]); any other
+/// invalid parameter is a configuration error and is reported at once.
 fn role_not_ready<E: ProvideErrorMetadata>(e: &E, typed: bool) -> bool {
     typed && e.code() == Some("InvalidParameterValueException")
 }
@@ -154,7 +156,10 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
                     .await;
                 match res {
                     Ok(out) => break out,
-                    Err(e) if e.as_service_error().is_some_and(create_role_not_ready) => {
+                    Err(e)
+                        if ctx.role_is_new(&s.role_arn)
+                            && e.as_service_error().is_some_and(create_role_not_ready) =>
+                    {
                         match delays.next() {
                             Some(d) => tokio::time::sleep(d).await,
                             None => return Err(ctx.sdk("lambda", "CreateFunction")(e)),
@@ -276,9 +281,10 @@ async fn update_configuration(ctx: &Ctx, s: &FnSpec) -> Result<()> {
         match res {
             Ok(_) => return Ok(()),
             Err(e)
-                if e.as_service_error().is_some_and(|se| {
-                    role_not_ready(se, se.is_invalid_parameter_value_exception())
-                }) =>
+                if ctx.role_is_new(&s.role_arn)
+                    && e.as_service_error().is_some_and(|se| {
+                        role_not_ready(se, se.is_invalid_parameter_value_exception())
+                    }) =>
             {
                 match delays.next() {
                     Some(d) => tokio::time::sleep(d).await,
@@ -334,76 +340,6 @@ async fn wait_settled(ctx: &Ctx, name: &str) -> Result<()> {
             }
         }
     }
-}
-
-/// Lets `principal` invoke `function` from `source_arn` only. An identical statement is left alone; one
-/// with the same id but another source (an API that was recreated) is replaced. Re-adding an existing
-/// statement is a typed ResourceConflictException, which means another deploy added it meanwhile.
-pub(crate) async fn ensure_permission(
-    ctx: &Ctx,
-    function: &str,
-    sid: &str,
-    principal: &str,
-    source_arn: &str,
-) -> Result<bool> {
-    match statement_source(ctx, function, sid).await? {
-        Some(Some(src)) if src == source_arn => return Ok(false),
-        Some(_) => remove_permission(ctx, function, sid).await?,
-        None => {}
-    }
-    ctx.c
-        .lambda
-        .add_permission()
-        .function_name(function)
-        .statement_id(sid)
-        .action("lambda:InvokeFunction")
-        .principal(principal)
-        .source_arn(source_arn)
-        .source_account(&ctx.account)
-        .send()
-        .await
-        .or_absent(|e| e.is_resource_conflict_exception())
-        .map_err(ctx.sdk("lambda", "AddPermission"))?;
-    Ok(true)
-}
-
-/// Statement `sid` of the function's resource policy, if present, with its `AWS:SourceArn` condition.
-async fn statement_source(ctx: &Ctx, function: &str, sid: &str) -> Result<Option<Option<String>>> {
-    let policy = ctx
-        .c
-        .lambda
-        .get_policy()
-        .function_name(function)
-        .send()
-        .await
-        .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("lambda", "GetPolicy"))?
-        .and_then(|o| o.policy);
-    let Some(doc) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()) else {
-        return Ok(None);
-    };
-    let statement = doc["Statement"]
-        .as_array()
-        .and_then(|stmts| stmts.iter().find(|s| s["Sid"] == sid));
-    Ok(statement.map(|s| {
-        s["Condition"]["ArnLike"]["AWS:SourceArn"]
-            .as_str()
-            .map(str::to_string)
-    }))
-}
-
-/// Removes a statement; a missing function or statement is done.
-pub(crate) async fn remove_permission(ctx: &Ctx, function: &str, sid: &str) -> Result<()> {
-    ctx.c
-        .lambda
-        .remove_permission()
-        .function_name(function)
-        .statement_id(sid)
-        .send()
-        .await
-        .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("lambda", "RemovePermission"))?;
-    Ok(())
 }
 
 /// Deletes a function; a missing one is done. Returns whether it existed.

@@ -15,6 +15,7 @@ pub(crate) mod iam;
 pub(crate) mod lambda;
 pub(crate) mod lambda_zip;
 pub(crate) mod logs;
+mod permission;
 pub(crate) mod record;
 pub(crate) mod s3;
 pub(crate) mod sqs;
@@ -26,6 +27,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use beekeeper_core::names::{Names, PROFILE_TAG};
 use record::Recorder;
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -86,6 +88,8 @@ pub(crate) struct Ctx {
     pub account: String,
     pub record: Recorder,
     changes: Mutex<Vec<String>>,
+    /// ARNs of the roles this run created: only these may still be propagating through IAM.
+    new_roles: Mutex<HashSet<String>>,
 }
 
 impl Ctx {
@@ -107,7 +111,21 @@ impl Ctx {
             account: account.to_string(),
             record,
             changes: Mutex::new(Vec::new()),
+            new_roles: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Notes a role this run created.
+    pub(crate) fn role_created(&self, arn: &str) {
+        if let Ok(mut r) = self.new_roles.lock() {
+            r.insert(arn.to_string());
+        }
+    }
+
+    /// Whether this run created the role: only then may Lambda's "cannot assume the role" mean IAM has
+    /// not caught up yet. For a role that already existed it is a real error, reported at once.
+    pub(crate) fn role_is_new(&self, arn: &str) -> bool {
+        self.new_roles.lock().is_ok_and(|r| r.contains(arn))
     }
 
     /// Notes a change for the deploy summary ("rate 300 → 1200", "created queue …").

@@ -59,6 +59,7 @@ impl Storm {
                 duplicate: 0.15,
                 max_delay: Duration::from_millis(30),
                 seed,
+                ..Faults::default()
             },
             seed,
         }

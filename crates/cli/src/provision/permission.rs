@@ -1,0 +1,103 @@
+//! Lambda resource-policy statements: who may invoke a function, and from where.
+//!
+//! AWS answers `AddPermission` with `ResourceConflictException` both when the statement id already
+//! exists and when another change to the function is in progress; in the second case nothing was
+//! added. A conflict therefore proves nothing: the policy is read again, and the statement added again,
+//! until it is really there (or the retries run out and the deploy says so). Taking a conflict for
+//! success would leave API Gateway without permission to invoke the producer: a 500 for every visitor.
+
+use super::{Ctx, OrAbsent, backoff};
+use crate::error::Result;
+
+/// Lets `principal` invoke `function` from `source_arn` only. An identical statement is left alone; one
+/// with the same id but another source (an API that was recreated) is replaced. Returns whether the
+/// policy changed.
+pub(crate) async fn ensure_permission(
+    ctx: &Ctx,
+    function: &str,
+    sid: &str,
+    principal: &str,
+    source_arn: &str,
+) -> Result<bool> {
+    let mut delays = backoff(60);
+    let mut changed = false;
+    loop {
+        match statement_source(ctx, function, sid).await? {
+            Some(Some(src)) if src == source_arn => return Ok(changed),
+            Some(_) => {
+                remove_permission(ctx, function, sid).await?;
+                changed = true;
+            }
+            None => {}
+        }
+        let added = ctx
+            .c
+            .lambda
+            .add_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .action("lambda:InvokeFunction")
+            .principal(principal)
+            .source_arn(source_arn)
+            .source_account(&ctx.account)
+            .send()
+            .await;
+        match added {
+            Ok(_) => return Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_conflict_exception()) =>
+            {
+                tracing::debug!(
+                    function,
+                    sid,
+                    "AddPermission conflict; reading the policy again"
+                );
+                match delays.next() {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => return Err(ctx.sdk("lambda", "AddPermission")(e)),
+                }
+            }
+            Err(e) => return Err(ctx.sdk("lambda", "AddPermission")(e)),
+        }
+    }
+}
+
+/// Statement `sid` of the function's resource policy, if present, with its `AWS:SourceArn` condition.
+async fn statement_source(ctx: &Ctx, function: &str, sid: &str) -> Result<Option<Option<String>>> {
+    let policy = ctx
+        .c
+        .lambda
+        .get_policy()
+        .function_name(function)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("lambda", "GetPolicy"))?
+        .and_then(|o| o.policy);
+    let Some(doc) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()) else {
+        return Ok(None);
+    };
+    let statement = doc["Statement"]
+        .as_array()
+        .and_then(|stmts| stmts.iter().find(|s| s["Sid"] == sid));
+    Ok(statement.map(|s| {
+        s["Condition"]["ArnLike"]["AWS:SourceArn"]
+            .as_str()
+            .map(str::to_string)
+    }))
+}
+
+/// Removes a statement; a missing function or statement is done.
+pub(crate) async fn remove_permission(ctx: &Ctx, function: &str, sid: &str) -> Result<()> {
+    ctx.c
+        .lambda
+        .remove_permission()
+        .function_name(function)
+        .statement_id(sid)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.sdk("lambda", "RemovePermission"))?;
+    Ok(())
+}
