@@ -84,6 +84,24 @@ pub(crate) enum CliError {
         limit_needed: u32,
         largest_rate: Option<u32>,
     },
+    /// `init` asked to move a room that exists: its resources would stay behind in the old region.
+    #[error(
+        "profile {profile:?} has a room in {deployed}; its region cannot change to {wanted} while that room exists"
+    )]
+    RegionLocked {
+        profile: String,
+        deployed: String,
+        wanted: String,
+    },
+    /// The credentials are for another account than the one the room was made in.
+    #[error(
+        "profile {profile:?} was deployed in AWS account {recorded}, but these credentials are for account {current}"
+    )]
+    WrongAccount {
+        profile: String,
+        recorded: String,
+        current: String,
+    },
     /// A local server (`beekeeper dev`) could not take its port.
     #[error("could not listen on 127.0.0.1:{port} for the {what}: {source}")]
     Listen {
@@ -146,6 +164,20 @@ impl CliError {
                     None => format!("{raise}; until then no rate fits this account"),
                 })
             }
+            CliError::RegionLocked {
+                profile,
+                deployed,
+                wanted,
+            } => Some(format!(
+                "run `beekeeper destroy {profile}` to remove the room from {deployed}, then `beekeeper init \
+                 --profile {profile} --region {wanted}`; or keep this room and create another profile for {wanted}"
+            )),
+            CliError::WrongAccount {
+                profile, recorded, ..
+            } => Some(format!(
+                "use credentials for account {recorded} (e.g. AWS_PROFILE=...); to move the room, run \
+                 `beekeeper destroy {profile}` with them first"
+            )),
             CliError::MissingFlags { .. } => Some(
                 "pass them, e.g. `beekeeper init --profile spring-drop --name \"Spring Drop\" \
                  --destination https://shop.example.com --yes`"
@@ -170,6 +202,7 @@ impl CliError {
             | CliError::NoTerminal { .. }
             | CliError::Flag { .. }
             | CliError::ConfirmationNeeded { .. }
+            | CliError::RegionLocked { .. }
             | CliError::MissingFlags { .. } => ExitCode::from(2),
             _ => ExitCode::FAILURE,
         }

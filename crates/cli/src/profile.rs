@@ -12,6 +12,14 @@ use std::path::{Path, PathBuf};
 /// a deploy that stopped halfway.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Deployment {
+    /// The region the room was made in. Every command that touches the room goes there, whatever the
+    /// settings say later, so a changed region can never orphan a room `destroy` would no longer find.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The account the room was made in: a deploy or destroy with another account's credentials would
+    /// build a second room, or find nothing and forget the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Random suffix of the bucket name, fixed at first deploy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket_suffix: Option<String>,
@@ -24,11 +32,55 @@ pub(crate) struct Deployment {
     pub resources: BTreeMap<String, String>,
 }
 
+impl Deployment {
+    /// Whether any of the room may exist in AWS: a deploy started (even one that stopped halfway) and no
+    /// destroy has finished since (a finished destroy empties the record).
+    pub(crate) fn exists(&self) -> bool {
+        *self != Deployment::default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Profile {
     pub room: RoomConfig,
     #[serde(default)]
     pub deployment: Deployment,
+}
+
+impl Profile {
+    /// Where the room lives: the recorded region, else (a record from before regions were recorded, or
+    /// nothing deployed yet) the settings' region.
+    pub(crate) fn deployed_region(&self) -> &str {
+        self.deployment
+            .region
+            .as_deref()
+            .unwrap_or(&self.room.region)
+    }
+
+    /// Refuses a region that differs from the one the room exists in.
+    pub(crate) fn check_region(&self, wanted: &str) -> Result<()> {
+        let deployed = self.deployed_region();
+        if self.deployment.exists() && deployed != wanted {
+            return Err(CliError::RegionLocked {
+                profile: self.room.profile.clone(),
+                deployed: deployed.to_string(),
+                wanted: wanted.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses credentials for another account than the one the room was made in.
+    pub(crate) fn check_account(&self, current: &str) -> Result<()> {
+        match &self.deployment.account {
+            Some(recorded) if recorded != current => Err(CliError::WrongAccount {
+                profile: self.room.profile.clone(),
+                recorded: recorded.clone(),
+                current: current.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -131,6 +183,32 @@ mod tests {
             },
             deployment: Deployment::default(),
         }
+    }
+
+    #[test]
+    fn a_room_that_exists_keeps_its_region_and_account() {
+        let mut p = profile();
+        // Nothing deployed: any region, any account.
+        assert!(p.check_region("us-east-1").is_ok());
+        assert!(p.check_account("111111111111").is_ok());
+        // A record from before regions were recorded: the settings' region is where the room is.
+        p.deployment.bucket_suffix = Some("abcd1234".into());
+        assert_eq!(p.deployed_region(), "eu-west-1");
+        assert!(p.check_region("eu-west-1").is_ok());
+        let err = p.check_region("us-east-1").unwrap_err();
+        assert!(matches!(err, CliError::RegionLocked { .. }), "{err}");
+        // The recorded region wins over settings edited since.
+        p.deployment.region = Some("eu-west-1".into());
+        p.room.region = "ap-south-1".into();
+        assert_eq!(p.deployed_region(), "eu-west-1");
+        assert!(p.check_region("ap-south-1").is_err());
+        p.deployment.account = Some("111111111111".into());
+        assert!(p.check_account("111111111111").is_ok());
+        let err = p.check_account("222222222222").unwrap_err().to_string();
+        assert!(
+            err.contains("111111111111") && err.contains("222222222222"),
+            "{err}"
+        );
     }
 
     #[test]

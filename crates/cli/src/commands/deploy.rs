@@ -71,6 +71,8 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
     let file = ConfigFile::load(&path)?;
     let profile = file.get(&args.profile)?.clone();
     let config = profile.room.clone();
+    // Settings edited by hand to another region: the room must be destroyed where it is first.
+    profile.check_region(&config.region)?;
     // Everything local is checked before anything is created, so a missing build or logo costs nothing.
     let zips = lambda_zip::Zips::load(args.lambda_dir.as_deref(), config.architecture)?;
     if let Some(logo) = &config.logo {
@@ -85,6 +87,7 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
     let conf = aws::sdk_config(&config.region).await;
     let step = progress.step("Checking AWS credentials");
     let account = aws::check_credentials(&conf).await?;
+    profile.check_account(&account)?;
     step.done(format!("account {account}, region {}", config.region));
 
     let record = Recorder::new(path, &args.profile, profile.deployment.clone());
@@ -107,6 +110,11 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
         }
     };
     step.done(concurrency::describe(&view, &reservation));
+    // Recorded before anything is created, so even a deploy that stops at once is tied to its place.
+    ctx.record.update(|d| {
+        d.region = Some(config.region.clone());
+        d.account = Some(account.clone());
+    })?;
     let api = match provision(&ctx, &config, &zips, &view, &reservation).await {
         Ok(api) => api,
         Err(e) => {

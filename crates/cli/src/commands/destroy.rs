@@ -80,8 +80,10 @@ pub(crate) async fn run(args: DestroyArgs, format: OutputFormat) -> Result<()> {
     let path = profile::config_path()?;
     let file = ConfigFile::load(&path)?;
     beekeeper_core::config::validate_profile(&args.profile)?;
-    let (region, deployment) = match file.profiles.get(&args.profile) {
-        Some(p) => (p.room.region.clone(), p.deployment.clone()),
+    let profile = file.profiles.get(&args.profile);
+    // The room is removed where it was made, even if the settings name another region since.
+    let (region, deployment) = match profile {
+        Some(p) => (p.deployed_region().to_string(), p.deployment.clone()),
         // No profile: clean up by name in the region of the standard AWS chain, if one is set.
         None => match aws_config::default_provider::region::default_provider()
             .region()
@@ -110,6 +112,10 @@ pub(crate) async fn run(args: DestroyArgs, format: OutputFormat) -> Result<()> {
     let conf = aws::sdk_config(&region).await;
     let step = progress.step("Checking AWS credentials");
     let account = aws::check_credentials(&conf).await?;
+    // Another account holds nothing of this room: "nothing left" there would wrongly empty the record.
+    if let Some(p) = profile {
+        p.check_account(&account)?;
+    }
     step.done(format!("account {account}, region {region}"));
     let record = Recorder::new(path, &args.profile, deployment.clone());
     let ctx = Ctx::new(conf, progress, &args.profile, &region, &account, record);

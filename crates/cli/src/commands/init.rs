@@ -239,6 +239,10 @@ pub(crate) fn run(args: InitArgs, format: OutputFormat) -> Result<()> {
         ask,
     )?;
     room.validate()?;
+    // Moving a room that exists would leave it running, unreachable by `destroy`, in the old region.
+    if let Some(old) = &existing {
+        old.check_region(&room.region)?;
+    }
 
     let deployment = existing
         .as_ref()

@@ -41,8 +41,9 @@ pub(crate) async fn connect(name: &str) -> Result<Connected> {
     let file = ConfigFile::load(&path)?;
     let profile = file.get(name)?.clone();
     let names = Names::new(name);
-    let config = sdk_config(&profile.room.region).await;
+    let config = sdk_config(profile.deployed_region()).await;
     let account = check_credentials(&config).await?;
+    profile.check_account(&account)?;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = DynamoTable::new(client.clone(), names.table());
     let room = match table.room().await {

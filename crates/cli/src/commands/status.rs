@@ -204,7 +204,7 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
     let status = Status {
         profile: c.name,
         account: c.account,
-        region: c.profile.room.region,
+        region: c.profile.deployed_region().to_string(),
         open: r.open,
         rate: r.rate,
         base_rate: r.base_rate,

@@ -1,0 +1,162 @@
+//! A room stays tied to the region and account it was made in, on moto: `init` refuses to move a
+//! deployed profile, `deploy` refuses settings edited to another region and credentials for another
+//! account (naming both ids), and `destroy` cleans the region the record names, whatever the settings
+//! say, so no room is left running where no command would find it.
+
+mod common;
+
+use common::{Room, stderr};
+
+/// moto's default account, which the suite's dummy credentials map to.
+const ACCOUNT: &str = "123456789012";
+const OTHER_ACCOUNT: &str = "222222222222";
+
+fn deployment(room: &Room) -> toml::Table {
+    let doc: toml::Table = toml::from_str(&room.config_text()).unwrap();
+    doc["profiles"][&room.profile]
+        .get("deployment")
+        .and_then(|d| d.as_table().cloned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployed_room_keeps_its_region_and_destroy_cleans_where_it_was_made() {
+    let room = Room::new("reg", "eu-west-1", false);
+    room.deploy_json();
+    let d = deployment(&room);
+    assert_eq!(d["region"].as_str(), Some("eu-west-1"));
+    assert_eq!(d["account"].as_str(), Some(ACCOUNT));
+
+    // init refuses, names destroy, and writes nothing.
+    let before = room.config_text();
+    let out = room.run(
+        &["init", "--profile", "reg", "--region", "us-east-1", "--yes"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("eu-west-1") && err.contains("beekeeper destroy reg"),
+        "{err}"
+    );
+    assert_eq!(room.config_text(), before);
+    // Other settings still change.
+    room.ok(&["init", "--profile", "reg", "--rate", "600", "--yes"], &[]);
+
+    // The settings edited by hand (or by an older beekeeper): deploy refuses before creating anything.
+    room.edit_room(|r| {
+        r.insert("region".into(), "us-east-1".into());
+    });
+    let out = room.run(&["deploy", "reg"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("beekeeper destroy reg"),
+        "{}",
+        stderr(&out)
+    );
+    // (IAM roles and the bucket list are global; the regional services must hold nothing.)
+    let us = Room::new("reg-probe", "us-east-1", false).aws().await;
+    let regional: Vec<String> = us
+        .everything_named(&room.prefix())
+        .await
+        .into_iter()
+        .filter(|r| !r.starts_with("role ") && !r.starts_with("bucket "))
+        .collect();
+    assert_eq!(regional, Vec::<String>::new());
+
+    // destroy goes to the recorded region and removes the room there.
+    let text = room.destroy();
+    assert!(text.contains("Nothing of \"reg\" is left"), "{text}");
+    let eu = room.aws().await;
+    assert_eq!(
+        eu.everything_named(&room.prefix()).await,
+        Vec::<String>::new()
+    );
+    assert!(deployment(&room).is_empty(), "the record is emptied");
+
+    // With nothing left, the profile may move.
+    room.ok(
+        &["init", "--profile", "reg", "--region", "us-east-1", "--yes"],
+        &[],
+    );
+}
+
+/// Credentials of a user in another moto account (moto maps an access key to the account that made it).
+async fn other_account_keys(room: &Room) -> (String, String) {
+    let c = reqwest::Client::new();
+    let call = |form: &[(&str, &str)]| {
+        c.post(&room.moto.endpoint)
+            .header("x-moto-account-id", OTHER_ACCOUNT)
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/iam/aws4_request",
+            )
+            .form(form)
+            .send()
+    };
+    let user = [
+        ("Action", "CreateUser"),
+        ("UserName", "operator-two"),
+        ("Version", "2010-05-08"),
+    ];
+    let r = call(&user).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let key = [
+        ("Action", "CreateAccessKey"),
+        ("UserName", "operator-two"),
+        ("Version", "2010-05-08"),
+    ];
+    let xml = call(&key).await.unwrap().text().await.unwrap();
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        let start = xml.find(&open).unwrap() + open.len();
+        xml[start..start + xml[start..].find('<').unwrap()].to_string()
+    };
+    (field("AccessKeyId"), field("SecretAccessKey"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_accounts_credentials_are_refused_with_both_ids() {
+    let room = Room::new("acct", "eu-west-1", false);
+    room.deploy_json();
+    let (key, secret) = other_account_keys(&room).await;
+    let as_other = [
+        ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+    ];
+    for args in [
+        &["deploy", "acct"][..],
+        &["destroy", "acct", "--yes"],
+        &["status", "acct"],
+    ] {
+        let out = room.run(args, &as_other);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(ACCOUNT) && err.contains(OTHER_ACCOUNT),
+            "{args:?}: {err}"
+        );
+    }
+    // Nothing was built in the other account, and the record still points at the room.
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(&room.moto.endpoint)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            key, secret, None, None, "other",
+        ))
+        .load()
+        .await;
+    let fns = aws_sdk_lambda::Client::new(&conf)
+        .list_functions()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        fns.functions()
+            .iter()
+            .all(|f| !f.function_name().unwrap_or("").starts_with(&room.prefix())),
+        "a second room was built in the other account"
+    );
+    assert!(deployment(&room).contains_key("waiting_room_url"));
+    room.destroy();
+}
