@@ -102,6 +102,15 @@ pub(crate) enum CliError {
         recorded: String,
         current: String,
     },
+    /// Another run of `deploy`/`destroy` holds the profile's lock.
+    #[error("profile {profile:?} is locked by {holder}, since {since} ({secs_ago} s ago)")]
+    Locked {
+        profile: String,
+        holder: String,
+        since: String,
+        secs_ago: u64,
+        expires: String,
+    },
     /// A local server (`beekeeper dev`) could not take its port.
     #[error("could not listen on 127.0.0.1:{port} for the {what}: {source}")]
     Listen {
@@ -177,6 +186,11 @@ impl CliError {
             } => Some(format!(
                 "use credentials for account {recorded} (e.g. AWS_PROFILE=...); to move the room, run \
                  `beekeeper destroy {profile}` with them first"
+            )),
+            CliError::Locked { expires, .. } => Some(format!(
+                "wait for that run to finish, then run this command again; if that run was stopped, \
+                 its lock expires at {expires} (it is renewed every 30 s while the run works) and the next \
+                 run takes it over"
             )),
             CliError::MissingFlags { .. } => Some(
                 "pass them, e.g. `beekeeper init --profile spring-drop --name \"Spring Drop\" \

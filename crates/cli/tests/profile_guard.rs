@@ -5,6 +5,7 @@
 
 mod common;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::{Room, stderr};
 
 /// moto's default account, which the suite's dummy credentials map to.
@@ -158,5 +159,131 @@ async fn another_accounts_credentials_are_refused_with_both_ids() {
         "a second room was built in the other account"
     );
     assert!(deployment(&room).contains_key("waiting_room_url"));
+    room.destroy();
+}
+
+fn lock_item(
+    holder: &str,
+    since: u64,
+    expires_at: u64,
+) -> std::collections::HashMap<String, AttributeValue> {
+    [
+        ("pk", AttributeValue::S("#deploy-lock".into())),
+        ("holder", AttributeValue::S(holder.into())),
+        ("run_id", AttributeValue::S("someone-elses-run".into())),
+        ("since", AttributeValue::N(since.to_string())),
+        ("expires_at", AttributeValue::N(expires_at.to_string())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn lock_in_table(room: &Room) -> bool {
+    room.aws()
+        .await
+        .ddb
+        .get_item()
+        .table_name(format!("{}table", room.prefix()))
+        .key("pk", AttributeValue::S("#deploy-lock".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .is_some()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_deploys_at_once_end_with_one_room_and_a_clear_refusal() {
+    let room = Room::new("twice", "eu-west-1", false);
+    let outs = std::thread::scope(|s| {
+        let a = s.spawn(|| room.run(&["deploy", "twice"], &[]));
+        let b = s.spawn(|| room.run(&["deploy", "twice"], &[]));
+        [a.join().unwrap(), b.join().unwrap()]
+    });
+    let (won, lost): (Vec<_>, Vec<_>) = outs.iter().partition(|o| o.status.success());
+    assert_eq!(
+        (won.len(), lost.len()),
+        (1, 1),
+        "{:?}",
+        outs.iter().map(stderr).collect::<Vec<_>>()
+    );
+    let err = stderr(lost[0]);
+    assert!(
+        err.contains("is locked by `beekeeper deploy` by")
+            && err.contains("(pid ")
+            && err.contains("since ")
+            && err.contains("run this command again"),
+        "{err}"
+    );
+    assert!(!lock_in_table(&room).await, "the winner released the lock");
+    // One room, complete: a third deploy finds nothing to do, and there is one API.
+    let again = room.deploy_json();
+    assert_eq!(again["changed"], serde_json::json!([]), "{again}");
+    let apis: Vec<String> = room
+        .aws()
+        .await
+        .everything_named(&room.prefix())
+        .await
+        .into_iter()
+        .filter(|r| r.starts_with("api "))
+        .collect();
+    assert_eq!(apis.len(), 1, "{apis:?}");
+    room.destroy();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_lock_refuses_with_its_holder_and_a_stale_one_is_taken_over() {
+    let room = Room::new("lease", "eu-west-1", false);
+    room.deploy_json();
+    let ddb = room.aws().await.ddb;
+    let table = format!("{}table", room.prefix());
+    let alice = "`beekeeper deploy` by alice@laptop (pid 7)";
+
+    // A run that is working: deploy and destroy both refuse, naming it.
+    ddb.put_item()
+        .table_name(&table)
+        .set_item(Some(lock_item(alice, now() - 20, now() + 100)))
+        .send()
+        .await
+        .unwrap();
+    for args in [&["deploy", "lease"][..], &["destroy", "lease", "--yes"]] {
+        let out = room.run(args, &[]);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(alice) && err.contains(" s ago)"), "{err}");
+    }
+    assert!(
+        room.aws()
+            .await
+            .everything_named(&room.prefix())
+            .await
+            .len()
+            > 5
+    );
+
+    // The same run, stopped without finishing: its lease ran out, the next deploy takes over and says so.
+    ddb.put_item()
+        .table_name(&table)
+        .set_item(Some(lock_item(alice, now() - 300, now() - 60)))
+        .send()
+        .await
+        .unwrap();
+    let out = room.run(&["deploy", "lease"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Took over the lock of") && err.contains(alice),
+        "{err}"
+    );
+    assert!(!lock_in_table(&room).await);
     room.destroy();
 }

@@ -8,8 +8,8 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile};
 use crate::provision::{
-    self, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip, logs,
-    record::Recorder, s3, sqs,
+    self, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip, lock,
+    logs, record::Recorder, s3, sqs,
 };
 use crate::ui::Progress;
 use beekeeper_core::config::RoomConfig;
@@ -115,7 +115,24 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
         d.region = Some(config.region.clone());
         d.account = Some(account.clone());
     })?;
-    let api = match provision(&ctx, &config, &zips, &view, &reservation).await {
+    // The lock lives in the room's table, so the table comes first (an idempotent create).
+    let step = ctx.progress.step("Deploy lock");
+    let lock = match lock::acquire(&ctx, "deploy", true).await {
+        Ok(l) => l,
+        Err(e) => {
+            step.failed(&"held by another run");
+            return Err(e);
+        }
+    };
+    step.done(format!(
+        "held for this run (lease {} s, renewed)",
+        lock::LEASE_SECS
+    ));
+    let provisioned = provision(&ctx, &config, &zips, &view, &reservation).await;
+    if let Some(lock) = lock {
+        lock.release(&ctx).await;
+    }
+    let api = match provisioned {
         Ok(api) => api,
         Err(e) => {
             ctx.progress.note(format!(

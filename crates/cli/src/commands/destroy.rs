@@ -9,7 +9,7 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile, Deployment};
 use crate::provision::{
-    Ctx, apigw, backoff, dynamodb, events, iam, lambda, logs, record::Recorder, s3, sqs,
+    Ctx, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, record::Recorder, s3, sqs,
 };
 use crate::ui::{self, Progress};
 use aws_config::meta::region::ProvideRegion;
@@ -120,8 +120,14 @@ pub(crate) async fn run(args: DestroyArgs, format: OutputFormat) -> Result<()> {
     let record = Recorder::new(path, &args.profile, deployment.clone());
     let ctx = Ctx::new(conf, progress, &args.profile, &region, &account, record);
 
+    // Not while a deploy of the profile runs (it would re-create what this removes). Without a table
+    // there is nothing to lock: the table goes last but one, and the lock with it.
+    let lock = lock::acquire(&ctx, "destroy", false).await?;
     let mut tally = Tally::default();
     remove_all(&ctx, &deployment, &mut tally).await;
+    if let Some(lock) = lock {
+        lock.release(&ctx).await;
+    }
     let left = leftovers(&ctx, &deployment, &tally).await;
     if left.is_empty() {
         // The settings stay so `deploy` can bring the same room back; the record of resources goes.

@@ -14,6 +14,7 @@ pub(crate) mod events;
 pub(crate) mod iam;
 pub(crate) mod lambda;
 pub(crate) mod lambda_zip;
+pub(crate) mod lock;
 pub(crate) mod logs;
 mod permission;
 pub(crate) mod record;
