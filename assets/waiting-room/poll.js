@@ -1,7 +1,8 @@
 // Why: the waiting page's timing and counting rules live here, free of the DOM, so node can test them.
 (function (root) {
   "use strict";
-  var MIN_MS = 5000, MAX_MS = 300000, UNKNOWN_MS = 60000, LOST_MS = 180000;
+  // FAR_MS caps the polling law; MAX_MS caps back-off after failures.
+  var MIN_MS = 5000, MAX_MS = 300000, FAR_MS = 900000, UNKNOWN_MS = 60000, LOST_MS = 180000;
 
   function num(x) { return typeof x === "number" && isFinite(x) ? x : NaN; }
 
@@ -30,11 +31,15 @@
     return a / q;
   }
 
-  // A tenth of the wait, within [5 s, 5 min]: poll load grows with the log of the crowd.
-  // An unknown wait polls once a minute, so a paused line that restarts is noticed soon.
+  // A tenth of the wait, within [5 s, 15 min]: poll load grows with the log of the crowd. The ceiling is
+  // what the far back of a long line costs (2,000,000 waiting at a 15-minute ceiling poll ~2,200 times a
+  // second; at 5 minutes, ~6,700): an hour or more from the front, a quarter-hour between checks changes
+  // nothing the visitor sees, and it stays under half the default 30-minute pass, so a visitor let in
+  // sooner than estimated still comes back in time. An unknown wait polls once a minute, so a paused line
+  // that restarts is noticed soon.
   function nextPollDelayMs(aheadCount, ratePerMinute, random) {
     var w = estimatedWaitMinutes(aheadCount, ratePerMinute);
-    var centre = w === null ? UNKNOWN_MS : clamp(w * 60000 / 10, MIN_MS, MAX_MS);
+    var centre = w === null ? UNKNOWN_MS : clamp(w * 60000 / 10, MIN_MS, FAR_MS);
     return jitter(centre, random);
   }
 

@@ -17,10 +17,12 @@ test("near the front polls about every 5 s, never under 4 s", () => {
   assert.equal(P.nextPollDelayMs(10, 300, fixed(0.5)), 5000);
 });
 
-test("far back is capped at 5 minutes ± 20%", () => {
-  assert.equal(P.nextPollDelayMs(1000000, 300, fixed(0.5)), 300000);
-  within(P.nextPollDelayMs(1000000, 300, fixed(0)), 240000, 240000);
-  within(P.nextPollDelayMs(1000000, 300, fixed(0.999)), 359000, 360000);
+test("far back is capped at 15 minutes ± 20%", () => {
+  assert.equal(P.nextPollDelayMs(1000000, 300, fixed(0.5)), 900000);
+  // 300,000 ahead at 3,000/min: 100 minutes, a tenth is 10 minutes, under the ceiling.
+  assert.equal(P.nextPollDelayMs(300000, 3000, fixed(0.5)), 600000);
+  within(P.nextPollDelayMs(1000000, 300, fixed(0)), 720000, 720000);
+  within(P.nextPollDelayMs(1000000, 300, fixed(0.999)), 1079000, 1080000);
 });
 
 test("between the bounds the delay is a tenth of the wait", () => {

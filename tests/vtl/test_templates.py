@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = ROOT / "crates" / "core" / "src" / "vtl"
 VECTOR_DIR = ROOT / "tests" / "contract"
 TABLE = "beekeeper-test-table"
-ROOM = "#room"
+ROOM = "#room"  # the room item as vectors hold it; the templates read its copies (#room#0 … #room#9)
+COPIES = [f"#room#{d}" for d in range(10)]
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 ROUTES = {
     "/poll": ("poll-request.vtl", "poll-response.vtl"),
@@ -35,6 +36,11 @@ BUSY_HEADERS = {"Retry-After": "5"}
 UNAVAILABLE = "unavailable-response.vtl"
 NOW_MS = 1700000000000
 T1 = "gaR8isBlSipg_wAVpRZ5JQ"
+
+
+def room_copy(epoch_ms: int) -> str:
+    """The copy a request reads (contract.rs, room_copy_key): the last digit of its epoch milliseconds."""
+    return f"#room#{epoch_ms % 10}"
 
 
 def template(name: str) -> str:
@@ -74,15 +80,16 @@ def ref_answer(route: str, request: dict, items: list, dynamodb: dict | None = N
     dynamodb = dynamodb or {}
     unprocessed = set(dynamodb.get("unprocessed", []))
     read = [i for i in items if i["pk"]["S"] not in unprocessed]
-    if "error" in dynamodb or unprocessed or not any(i["pk"]["S"] == ROOM for i in read):
+    copy = room_copy(request["requestTimeEpoch"])
+    if "error" in dynamodb or unprocessed or not any(i["pk"]["S"] in (ROOM, copy) for i in read):
         return 503, BUSY_HEADERS, BUSY
     return 200, {}, ref_body(route, request, read)
 
 
 def ref_body(route: str, request: dict, items: list) -> dict:
     now = request["requestTimeEpoch"] / 1000
-    by_key = {i["pk"]["S"]: i for i in items}
-    room = by_key.get(ROOM)
+    by_key = {i["pk"]["S"]: i for i in as_stored(items)}
+    room = by_key.get(room_copy(request["requestTimeEpoch"]))
     token = ref_token(route, request)
     item = by_key.get(token) if token else None
     valid = item is not None and int(item["expires_at"]["N"]) > now
@@ -123,7 +130,19 @@ def requested_keys(rendered: str) -> list:
 
 def expected_keys(route: str, request: dict) -> list:
     token = ref_token(route, request)
-    return [ROOM] + ([token] if token else [])
+    return [room_copy(request["requestTimeEpoch"])] + ([token] if token else [])
+
+
+def as_stored(items: list) -> list:
+    """The table as DynamoDB holds it: a vector's room item stands for the room item and each of its
+    copies, which every room write keeps equal."""
+    out = []
+    for i in items:
+        if i["pk"]["S"] == ROOM:
+            out += [i | {"pk": {"S": k}} for k in [ROOM] + COPIES]
+        else:
+            out.append(i)
+    return out
 
 
 def batch_get_results(keys: list, items: list, dynamodb: dict | None = None) -> list:
@@ -132,8 +151,9 @@ def batch_get_results(keys: list, items: list, dynamodb: dict | None = None) -> 
     dynamodb = dynamodb or {}
     if "error" in dynamodb:
         return [json.dumps(dynamodb["error"])]
-    unprocessed = [k for k in keys if k in dynamodb.get("unprocessed", [])]
-    found = [i for i in items if i["pk"]["S"] in keys and i["pk"]["S"] not in unprocessed]
+    left_out = dynamodb.get("unprocessed", [])
+    unprocessed = [k for k in keys if k in left_out or (k in COPIES and ROOM in left_out)]
+    found = [i for i in as_stored(items) if i["pk"]["S"] in keys and i["pk"]["S"] not in unprocessed]
     left = {TABLE: {"Keys": [{"pk": {"S": k}} for k in unprocessed]}} if unprocessed else {}
     return [json.dumps({"Responses": {TABLE: list(p)}, "UnprocessedKeys": left})
             for p in itertools.permutations(found)]
@@ -340,7 +360,7 @@ def test_vector_through_java_velocity(name, vector, java_results):
 
 
 def room_item(**over):
-    item = {"pk": {"S": ROOM}, "open": {"BOOL": True}, "rate": {"N": "300"}, "released_total": {"N": "4211"},
+    item = {"pk": {"S": room_copy(NOW_MS)}, "open": {"BOOL": True}, "rate": {"N": "300"}, "released_total": {"N": "4211"},
             "destination": {"S": "https://shop.example.com/drop"}}
     item.update(over)
     return item
@@ -378,7 +398,7 @@ def test_16kb_cookie_header(shape):
     request = {"headers": {"Cookie": header}, "query": {}, "requestTimeEpoch": NOW_MS}
     keys, answers = through_templates("/poll", request, [room_item(), token_item()])
     want_token = shape != "no-token"
-    assert keys == [ROOM] + ([T1] if want_token else [])
+    assert keys == [room_copy(NOW_MS)] + ([T1] if want_token else [])
     for _, _, body in answers:
         assert body["admitted"] is want_token
 
@@ -388,7 +408,7 @@ def test_16kb_cookie_header_on_java_velocity():
     jobs = [("poll-request.vtl", {"headers": {"Cookie": h}, "query": {}, "requestTimeEpoch": NOW_MS}, "")
             for h in LARGE_HEADERS.values()]
     for shape, rendered in zip(LARGE_HEADERS, java_render(jobs)):
-        assert requested_keys(rendered["body"]) == [ROOM] + ([T1] if shape != "no-token" else []), shape
+        assert requested_keys(rendered["body"]) == [room_copy(NOW_MS)] + ([T1] if shape != "no-token" else []), shape
 
 
 HOSTILE_COOKIES = [
@@ -402,12 +422,31 @@ HOSTILE_COOKIES = [
 ]
 
 
+# Issue 8: every request reads one of ten copies of the room item, chosen by its time, never #room itself.
+COPY_EPOCHS = [NOW_MS + d for d in range(10)] + [0, 7, 1700000000999]
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_the_room_copy_follows_the_request_time(route):
+    for epoch in COPY_EPOCHS:
+        request = {"headers": {"Cookie": f"bk_token={T1}"}, "query": {"token": T1}, "requestTimeEpoch": epoch}
+        assert requested_keys(render(ROUTES[route][0], request)) == [room_copy(epoch), T1]
+
+
+@needs_java
+def test_the_room_copy_follows_the_request_time_on_java_velocity():
+    jobs = [(ROUTES[r][0], {"headers": {"Cookie": f"bk_token={T1}"}, "query": {"token": T1},
+                            "requestTimeEpoch": e}, "") for r in ROUTES for e in COPY_EPOCHS]
+    for (_, request, _), rendered in zip(jobs, java_render(jobs)):
+        assert requested_keys(rendered["body"]) == [room_copy(request["requestTimeEpoch"]), T1]
+
+
 @pytest.mark.parametrize("cookie", HOSTILE_COOKIES, ids=range(len(HOSTILE_COOKIES)))
 def test_hostile_cookie_headers_give_valid_json_and_only_validated_keys(cookie):
     request = {"headers": {"Cookie": cookie}, "query": {}, "requestTimeEpoch": NOW_MS}
     keys = requested_keys(render("poll-request.vtl", request))
     assert keys == expected_keys("/poll", request)
-    assert all(k == ROOM or TOKEN.fullmatch(k) for k in keys)
+    assert all(k in COPIES or TOKEN.fullmatch(k) for k in keys)
     request = {"headers": {}, "query": {"token": cookie}, "requestTimeEpoch": NOW_MS}
     keys = requested_keys(render("client-check-request.vtl", request))
     assert keys == expected_keys("/client-check", request)
@@ -475,13 +514,15 @@ ODD_RESULTS = {
                   "message": "Rate exceeded"},
     "empty-object": {},
     "no-items": {"Responses": {TABLE: []}, "UnprocessedKeys": {}},
-    "unprocessed": {"Responses": {}, "UnprocessedKeys": {TABLE: {"Keys": [{"pk": {"S": ROOM}}]}}},
+    "unprocessed": {"Responses": {}, "UnprocessedKeys": {TABLE: {"Keys": [{"pk": {"S": room_copy(NOW_MS)}}]}}},
     "unprocessed-token-only": {"Responses": {TABLE: [room_item()]},
                                "UnprocessedKeys": {TABLE: {"Keys": [{"pk": {"S": T1}}]}}},
     "unprocessed-other-table-only": {"Responses": {TABLE: [room_item()]},
                                      "UnprocessedKeys": {"another-table": {"Keys": [{"pk": {"S": T1}}]}}},
     "unprocessed-not-a-list": {"Responses": {TABLE: [room_item()]}, "UnprocessedKeys": {TABLE: {"Keys": "x"}}},
-    "room-without-fields": {"Responses": {TABLE: [{"pk": {"S": ROOM}}]}},
+    "room-without-fields": {"Responses": {TABLE: [{"pk": {"S": room_copy(NOW_MS)}}]}},
+    # Only the room item itself, which the templates never ask for: its copy was not read, so busy.
+    "room-item-not-a-copy": {"Responses": {TABLE: [room_item(pk={"S": ROOM}), token_item()]}},
     "odd-numbers": {"Responses": {TABLE: [room_item(rate={"N": "1.5"}, released_total={"N": "-3"}),
                                           token_item(expires_at=0) | {"expires_at": {"N": "1e99"}}]}},
     "token-without-expiry": {"Responses": {TABLE: [room_item(), {"pk": {"S": T1}}]}},
@@ -493,7 +534,7 @@ ODD_RESULTS = {
 
 
 BUSY_RESULTS = {"throttled", "empty-object", "unprocessed", "no-items", "unprocessed-token-only",
-                "unprocessed-not-a-list"}
+                "unprocessed-not-a-list", "room-item-not-a-copy"}
 
 
 @pytest.mark.parametrize("kind", list(ODD_RESULTS))

@@ -7,7 +7,7 @@ mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::api_checks::{api_id, check_api, check_functions_and_schedules, deployments};
-use common::checks::{check_roles, check_storage, room_item};
+use common::checks::{assert_room_copies_match, check_roles, check_storage, room_item};
 use common::{Room, stderr};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -161,6 +161,8 @@ async fn a_redeploy_changes_only_what_changed_and_keeps_the_rooms_progress() {
         AttributeValue::Bool(false),
         "the operator's off switch is kept"
     );
+    // The copies the waiting path reads follow the room item (also one edited outside `beekeeper`).
+    assert_room_copies_match(&room, &aws).await;
     let sha = aws
         .lambda
         .get_function_configuration()
@@ -502,8 +504,9 @@ async fn deploy_protects_the_release_path_and_answers_errors_like_the_room() {
     for (key, rate, burst) in [
         ("*/*", 1000.0, 500),
         ("~1/GET", 2000.0, 1000),
-        ("~1room~1{asset}/GET", 2000.0, 1000),
-        ("~1poll/GET", 5000.0, 2500),
+        ("~1join/POST", 2000.0, 1000),
+        ("~1room~1{asset}/GET", 300.0, 150),
+        ("~1poll/GET", 4800.0, 2400),
         ("~1client-check/GET", 800.0, 400),
         ("~1.well-known~1jwks.json/GET", 100.0, 50),
     ] {

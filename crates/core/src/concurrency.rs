@@ -24,11 +24,14 @@ pub const DRT: u32 = 2;
 /// Below this the producer cannot answer a burst of arrivals at all; a room that cannot give it this
 /// much is refused rather than deployed broken.
 pub const PRODUCER_MIN: u32 = 10;
-/// The producer's cap: `GET /` is throttled at [`ARRIVALS_PER_SECOND`] by the gateway, and a producer
-/// call takes well under 250 ms even cold, so 2,000 rps × 0.25 s = 500 executions is the most arrivals
-/// can ever use. Anything above would only be taken from the account's other functions.
+/// The producer's cap: its two routes, `GET /` and `POST /join`, are each throttled at
+/// [`ARRIVALS_PER_SECOND`] by the gateway, and a producer call takes well under 125 ms warm (one SQS
+/// send, a ticket block now and then), so 4,000 rps × 0.125 s = 500 executions is the most arrivals can
+/// use; cold starts are paid once per container. Anything above would only be taken from the account's
+/// other functions.
 pub const PRODUCER_MAX: u32 = ARRIVALS_PER_SECOND / 4;
-/// The gateway's rate limit on `GET /` (requests per second); see the CLI's stage throttling.
+/// The gateway's rate limit on `GET /`, and on `POST /join` (requests per second each); see the CLI's
+/// stage throttling.
 pub const ARRIVALS_PER_SECOND: u32 = 2_000;
 
 /// What to reserve for each function.

@@ -7,6 +7,30 @@ use serde::{Deserialize, Serialize};
 /// The partition key of the room item. Tokens are base64url, so no token can collide with it.
 pub const ROOM_KEY: &str = "#room";
 
+/// Copies of the room item that the waiting path reads instead of `#room`.
+///
+/// Why: every `/poll` and `/client-check` reads the room state, and one item lives in one partition
+/// (about 3,000 read units/s, ≈ 6,000 eventually consistent reads/s). API Gateway's account quota caps
+/// all routes together at 10,000 requests/s, so with ten copies no copy is read more than about 1,000
+/// times a second even when every request in the account is a poll. The room item stays the one that
+/// is written; each write stamps a `version` and rewrites the copies, and a copy only ever moves to a
+/// higher version, so concurrent writers cannot leave an older state on top.
+pub const ROOM_COPIES: u64 = 10;
+/// Prefix of the copies' keys: `#room#0` … `#room#9`.
+pub const ROOM_COPY_PREFIX: &str = "#room#";
+
+/// The copy a request reads: the last digit of its epoch milliseconds, which API Gateway's mapping
+/// template takes from `$context.requestTimeEpoch`. Arrival times spread requests evenly over the
+/// digits without any per-visitor state.
+pub fn room_copy_key(request_time_ms: u64) -> String {
+    format!("{ROOM_COPY_PREFIX}{}", request_time_ms % ROOM_COPIES)
+}
+
+/// Every copy's key, in order.
+pub fn room_copy_keys() -> impl Iterator<Item = String> {
+    (0..ROOM_COPIES).map(|i| format!("{ROOM_COPY_PREFIX}{i}"))
+}
+
 /// The room item: operator settings plus what the functions keep up to date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomState {
@@ -203,6 +227,18 @@ pub fn client_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_spread_over_every_room_copy_and_no_copy_is_a_token() {
+        let mut seen = std::collections::BTreeMap::new();
+        for ms in 1_700_000_000_000u64..1_700_000_001_000 {
+            *seen.entry(room_copy_key(ms)).or_insert(0) += 1;
+        }
+        let keys: Vec<String> = room_copy_keys().collect();
+        assert_eq!(seen.keys().cloned().collect::<Vec<_>>(), keys);
+        assert!(seen.values().all(|&n| n == 100), "{seen:?}");
+        assert!(keys.iter().all(|k| k.starts_with('#') && k != ROOM_KEY));
+    }
 
     fn room(open: bool) -> RoomState {
         RoomState {

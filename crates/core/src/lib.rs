@@ -10,6 +10,7 @@ pub mod contract;
 pub mod cookie;
 pub mod drt;
 mod error;
+pub mod gateway;
 pub mod headers;
 pub mod html;
 pub mod names;

@@ -87,6 +87,13 @@ pub trait Table: Send + Sync {
     /// Sums the counter shards and raises the room item's `released_total` to that sum (never lowers
     /// it); returns the sum.
     async fn publish_released(&self, now_secs: u64) -> Result<u64, Error>;
+    /// Rewrites the copies of the room item that the waiting path reads, from the room item. Every room
+    /// write already updates them; `deploy` calls this so a copy that missed a write, or a room made
+    /// before copies existed, is right before the sale. A table with no copies (in memory) has nothing
+    /// to do.
+    async fn refresh_copies(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Counter shards for `released_total`: one per consumer of the largest minute (100,000/minute plans

@@ -8,6 +8,9 @@
 #[path = "moto_dataplane/harness.rs"]
 mod harness;
 
+#[path = "moto_dataplane/copies.rs"]
+mod copies;
+
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use aws_lambda_events::http::{HeaderValue, header};
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use beekeeper_core::Token;
-use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_core::contract::{ROOM_COPIES, RoomState, TokenItem};
 use beekeeper_room::memory::MemoryTable;
 use beekeeper_room::{Clock, Error, Queue, QueueDepth, Received, RoomUpdate, Table};
 use std::collections::{HashMap, VecDeque};
@@ -215,12 +215,24 @@ impl KeyLoad {
     }
 }
 
-/// What the counting table saw: the two shared items by name, every token item in one array.
+/// What the counting table saw: the shared items by name, the room item's copies (which the waiting
+/// path reads) by index, every token item in one array.
 #[derive(Default)]
 pub(crate) struct Loads {
     pub(crate) room: KeyLoad,
+    pub(crate) copies: [KeyLoad; ROOM_COPIES as usize],
     pub(crate) tickets: KeyLoad,
     pub(crate) tokens: Vec<KeyLoad>,
+}
+
+impl Loads {
+    /// A write of the room item: it also rewrites every copy (as the DynamoDB backend does).
+    fn room_written(&mut self, second: u64) {
+        self.room.add(second, 0, 1);
+        for c in &mut self.copies {
+            c.add(second, 0, 1);
+        }
+    }
 }
 
 /// The table, counting each call as DynamoDB would bill the partition holding its key.
@@ -247,6 +259,14 @@ impl CountingTable {
         self.clock.now_ms() / 1000
     }
 
+    /// What `/poll` and `/client-check` read at `at_ms`: the room item's copy for that moment, copy
+    /// `at_ms % ROOM_COPIES` as `contract::room_copy_key` and the mapping templates choose it.
+    pub(crate) async fn room_copy(&self, at_ms: u64) -> Result<Option<RoomState>, Error> {
+        let s = self.second();
+        lock(&self.loads).copies[(at_ms % ROOM_COPIES) as usize].add(s, 1, 0);
+        self.inner.room().await
+    }
+
     fn token_load(&self, token: &Token, reads: u64, writes: u64) {
         let s = self.second();
         let mut l = lock(&self.loads);
@@ -265,12 +285,12 @@ impl Table for CountingTable {
     }
     async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
         let s = self.second();
-        lock(&self.loads).room.add(s, 0, 1);
+        lock(&self.loads).room_written(s);
         self.inner.put_room(room).await
     }
     async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
         let s = self.second();
-        lock(&self.loads).room.add(s, 0, 1);
+        lock(&self.loads).room_written(s);
         self.inner.update_room(update, now_secs).await
     }
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
@@ -278,6 +298,8 @@ impl Table for CountingTable {
         self.inner.token(token).await
     }
     async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
+        let s = self.second();
+        lock(&self.loads).room_written(s);
         self.inner.claim_minute(minute_ms, now_secs).await
     }
     async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
@@ -294,6 +316,8 @@ impl Table for CountingTable {
         self.inner.release(items, batch).await
     }
     async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
+        let s = self.second();
+        lock(&self.loads).room_written(s);
         self.inner.publish_released(now_secs).await
     }
     async fn take_tickets(&self, n: u64) -> Result<u64, Error> {

@@ -3,8 +3,9 @@
 //! virtual clock, so their paced releases land at the right virtual moments between visitors' polls.
 
 use crate::backends::{CountingTable, SimClock, SimQueue, lock, token_of};
+use crate::gateway::{self, Gateway};
 use crate::law;
-use crate::report::{KeyPeak, Report, Second};
+use crate::report::{Report, Route, Second};
 use crate::{Error, Scenario};
 use beekeeper_core::contract::{Answer, RoomState, poll};
 use beekeeper_core::cookie;
@@ -48,6 +49,10 @@ struct Visitor {
     ticket: u64,
     released_total: u64,
     rate: u32,
+    /// When they first asked for the page (0: already in line at the start).
+    arrived_ms: u64,
+    /// Throttled or busy answers in a row, for the page's back-off.
+    failures: u8,
 }
 
 type Task = Pin<Box<dyn Future<Output = Result<(), beekeeper_room::Error>>>>;
@@ -63,6 +68,9 @@ struct Sim {
     producers: Vec<(Producer, u64)>,
     visitors: Vec<Visitor>,
     events: BinaryHeap<Reverse<(u64, Kind, u32)>>,
+    gateway: Gateway,
+    /// For each arrival who got into line: ms from their first page request to their join's answer.
+    into_line_ms: Vec<u64>,
     seconds: Vec<Second>,
     waiting: u64,
     admitted: u64,
@@ -119,6 +127,7 @@ impl Sim {
                 ticket: id as u64 + 1,
                 released_total: 0,
                 rate: scenario.rate,
+                ..Visitor::default()
             };
             let cycle = law::next_poll_delay_ms(id as f64, f64::from(scenario.rate), rng.random());
             let first = T0_MS + rng.random_range(0..cycle.max(1.0) as u64);
@@ -132,6 +141,7 @@ impl Sim {
                 id,
             )));
         }
+        let scenario_throttled = scenario.gateway_limits;
         Ok(Sim {
             waiting: u64::from(scenario.waiting),
             scenario,
@@ -143,6 +153,8 @@ impl Sim {
             producers: Vec::new(),
             visitors: people,
             events,
+            gateway: Gateway::new(scenario_throttled, T0_MS),
+            into_line_ms: Vec::new(),
             seconds: Vec::new(),
             admitted: 0,
             rng,
@@ -195,7 +207,9 @@ impl Sim {
         Ok(self.report(handled))
     }
 
-    fn count(&mut self, at_ms: u64, route: usize) {
+    /// Counts a request on `route` and asks the gateway; false (counted as throttled) for a 429.
+    fn request(&mut self, at_ms: u64, route: Route) -> bool {
+        let r = Route::ALL.iter().position(|x| *x == route).unwrap_or(0);
         let s = ((at_ms - T0_MS) / 1000) as usize;
         if self.seconds.len() <= s {
             let waiting = self.waiting;
@@ -207,35 +221,67 @@ impl Sim {
                 },
             );
         }
-        self.seconds[s].requests[route] += 1;
+        self.seconds[s].requests[r] += 1;
         self.seconds[s].waiting = self.waiting;
+        let through = self.gateway.admit(route, at_ms);
+        if !through {
+            self.seconds[s].throttled[r] += 1;
+        }
+        through
+    }
+
+    /// The page's script was told busy (429 or 503): it comes back as `poll.js` says.
+    fn retry(&mut self, at: u64, kind: Kind, id: u32, retry_after_secs: f64) {
+        let v = &mut self.visitors[id as usize];
+        v.failures = v.failures.saturating_add(1);
+        let failures = f64::from(v.failures);
+        let delay = law::retry_delay_ms(retry_after_secs, failures, self.rng.random());
+        self.events.push(Reverse((at + delay as u64, kind, id)));
     }
 
     async fn handle(&mut self, at: u64, kind: Kind, id: u32) -> Result<(), Error> {
         match kind {
             Kind::Page => {
-                self.count(at, 0);
+                let v = &mut self.visitors[id as usize];
+                if v.arrived_ms == 0 {
+                    v.arrived_ms = at;
+                }
+                if !self.request(at, Route::Page) {
+                    let again = gateway::page_reload_ms(self.rng.random());
+                    self.events.push(Reverse((at + again, Kind::Page, id)));
+                    return Ok(());
+                }
                 self.events
                     .push(Reverse((at + JOIN_AFTER_MS, Kind::Join, id)));
             }
             Kind::Join => {
-                self.count(at, 1);
+                if !self.request(at, Route::Join) {
+                    self.retry(at, Kind::Join, id, gateway::retry_after_secs());
+                    return Ok(());
+                }
                 let ticket = self.join(at, id).await?;
                 // The join's answer carries the room's state, so the page schedules its first poll at once.
                 let room = self.table.inner.room().await?;
                 let (released, rate) = room.map_or((0, 0), |r| (r.released_total, r.rate));
-                self.visitors[id as usize] = Visitor {
+                let v = &mut self.visitors[id as usize];
+                *v = Visitor {
                     ticket,
                     released_total: released,
                     rate,
+                    failures: 0,
+                    ..*v
                 };
+                self.into_line_ms.push(at - v.arrived_ms);
                 self.waiting += 1;
                 self.schedule_poll(at, id);
             }
             Kind::Poll => {
-                self.count(at, 2);
-                // What the /poll mapping reads: the room item and this visitor's token item.
-                let room = self.table.room().await?;
+                if !self.request(at, Route::Poll) {
+                    self.retry(at, Kind::Poll, id, gateway::retry_after_secs());
+                    return Ok(());
+                }
+                // What the /poll mapping reads: a copy of the room item and this visitor's token item.
+                let room = self.table.room_copy(at).await?;
                 let item = self.table.token(&token_of(id)).await?;
                 match poll(room.as_ref(), item.as_ref(), at / 1000) {
                     Answer::Ok(answer) if answer.admitted => {
@@ -248,19 +294,24 @@ impl Sim {
                         let v = &mut self.visitors[id as usize];
                         v.released_total = answer.released_total;
                         v.rate = answer.rate;
+                        v.failures = 0;
                         self.schedule_poll(at, id);
                     }
                     // 503 busy: the page keeps its place and backs off.
                     Answer::Busy => {
-                        let delay = law::backoff_delay_ms(1.0, self.rng.random());
-                        self.events
-                            .push(Reverse((at + delay as u64, Kind::Poll, id)));
+                        let secs = f64::from(beekeeper_core::contract::RETRY_AFTER_SECS);
+                        self.retry(at, Kind::Poll, id, secs);
                     }
                 }
             }
             Kind::Check => {
-                self.count(at, 3);
-                self.table.room().await?;
+                if !self.request(at, Route::ClientCheck) {
+                    // The destination's backend asks again a second later.
+                    self.events
+                        .push(Reverse((at + CHECK_AFTER_MS, Kind::Check, id)));
+                    return Ok(());
+                }
+                self.table.room_copy(at).await?;
                 self.table.token(&token_of(id)).await?;
             }
         }
@@ -310,42 +361,13 @@ impl Sim {
     }
 
     fn report(self, events: u64) -> Report {
-        let mut peak_per_route = [0; 4];
-        for s in &self.seconds {
-            for (p, r) in peak_per_route.iter_mut().zip(s.requests) {
-                *p = (*p).max(r);
-            }
-        }
         let loads = lock(&self.table.loads);
-        let peak = |key: &str, l: &crate::backends::KeyLoad| KeyPeak {
-            key: key.to_string(),
-            reads_per_s: l.peak_reads,
-            writes_per_s: l.peak_writes,
-        };
-        let room_item = peak("#room", &loads.room);
-        let ticket_counter = peak("#tickets", &loads.tickets);
-        let busiest_token_item = loads
-            .tokens
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, l)| (l.peak_reads, l.peak_writes))
-            .map(|(id, l)| peak(token_of(id as u32).as_str(), l))
-            .unwrap_or_else(|| peak("(no token item)", &Default::default()));
-        let busiest_key = [&room_item, &ticket_counter, &busiest_token_item]
-            .into_iter()
-            .max_by_key(|k| (k.reads_per_s, k.writes_per_s))
-            .cloned()
-            .unwrap_or_else(|| room_item.clone());
-        Report {
-            peak_total: self.seconds.iter().map(Second::total).max().unwrap_or(0),
-            seconds: self.seconds.clone(),
-            peak_per_route,
-            busiest_key,
-            room_item,
-            ticket_counter,
-            busiest_token_item,
-            admitted: self.admitted,
+        Report::build(
+            self.seconds.clone(),
+            &loads,
+            self.into_line_ms.clone(),
+            self.admitted,
             events,
-        }
+        )
     }
 }

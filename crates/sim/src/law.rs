@@ -2,9 +2,11 @@
 //! `tests/poll_law.rs` runs the JavaScript in node on the same inputs and requires identical answers, so
 //! the simulation's poll load is the page's, not a model of it. Numbers stay `f64` as in JavaScript.
 
-/// The page's bounds: never sooner than 5 s, never later than 5 min, once a minute when the wait is unknown.
+/// The page's bounds: never sooner than 5 s, never later than 15 min (`FAR_MS`), once a minute when the
+/// wait is unknown; back-off after failures stops growing at 5 min (`MAX_MS`).
 pub const MIN_MS: f64 = 5_000.0;
 pub const MAX_MS: f64 = 300_000.0;
+pub const FAR_MS: f64 = 900_000.0;
 pub const UNKNOWN_MS: f64 = 60_000.0;
 
 /// JavaScript's `Math.round`: halves go up (towards +∞), unlike `f64::round`.
@@ -49,11 +51,11 @@ pub fn estimated_wait_minutes(ahead: f64, rate: f64) -> Option<f64> {
     Some(ahead / rate)
 }
 
-/// A tenth of the wait, within [5 s, 5 min], jittered; once a minute when the wait is unknown.
+/// A tenth of the wait, within [5 s, 15 min], jittered; once a minute when the wait is unknown.
 pub fn next_poll_delay_ms(ahead: f64, rate_per_minute: f64, random: f64) -> f64 {
     let centre = match estimated_wait_minutes(ahead, rate_per_minute) {
         None => UNKNOWN_MS,
-        Some(w) => (w * 60_000.0 / 10.0).clamp(MIN_MS, MAX_MS),
+        Some(w) => (w * 60_000.0 / 10.0).clamp(MIN_MS, FAR_MS),
     };
     jitter(centre, random)
 }
@@ -68,6 +70,17 @@ pub fn backoff_delay_ms(failures: f64, random: f64) -> f64 {
     jitter(MAX_MS.min(MIN_MS * 2f64.powf(f - 1.0)), random)
 }
 
+/// After a 503 or 429 the room said when to come back (`Retry-After`, seconds): never sooner, and never
+/// sooner than the usual back-off either.
+pub fn retry_delay_ms(retry_after_secs: f64, failures: f64, random: f64) -> f64 {
+    let floor = if retry_after_secs > 0.0 && retry_after_secs.is_finite() {
+        (retry_after_secs * 1000.0).min(MAX_MS)
+    } else {
+        0.0
+    };
+    floor.max(backoff_delay_ms(failures, random))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,8 +89,9 @@ mod tests {
     fn the_law_by_hand() {
         assert_eq!(people_ahead(1006.0, 900.0), 105.0);
         assert_eq!(people_ahead(5.0, 900.0), 0.0);
-        // 150,000 ahead at 3,000/min: 50 min, a tenth is 5 min, the ceiling.
+        // 150,000 ahead at 3,000/min: 50 min, a tenth is 5 min; 900,000 ahead: 5 h, capped at 15 min.
         assert_eq!(next_poll_delay_ms(150_000.0, 3_000.0, 0.5), 300_000.0);
+        assert_eq!(next_poll_delay_ms(900_000.0, 3_000.0, 0.5), 900_000.0);
         assert_eq!(next_poll_delay_ms(10.0, 3_000.0, 0.0), 4_000.0);
         assert_eq!(next_poll_delay_ms(10.0, 0.0, 0.5), 60_000.0);
         assert_eq!(backoff_delay_ms(3.0, 0.5), 20_000.0);

@@ -6,11 +6,12 @@
 
 mod backends;
 mod engine;
+mod gateway;
 pub mod law;
 mod report;
 
 pub use engine::run;
-pub use report::{KeyPeak, Report, Route, Second};
+pub use report::{Delays, KeyPeak, Report, Route, Second};
 
 /// One sale to simulate.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +27,10 @@ pub struct Scenario {
     pub duration_secs: u32,
     /// Seeds every random choice (arrival times, the page's jitter), so a run is repeatable.
     pub seed: u64,
+    /// Apply API Gateway's limits as `deploy` sets them (each route's throttle, the account's 10,000
+    /// requests/s): throttled visitors get 429 and come back as the deployed room makes them. Off, the
+    /// report shows the crowd's raw demand.
+    pub gateway_limits: bool,
 }
 
 impl Default for Scenario {
@@ -38,6 +43,7 @@ impl Default for Scenario {
             rate: 3_000,
             duration_secs: 600,
             seed: 8,
+            gateway_limits: true,
         }
     }
 }

@@ -99,3 +99,24 @@ fn people_ahead_and_backoff_match_poll_js() {
         );
     }
 }
+
+#[test]
+fn retry_after_a_busy_answer_matches_poll_js() {
+    let cases: Vec<(f64, f64, f64)> = [0.0, 1.0, 5.0, 10.0, 86_400.0, -2.0]
+        .iter()
+        .flat_map(|&s| [1.0, 2.0, 6.0].map(move |f| (s, f)))
+        .flat_map(|(s, f)| [(s, f, 0.0), (s, f, 0.5), (s, f, 0.999)])
+        .collect();
+    let js = node(
+        &serde_json::json!(cases),
+        "cases.map(([s, f, r]) => P.retryDelayMs(s, f, () => r))",
+    );
+    let js: Vec<f64> = serde_json::from_value(js).unwrap();
+    for ((s, f, r), want) in cases.iter().zip(js) {
+        assert_eq!(
+            law::retry_delay_ms(*s, *f, *r),
+            want,
+            "retry-after {s}, failures {f}, random {r}"
+        );
+    }
+}

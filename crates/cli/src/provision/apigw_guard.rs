@@ -10,30 +10,12 @@
 use super::{Ctx, OrAbsent};
 use crate::error::Result;
 use aws_sdk_apigateway::types::{GatewayResponseType as T, Op, PatchOperation};
-use beekeeper_core::concurrency::ARRIVALS_PER_SECOND;
 use beekeeper_core::headers as security;
 use beekeeper_core::html::escape;
 use std::collections::HashMap;
 
-/// Seconds a visitor waits before the error page (or the page's script) tries again.
-pub(crate) const RETRY_AFTER_SECS: u32 = 10;
-
-/// Steady rate (requests/s) and burst per route. API Gateway's default account quota is 10,000 rps
-/// steady and 5,000 burst per region, shared by every API, so each route gets a share and no route can
-/// take the rest: `/poll` (every waiting visitor, adaptive) at most half; arrivals (`GET /`) a fifth, which
-/// is also what sizes the producer's reserved concurrency; the page's assets as much as arrivals; the
-/// destination's `/client-check` 8% (it is called about once per released visitor: even 100,000/min is
-/// 1,700 a second spread over a minute, so 800 steady covers it with the burst); the JWKS, fetched and
-/// cached by the destination, 1%. Bursts are half the steady rate, the account's own ratio.
-pub(crate) const ROUTE_LIMITS: [(&str, &str, u32); 5] = [
-    ("/", "GET", ARRIVALS_PER_SECOND),
-    ("/room/{asset}", "GET", 2_000),
-    ("/poll", "GET", 5_000),
-    ("/client-check", "GET", 800),
-    ("/.well-known/jwks.json", "GET", 100),
-];
-/// Any route not listed (a route added later) gets the stage default: a tenth of the account quota.
-pub(crate) const DEFAULT_LIMIT: u32 = 1_000;
+pub(crate) use beekeeper_core::gateway::RETRY_AFTER_SECS;
+use beekeeper_core::gateway::{DEFAULT_LIMIT, ROUTE_LIMITS, burst};
 
 /// The stage's method-settings key of a route: the resource path with `/` escaped as `~1`, then the verb.
 pub(crate) fn setting_key(path: &str, method: &str) -> String {
@@ -42,11 +24,11 @@ pub(crate) fn setting_key(path: &str, method: &str) -> String {
 
 /// Every (key, rate, burst) the stage should carry, the stage default (`*/*`) first.
 pub(crate) fn limits() -> Vec<(String, u32, u32)> {
-    std::iter::once(("*/*".to_string(), DEFAULT_LIMIT, DEFAULT_LIMIT / 2))
+    std::iter::once(("*/*".to_string(), DEFAULT_LIMIT, burst(DEFAULT_LIMIT)))
         .chain(
             ROUTE_LIMITS
                 .iter()
-                .map(|(p, m, r)| (setting_key(p, m), *r, r / 2)),
+                .map(|(p, m, r)| (setting_key(p, m), *r, burst(*r))),
         )
         .collect()
 }
@@ -257,15 +239,8 @@ mod tests {
         assert_eq!(setting_key("/room/{asset}", "GET"), "~1room~1{asset}/GET");
         let l = limits();
         assert_eq!(l[0], ("*/*".to_string(), 1_000, 500));
-        assert!(l.contains(&("~1poll/GET".to_string(), 5_000, 2_500)));
-    }
-
-    #[test]
-    fn poll_cannot_take_what_arrivals_and_client_check_need() {
-        let of = |p: &str| ROUTE_LIMITS.iter().find(|r| r.0 == p).map(|r| r.2).unwrap();
-        // The account's default quota is 10,000 rps: a full /poll flood leaves arrivals and client-check theirs.
-        assert!(of("/poll") + of("/") + of("/client-check") <= 10_000);
-        assert!(of("/poll") <= 5_000);
+        assert!(l.contains(&("~1poll/GET".to_string(), 4_800, 2_400)));
+        assert!(l.contains(&("~1join/POST".to_string(), 2_000, 1_000)));
     }
 
     #[test]

@@ -195,7 +195,8 @@ pub(crate) fn setting_updates(room: &RoomState, config: &RoomConfig) -> Vec<(Roo
     out
 }
 
-/// Writes the room item on first deploy; afterwards applies only changed operator settings.
+/// Writes the room item (and its copies) on first deploy; afterwards applies only changed operator
+/// settings and rewrites the copies.
 pub(crate) async fn upsert_room_item(ctx: &Ctx, config: &RoomConfig) -> Result<()> {
     let table = DynamoTable::new(ctx.c.dynamodb.clone(), ctx.names.table());
     match table.room().await? {
@@ -210,6 +211,9 @@ pub(crate) async fn upsert_room_item(ctx: &Ctx, config: &RoomConfig) -> Result<(
                 table.update_room(update, now_secs()).await?;
                 ctx.changed(line);
             }
+            // Every write keeps the copies /poll reads in step; this also gives a room deployed before
+            // the copies existed its copies, and mends one that missed a write.
+            table.refresh_copies().await?;
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 use super::{Ctx, OrAbsent, build_error};
 use crate::error::Result;
 use aws_sdk_iam::types::Tag;
+use beekeeper_core::contract::room_copy_keys;
 use beekeeper_core::names::{Function, PROFILE_TAG};
 use beekeeper_core::ticket::TICKETS_KEY;
 use serde_json::{Value, json};
@@ -76,6 +77,15 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                 &["logs:CreateLogStream", "logs:PutLogEvents"],
                 &[&group, &streams],
             );
+            // The room item's copies, which every room write rewrites (PutItem) so the waiting path
+            // reads them instead of the one room item; only functions that write the room get this,
+            // and only on those keys.
+            let copies = json!({
+                "Effect": "Allow",
+                "Action": ["dynamodb:PutItem"],
+                "Resource": [&arns.table],
+                "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": room_copy_keys().collect::<Vec<_>>()}}
+            });
             let own = match f {
                 Function::Producer => vec![
                     statement(&["sqs:SendMessage"], &[&arns.queue]),
@@ -89,7 +99,7 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                     }),
                 ],
                 // Publishing released_total reads the counter shards (BatchGetItem); claiming the
-                // minute is an UpdateItem on the room item.
+                // minute is an UpdateItem on the room item, then its copies.
                 Function::Trigger => vec![
                     statement(
                         &[
@@ -99,6 +109,7 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                         ],
                         &[&arns.table],
                     ),
+                    copies,
                     statement(&["sqs:GetQueueAttributes"], &[&arns.queue]),
                     statement(&["lambda:InvokeFunction"], &[&arns.consumer]),
                 ],
@@ -125,10 +136,10 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                         &[&arns.table],
                     ),
                 ],
-                Function::Drt => vec![statement(
-                    &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                    &[&arns.table],
-                )],
+                Function::Drt => vec![
+                    statement(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[&arns.table]),
+                    copies,
+                ],
             };
             RoleSpec {
                 key: f.part(),

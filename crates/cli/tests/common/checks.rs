@@ -108,6 +108,7 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
                 ("dynamodb:GetItem", &table),
                 ("dynamodb:UpdateItem", &table),
                 ("dynamodb:BatchGetItem", &table),
+                ("dynamodb:PutItem", &table),
                 ("sqs:GetQueueAttributes", &queue),
                 ("lambda:InvokeFunction", &consumer),
             ],
@@ -130,22 +131,32 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             vec![
                 ("dynamodb:GetItem", &table),
                 ("dynamodb:UpdateItem", &table),
+                ("dynamodb:PutItem", &table),
             ],
         ),
     ];
-    // The producer's UpdateItem reaches the ticket counter and nothing else.
-    let producer = role_policy(aws, &format!("{p}producer-role")).await;
-    let update = producer["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|st| st["Action"].to_string().contains("dynamodb:UpdateItem"))
-        .unwrap();
-    assert_eq!(
-        update["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
-        serde_json::json!(["#tickets"]),
-        "{update}"
-    );
+    // Writes confined to a few keys: the producer's UpdateItem to the ticket counter, the trigger's and
+    // DRT's PutItem to the room item's copies.
+    let copies: Vec<String> = beekeeper_core::contract::room_copy_keys().collect();
+    let tickets = vec!["#tickets".to_string()];
+    for (f, action, keys) in [
+        ("producer", "dynamodb:UpdateItem", &tickets),
+        ("trigger", "dynamodb:PutItem", &copies),
+        ("drt", "dynamodb:PutItem", &copies),
+    ] {
+        let doc = role_policy(aws, &format!("{p}{f}-role")).await;
+        let st = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["Action"].to_string().contains(action))
+            .unwrap();
+        assert_eq!(
+            st["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+            serde_json::json!(keys),
+            "{f}: {st}"
+        );
+    }
     for (f, own) in expected {
         let role = format!("{p}{f}-role");
         let got = grants(&role_policy(aws, &role).await);
@@ -348,4 +359,26 @@ pub async fn room_item(
         .unwrap()
         .item
         .unwrap()
+}
+
+/// Every copy of the room item that `/poll` and `/client-check` read holds exactly what the room item
+/// holds (its version included).
+pub async fn assert_room_copies_match(room: &Room, aws: &Aws) {
+    let mut want = room_item(room, aws).await;
+    want.remove("pk");
+    for key in beekeeper_core::contract::room_copy_keys() {
+        let mut got = aws
+            .ddb
+            .get_item()
+            .table_name(format!("{}table", room.prefix()))
+            .key("pk", AttributeValue::S(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_else(|| panic!("{key} missing"));
+        got.remove("pk");
+        assert_eq!(got, want, "{key}");
+    }
 }

@@ -1,10 +1,10 @@
 //! The room item and the token items in one DynamoDB table. Reads are single GetItems; every room change is
 //! an UpdateItem touching only its own attributes, so the operator, the trigger, consumers and the DRT
 //! can write at the same time without a read-modify-write race. Releases, claims and the counter shards
-//! live in `release.rs`.
+//! live in `release.rs`; the copies of the room item that the waiting path reads, in `copies.rs`.
 
 use super::item::{self, Item};
-use super::{release, sdk_error};
+use super::{copies, release, sdk_error};
 use crate::Error;
 use crate::backend::{BatchKey, Released, RoomUpdate, Table};
 use async_trait::async_trait;
@@ -50,14 +50,21 @@ impl Table for DynamoTable {
     }
 
     async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
+        let mut room_item = item::room_to_item(room);
+        // A put starts the version at the wall clock in milliseconds, so a room put again is newer than
+        // any copy written before (the room is written far less than once a millisecond).
+        room_item.insert(
+            item::VERSION.into(),
+            aws_sdk_dynamodb::types::AttributeValue::N(epoch_ms().to_string()),
+        );
         self.client
             .put_item()
             .table_name(&self.table_name)
-            .set_item(Some(item::room_to_item(room)))
+            .set_item(Some(room_item.clone()))
             .send()
             .await
             .map_err(|e| sdk_error("DynamoDB", "PutItem", e))?;
-        Ok(())
+        copies::write(&self.client, &self.table_name, &room_item).await
     }
 
     async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
@@ -73,10 +80,17 @@ impl Table for DynamoTable {
             .set_expression_attribute_values(Some(expr.values))
             // Tells "room item missing" apart from "DRT condition lost" without a second read.
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            // The whole new item, for the copies the waiting path reads.
+            .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(out) => {
+                if let Some(room_item) = out.attributes {
+                    copies::write(&self.client, &self.table_name, &room_item).await?;
+                }
+                Ok(true)
+            }
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
                     let room_exists = ccf.item().is_some_and(|i| !i.is_empty());
@@ -115,6 +129,10 @@ impl Table for DynamoTable {
         release::publish_released(&self.client, &self.table_name, now_secs).await
     }
 
+    async fn refresh_copies(&self) -> Result<(), Error> {
+        copies::refresh(&self.client, &self.table_name).await
+    }
+
     async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
         let expr = item::tickets_add(n);
         let out = self
@@ -132,4 +150,11 @@ impl Table for DynamoTable {
             .map_err(|e| sdk_error("DynamoDB", "UpdateItem", e))?;
         item::tickets_from_answer(out.attributes())
     }
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

@@ -159,13 +159,18 @@ fn assign(e: &mut Expr, attr: &str, v: AttributeValue) -> String {
     format!("{n} = {p}")
 }
 
-/// The update for `u`. Each touches only its own attributes (plus `updated_at`), so concurrent writers
-/// never overwrite each other; all are conditional on the room item existing, so an update never creates
-/// a half room item.
+/// The room item's write counter. Every write adds 1, and the copies the waiting path reads
+/// (`#room#0…`) only ever take a higher version, so concurrent writers converge on the newest state.
+pub(crate) const VERSION: &str = "version";
+
+/// The update for `u`. Each touches only its own attributes (plus `updated_at` and `version`), so
+/// concurrent writers never overwrite each other; all are conditional on the room item existing, so an
+/// update never creates a half room item.
 pub(crate) fn room_update(u: &RoomUpdate, now_secs: u64) -> Expr {
     let mut e = Expr::default();
     let mut set: Vec<String> = Vec::new();
-    let mut extra = String::new();
+    let mut add: Vec<String> = Vec::new();
+    let mut remove = String::new();
     match u {
         RoomUpdate::Open(open) => set.push(assign(&mut e, "open", AttributeValue::Bool(*open))),
         RoomUpdate::Rate { rate, min_rate } => {
@@ -184,7 +189,7 @@ pub(crate) fn room_update(u: &RoomUpdate, now_secs: u64) -> Expr {
             // ADD is atomic on the server: concurrent consumers never lose each other's increments.
             let name = e.name("released_total");
             let v = e.value("released", n(count));
-            extra = format!(" ADD {name} {v}");
+            add.push(format!("{name} {v}"));
         }
         RoomUpdate::Drt {
             rate,
@@ -196,12 +201,13 @@ pub(crate) fn room_update(u: &RoomUpdate, now_secs: u64) -> Expr {
             set.push(assign(&mut e, "drt_last", AttributeValue::S(last.clone())));
             match baseline_ms.filter(|ms| ms.is_finite()) {
                 Some(ms) => set.push(assign(&mut e, "drt_baseline_ms", n(ms))),
-                None => extra = format!(" REMOVE {}", e.name("drt_baseline_ms")),
+                None => remove = format!(" REMOVE {}", e.name("drt_baseline_ms")),
             }
         }
     }
     set.push(assign(&mut e, "updated_at", n(now_secs)));
-    e.update = format!("SET {}{extra}", set.join(", "));
+    add.push(version_bump(&mut e));
+    e.update = format!("SET {}{remove} ADD {}", set.join(", "), add.join(", "));
     e.condition = format!("attribute_exists({})", e.name(PK));
     if let RoomUpdate::Drt {
         expected_base_rate, ..
@@ -213,6 +219,26 @@ pub(crate) fn room_update(u: &RoomUpdate, now_secs: u64) -> Expr {
         e.condition = format!("{} AND {base} = {expected}", e.condition);
     }
     e
+}
+
+/// `#version :one`, for an `ADD` clause.
+pub(crate) fn version_bump(e: &mut Expr) -> String {
+    let name = e.name(VERSION);
+    let one = e.value("one", n(1));
+    format!("{name} {one}")
+}
+
+/// The copy of the room item stored under `key`: the same attributes, so `/poll` reads it exactly as it
+/// would read the room item.
+pub(crate) fn room_copy(room_item: &Item, key: &str) -> Item {
+    let mut copy = room_item.clone();
+    copy.insert(PK.to_string(), AttributeValue::S(key.to_string()));
+    copy
+}
+
+/// The room item's version (0 for a room written before versions existed).
+pub(crate) fn version_of(room_item: &Item) -> Result<u64, Error> {
+    Ok(number(room_item, ROOM, VERSION)?.unwrap_or(0))
 }
 
 /// `ADD issued :n` on the ticket counter: no condition, because the first block creates the item.
@@ -390,9 +416,15 @@ mod tests {
                 Some(&AttributeValue::N("42".into()))
             );
         }
+        for u in &updates {
+            // Every write moves the version on, so the copies the waiting path reads follow it.
+            let e = room_update(u, 42);
+            assert!(e.update.ends_with("#version :one"), "{u:?}: {}", e.update);
+        }
         let add = room_update(&RoomUpdate::AddReleased(10), 42);
         assert!(
-            add.update.ends_with("ADD #released_total :released"),
+            add.update
+                .ends_with("ADD #released_total :released, #version :one"),
             "{}",
             add.update
         );

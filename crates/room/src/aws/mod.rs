@@ -7,6 +7,8 @@
 //! never by reading messages.
 
 #[cfg(feature = "dynamodb")]
+mod copies;
+#[cfg(feature = "dynamodb")]
 mod dynamodb;
 #[cfg(feature = "dynamodb")]
 mod item;

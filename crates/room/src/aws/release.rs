@@ -25,14 +25,16 @@
 //! consumer killed before publishing appear at the next tick.
 
 use super::item::{self, Item};
-use super::sdk_error;
+use super::{copies, sdk_error};
 use crate::Error;
 use crate::backend::{BatchKey, COUNTER_SHARDS, MAX_RELEASE, Released};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
 use beekeeper_core::contract::{ROOM_KEY, TokenItem};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -79,22 +81,32 @@ pub(crate) async fn claim_minute(
         .update_item()
         .table_name(table)
         .set_key(Some(item::key(ROOM_KEY)))
-        .update_expression("SET #last = :m, #updated = :now")
+        .update_expression("SET #last = :m, #updated = :now ADD #version :one")
         .condition_expression(
             "attribute_exists(#pk) AND (attribute_not_exists(#last) OR #last < :m)",
         )
         .expression_attribute_names("#pk", item::PK)
         .expression_attribute_names("#last", LAST_MINUTE)
         .expression_attribute_names("#updated", "updated_at")
+        .expression_attribute_names("#version", item::VERSION)
         .expression_attribute_values(":m", n(minute_ms))
         .expression_attribute_values(":now", n(now_secs))
+        .expression_attribute_values(":one", n(1))
         .return_values_on_condition_check_failure(
             aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
         )
+        // Each minute's claim also refreshes the copies, so one that missed a write is right again
+        // within a minute.
+        .return_values(ReturnValue::AllNew)
         .send()
         .await;
     match result {
-        Ok(_) => Ok(true),
+        Ok(out) => {
+            if let Some(room_item) = out.attributes {
+                copies::write_or_log(client, table, &room_item).await;
+            }
+            Ok(true)
+        }
         Err(e) => match e.as_service_error() {
             Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
                 if ccf.item().is_some_and(|i| !i.is_empty()) {
@@ -291,7 +303,7 @@ pub(crate) async fn publish_released(
         .update_item()
         .table_name(table)
         .set_key(Some(item::key(ROOM_KEY)))
-        .update_expression("SET #total = :sum, #updated = :now")
+        .update_expression("SET #total = :sum, #updated = :now ADD #version :one")
         // Only upwards: a publisher with an older sum never takes back what a newer one showed.
         .condition_expression(
             "attribute_exists(#pk) AND (attribute_not_exists(#total) OR #total < :sum)",
@@ -299,12 +311,20 @@ pub(crate) async fn publish_released(
         .expression_attribute_names("#pk", item::PK)
         .expression_attribute_names("#total", "released_total")
         .expression_attribute_names("#updated", "updated_at")
+        .expression_attribute_names("#version", item::VERSION)
         .expression_attribute_values(":sum", n(sum))
         .expression_attribute_values(":now", n(now_secs))
+        .expression_attribute_values(":one", n(1))
+        .return_values(ReturnValue::AllNew)
         .send()
         .await;
     match result {
-        Ok(_) => Ok(sum),
+        Ok(out) => {
+            if let Some(room_item) = out.attributes {
+                copies::write_or_log(client, table, &room_item).await;
+            }
+            Ok(sum)
+        }
         Err(e) => match e.as_service_error() {
             Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(sum),
             _ => Err(sdk_error("DynamoDB", "UpdateItem", e)),
