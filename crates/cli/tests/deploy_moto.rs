@@ -543,7 +543,7 @@ async fn deploy_protects_the_release_path_and_answers_errors_like_the_room() {
         let html = &t["text/html"];
         assert!(
             html.contains("Drop &lt;2026&gt; &amp; &#36;context.stage")
-                && html.contains("Your place is kept")
+                && html.contains("Keep this tab open")
                 && html.contains("location.reload()")
                 && !html.contains("<2026>"),
             "{html}"

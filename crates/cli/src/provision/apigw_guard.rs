@@ -94,7 +94,8 @@ pub(crate) struct ResponseSpec {
     pub templates: HashMap<String, String>,
 }
 
-/// The responses: throttling and every 5xx become "busy, your place is kept, retrying", any other 4xx a
+/// The responses: throttling and every 5xx become "busy, retrying by itself" (a visitor already in line
+/// keeps their place; one arriving in a rush is let in at the route's rate), any other 4xx a
 /// plain "not part of the room" page. No response sets a cookie, so the visitor's token survives.
 pub(crate) fn responses(display_name: &str) -> Vec<ResponseSpec> {
     let busy = |kind: T, status: &'static str| ResponseSpec {
@@ -166,9 +167,9 @@ fn busy_page(display_name: &str) -> String {
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <noscript><meta http-equiv=\"refresh\" content=\"{RETRY_AFTER_SECS}\"></noscript>\
 <title>{name}: one moment</title><style>{STYLE}</style></head><body><main><h1>{name}</h1>\
-<p>So many people are arriving right now that the waiting room is catching up.</p>\
-<p><strong>Your place is kept.</strong> This page tries again by itself in a few seconds; \
-please keep this tab open.</p></main>\
+<p>So many people are arriving right now that the waiting room is letting them in a few at a time.</p>\
+<p><strong>Keep this tab open:</strong> it tries again by itself in a few seconds. \
+If you were already in line, you keep your place.</p></main>\
 <script>setTimeout(function(){{location.reload()}},{RETRY_AFTER_SECS}000+Math.floor(Math.random()*{RETRY_AFTER_SECS}000))</script>\
 </body></html>"
     )
@@ -176,7 +177,7 @@ please keep this tab open.</p></main>\
 
 fn busy_json(status: &str) -> String {
     format!(
-        r#"{{"error":"busy","status":{status},"retryAfter":{RETRY_AFTER_SECS},"message":"The waiting room is busy; your place is kept. Retry after {RETRY_AFTER_SECS} seconds."}}"#
+        r#"{{"error":"busy","status":{status},"retryAfter":{RETRY_AFTER_SECS},"message":"The waiting room is busy. Retry after {RETRY_AFTER_SECS} seconds."}}"#
     )
 }
 

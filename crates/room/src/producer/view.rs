@@ -128,7 +128,9 @@ impl Producer {
             headers: vec![
                 ("content-security-policy", self.page.csp().to_string()),
                 ("x-content-type-options", "nosniff".into()),
-                ("referrer-policy", "same-origin".into()),
+                // Like every route: the page's own requests are told apart by Sec-Fetch-Site, not
+                // Referer, and nothing about the room reaches the destination or anyone else.
+                ("referrer-policy", "no-referrer".into()),
             ],
         }
     }
