@@ -94,6 +94,12 @@ pub trait Table: Send + Sync {
     async fn refresh_copies(&self) -> Result<(), Error> {
         Ok(())
     }
+    /// For a room made before the counter shards existed: carries its `released_total` into them once,
+    /// so publishing resumes from it instead of from 0. Returns the count carried over, if any. A table
+    /// whose count always lived in the shards (in memory) has nothing to carry.
+    async fn seed_released_counters(&self) -> Result<Option<u64>, Error> {
+        Ok(None)
+    }
 }
 
 /// Counter shards for `released_total`: one per consumer of the largest minute (100,000/minute plans

@@ -225,6 +225,36 @@ async fn releases_count_each_token_once_and_publish_the_exact_total() {
 }
 
 #[tokio::test]
+async fn a_room_made_before_the_counter_shards_keeps_counting_from_its_total() {
+    let r = room_with(300, 30).await;
+    // An older beekeeper counted on the room item alone: 5,000 released, no shard.
+    r.table
+        .update_room(RoomUpdate::AddReleased(5_000), 1)
+        .await
+        .unwrap();
+    assert_eq!(r.table.seed_released_counters().await.unwrap(), Some(5_000));
+    assert_eq!(
+        r.table.seed_released_counters().await.unwrap(),
+        None,
+        "carried over once"
+    );
+    // The new consumers count into the shards; published, the total goes on from 5,000.
+    let items: Vec<TokenItem> = tokens(3)
+        .into_iter()
+        .map(|t| TokenItem::released(t, 1_000, 30))
+        .collect();
+    r.table
+        .release(&items, BatchKey::new(60_000, 7))
+        .await
+        .unwrap();
+    assert_eq!(r.table.publish_released(2).await.unwrap(), 5_003);
+    assert_eq!(r.table.room().await.unwrap().unwrap().released_total, 5_003);
+    // A room whose shards already count, or that released nobody, carries nothing.
+    let fresh = room_with(300, 30).await;
+    assert_eq!(fresh.table.seed_released_counters().await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn minutes_and_tasks_are_claimed_once() {
     let r = room_with(300, 30).await;
     assert!(r.table.claim_minute(120_000, 1).await.unwrap());

@@ -211,6 +211,11 @@ pub(crate) async fn upsert_room_item(ctx: &Ctx, config: &RoomConfig) -> Result<(
                 table.update_room(update, now_secs()).await?;
                 ctx.changed(line);
             }
+            if let Some(n) = table.seed_released_counters().await? {
+                ctx.changed(format!(
+                    "{n} released visitors carried into the release counters (room made by an older beekeeper)"
+                ));
+            }
             // Every write keeps the copies /poll reads in step; this also gives a room deployed before
             // the copies existed its copies, and mends one that missed a write.
             table.refresh_copies().await?;

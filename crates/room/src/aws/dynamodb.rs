@@ -129,6 +129,10 @@ impl Table for DynamoTable {
         release::publish_released(&self.client, &self.table_name, now_secs).await
     }
 
+    async fn seed_released_counters(&self) -> Result<Option<u64>, Error> {
+        release::seed_counters(&self.client, &self.table_name).await
+    }
+
     async fn refresh_copies(&self) -> Result<(), Error> {
         copies::refresh(&self.client, &self.table_name).await
     }

@@ -331,3 +331,47 @@ pub(crate) async fn publish_released(
         },
     }
 }
+
+/// Carries a room's count into the counter shards once, for a room made before the shards existed.
+///
+/// Why: such a room kept its count only in `released_total`. The shards start at 0, and publishing only
+/// ever raises `released_total`, so every page's "people ahead" would stand still until the shards had
+/// counted past the old total. When no shard has counted anything and the room has, shard 0 is created
+/// holding the room's count (a conditional put: a second run, or a consumer that got there first, wins).
+/// Returns the count carried over, if any.
+pub(crate) async fn seed_counters(client: &Client, table: &str) -> Result<Option<u64>, Error> {
+    if sum_shards(client, table).await? > 0 {
+        return Ok(None);
+    }
+    let room = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(item::key(ROOM_KEY)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DynamoDB", "GetItem", e))?
+        .item
+        .ok_or(Error::NoRoom)?;
+    let total = item::room_from_item(&room)?.released_total;
+    if total == 0 {
+        return Ok(None);
+    }
+    let mut shard = item::key(&shard_key(0));
+    shard.insert(COUNT.into(), n(total));
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(shard))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", item::PK)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(Some(total)),
+        Err(e) => match e.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(None),
+            _ => Err(sdk_error("DynamoDB", "PutItem", e)),
+        },
+    }
+}
