@@ -21,7 +21,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// What to inject, each a probability per eligible call (0.0 = never).
+/// What to inject, each a probability per eligible call (0.0 = never). A kind with a probability above 0
+/// is injected at its first eligible call and at random after that, so a run contains every kind it asks
+/// for whatever order concurrent calls reach the proxy in (one shared random stream would otherwise make
+/// "no duplicate this time" a matter of timing).
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     /// DynamoDB and SQS data calls answered with `ThrottlingException` (the call does not happen).
@@ -137,6 +140,11 @@ pub async fn start(upstream: &str, faults: Faults) -> FaultProxy {
 }
 
 impl Proxy {
+    /// [`Proxy::roll`], but always true while nothing of this kind (`so_far`) has been injected yet.
+    fn roll_kind(&self, p: f64, so_far: &AtomicU64) -> bool {
+        p > 0.0 && (so_far.load(Ordering::Relaxed) == 0 || self.roll(p))
+    }
+
     fn roll(&self, p: f64) -> bool {
         p > 0.0
             && self
@@ -235,18 +243,20 @@ async fn handle(
         }
         return scripted_error(&s);
     }
-    if data_call && p.roll(p.faults.throttle) {
+    if data_call && p.roll_kind(p.faults.throttle, &p.injected.throttled) {
         p.injected.throttled.fetch_add(1, Ordering::Relaxed);
         return throttling(&target);
     }
     let mut request: Option<Value> = serde_json::from_slice(&body).ok();
-    if op == "TransactWriteItems" && p.roll(p.faults.cancel) {
+    if op == "TransactWriteItems" && p.roll_kind(p.faults.cancel, &p.injected.cancelled) {
         if let Some(resp) = cancel(&p, request.as_ref()) {
             return resp;
         }
     }
     let mut held_back = None;
-    if (op == "BatchGetItem" || op == "BatchWriteItem") && p.roll(p.faults.partial) {
+    if (op == "BatchGetItem" || op == "BatchWriteItem")
+        && p.roll_kind(p.faults.partial, &p.injected.partial)
+    {
         held_back = request.as_mut().and_then(|r| hold_back(&p, r));
     }
     let body = match (&held_back, &request) {
@@ -374,7 +384,7 @@ fn redeliver(p: &Proxy, body: &[u8]) -> Option<Bytes> {
         .unwrap_or_default();
     let again = {
         let mut seen = p.delivered.lock().ok()?;
-        let pick = if !seen.is_empty() && p.roll(p.faults.duplicate) {
+        let pick = if !seen.is_empty() && p.roll_kind(p.faults.duplicate, &p.injected.duplicated) {
             seen.get(p.below(seen.len())).cloned()
         } else {
             None
