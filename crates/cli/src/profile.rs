@@ -147,7 +147,9 @@ impl ConfigFile {
         }
         let text = toml::to_string_pretty(self)
             .map_err(|e| io("encode", std::io::Error::other(e.to_string())))?;
-        let tmp = path.with_extension("toml.tmp");
+        // A temporary file of this process's own: two commands saving at once (two terminals) must not
+        // rename each other's file away.
+        let tmp = path.with_extension(format!("toml.{}.tmp", std::process::id()));
         std::fs::write(&tmp, text).map_err(|e| io("write", e))?;
         std::fs::rename(&tmp, path).map_err(|e| io("replace", e))
     }
