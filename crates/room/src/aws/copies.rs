@@ -67,21 +67,23 @@ async fn put_if_newer(
     }
 }
 
-/// Reads the room item (strongly consistent) and rewrites the copies from it. `Error::NoRoom` when the
-/// room item is missing.
-pub(crate) async fn refresh(client: &Client, table: &str) -> Result<(), Error> {
-    let out = client
+/// The room item as stored, read strongly consistent; `Error::NoRoom` when it is missing.
+pub(crate) async fn read_room(client: &Client, table: &str) -> Result<Item, Error> {
+    client
         .get_item()
         .table_name(table)
         .set_key(Some(item::key(ROOM_KEY)))
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| sdk_error("DynamoDB", "GetItem", e))?;
-    match out.item {
-        Some(room_item) => write(client, table, &room_item).await,
-        None => Err(Error::NoRoom),
-    }
+        .map_err(|e| sdk_error("DynamoDB", "GetItem", e))?
+        .item
+        .ok_or(Error::NoRoom)
+}
+
+/// Reads the room item and rewrites the copies from it.
+pub(crate) async fn refresh(client: &Client, table: &str) -> Result<(), Error> {
+    write(client, table, &read_room(client, table).await?).await
 }
 
 /// After a write that succeeded on the room item: the copies follow, and a failure to copy is logged, not

@@ -343,16 +343,7 @@ pub(crate) async fn seed_counters(client: &Client, table: &str) -> Result<Option
     if sum_shards(client, table).await? > 0 {
         return Ok(None);
     }
-    let room = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(item::key(ROOM_KEY)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| sdk_error("DynamoDB", "GetItem", e))?
-        .item
-        .ok_or(Error::NoRoom)?;
+    let room = copies::read_room(client, table).await?;
     let total = item::room_from_item(&room)?.released_total;
     if total == 0 {
         return Ok(None);
