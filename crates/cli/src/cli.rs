@@ -50,6 +50,9 @@ pub(crate) enum Command {
     Config,
     /// Run the whole room on this machine, no AWS account needed.
     Dev(DevArgs),
+    /// Before a sale: will the room and the account hold this crowd? Peaks against every limit, time to
+    /// drain the line, the longest wait and the cost.
+    Plan(PlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -155,4 +158,28 @@ pub(crate) struct DevArgs {
     /// Length of a release "minute" in seconds, to rehearse a sale quickly.
     #[arg(long, default_value_t = 60)]
     pub minute_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// A profile (its rate, DRT, region and architecture); without one, --rate and AWS's defaults.
+    pub profile: Option<String>,
+    /// The crowd you expect (e.g. 300000 or 300_000). With --curve: scales the curve to this total.
+    #[arg(long)]
+    pub visitors: Option<String>,
+    /// How long the arrivals are spread over, evenly (e.g. 60s, 5m, 1h30m). Default 60s.
+    #[arg(long, conflicts_with = "curve")]
+    pub over: Option<String>,
+    /// A CSV of arrivals per minute: "minute,arrivals" or "arrivals" lines.
+    #[arg(long)]
+    pub curve: Option<PathBuf>,
+    /// Visitors let through per minute (default: the profile's rate).
+    #[arg(long)]
+    pub rate: Option<i64>,
+    /// Visitors already in line when the arrivals start.
+    #[arg(long, default_value_t = 0)]
+    pub waiting: u64,
+    /// The region whose limits to read, without a profile (default: the AWS configuration's).
+    #[arg(long)]
+    pub region: Option<String>,
 }

@@ -52,7 +52,7 @@ const GLOBAL_RATE_TTL_MS: u64 = 5_000;
 const GLOBAL_SAMPLE_MS: u64 = 1_000;
 /// Whatever the global rate says, a block never holds more than this long of its container's own
 /// arrivals, so a noisy global estimate cannot park thousands of tickets in a quiet container.
-const MAX_BLOCK_LIFETIME_MS: u64 = 1_500;
+pub const MAX_BLOCK_LIFETIME_MS: u64 = 1_500;
 
 /// One container's tickets: the rest of its current block and what it needs to size the next one.
 #[derive(Debug, Clone, Default)]

@@ -31,7 +31,7 @@ const JOIN_AFTER_MS: u64 = 500;
 /// The destination checks an admitted visitor's token this long after the redirect.
 const CHECK_AFTER_MS: u64 = 1_000;
 /// How long one join keeps a producer container busy: sets how many containers the burst warms.
-const PRODUCER_BUSY_MS: u64 = 20;
+const PRODUCER_BUSY_MS: u64 = crate::model::PRODUCER_CALL_MS;
 const VISIBILITY_MS: u64 = 30_000;
 const MINUTE_MS: u64 = 60_000;
 

@@ -6,8 +6,10 @@
 
 mod backends;
 mod engine;
+pub mod forecast;
 mod gateway;
 pub mod law;
+pub mod model;
 mod report;
 
 pub use engine::run;
@@ -53,6 +55,16 @@ impl Default for Scenario {
 pub enum Error {
     #[error("{0}")]
     Scenario(String),
+    /// Bad input to a forecast (`beekeeper plan`), naming the fix.
+    #[error("{0}")]
+    Input(String),
+    /// A line of an arrival curve file that cannot be read.
+    #[error("line {line} of the curve file ({content:?}): {problem}")]
+    Curve {
+        line: usize,
+        content: String,
+        problem: String,
+    },
     #[error("a handler failed in the simulation: {0}")]
     Handler(#[from] beekeeper_room::Error),
 }

@@ -5,6 +5,7 @@ mod deploy;
 mod destroy;
 mod dev;
 mod init;
+mod plan;
 mod redrive;
 mod room;
 mod status;
@@ -25,5 +26,6 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Destroy(args) => destroy::run(args, format).await,
         Command::Config => config::run(format),
         Command::Dev(args) => dev::run(args).await,
+        Command::Plan(args) => plan::run(args, format).await,
     }
 }

@@ -3,10 +3,12 @@
 //! created when the account is too small, and applies the plan after the functions exist.
 
 use super::{Ctx, OrAbsent};
+use crate::aws::sdk_error;
 use crate::error::{CliError, Result};
+use aws_config::SdkConfig;
 use beekeeper_core::concurrency::{self as cc, Reservation};
 use beekeeper_core::config::{MAX_RATE, RoomConfig};
-use beekeeper_core::names::Function;
+use beekeeper_core::names::{Function, Names};
 
 /// The account's concurrency as far as this room is concerned.
 #[derive(Debug, Clone)]
@@ -34,17 +36,26 @@ impl AccountView {
 
 /// Reads the account's limit and unreserved executions, and the room's current reservations.
 pub(crate) async fn read(ctx: &Ctx) -> Result<AccountView> {
+    read_account(&ctx.conf, &ctx.c.lambda, Some(&ctx.names)).await
+}
+
+/// [`read`] with only what it needs, for commands that provision nothing (`plan`); without `names`
+/// (no profile) the room holds nothing yet.
+pub(crate) async fn read_account(
+    conf: &SdkConfig,
+    lambda: &aws_sdk_lambda::Client,
+    names: Option<&Names>,
+) -> Result<AccountView> {
     let mut ours = Vec::new();
-    for &f in Function::ALL.iter() {
-        let r = ctx
-            .c
-            .lambda
+    let functions = names.map(|n| Function::ALL.map(|f| (f, n.function(f))));
+    for (f, name) in functions.into_iter().flatten() {
+        let r = lambda
             .get_function_concurrency()
-            .function_name(ctx.names.function(f))
+            .function_name(name)
             .send()
             .await
             .or_absent(|e| e.is_resource_not_found_exception())
-            .map_err(ctx.sdk("lambda", "GetFunctionConcurrency"))?
+            .map_err(|e| sdk_error(conf, "lambda", "GetFunctionConcurrency", e))?
             .and_then(|o| o.reserved_concurrent_executions)
             .and_then(|n| u32::try_from(n).ok());
         ours.push((f, r));
@@ -58,7 +69,7 @@ pub(crate) async fn read(ctx: &Ctx) -> Result<AccountView> {
             ours,
         });
     }
-    match ctx.c.lambda.get_account_settings().send().await {
+    match lambda.get_account_settings().send().await {
         Ok(out) => {
             let a = out.account_limit();
             let limit = a
@@ -83,7 +94,7 @@ pub(crate) async fn read(ctx: &Ctx) -> Result<AccountView> {
             known: false,
             ours,
         }),
-        Err(e) => Err(ctx.sdk("lambda", "GetAccountSettings")(e)),
+        Err(e) => Err(sdk_error(conf, "lambda", "GetAccountSettings", e)),
     }
 }
 

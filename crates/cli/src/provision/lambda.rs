@@ -30,9 +30,20 @@ pub(crate) struct FnSpec {
     pub arch: Architecture,
 }
 
+/// Memory (MB) and timeout (s) of each function (`plan` prices a sale with the same memory).
 /// The producer answers every arrival, so it gets more memory (and with it more CPU); the trigger and the
 /// drt finish well within 30 s; a consumer paces releases across a minute and must finish before the
 /// queue's visibility timeout (120 s) hands its messages to another.
+pub(crate) fn sizing(f: Function) -> (i32, i32) {
+    match f {
+        Function::Producer => (256, 10),
+        Function::Trigger => (128, 30),
+        Function::Consumer => (128, 75),
+        Function::Drt => (128, 30),
+    }
+}
+
+/// The function's configuration for this room.
 pub(crate) fn spec(
     ctx: &Ctx,
     f: Function,
@@ -42,12 +53,7 @@ pub(crate) fn spec(
 ) -> FnSpec {
     let arch = config.architecture;
     let health_url = config.health_url.as_deref();
-    let (memory_mb, timeout_secs) = match f {
-        Function::Producer => (256, 10),
-        Function::Trigger => (128, 30),
-        Function::Consumer => (128, 75),
-        Function::Drt => (128, 30),
-    };
+    let (memory_mb, timeout_secs) = sizing(f);
     let mut vars = HashMap::from([(env::TABLE.to_string(), ctx.names.table())]);
     if f != Function::Drt {
         vars.insert(env::QUEUE_URL.to_string(), queue_url.to_string());

@@ -1,0 +1,96 @@
+//! The limits a sale meets, read from the account when there are credentials for it — Lambda's
+//! `GetAccountSettings` (through the same reader `deploy` uses) and API Gateway's `GetAccount` throttle —
+//! and AWS's documented defaults otherwise. Every limit says which it is: a forecast against a default
+//! is only as good as the account matching it.
+
+use crate::aws::{AwsErrorKind, check_credentials, sdk_config, sdk_error};
+use crate::error::CliError;
+use crate::provision::{concurrency, sqs};
+use beekeeper_core::concurrency::AWS_DEFAULT_ACCOUNT_LIMIT;
+use beekeeper_core::names::Names;
+use beekeeper_sim::forecast::{Limits, gateway_default_rate};
+
+/// The limits, and the account they were read from (`None`: defaults only).
+pub(crate) struct Read {
+    pub limits: Limits,
+    pub account: Option<String>,
+}
+
+fn defaults(region: Option<&str>, why: &str) -> Limits {
+    Limits {
+        gateway_rate: gateway_default_rate(region),
+        gateway_source: format!("AWS default ({why})"),
+        lambda_limit: AWS_DEFAULT_ACCOUNT_LIMIT,
+        lambda_available: AWS_DEFAULT_ACCOUNT_LIMIT,
+        lambda_source: format!("AWS default ({why})"),
+        queue_retention_secs: u64::from(sqs::RETENTION_SECS),
+        region: region.map(str::to_string),
+    }
+}
+
+/// Reads what it can; never fails: a limit it cannot read is AWS's default, and says why.
+pub(crate) async fn read(region: Option<&str>, names: Option<&Names>) -> Read {
+    let Some(region) = region else {
+        return Read {
+            limits: defaults(None, "no region given or configured"),
+            account: None,
+        };
+    };
+    let conf = sdk_config(region).await;
+    let account = match check_credentials(&conf).await {
+        Ok(a) => a,
+        Err(e) => {
+            let why = match &e {
+                CliError::Aws {
+                    kind: AwsErrorKind::NoCredentials,
+                    ..
+                } => "no AWS credentials".to_string(),
+                other => format!("could not reach the account: {other}"),
+            };
+            return Read {
+                limits: defaults(Some(region), &why),
+                account: None,
+            };
+        }
+    };
+    let mut limits = defaults(Some(region), "");
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    (
+        limits.lambda_limit,
+        limits.lambda_available,
+        limits.lambda_source,
+    ) = match concurrency::read_account(&conf, &lambda, names).await {
+        Ok(v) if v.known => (v.limit, v.available(), "read from the account".into()),
+        Ok(v) => (
+            v.limit,
+            v.available(),
+            "AWS default (this endpoint does not implement GetAccountSettings)".into(),
+        ),
+        Err(e) => (
+            AWS_DEFAULT_ACCOUNT_LIMIT,
+            AWS_DEFAULT_ACCOUNT_LIMIT,
+            format!("AWS default (could not read it: {e})"),
+        ),
+    };
+    let apigw = aws_sdk_apigateway::Client::new(&conf);
+    (limits.gateway_rate, limits.gateway_source) = match apigw.get_account().send().await {
+        Ok(out) => match out.throttle_settings().map(|t| t.rate_limit()) {
+            Some(rate) if rate >= 1.0 => (rate as u32, "read from the account".into()),
+            _ => (
+                limits.gateway_rate,
+                "AWS default (the account's answer had no throttle)".into(),
+            ),
+        },
+        Err(e) => {
+            let e = sdk_error(&conf, "apigateway", "GetAccount", e);
+            (
+                limits.gateway_rate,
+                format!("AWS default (could not read it: {e})"),
+            )
+        }
+    };
+    Read {
+        limits,
+        account: Some(account),
+    }
+}

@@ -1,0 +1,276 @@
+//! `beekeeper plan` as the built binary: the seed's sale against AWS's defaults without credentials,
+//! the account's limits read from moto where it models them (API Gateway's `GetAccount`; Lambda's
+//! `GetAccountSettings` is a 404 there, so the default is said), text, JSON and plain output when piped,
+//! and bad input named with its fix.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_beekeeper");
+const SEED: [&str; 7] = [
+    "plan",
+    "--visitors",
+    "300000",
+    "--over",
+    "60s",
+    "--rate",
+    "3000",
+];
+
+/// A process environment with nothing of the developer's own AWS setup in it.
+fn isolated(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("BEEKEEPER_CONFIG_DIR", dir)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn against_moto(dir: &Path) -> Command {
+    let mut c = isolated(dir);
+    c.env("AWS_ENDPOINT_URL", &beekeeper_testkit::shared().endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1");
+    c
+}
+
+fn run(mut c: Command, args: &[&str]) -> Output {
+    c.args(args);
+    beekeeper_testkit::run_bounded(c, Duration::from_secs(60))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    text(&out.stdout)
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_str(&ok(out)).expect("plan --output json prints JSON")
+}
+
+fn check<'a>(v: &'a Value, what: &str) -> &'a Value {
+    v["forecast"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["what"] == what)
+        .unwrap_or_else(|| panic!("no check {what}: {v:#}"))
+}
+
+#[test]
+fn the_seeds_sale_without_credentials_uses_aws_defaults_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = SEED.to_vec();
+    args.extend(["--region", "us-east-1"]);
+    let out = ok(&run(isolated(dir.path()), &args));
+    assert!(
+        out.contains("300,000 visitors over 60 s, released at 3,000/min"),
+        "{out}"
+    );
+    assert!(out.contains("AWS default (no AWS credentials)"), "{out}");
+    // 5,000 arrivals a second against GET /'s 2,000: over, with the spread that fits.
+    let page = out.lines().find(|l| l.contains("GET /  ")).unwrap();
+    assert!(
+        page.contains("5,000/s") && page.contains("2,000/s") && page.contains("OVER"),
+        "{page}"
+    );
+    assert!(out.contains("send the emails over at least 150 s"), "{out}");
+    assert!(out.contains("\"Throttle rate\" of Amazon API Gateway (code L-8A5B8E43) in us-east-1"));
+    assert!(out.contains("the line is empty after 1 h 40 min"), "{out}");
+    assert!(out.contains("list prices of"), "{out}");
+    // Piped: a plain table, no sparkline glyphs.
+    assert!(out.contains("minute   arrivals/s"), "{out}");
+    assert!(!out.contains('█'), "{out}");
+    assert!(out.trim_end().ends_with("verdict: OVER"), "{out}");
+}
+
+#[test]
+fn json_carries_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = SEED.to_vec();
+    args.extend(["--output", "json"]);
+    let v = json(&run(isolated(dir.path()), &args));
+    assert_eq!(v["forecast"]["peak_arrivals_per_s"], 5000.0);
+    assert_eq!(v["forecast"]["drain_secs"], 6000);
+    assert_eq!(v["crowd"]["kind"], "burst");
+    let all = check(&v, "all routes");
+    assert_eq!(all["verdict"], "over");
+    assert_eq!(all["limit"], 10000.0);
+    let poll = check(&v, "GET /poll");
+    assert_eq!(poll["verdict"], "ok");
+    let peak = poll["peak"].as_f64().unwrap();
+    assert!((2_870.0..2_910.0).contains(&peak), "{peak}");
+    assert!(v["forecast"]["cost"]["total"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["forecast"]["minutes"].as_array().unwrap().len(), 100);
+}
+
+#[test]
+fn limits_are_read_from_the_account_where_the_emulator_models_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = SEED.to_vec();
+    args.extend(["--output", "json"]);
+    let v = json(&run(against_moto(dir.path()), &args));
+    assert_eq!(v["account"], "123456789012");
+    assert_eq!(v["region"], "us-east-1");
+    // moto answers API Gateway's GetAccount (10,000/s) but not Lambda's GetAccountSettings.
+    assert_eq!(v["gateway_limit_source"], "read from the account");
+    assert_eq!(v["gateway_limit"], 10000);
+    let lambda = v["lambda_limit_source"].as_str().unwrap();
+    assert!(
+        lambda.contains("does not implement GetAccountSettings"),
+        "{lambda}"
+    );
+    assert_eq!(v["lambda_limit"], 1000);
+}
+
+#[test]
+fn a_small_account_is_over_and_names_the_quota_and_the_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = against_moto(dir.path());
+    // The test switch `deploy` also honours: an account whose Lambda limit is 150.
+    c.env("BEEKEEPER_ACCOUNT_CONCURRENCY", "150");
+    let out = ok(&run(
+        c,
+        &[
+            "plan",
+            "--visitors",
+            "10000",
+            "--over",
+            "5m",
+            "--rate",
+            "100000",
+        ],
+    ));
+    assert!(
+        out.contains("Lambda 150 executions, read from the account"),
+        "{out}"
+    );
+    let fix = out
+        .lines()
+        .find(|l| l.contains("Lambda release path") && l.contains("OVER"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        fix.contains("\"Concurrent executions\" of AWS Lambda (code L-B99A9384)"),
+        "{fix}"
+    );
+    assert!(fix.contains("or release at most 19000/min"), "{fix}");
+}
+
+#[test]
+fn a_profile_gives_the_rate_and_region() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(
+        isolated(dir.path()),
+        &[
+            "init",
+            "--yes",
+            "--profile",
+            "drop",
+            "--name",
+            "Drop",
+            "--region",
+            "eu-south-2",
+            "--destination",
+            "https://shop.example.com",
+            "--rate",
+            "1200",
+            "--no-drt",
+        ],
+    ));
+    let out = ok(&run(
+        isolated(dir.path()),
+        &["plan", "drop", "--visitors", "50000", "--over", "10m"],
+    ));
+    assert!(
+        out.contains("released at 1,200/min (profile drop, eu-south-2)"),
+        "{out}"
+    );
+    // Spain's default account throttle is 2,500 requests/s.
+    assert!(
+        out.contains("API Gateway 2,500 requests/s, AWS default"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_curve_file_is_followed_and_a_bad_line_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "minute,arrivals\n0,120000\n1,60000\n2,20000\n").unwrap();
+    let good = good.to_str().unwrap();
+    let v = json(&run(
+        isolated(dir.path()),
+        &[
+            "plan", "--curve", good, "--rate", "3000", "--output", "json",
+        ],
+    ));
+    assert_eq!(v["forecast"]["visitors"], 200000.0);
+    assert_eq!(v["forecast"]["peak_arrivals_per_s"], 2000.0);
+    assert_eq!(v["crowd"]["minutes"], 3);
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "minute,arrivals\n0,120000\n1,6O000\n").unwrap();
+    let out = run(
+        isolated(dir.path()),
+        &["plan", "--curve", bad.to_str().unwrap(), "--rate", "3000"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("line 3 of the curve file (\"1,6O000\")"),
+        "{err}"
+    );
+    assert!(
+        err.contains("arrivals \"6O000\" is not a whole number"),
+        "{err}"
+    );
+    assert!(err.contains("\"minute,arrivals\""), "{err}");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["plan", "--visitors", "0", "--rate", "3000"],
+            "0 visitors: give the crowd you expect",
+        ),
+        (
+            &["plan", "--visitors", "lots", "--rate", "3000"],
+            "\"lots\" is not a whole number",
+        ),
+        (
+            &["plan", "--visitors", "10", "--over", "5x", "--rate", "3000"],
+            "unknown unit \"x\"",
+        ),
+        (
+            &["plan", "--visitors", "10", "--over", "0s", "--rate", "3000"],
+            "it is 0",
+        ),
+        (
+            &["plan", "--visitors", "10"],
+            "without a profile, give the users let through per minute",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = run(isolated(dir.path()), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -1,0 +1,352 @@
+//! Each limit a sale meets, its peak against the limit, a verdict, and when it is over, what to do: the
+//! quota to raise (by its Service Quotas name and code), the rate that fits, or how long to spread the
+//! arrivals over. Limits are arguments: the CLI reads them from the account or takes AWS's defaults.
+
+use super::load::Timeline;
+use super::{Limits, Sale};
+use crate::model::{self, ARRIVAL_REQUESTS, RELEASE_REQUESTS};
+use crate::report::Route;
+use beekeeper_core::concurrency as cc;
+use beekeeper_core::config::MAX_RATE;
+use beekeeper_core::contract::ROOM_COPIES;
+use beekeeper_core::gateway::route_limit;
+use beekeeper_core::ticket::{COUNTER_WRITE_BUDGET, MAX_BLOCK_LIFETIME_MS};
+use serde::Serialize;
+
+/// Above this share of a limit the verdict is "tight": a real crowd's peaks exceed the mean.
+pub const TIGHT_ABOVE: f64 = 0.70;
+/// One DynamoDB partition: 3,000 read units/s (6,000 eventually consistent reads of items ≤ 4 KB) and
+/// 1,000 write units/s.
+pub const PARTITION_READS_PER_S: f64 = 6_000.0;
+pub const PARTITION_WRITES_PER_S: f64 = 1_000.0;
+/// API Gateway's account throttle in Service Quotas.
+pub const GATEWAY_QUOTA_NAME: &str = "Throttle rate";
+pub const GATEWAY_QUOTA_CODE: &str = "L-8A5B8E43";
+
+/// Regions whose default account throttle is 2,500 requests/s (burst 1,250) instead of 10,000, as
+/// API Gateway's quotas page lists them (Cape Town, Milan, Jakarta, UAE, Hyderabad, Melbourne, Spain,
+/// Zurich, Tel Aviv, Calgary, Malaysia, Thailand, Mexico).
+const LOW_DEFAULT_REGIONS: [&str; 13] = [
+    "af-south-1",
+    "eu-south-1",
+    "ap-southeast-3",
+    "me-central-1",
+    "ap-south-2",
+    "ap-southeast-4",
+    "eu-south-2",
+    "eu-central-2",
+    "il-central-1",
+    "ca-west-1",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "mx-central-1",
+];
+
+/// API Gateway's default account throttle (requests/s) in `region`.
+pub fn gateway_default_rate(region: Option<&str>) -> u32 {
+    match region {
+        Some(r) if LOW_DEFAULT_REGIONS.contains(&r) => 2_500,
+        _ => beekeeper_core::gateway::ACCOUNT_RATE,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Ok,
+    Tight,
+    Over,
+}
+
+/// ok up to 70% of the limit, tight up to 100%, over beyond; no limit is ok.
+pub fn verdict(peak: f64, limit: Option<f64>) -> Verdict {
+    match limit {
+        None => Verdict::Ok,
+        Some(l) if peak > l => Verdict::Over,
+        Some(l) if peak > TIGHT_ABOVE * l => Verdict::Tight,
+        Some(_) => Verdict::Ok,
+    }
+}
+
+/// One limit and how the sale meets it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub service: &'static str,
+    pub what: String,
+    pub unit: &'static str,
+    pub peak: f64,
+    /// `None`: the service sets no quota here.
+    pub limit: Option<f64>,
+    /// Where the limit comes from: the account, AWS's default, or what `deploy` sets.
+    pub source: String,
+    pub verdict: Verdict,
+    /// When tight or over: what to change.
+    pub fix: Option<String>,
+}
+
+fn check(service: &'static str, what: String, unit: &'static str, peak: f64) -> Check {
+    Check {
+        service,
+        what,
+        unit,
+        peak,
+        limit: None,
+        source: String::new(),
+        verdict: Verdict::Ok,
+        fix: None,
+    }
+}
+
+impl Check {
+    fn against(mut self, limit: Option<f64>, source: impl Into<String>) -> Check {
+        self.limit = limit;
+        self.source = source.into();
+        self.verdict = verdict(self.peak, limit);
+        self
+    }
+    fn fix_if_over(mut self, fix: impl FnOnce() -> String) -> Check {
+        if self.verdict != Verdict::Ok {
+            self.fix = Some(fix());
+        }
+        self
+    }
+}
+
+fn peak(t: &Timeline, f: impl Fn(&super::Flow) -> f64) -> f64 {
+    t.seconds.iter().map(f).fold(0.0, f64::max)
+}
+
+fn route_index(route: Route) -> usize {
+    Route::ALL.iter().position(|r| *r == route).unwrap_or(0)
+}
+
+fn limit_of(route: Route) -> f64 {
+    let (path, method) = model::deployed(route);
+    f64::from(route_limit(path, method))
+}
+
+/// Arrivals a second the gateway lets through to the producer: the tightest arrival route decides.
+pub(crate) fn admitted_arrivals(arrivals: f64) -> f64 {
+    ARRIVAL_REQUESTS
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| limit_of(*r) / f64::from(*n))
+        .fold(arrivals, f64::min)
+}
+
+/// What the gateway passes on `route` in a second whose demand is `requests`.
+fn served(route: Route, requests: f64) -> f64 {
+    requests.min(limit_of(route))
+}
+
+/// Producer executions busy at once in a second (Little's law over the producer's routes as served).
+pub(crate) fn producer_busy(f: &super::Flow) -> f64 {
+    Route::ALL
+        .iter()
+        .filter(|r| model::answered_by_producer(**r))
+        .map(|r| served(*r, f.requests[route_index(*r)]))
+        .sum::<f64>()
+        * model::PRODUCER_CALL_MS as f64
+        / 1000.0
+}
+
+/// Ticket counter writes a second, as `beekeeper_core::ticket` bounds them: at most one per arrival, and
+/// at most max(budget, containers / the longest block lifetime).
+pub fn counter_writes(arrivals_per_s: f64, containers: f64) -> f64 {
+    let per_container = containers / (MAX_BLOCK_LIFETIME_MS as f64 / 1000.0);
+    arrivals_per_s.min(COUNTER_WRITE_BUDGET.max(per_container))
+}
+
+/// Every check, in the order an operator reads them.
+pub fn checks(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
+    let mut out = gateway(sale, limits, t);
+    out.extend(lambda(sale, limits, t));
+    out.extend(dynamodb(t));
+    out.extend(sqs(limits, t));
+    out
+}
+
+fn spread_secs(sale: &Sale, per_second: f64) -> u64 {
+    (sale.arrivals.total() / per_second.max(1.0)).ceil() as u64
+}
+
+fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
+    let mut out = Vec::new();
+    for route in Route::ALL {
+        let i = route_index(route);
+        let limit = limit_of(route);
+        let c = check(
+            "API Gateway",
+            route.path().to_string(),
+            "requests/s",
+            peak(t, |f| f.requests[i]),
+        )
+        .against(Some(limit), "stage throttle set by deploy");
+        let arrival_cost = model::count(ARRIVAL_REQUESTS, route);
+        let release_cost = model::count(RELEASE_REQUESTS, route);
+        out.push(c.fix_if_over(|| {
+            if arrival_cost > 0 {
+                format!(
+                    "arrivals above {:.0}/s wait on the room's busy page and come back 10-20 s later, \
+                     all of them get in line; to spare them the wait, send the emails over at least {} s",
+                    limit / f64::from(arrival_cost),
+                    spread_secs(sale, limit / f64::from(arrival_cost))
+                )
+            } else if release_cost > 0 {
+                format!(
+                    "your backend's checks above {limit:.0}/s get 429 and must retry: release at most \
+                     {}/min",
+                    (limit * 60.0 / f64::from(release_cost)).floor()
+                )
+            } else {
+                "throttled polls back off as the page's law says and keep their place in line".into()
+            }
+        }));
+    }
+    let total = check(
+        "API Gateway",
+        "all routes".into(),
+        "requests/s",
+        peak(t, |f| f.total()),
+    )
+    .against(
+        Some(f64::from(limits.gateway_rate)),
+        limits.gateway_source.clone(),
+    );
+    out.push(total.fix_if_over(|| {
+        format!(
+            "ask AWS to raise the Service Quotas quota \"{GATEWAY_QUOTA_NAME}\" of Amazon API Gateway \
+             (code {GATEWAY_QUOTA_CODE}){} to at least {:.0}; each route's own throttle still holds",
+            limits.region_phrase(),
+            peak(t, |f| f.total()).ceil()
+        )
+    }));
+    out
+}
+
+fn lambda(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
+    let available = limits.lambda_available;
+    let elsewhere = limits.lambda_limit.saturating_sub(available);
+    let planned = cc::plan(sale.rate, sale.drt, available, elsewhere, MAX_RATE);
+    let release = f64::from(cc::release_needs(sale.rate, sale.drt));
+    let release_room = available.saturating_sub(cc::MIN_UNRESERVED + cc::PRODUCER_MIN);
+    let raise = |to: u32| {
+        format!(
+            "ask AWS to raise the Service Quotas quota \"{}\" of AWS Lambda (code {}){} to at least {to}",
+            cc::QUOTA_NAME,
+            cc::QUOTA_CODE,
+            limits.region_phrase()
+        )
+    };
+    let what = if sale.drt {
+        "release path (trigger, consumers, drt)"
+    } else {
+        "release path (trigger, consumers)"
+    };
+    let rel = check("Lambda", what.into(), "executions", release)
+        .against(Some(f64::from(release_room)), limits.lambda_source.clone())
+        .fix_if_over(|| match &planned {
+            Err(s) => match s.largest_rate {
+                Some(r) => format!("{}, or release at most {r}/min", raise(s.limit_needed)),
+                None => format!("{}; until then no rate fits", raise(s.limit_needed)),
+            },
+            Ok(_) => "it fits, with little to spare for the account's other functions".into(),
+        });
+    let cap = planned.as_ref().map_or(0, |r| r.producer);
+    let busy = peak(t, producer_busy).ceil();
+    let producer = check("Lambda", "producer (arrivals)".into(), "executions", busy)
+        .against(Some(f64::from(cap)), "what deploy would reserve for it")
+        .fix_if_over(|| {
+            let short = (busy as u32).saturating_sub(cap);
+            raise(limits.lambda_limit + short.max(cc::PRODUCER_MIN))
+        });
+    vec![rel, producer]
+}
+
+fn dynamodb(t: &Timeline) -> Vec<Check> {
+    let (poll, cc_route) = (route_index(Route::Poll), route_index(Route::ClientCheck));
+    let copy_reads = peak(t, |f| {
+        (served(Route::Poll, f.requests[poll]) + served(Route::ClientCheck, f.requests[cc_route]))
+            / ROOM_COPIES as f64
+    });
+    let writes = peak(t, |f| {
+        counter_writes(admitted_arrivals(f.arrivals), producer_busy(f))
+    });
+    let source = "one partition's limit (AWS)";
+    vec![
+        check(
+            "DynamoDB",
+            "busiest key, reads (a room copy)".into(),
+            "reads/s",
+            copy_reads,
+        )
+        .against(Some(PARTITION_READS_PER_S), source)
+        .fix_if_over(|| "more copies of the room item (ROOM_COPIES)".into()),
+        check(
+            "DynamoDB",
+            "busiest key, writes (#tickets)".into(),
+            "writes/s",
+            writes,
+        )
+        .against(Some(PARTITION_WRITES_PER_S), source)
+        .fix_if_over(|| "smaller ticket budget per second (COUNTER_WRITE_BUDGET)".into()),
+    ]
+}
+
+fn sqs(limits: &Limits, t: &Timeline) -> Vec<Check> {
+    let calls = peak(t, |f| {
+        admitted_arrivals(f.arrivals) * f64::from(model::ENQUEUES_PER_ARRIVAL)
+            + 2.0 * f.released / f64::from(beekeeper_core::plan::BATCH)
+    });
+    let held = t
+        .drain_secs
+        .map_or(t.seconds.len() as f64 + 1.0, |d| d as f64);
+    let retention = limits.queue_retention_secs as f64;
+    vec![
+        check(
+            "SQS",
+            "calls (send, receive, delete)".into(),
+            "calls/s",
+            calls,
+        )
+        .against(None, "standard queues have no call quota"),
+        check("SQS", "time the line is kept".into(), "s", held)
+            .against(Some(retention), "the queue's retention set by deploy")
+            .fix_if_over(|| {
+                "visitors still in line when the retention ends are deleted by SQS: raise the rate"
+                    .into()
+            }),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_by_hand() {
+        assert_eq!(verdict(7_000.0, Some(10_000.0)), Verdict::Ok);
+        assert_eq!(verdict(7_001.0, Some(10_000.0)), Verdict::Tight);
+        assert_eq!(verdict(10_000.0, Some(10_000.0)), Verdict::Tight);
+        assert_eq!(verdict(10_001.0, Some(10_000.0)), Verdict::Over);
+        assert_eq!(verdict(1.0, Some(0.0)), Verdict::Over);
+        assert_eq!(verdict(1e9, None), Verdict::Ok);
+    }
+
+    #[test]
+    fn newer_regions_default_to_a_quarter() {
+        assert_eq!(gateway_default_rate(Some("eu-west-1")), 10_000);
+        assert_eq!(gateway_default_rate(Some("eu-south-2")), 2_500);
+        assert_eq!(gateway_default_rate(None), 10_000);
+    }
+
+    #[test]
+    fn ticket_writes_follow_the_block_law() {
+        // 5,000 arrivals/s on 80 containers: the 200 a second budget.
+        assert_eq!(counter_writes(5_000.0, 80.0), 200.0);
+        // 600 containers busy: each writes at least once per 1.5 s block.
+        assert_eq!(counter_writes(5_000.0, 600.0), 400.0);
+        // A trickle never writes more than once per arrival.
+        assert_eq!(counter_writes(20.0, 1.0), 20.0);
+    }
+}

@@ -1,0 +1,177 @@
+//! The forecast (`beekeeper plan`) against the discrete simulation it abbreviates: the per-visitor
+//! costs in `model.rs` must be what the engine's visitors do, and the flow's poll load must be what the
+//! engine's visitors, polling by the same law, send. Also the seed's sale worked by hand.
+
+use beekeeper_sim::forecast::{
+    Arrivals, Limits, Sale, Verdict, forecast, polls_per_second, timeline,
+};
+use beekeeper_sim::model::{ARRIVAL_REQUESTS, count};
+use beekeeper_sim::{Route, Scenario, run};
+
+fn scenario(arrivals: u32, burst_secs: u32, waiting: u32, rate: u32, secs: u32) -> Scenario {
+    Scenario {
+        arrivals,
+        burst_secs,
+        waiting,
+        rate,
+        duration_secs: secs,
+        seed: 12,
+        gateway_limits: false,
+    }
+}
+
+fn total(r: &beekeeper_sim::Report, route: Route, from: usize, to: usize) -> u64 {
+    let i = Route::ALL.iter().position(|x| *x == route).unwrap();
+    r.seconds[from..to].iter().map(|s| s.requests[i]).sum()
+}
+
+#[test]
+fn arrival_costs_are_the_engines() {
+    // 2,000 arrivals in 2 s, watched for 4 s: everyone has joined (half a second after the page) and
+    // nobody has reached their first scheduled poll (at least 4 s after joining).
+    let r = run(&scenario(2_000, 2, 0, 1, 4)).unwrap();
+    for route in Route::ALL {
+        let sent = total(&r, route, 0, r.seconds.len());
+        assert_eq!(
+            sent,
+            2_000 * u64::from(count(ARRIVAL_REQUESTS, route)),
+            "{} per arrival: update ARRIVAL_REQUESTS in crates/sim/src/model.rs to what the engine does",
+            route.path()
+        );
+    }
+}
+
+#[test]
+fn the_flows_polls_are_the_engines() {
+    // 20,000 waiting at 3,000/min: the engine's visitors poll by the law from random points of their
+    // cycles. Over a minute the flow's count and the engine's agree within a few percent.
+    let r = run(&scenario(0, 1, 20_000, 3_000, 100)).unwrap();
+    let none = Arrivals { per_second: vec![] };
+    let t = timeline(&none, 20_000, 3_000, 100);
+    let flow = |route: usize| -> f64 { t.seconds[30..90].iter().map(|f| f.requests[route]).sum() };
+    let sim_polls = total(&r, Route::Poll, 30, 90) as f64;
+    let ratio = flow(2) / sim_polls;
+    eprintln!("polls 30..90 s: flow {:.0}, engine {sim_polls}", flow(2));
+    assert!(
+        (0.95..1.05).contains(&ratio),
+        "flow {} vs engine {sim_polls}",
+        flow(2)
+    );
+    // Each released visitor is checked once: 50 a second.
+    let sim_checks = total(&r, Route::ClientCheck, 30, 90) as f64;
+    assert!(
+        (flow(3) / sim_checks - 1.0).abs() < 0.1,
+        "{} vs {sim_checks}",
+        flow(3)
+    );
+    // The law's own figure for this line, by hand: 2,500 places at 0.2/s, then 500/k.
+    let by_hand = 500.0 + (2_500..20_000u64).map(|k| 500.0 / k as f64).sum::<f64>();
+    assert!((t.seconds[0].requests[2] - by_hand).abs() < 5.0);
+    assert_eq!(polls_per_second(0, 3_000), 0.2);
+}
+
+fn defaults() -> Limits {
+    Limits {
+        gateway_rate: 10_000,
+        gateway_source: "AWS default".into(),
+        lambda_limit: 1_000,
+        lambda_available: 1_000,
+        lambda_source: "AWS default".into(),
+        queue_retention_secs: 4 * 24 * 3600,
+        region: Some("us-east-1".into()),
+    }
+}
+
+fn sale(visitors: u64, secs: u64, rate: u32) -> Sale {
+    Sale {
+        arrivals: Arrivals::burst(visitors, secs).unwrap(),
+        waiting: 0,
+        rate,
+        drt: false,
+        arm64: false,
+        producer_mb: 256,
+        release_mb: 128,
+    }
+}
+
+#[test]
+fn the_seeds_sale_by_hand() {
+    // 300,000 in one minute at 3,000/min: 5,000 arrivals a second, each a page and a join.
+    let f = forecast(&sale(300_000, 60, 3_000), &defaults()).unwrap();
+    let get = |what: &str| f.checks.iter().find(|c| c.what == what).unwrap().clone();
+    let page = get("GET /");
+    assert_eq!(
+        (page.peak, page.limit, page.verdict),
+        (5_000.0, Some(2_000.0), Verdict::Over)
+    );
+    assert!(page.fix.unwrap().contains("over at least 150 s"));
+    // The line peaks at 297,000: 2,500 × 0.2 + 500 × ln(297,000/2,500) ≈ 2,889 polls/s of 4,800.
+    let poll = get("GET /poll");
+    assert!((2_870.0..2_910.0).contains(&poll.peak), "{}", poll.peak);
+    assert_eq!(poll.verdict, Verdict::Ok);
+    assert_eq!(get("GET /client-check").peak, 50.0);
+    let all = get("all routes");
+    assert!((12_920.0..12_960.0).contains(&all.peak), "{}", all.peak);
+    assert_eq!(all.verdict, Verdict::Over);
+    assert!(all.fix.unwrap().contains("L-8A5B8E43"));
+    // Lambda: 2 + 2 × 3 consumers; the producer serves what the gateway lets through, 4,000/s × 20 ms.
+    let release = get("release path (trigger, consumers)");
+    assert_eq!((release.peak, release.verdict), (8.0, Verdict::Ok));
+    let producer = get("producer (arrivals)");
+    assert_eq!((producer.peak, producer.limit), (80.0, Some(500.0)));
+    // A room copy takes a tenth of the served polls and checks.
+    let reads = get("busiest key, reads (a room copy)");
+    assert!((reads.peak - (poll.peak + 50.0) / 10.0).abs() < 1.0);
+    assert_eq!(get("busiest key, writes (#tickets)").peak, 200.0);
+    // 100 minutes to drain; the last arrival waits 99 minutes.
+    assert_eq!(f.drain_secs, Some(6_000));
+    assert!((f.longest_wait_secs.unwrap() - 5_940.0).abs() <= 1.0);
+    assert_eq!(f.verdict(), Verdict::Over);
+    // 300,000 × 2 arrival requests, 300,000 checks, and the polls of a line draining for 100 min.
+    assert!(f.usage.gateway_requests > 900_000.0);
+    assert!(f.cost.total > 0.0 && f.cost.total < 100.0, "{:?}", f.cost);
+}
+
+#[test]
+fn the_same_crowd_over_three_minutes_fits() {
+    // 300,000 over 200 s: 1,500 arrivals/s, 75% of GET / (tight), the account at about 60%.
+    let f = forecast(&sale(300_000, 200, 3_000), &defaults()).unwrap();
+    let page = f.checks.iter().find(|c| c.what == "GET /").unwrap();
+    assert_eq!((page.peak, page.verdict), (1_500.0, Verdict::Tight));
+    assert!(page.fix.is_some());
+    assert_ne!(f.verdict(), Verdict::Over, "{:#?}", f.checks);
+}
+
+#[test]
+fn a_small_account_names_the_quota_and_the_rate_that_fits() {
+    let small = Limits {
+        lambda_limit: 150,
+        lambda_available: 150,
+        ..defaults()
+    };
+    let f = forecast(&sale(10_000, 60, 100_000), &small).unwrap();
+    let release = f.checks.iter().find(|c| c.service == "Lambda").unwrap();
+    assert_eq!(release.verdict, Verdict::Over);
+    let fix = release.fix.clone().unwrap();
+    assert!(
+        fix.contains("L-B99A9384") && fix.contains("at most 19000/min"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn a_line_the_queue_cannot_keep_is_over() {
+    let short = Limits {
+        queue_retention_secs: 3_600,
+        ..defaults()
+    };
+    let f = forecast(&sale(100_000, 60, 60), &short).unwrap();
+    assert_eq!(f.drain_secs, None);
+    assert_eq!(f.longest_wait_secs, None);
+    let kept = f
+        .checks
+        .iter()
+        .find(|c| c.what == "time the line is kept")
+        .unwrap();
+    assert_eq!(kept.verdict, Verdict::Over);
+}
