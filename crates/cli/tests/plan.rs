@@ -274,3 +274,26 @@ fn bad_input_is_refused_with_the_fix() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// rexpect reads the terminal byte by byte as Latin-1: what UTF-8 `s` looks like to it.
+fn as_rexpect_reads(s: &str) -> String {
+    s.bytes().map(char::from).collect()
+}
+
+#[test]
+fn a_terminal_gets_sparklines() {
+    use rexpect::session::spawn_command;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = isolated(dir.path());
+    c.args(SEED).env("TERM", "xterm");
+    let mut s = spawn_command(c, Some(20_000)).unwrap();
+    // Arrivals in the first minute only (a column is 2 minutes of 100), the line falling away to empty.
+    let arrivals = format!("arrivals/s  █{}  max 5,000", "▁".repeat(49));
+    s.exp_string(&as_rexpect_reads(&arrivals)).unwrap();
+    s.exp_string(&as_rexpect_reads("waiting     ████▇"))
+        .unwrap();
+    s.exp_string(&as_rexpect_reads("▂▁▁▁▁  max 297,000"))
+        .unwrap();
+    s.exp_string(&as_rexpect_reads("requests/s  █▃")).unwrap();
+    s.exp_string("verdict: OVER").unwrap();
+}

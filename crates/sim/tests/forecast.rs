@@ -175,3 +175,19 @@ fn a_line_the_queue_cannot_keep_is_over() {
         .unwrap();
     assert_eq!(kept.verdict, Verdict::Over);
 }
+
+#[test]
+fn two_million_already_waiting_put_polls_over_their_route() {
+    // The seed with its 2,000,000 in line: 2,300,000 at the peak poll about 5,150 times a second (the
+    // discrete sale, unthrottled over its 600 s, measures 5,019), above /poll's 4,800.
+    let mut s = sale(300_000, 60, 3_000);
+    s.waiting = 2_000_000;
+    let f = forecast(&s, &defaults()).unwrap();
+    let poll = f.checks.iter().find(|c| c.what == "GET /poll").unwrap();
+    assert!((5_100.0..5_200.0).contains(&poll.peak), "{}", poll.peak);
+    assert_eq!(poll.verdict, Verdict::Over);
+    let fix = poll.fix.clone().unwrap();
+    assert!(fix.contains("holds a line of about"), "{fix}");
+    // 2,300,000 at 50 a second.
+    assert_eq!(f.drain_secs, Some(46_000));
+}

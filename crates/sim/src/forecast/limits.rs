@@ -3,6 +3,7 @@
 //! arrivals over. Limits are arguments: the CLI reads them from the account or takes AWS's defaults.
 
 use super::load::Timeline;
+use super::polls::PollTable;
 use super::{Limits, Sale};
 use crate::model::{self, ARRIVAL_REQUESTS, RELEASE_REQUESTS};
 use crate::report::Route;
@@ -167,7 +168,24 @@ pub fn checks(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
 }
 
 fn spread_secs(sale: &Sale, per_second: f64) -> u64 {
-    (sale.arrivals.total() / per_second.max(1.0)).ceil() as u64
+    // Less a hair, so 20,000,000 / 2,000 is 10,000 s and not 10,001 by a rounding error.
+    (sale.arrivals.total() / per_second.max(1.0) - 1e-6).ceil() as u64
+}
+
+/// The longest line (up to `longest`) whose polls fit in `limit` a second at `rate`, by bisection over
+/// the polling law's sums.
+pub fn line_held(rate: u32, limit: f64, longest: u64) -> u64 {
+    let polls = PollTable::new(rate.max(1), longest);
+    let (mut lo, mut hi) = (0u64, longest);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if polls.line(mid as f64) <= limit {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
 }
 
 fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
@@ -199,7 +217,13 @@ fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
                     (limit * 60.0 / f64::from(release_cost)).floor()
                 )
             } else {
-                "throttled polls back off as the page's law says and keep their place in line".into()
+                let longest = peak(t, |f| f.waiting).ceil() as u64;
+                format!(
+                    "throttled polls back off as the page's law says and keep their place in line; \
+                     at {}/min the route's {limit:.0}/s holds a line of about {} visitors",
+                    sale.rate,
+                    line_held(sale.rate, limit, longest)
+                )
             }
         }));
     }
@@ -331,6 +355,16 @@ mod tests {
         assert_eq!(verdict(10_001.0, Some(10_000.0)), Verdict::Over);
         assert_eq!(verdict(1.0, Some(0.0)), Verdict::Over);
         assert_eq!(verdict(1e9, None), Verdict::Ok);
+    }
+
+    #[test]
+    fn the_poll_limit_holds_a_line_by_the_law() {
+        // At 3,000/min the first 2,500 places poll every 5 s: 500/s; 4,800/s is reached deep in the line.
+        let held = line_held(3_000, 4_800.0, 3_000_000);
+        let polls = PollTable::new(3_000, 3_000_000);
+        assert!(polls.line(held as f64) <= 4_800.0 && polls.line(held as f64 + 1.0) > 4_800.0);
+        assert!((1_500_000..2_000_000).contains(&held), "{held}");
+        assert_eq!(line_held(3_000, 0.1, 1_000), 0);
     }
 
     #[test]

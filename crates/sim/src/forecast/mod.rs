@@ -14,7 +14,7 @@ mod prices;
 pub use curve::{Arrivals, parse_curve, parse_duration};
 pub use limits::{
     Check, GATEWAY_QUOTA_CODE, GATEWAY_QUOTA_NAME, PARTITION_READS_PER_S, PARTITION_WRITES_PER_S,
-    TIGHT_ABOVE, Verdict, counter_writes, gateway_default_rate, verdict,
+    TIGHT_ABOVE, Verdict, counter_writes, gateway_default_rate, line_held, verdict,
 };
 pub use load::{Flow, Timeline, timeline};
 pub use polls::{PollTable, polls_per_second};
