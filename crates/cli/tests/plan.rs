@@ -205,6 +205,42 @@ fn a_profile_gives_the_rate_and_region() {
         out.contains("API Gateway 2,500 requests/s, AWS default"),
         "{out}"
     );
+    assert!(
+        out.contains("release path (trigger 2, consumers 4)"),
+        "{out}"
+    );
+
+    // With DRT the rate is a ceiling and the drt function holds executions too.
+    ok(&run(
+        isolated(dir.path()),
+        &[
+            "init",
+            "--yes",
+            "--profile",
+            "drt",
+            "--name",
+            "Drt",
+            "--region",
+            "eu-west-1",
+            "--destination",
+            "https://shop.example.com",
+            "--rate",
+            "300",
+            "--drt",
+        ],
+    ));
+    let out = ok(&run(
+        isolated(dir.path()),
+        &["plan", "drt", "--visitors", "5000"],
+    ));
+    assert!(
+        out.contains("released at 300/min, or less while DRT holds it down"),
+        "{out}"
+    );
+    assert!(
+        out.contains("release path (trigger 2, consumers 2, drt 2)"),
+        "{out}"
+    );
 }
 
 #[test]

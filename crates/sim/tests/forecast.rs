@@ -115,7 +115,7 @@ fn the_seeds_sale_by_hand() {
     assert_eq!(all.verdict, Verdict::Over);
     assert!(all.fix.unwrap().contains("L-8A5B8E43"));
     // Lambda: 2 + 2 × 3 consumers; the producer serves what the gateway lets through, 4,000/s × 20 ms.
-    let release = get("release path (trigger, consumers)");
+    let release = get("release path (trigger 2, consumers 6)");
     assert_eq!((release.peak, release.verdict), (8.0, Verdict::Ok));
     let producer = get("producer (arrivals)");
     assert_eq!((producer.peak, producer.limit), (80.0, Some(500.0)));

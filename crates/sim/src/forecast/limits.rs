@@ -262,12 +262,17 @@ fn lambda(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
             limits.region_phrase()
         )
     };
-    let what = if sale.drt {
-        "release path (trigger, consumers, drt)"
+    let drt = if sale.drt {
+        format!(", drt {}", cc::DRT)
     } else {
-        "release path (trigger, consumers)"
+        String::new()
     };
-    let rel = check("Lambda", what.into(), "executions", release)
+    let what = format!(
+        "release path (trigger {}, consumers {}{drt})",
+        cc::TRIGGER,
+        cc::consumers_needed(sale.rate)
+    );
+    let rel = check("Lambda", what, "executions", release)
         .against(Some(f64::from(release_room)), limits.lambda_source.clone())
         .fix_if_over(|| match &planned {
             Err(s) => match s.largest_rate {

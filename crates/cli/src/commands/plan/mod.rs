@@ -163,6 +163,7 @@ pub(crate) async fn run(args: PlanArgs, format: OutputFormat) -> Result<()> {
         region: room.region,
         account: read.account,
         crowd: how,
+        drt: room.drt,
         gateway_limit: read.limits.gateway_rate,
         gateway_limit_source: read.limits.gateway_source,
         lambda_limit: read.limits.lambda_limit,

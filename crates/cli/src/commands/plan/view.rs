@@ -28,6 +28,8 @@ pub(crate) struct PlanView {
     /// The account the limits were read from; `None`: AWS's defaults.
     pub account: Option<String>,
     pub crowd: Crowd,
+    /// The profile's dynamic rate throttling: the release may run below `rate`, the drain take longer.
+    pub drt: bool,
     pub gateway_limit: u32,
     pub gateway_limit_source: String,
     pub lambda_limit: u32,
@@ -221,8 +223,13 @@ impl PlanView {
             (None, Some(r)) => format!("no profile, {r}"),
             _ => "no profile, no region".into(),
         };
+        let drt = if self.drt {
+            ", or less while DRT holds it down"
+        } else {
+            ""
+        };
         format!(
-            "plan: {} visitors {how}{waiting}, released at {}/min ({room})",
+            "plan: {} visitors {how}{waiting}, released at {}/min{drt} ({room})",
             grouped(fc.visitors),
             grouped(f64::from(fc.rate))
         )
