@@ -90,7 +90,10 @@ fn the_seeds_sale_without_credentials_uses_aws_defaults_and_says_so() {
         "{page}"
     );
     assert!(out.contains("send the emails over at least 150 s"), "{out}");
-    assert!(out.contains("\"Throttle rate\" of Amazon API Gateway (code L-8A5B8E43) in us-east-1"));
+    assert!(
+        out.contains("throttles let through at most 6939/s, within the account's 10000"),
+        "{out}"
+    );
     assert!(out.contains("the line is empty after 1 h 40 min"), "{out}");
     assert!(out.contains("list prices of"), "{out}");
     // Piped: a plain table, no sparkline glyphs.

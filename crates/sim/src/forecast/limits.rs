@@ -237,13 +237,31 @@ fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
         Some(f64::from(limits.gateway_rate)),
         limits.gateway_source.clone(),
     );
+    // What the routes' own throttles let through: only that reaches the account's quota.
+    let through = peak(t, |f| {
+        Route::ALL
+            .iter()
+            .map(|r| served(*r, f.requests[route_index(*r)]))
+            .sum()
+    })
+    .ceil();
+    let account = f64::from(limits.gateway_rate);
     out.push(total.fix_if_over(|| {
-        format!(
-            "ask AWS to raise the Service Quotas quota \"{GATEWAY_QUOTA_NAME}\" of Amazon API Gateway \
-             (code {GATEWAY_QUOTA_CODE}){} to at least {:.0}; each route's own throttle still holds",
-            limits.region_phrase(),
-            peak(t, |f| f.total()).ceil()
-        )
+        if through <= TIGHT_ABOVE * account {
+            format!(
+                "the routes' own throttles let through at most {through:.0}/s, within the account's \
+                 {account:.0}; the rest is the excess on the routes above (other APIs in this account \
+                 and region share the quota)"
+            )
+        } else {
+            format!(
+                "the routes' own throttles let through up to {through:.0}/s: ask AWS to raise the \
+                 Service Quotas quota \"{GATEWAY_QUOTA_NAME}\" of Amazon API Gateway (code \
+                 {GATEWAY_QUOTA_CODE}){} to at least {:.0}, more if other APIs share it",
+                limits.region_phrase(),
+                (through / TIGHT_ABOVE).ceil()
+            )
+        }
     }));
     out
 }
