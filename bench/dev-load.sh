@@ -51,11 +51,13 @@ for _ in $(seq 150); do
   [ "$(stat queued)" = 0 ] && break
   sleep 0.2
 done
-arrived="$(stat arrived)"; released="$(stat released)"; queued="$(stat queued)"
-echo "wrk completed $sent arrivals (+1 for the poll token); room: arrived $arrived, released $released, queued $queued"
+arrived="$(stat arrived)"; released="$(stat released)"; queued="$(stat queued)"; passed="$(stat passed_over)"
+echo "wrk completed $sent arrivals (+1 for the poll token); room: arrived $arrived, released $released, queued $queued, passed over $passed"
 # wrk stops with requests in flight: the server may have taken up to one per connection more than it counted.
 [ "$arrived" -ge $((sent + 1)) ] && [ "$arrived" -le $((sent + 1 + conns)) ] || { echo "FAIL: arrivals not accounted for" >&2; exit 1; }
-[ $((queued + released)) -eq "$arrived" ] || { echo "FAIL: queued + released != arrived" >&2; exit 1; }
+# wrk's arrivals never confirm their places (no script runs), so once their first polls are overdue the
+# release passes them over: they are accounted for as such, never lost.
+[ $((queued + released + passed)) -eq "$arrived" ] || { echo "FAIL: queued + released + passed over != arrived" >&2; exit 1; }
 echo "every arrival accounted for"
 
 echo

@@ -2,7 +2,7 @@
 (function (root) {
   "use strict";
   // FAR_MS caps the polling law; MAX_MS caps back-off after failures.
-  var MIN_MS = 5000, MAX_MS = 300000, FAR_MS = 900000, UNKNOWN_MS = 60000, LOST_MS = 180000;
+  var MIN_MS = 5000, MAX_MS = 300000, FAR_MS = 1200000, UNKNOWN_MS = 60000, LOST_MS = 180000;
 
   function num(x) { return typeof x === "number" && isFinite(x) ? x : NaN; }
 
@@ -31,11 +31,11 @@
     return a / q;
   }
 
-  // A tenth of the wait, within [5 s, 15 min]: poll load grows with the log of the crowd. The ceiling is
-  // what the far back of a long line costs (2,000,000 waiting at a 15-minute ceiling poll ~2,200 times a
-  // second; at 5 minutes, ~6,700): an hour or more from the front, a quarter-hour between checks changes
-  // nothing the visitor sees, and it stays under half the default 30-minute pass, so a visitor let in
-  // sooner than estimated still comes back in time. An unknown wait polls once a minute, so a paused line
+  // A tenth of the wait, within [5 s, 20 min]: poll load grows with the log of the crowd. The ceiling is
+  // what the far back of a long line costs (2,000,000 waiting at a 20-minute ceiling poll ~1,500 times a
+  // second; at 15 minutes ~2,000, at 5 minutes ~6,700): over three hours from the front, twenty minutes
+  // between checks changes nothing the visitor sees, and with its jitter (24 minutes at most) it stays
+  // under the default 30-minute pass, so a visitor let in sooner than estimated still comes back in time. An unknown wait polls once a minute, so a paused line
   // that restarts is noticed soon.
   function nextPollDelayMs(aheadCount, ratePerMinute, random) {
     var w = estimatedWaitMinutes(aheadCount, ratePerMinute);

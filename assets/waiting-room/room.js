@@ -1,6 +1,7 @@
-// Why: wires poll.js's rules to the page. The producer embedded where the visitor stands (#bk-state), so a
-// newcomer costs one POST {base}/join and nothing else before the first scheduled poll; the page then
-// polls {base}/poll, counts down, follows admission, re-checks when the tab wakes up, and says plainly
+// Why: wires poll.js's rules to the page. The producer gave a newcomer their place with the page and
+// embedded where they stand (#bk-state), so an arrival costs that one request. The first scheduled poll is
+// a POST {base}/join that confirms the place (link fetchers never send it, so their places are passed
+// over); the page then polls {base}/poll, counts down, follows admission, re-checks when the tab wakes up, and says plainly
 // when a session ended or a place is lost, with a one-click rejoin (a plain form, so it needs no script).
 (function () {
   "use strict";
@@ -38,7 +39,7 @@
     return a;
   }
 
-  // Timers re-run whatever was last tried: a failed join is retried as a join, not as a poll.
+  // Timers re-run whatever was last tried: a failed confirmation is retried as one, not as a poll.
   function schedule(ms) { clearTimeout(st.timer); st.timer = setTimeout(st.again || poll, ms); }
 
   function finish(message, to, delayMs) {
@@ -129,19 +130,13 @@
     request("/poll", { method: "GET" }, handle);
   }
 
-  // Taking a place: one same-origin POST. Link scanners and unfurlers fetch the page but run no script,
-  // so they never get here and never take a release slot.
-  function join() {
-    if (!navigator.cookieEnabled) return text("joining", S.noCookies);
-    st.again = join;
+  // Confirming the place GET / gave: one same-origin POST, at the first scheduled poll. Link scanners and
+  // unfurlers fetch the page but run no script, so they never get here and their places never take a slot.
+  function confirm() {
+    st.again = confirm;
+    st.polledAt = Date.now();
     request("/join", { method: "POST" }, function (d) {
-      if (d && num(d.ticket)) ticket = d.ticket;
       st.again = poll;
-      // A browser that stores no cookies would poll without a token and wait forever: say so instead.
-      if (!d.redirect && !/(?:^|;\s*)bk_ticket=\d/.test(document.cookie)) {
-        st.done = true;
-        return text("joining", S.noCookies);
-      }
       handle(d);
     });
   }
@@ -159,17 +154,18 @@
 
   setInterval(render, 1000);
   if (boot.state === "expired") return ended(S.expired);
-  if (boot.state === "new") {
-    // Cookies are scoped to {base}/: from {base} without the slash they would never come back.
-    if (location.pathname !== base + "/") return location.replace(base + "/");
+  // A browser that stores no cookies would confirm and poll without a token and wait forever: say so.
+  if (boot.pending && (!navigator.cookieEnabled || !/(?:^|;\s*)bk_ticket=\d/.test(document.cookie))) {
+    st.done = true;
     $("joining").hidden = false;
-    return join();
+    return text("joining", S.noCookies);
   }
+  if (boot.pending) st.again = confirm;
   var m = /(?:^|;\s*)bk_ticket=(\d{1,15})(?:;|$)/.exec(document.cookie);
   ticket = num(boot.ticket) ? boot.ticket : m ? Number(m[1]) : null;
   var kept = String(store(function () { return localStorage.getItem("bk_first"); })).split(":");
   if (Number(kept[0]) === ticket && /^\d+$/.test(kept[1])) st.first = Number(kept[1]);
   // The embedded state schedules the first poll by the usual law; only a state that cannot be read
   // costs a poll now.
-  try { handle(boot); } catch (e) { poll(); }
+  try { handle(boot); } catch (e) { (st.again || poll)(); }
 })();

@@ -17,12 +17,12 @@ test("near the front polls about every 5 s, never under 4 s", () => {
   assert.equal(P.nextPollDelayMs(10, 300, fixed(0.5)), 5000);
 });
 
-test("far back is capped at 15 minutes ± 20%", () => {
-  assert.equal(P.nextPollDelayMs(1000000, 300, fixed(0.5)), 900000);
+test("far back is capped at 20 minutes ± 20%", () => {
+  assert.equal(P.nextPollDelayMs(1000000, 300, fixed(0.5)), 1200000);
   // 300,000 ahead at 3,000/min: 100 minutes, a tenth is 10 minutes, under the ceiling.
   assert.equal(P.nextPollDelayMs(300000, 3000, fixed(0.5)), 600000);
-  within(P.nextPollDelayMs(1000000, 300, fixed(0)), 720000, 720000);
-  within(P.nextPollDelayMs(1000000, 300, fixed(0.999)), 1079000, 1080000);
+  within(P.nextPollDelayMs(1000000, 300, fixed(0)), 960000, 960000);
+  within(P.nextPollDelayMs(1000000, 300, fixed(0.999)), 1439000, 1440000);
 });
 
 test("between the bounds the delay is a tenth of the wait", () => {

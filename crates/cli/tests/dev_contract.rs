@@ -257,11 +257,11 @@ fn join_request(c: &reqwest::Client, origin: &str) -> reqwest::RequestBuilder {
 }
 
 #[tokio::test]
-async fn the_page_is_one_response_the_join_queues_once_and_admits_after_release() {
+async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits_after_release() {
     let (room, origin) = dev_room(true, dev::Branding::default()).await;
     let c = client();
 
-    // GET / answers the page itself, with its CSP, and takes no place.
+    // GET / answers the page itself, with its CSP, and the visitor's place, waiting for confirmation.
     let res = c.get(format!("{origin}/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "cache-control").as_deref(), Some("no-store"));
@@ -274,13 +274,6 @@ async fn the_page_is_one_response_the_join_queues_once_and_admits_after_release(
             .unwrap()
             .contains("script-src 'sha256-")
     );
-    assert!(res.headers().get("set-cookie").is_none());
-    let html = res.text().await.unwrap();
-    assert!(html.contains("\"state\":\"new\"") && html.contains("action=\"/join\""));
-    assert_eq!(room.queue.sent_total(), 0, "GET / must not enqueue");
-
-    let res = join_request(&c, &origin).send().await.unwrap();
-    assert_eq!(res.status(), 200);
     let cookies: Vec<String> = res
         .headers()
         .get_all("set-cookie")
@@ -297,13 +290,28 @@ async fn the_page_is_one_response_the_join_queues_once_and_admits_after_release(
         cookies.iter().all(|c| !c.contains("Secure")),
         "plain http must not set Secure: {cookies:?}"
     );
+    let html = res.text().await.unwrap();
     // released 4 + queued 2 at the last count, then this visitor
+    assert!(html.contains("\"state\":\"waiting\"") && html.contains("\"pending\":true"));
+    assert!(html.contains("\"ticket\":7"));
+    assert_eq!(room.queue.sent_total(), 1, "one place per arrival");
+    let token = beekeeper_core::cookie::find_token(token_cookie).unwrap();
+    assert!(!room.table.is_here(&token));
+
+    // The page's first scheduled poll confirms the place.
+    let res = join_request(&c, &origin)
+        .header("cookie", format!("bk_token={token}; bk_ticket=7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("set-cookie").is_none());
     let answer: Value = res.json().await.unwrap();
     assert_eq!(
         answer,
         json!({"admitted": false, "open": true, "releasedTotal": 4, "rate": 60, "ticket": 7})
     );
-    let token = beekeeper_core::cookie::find_token(token_cookie).unwrap();
+    assert!(room.table.is_here(&token));
 
     // Coming back with the cookie: the page with their place, not a second place in line; a second
     // join keeps the same place too.
@@ -338,7 +346,7 @@ async fn the_page_is_one_response_the_join_queues_once_and_admits_after_release(
         .unwrap();
     assert_eq!(
         stats,
-        json!({"arrived": 1, "released": 4, "queued": 1, "open": true, "rate": 60})
+        json!({"arrived": 1, "released": 4, "queued": 1, "passed_over": 0, "open": true, "rate": 60})
     );
 
     room.table

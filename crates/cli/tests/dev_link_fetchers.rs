@@ -1,8 +1,9 @@
-//! Link fetchers take no place: against the real `beekeeper dev` binary, 300 plain `GET /` requests (no
-//! cookies kept, no scripts run: what email scanners, chat unfurlers and bots do) arrive ahead of a real
-//! visitor, who then joins the way the page does and must be first in line, released in the first
-//! release that releases anyone. Before the page joined with a `POST`, each such GET took a place:
-//! measured in issue 8, the visitor waited 56 s behind 300 of them at 30 per 5-second "minute".
+//! Link fetchers cost a real visitor nothing: against the real `beekeeper dev` binary, 300 plain `GET /`
+//! requests (no cookies kept, no scripts run: what email scanners, chat unfurlers and bots do) arrive
+//! ahead of a real visitor. Each gets a place, as every arrival does, but never confirms it; the visitor
+//! confirms theirs the way the page does (its first scheduled poll is a `POST /join`) and must be the
+//! first one released, within a few release "minutes", not after the 300. Measured in issue 8 before
+//! the arrival design changed: the visitor waited 56 s behind 300 of them at 30 per 5-second "minute".
 
 use serde_json::Value;
 use std::net::TcpListener;
@@ -37,7 +38,7 @@ async fn stats(c: &reqwest::Client, origin: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_hundred_link_fetches_take_no_place_ahead_of_a_real_visitor() {
+async fn three_hundred_link_fetches_ahead_do_not_delay_a_real_visitor() {
     let port = free_port_pair();
     let bin = std::env::var("BEEKEEPER_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_beekeeper").to_string());
@@ -66,39 +67,43 @@ async fn three_hundred_link_fetches_take_no_place_ahead_of_a_real_visitor() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    // 300 fetches of the link, each a fresh client with no cookie: every one gets the whole page.
+    // 300 fetches of the link, each a fresh client with no cookie: every one gets the whole page, and
+    // a place that waits for a confirmation that never comes.
     for i in 0..300 {
         let res = c.get(format!("{origin}/")).send().await.unwrap();
         assert_eq!(res.status(), 200, "fetch {i}");
-        assert!(
-            res.headers().get("set-cookie").is_none(),
-            "fetch {i} got a cookie"
-        );
-        assert!(res.text().await.unwrap().contains("id=\"bk-state\""));
+        assert!(res.text().await.unwrap().contains("\"pending\":true"));
     }
-    assert_eq!(stats(&c, &origin).await["arrived"], 0, "a GET took a place");
+    assert_eq!(stats(&c, &origin).await["arrived"], 300);
 
-    // The real visitor: the page, then its one join.
-    assert_eq!(
-        c.get(format!("{origin}/")).send().await.unwrap().status(),
-        200
-    );
-    let join = c
-        .post(format!("{origin}/join"))
-        .header("accept", "application/json")
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(join.status(), 200);
-    let token = join
+    // The real visitor: the page with their place (behind all 300), then the page's confirmation.
+    let page = c.get(format!("{origin}/")).send().await.unwrap();
+    let arrived = Instant::now();
+    let cookies: Vec<String> = page
         .headers()
         .get_all("set-cookie")
         .iter()
-        .find_map(|v| beekeeper_core::cookie::find_token(v.to_str().ok()?))
+        .filter_map(|v| Some(v.to_str().ok()?.split(';').next()?.to_string()))
+        .collect();
+    let token = cookies
+        .iter()
+        .find_map(|c| beekeeper_core::cookie::find_token(c))
         .expect("a token cookie");
-    let answer: Value = join.json().await.unwrap();
-    assert_eq!(answer["ticket"], 1, "first in line: {answer}");
+    let held = cookies.join("; ");
+    assert!(held.contains("bk_ticket=301"), "{held}");
+    let confirm = c
+        .post(format!("{origin}/join"))
+        .header("accept", "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &held)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 200);
+    assert!(
+        confirm.headers().get("set-cookie").is_none(),
+        "no second place"
+    );
 
     // Polled until admitted (the first release comes one 2-second "minute" after start).
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -118,10 +123,18 @@ async fn three_hundred_link_fetches_take_no_place_ahead_of_a_real_visitor() {
         assert!(Instant::now() < deadline, "not admitted: {poll}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let waited = arrived.elapsed();
     let s = stats(&c, &origin).await;
     assert_eq!(
         (s["arrived"].as_u64(), s["released"].as_u64()),
-        (Some(1), Some(1)),
+        (Some(301), Some(1)),
         "nobody was released ahead of the visitor: {s}"
+    );
+    // A figure, not a timed assertion: 300 unconfirmed places are looked at up to 60 per batch (its
+    // receive and five more), so the visitor is reached within a couple of 2-second "minutes", where
+    // releasing the 300 first would take ten.
+    eprintln!(
+        "# admitted {:.1} s after arriving behind 300 link fetches",
+        waited.as_secs_f64()
     );
 }

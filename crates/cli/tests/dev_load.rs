@@ -193,26 +193,38 @@ async fn a_burst_of_arrivals_and_polls_is_served_without_errors_and_fully_accoun
         let (elapsed, lat, tokens) = burst(arrivals, concurrency, move |_| {
             let (c, o) = (c.clone(), o.clone());
             async move {
-                // The page's own join (GET / takes no place, so it is not an arrival).
+                // The arrival (the page, with the place) and the page's confirmation of it, which a
+                // real page sends at its first scheduled poll.
                 let res = c
-                    .post(format!("{o}/join"))
-                    .header("accept", "application/json")
+                    .get(format!("{o}/"))
                     .send()
                     .await
                     .map_err(|e| e.to_string())?;
                 if res.status() != 200 {
-                    return Err(format!("join answered {}", res.status()));
+                    return Err(format!("GET / answered {}", res.status()));
                 }
-                res.headers()
+                let token = res
+                    .headers()
                     .get_all("set-cookie")
                     .iter()
                     .find_map(|v| beekeeper_core::cookie::find_token(v.to_str().ok()?))
                     .map(|t| t.to_string())
-                    .ok_or_else(|| "arrival set no bk_token".to_string())
+                    .ok_or_else(|| "arrival set no bk_token".to_string())?;
+                let res = c
+                    .post(format!("{o}/join"))
+                    .header("accept", "application/json")
+                    .header("cookie", format!("bk_token={token}"))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if res.status() != 200 {
+                    return Err(format!("confirmation answered {}", res.status()));
+                }
+                Ok(token)
             }
         })
         .await;
-        report("arrivals", elapsed, lat);
+        report("arrivals (page + confirmation)", elapsed, lat);
         let distinct: std::collections::HashSet<_> = tokens.iter().collect();
         assert_eq!(distinct.len(), arrivals, "every arrival gets its own token");
 

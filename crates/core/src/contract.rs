@@ -31,6 +31,15 @@ pub fn room_copy_keys() -> impl Iterator<Item = String> {
     (0..ROOM_COPIES).map(|i| format!("{ROOM_COPY_PREFIX}{i}"))
 }
 
+/// Prefix of the presence items, `#here#{token}`: written when a visitor confirms the place `GET /` gave
+/// them, read at release to pass over places nobody came back for. `#` never occurs in a token.
+pub const HERE_PREFIX: &str = "#here#";
+
+/// The presence item's key for `token`.
+pub fn here_key(token: &crate::Token) -> String {
+    format!("{HERE_PREFIX}{}", token.as_str())
+}
+
 /// The room item: operator settings plus what the functions keep up to date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomState {

@@ -14,9 +14,9 @@ pub const RETRY_AFTER_SECS: u32 = 10;
 
 /// Steady rate (requests/s) per route; the burst is half of it, the account's own ratio. Each route gets
 /// a share and together they stay within the account's quota: `/poll` (every waiting visitor, adaptive)
-/// under half; arrivals a fifth each for the page (`GET /`) and the join that follows it (`POST /join`:
-/// a visitor makes one of each, so they share one rate, which also sizes the producer's reserved
-/// concurrency); the page's one asset, the logo (styles and scripts are inline; browsers cache the logo),
+/// under half; a fifth each for the page (`GET /`, which gives the place) and the join that confirms it
+/// (`POST /join`, the page's first scheduled poll: in a line that moves fast it follows the page within
+/// seconds, so it gets the page's rate, which also sizes the producer's reserved concurrency); the page's one asset, the logo (styles and scripts are inline; browsers cache the logo),
 /// 3%; the destination's `/client-check` 8% (it is called about once per released visitor: even
 /// 100,000/min is 1,700 a second spread over a minute, so 800 steady covers it with the burst); the
 /// JWKS, fetched and cached by the destination, 1%.
@@ -89,8 +89,8 @@ mod tests {
     fn every_route_at_its_limit_at_once_fits_the_account() {
         assert!(ROUTE_LIMITS.iter().map(|r| r.2).sum::<u32>() <= ACCOUNT_RATE);
         assert!(route_limit("/poll", "GET") <= ACCOUNT_RATE / 2);
-        // Each arrival is a page load and then a join: a join throttled below the page would turn away
-        // visitors the page already let in.
+        // Each arrival's page is followed by its confirming join, seconds later in a fast line: a join
+        // throttled below the page would leave places the page gave unconfirmed, to be passed over.
         assert_eq!(route_limit("/join", "POST"), route_limit("/", "GET"));
         assert_eq!(route_limit("/new", "GET"), DEFAULT_LIMIT);
     }

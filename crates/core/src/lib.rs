@@ -13,6 +13,7 @@ mod error;
 pub mod gateway;
 pub mod headers;
 pub mod html;
+pub mod law;
 pub mod names;
 pub mod pacing;
 pub mod plan;

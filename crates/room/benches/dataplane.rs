@@ -10,7 +10,7 @@ use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::{FakeClock, MemoryQueue, MemoryTable, RecordingInvoker};
 use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
 use beekeeper_room::trigger::Trigger;
-use beekeeper_room::{BatchKey, Clock, Error, Queue, Released, RoomUpdate, Table};
+use beekeeper_room::{BatchKey, Clock, Error, Presence, Queue, Released, RoomUpdate, Table};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Median µs per request over `samples` runs of `per_sample` requests: `POST join` when `join`, else
-/// `GET /` (the page, rendered).
+/// `GET /` (the page, rendered; with a place for a newcomer).
 async fn time_arrivals(
     producer: &Producer,
     join: bool,
@@ -69,7 +69,7 @@ async fn time_arrivals(
             let reply = if join {
                 producer.join(&arrival, t, now).await
             } else {
-                producer.page(&arrival, now).await
+                producer.page(&arrival, t, now).await
             };
             std::hint::black_box(reply.is_ok());
         }
@@ -87,16 +87,16 @@ async fn producer_figures() {
     table.insert_token(TokenItem::released(released.clone(), T0_MS / 1000, 30));
     let producer = Producer::new(queue, table, ProducerSettings::default());
 
-    let page = time_arrivals(&producer, false, Some(COOKIE), 101, 2_000).await;
-    let newcomer = time_arrivals(&producer, true, Some(COOKIE), 101, 2_000).await;
+    let newcomer = time_arrivals(&producer, false, Some(COOKIE), 101, 2_000).await;
     let waiting_cookie = format!("{COOKIE}; bk_token={waiting}; bk_ticket=4711");
+    let confirm = time_arrivals(&producer, true, Some(&waiting_cookie), 101, 2_000).await;
     let in_line = time_arrivals(&producer, false, Some(&waiting_cookie), 101, 2_000).await;
     let released_cookie = format!("{COOKIE}; bk_token={released}; bk_ticket=12");
     let admitted = time_arrivals(&producer, false, Some(&released_cookie), 101, 2_000).await;
     println!("producer, in-memory queue and table (median of 101 samples × 2,000 requests):");
-    println!("  GET /, newcomer (page rendered)  {page:>7.2} µs/request");
-    println!("  POST join (enqueue + 2 cookies)  {newcomer:>7.2} µs/request");
-    println!("  GET /, waiting (lookup + page)   {in_line:>7.2} µs/request");
+    println!("  GET /, newcomer (place + page)   {newcomer:>7.2} µs/request");
+    println!("  POST join, confirming the place  {confirm:>7.2} µs/request");
+    println!("  GET /, waiting (confirm + page)  {in_line:>7.2} µs/request");
     println!("  GET /, released (redirect)       {admitted:>7.2} µs/request");
 }
 
@@ -120,6 +120,12 @@ impl Table for Stamped {
     }
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
         self.inner.token(token).await
+    }
+    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
+        self.inner.mark_here(token, expires_at).await
+    }
+    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
+        self.inner.here(tokens).await
     }
     async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
         self.inner.claim_minute(minute_ms, now_secs).await

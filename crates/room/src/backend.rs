@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, TokenItem};
 use beekeeper_core::plan::ConsumerTask;
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// A message taken from the queue, not yet deleted.
@@ -13,8 +14,11 @@ use std::time::Duration;
 pub struct Received {
     /// `None` for a body that is not a token: left undeleted so it ends in the dead-letter queue.
     pub token: Option<Token>,
-    /// Opaque handle for [`Queue::delete`].
+    /// Opaque handle for [`Queue::delete`] and [`Queue::defer`].
     pub receipt: String,
+    /// For a place taken by `GET /` and not yet confirmed when it was queued: when the visitor's first
+    /// poll was due at the latest (epoch ms). `None` for a place taken by a confirmed join.
+    pub poll_by_ms: Option<u64>,
 }
 
 /// How many visitors are waiting: `visible` are queued, `in_flight` are being released right now.
@@ -27,11 +31,19 @@ pub struct QueueDepth {
 /// The line of visitors (SQS standard queue in AWS).
 #[async_trait]
 pub trait Queue: Send + Sync {
+    /// Queues a place its visitor has already confirmed (a join from the page).
     async fn send(&self, token: &Token) -> Result<(), Error>;
+    /// Queues a place taken by `GET /`, to be released only once its visitor confirms it
+    /// ([`Table::mark_here`]); `poll_by_ms` travels with the message (an SQS message attribute).
+    async fn send_pending(&self, token: &Token, poll_by_ms: u64) -> Result<(), Error>;
     /// Up to `max` (≤ 10) messages, waiting up to `wait` for the first one (long poll).
     async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error>;
     /// Deletes the given messages; returns the receipts that could not be deleted.
     async fn delete(&self, messages: &[Received]) -> Result<Vec<String>, Error>;
+    /// Hides received messages for the given time (`ChangeMessageVisibility`): they stay in line and come
+    /// back then. A failure is harmless (they come back after the usual visibility timeout), so it is
+    /// only logged by callers.
+    async fn defer(&self, messages: &[(Received, Duration)]) -> Result<(), Error>;
     async fn depth(&self) -> Result<QueueDepth, Error>;
 }
 
@@ -71,6 +83,11 @@ pub trait Table: Send + Sync {
     /// error: it returns `Ok(false)`.
     async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error>;
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error>;
+    /// Records that the visitor holding `token` is there (`#here#{token}`, kept until `expires_at`, epoch
+    /// seconds). Idempotent: every confirmation writes the same item.
+    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error>;
+    /// Which of `tokens` (at most [`MAX_RELEASE`]) have confirmed, and which could not be read (throttled).
+    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error>;
     /// Adds `n` to the ticket counter (created at 0 when absent) and returns its new value: tickets
     /// `new-n+1 ..= new` are the caller's. One atomic `ADD`, so containers never get the same ticket.
     async fn take_tickets(&self, n: u64) -> Result<u64, Error>;
@@ -135,6 +152,18 @@ pub struct Released {
     /// Neither written nor found (throttled, conflicting); retry them.
     pub unprocessed: Vec<TokenItem>,
 }
+
+/// What [`Table::here`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Presence {
+    pub here: HashSet<Token>,
+    /// Not read (unprocessed after retries): neither here nor absent, so neither released nor passed over.
+    pub unread: HashSet<Token>,
+}
+
+/// How long a confirmation is kept: as long as the queue keeps a message (its retention), since no
+/// place can be released after that.
+pub const HERE_KEEP_SECS: u64 = 4 * 24 * 3600;
 
 /// Starts a consumer without waiting for it (Lambda `Invoke` with `InvocationType=Event` in AWS).
 #[async_trait]

@@ -12,8 +12,9 @@
 //! write that creates its item ([`Table::release`]); see `aws/release.rs` for how that scales.
 
 use crate::Error;
-use crate::backend::{BatchKey, Clock, Queue, Received, Table};
+use crate::backend::{BatchKey, Clock, Presence, Queue, Received, Table};
 use beekeeper_core::Token;
+use beekeeper_core::arrival::{Unconfirmed, unconfirmed};
 use beekeeper_core::contract::TokenItem;
 use beekeeper_core::pacing::schedule;
 use beekeeper_core::plan::{BATCH, ConsumerTask};
@@ -38,6 +39,11 @@ pub const BATCH_BUDGET: Duration = Duration::from_secs(3);
 const AFTER_RECEIVE_MS: u64 = 2_000;
 /// How often a running consumer publishes the counters into `released_total`: the page's lag.
 const PUBLISH_EVERY_MS: u64 = 5_000;
+/// Receives a batch may add to replace places set aside, so up to five in six places may be link
+/// fetchers' before the rate of real visitors drops.
+const EXTRA_RECEIVES: u32 = 5;
+/// When a confirmation could not be read: look again this much later.
+const UNREAD_LOOK_AGAIN: Duration = Duration::from_secs(10);
 /// How long a task claim is kept: far longer than Lambda retries an event (MaximumEventAgeInSeconds).
 const CLAIM_KEEP_SECS: u64 = 6 * 3600;
 
@@ -68,6 +74,12 @@ pub struct ConsumeReport {
     pub unwritten: u64,
     /// Batches not started because the minute or the invocation was about to end.
     pub skipped_batches: u32,
+    /// Unconfirmed places looked at before their visitor's first poll was overdue: left in line.
+    pub deferred: u64,
+    /// Unconfirmed places whose visitor never came back (link fetchers): removed without using a slot.
+    pub passed_over: u64,
+    /// Receives made within a batch to replace places set aside.
+    pub extra_receives: u32,
 }
 
 pub struct Consumer {
@@ -161,6 +173,8 @@ impl Consumer {
             empty_receives = report.empty_receives,
             unwritten = report.unwritten,
             skipped_batches = report.skipped_batches,
+            deferred = report.deferred,
+            passed_over = report.passed_over,
             "consumer done"
         );
         Ok(report)
@@ -219,20 +233,15 @@ impl Consumer {
                 wait = wait.min(d.saturating_sub(at + AFTER_RECEIVE_MS) / 1000);
             }
             report.batches += 1;
-            let received = match self.queue.receive(want, Duration::from_secs(wait)).await {
-                Ok(r) => r,
-                Err(e) if e.is_retryable() => {
-                    tracing::warn!(error = %e, "receive failed; trying again at the next batch");
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            if received.is_empty() {
-                report.empty_receives += 1;
-                continue;
-            }
-            self.release(&received, session_minutes, key, report)
-                .await?;
+            self.take(
+                want,
+                Duration::from_secs(wait),
+                session_minutes,
+                key,
+                limits,
+                report,
+            )
+            .await?;
             let now = self.clock.now_ms();
             if now.saturating_sub(last_publish) >= PUBLISH_EVERY_MS {
                 self.publish().await;
@@ -242,14 +251,61 @@ impl Consumer {
         Ok(())
     }
 
-    /// Writes (counting only new items), then deletes every message whose item now exists.
+    /// One batch: receives up to `want` and releases them. Places set aside (unconfirmed) do not use a
+    /// slot, so their share is received again at once, up to [`EXTRA_RECEIVES`] times: a line full of
+    /// link fetchers' places still releases real visitors at the planned rate.
+    async fn take(
+        &self,
+        mut want: u32,
+        mut wait: Duration,
+        session_minutes: u32,
+        key: BatchKey,
+        limits: &Limits,
+        report: &mut ConsumeReport,
+    ) -> Result<(), Error> {
+        for round in 0..=EXTRA_RECEIVES {
+            if round > 0 {
+                if self.clock.now_ms() >= limits.stop_at {
+                    break;
+                }
+                report.extra_receives += 1;
+            }
+            let received = match self.queue.receive(want, wait).await {
+                Ok(r) => r,
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(error = %e, "receive failed; trying again at the next batch");
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            if received.is_empty() {
+                report.empty_receives += 1;
+                break;
+            }
+            let set_aside = self
+                .release(&received, session_minutes, key, report)
+                .await?;
+            if set_aside == 0 {
+                break;
+            }
+            want = set_aside.min(want);
+            // The queue just had messages; a short poll-length wait is enough.
+            wait = Duration::from_secs(MIN_WAIT_SECS);
+        }
+        Ok(())
+    }
+
+    /// Writes (counting only new items), then deletes every message whose item now exists. Returns how
+    /// many places were set aside as unconfirmed (deferred or passed over).
     async fn release(
         &self,
         received: &[Received],
         session_minutes: u32,
         key: BatchKey,
         report: &mut ConsumeReport,
-    ) -> Result<(), Error> {
+    ) -> Result<u32, Error> {
+        let (received, set_aside) = self.confirmed(received, report).await?;
+        let received = &received[..];
         let malformed = received.iter().filter(|m| m.token.is_none()).count();
         if malformed > 0 {
             // Left undeleted: redrive moves them to the dead-letter queue after a few receives.
@@ -269,7 +325,7 @@ impl Consumer {
             .map(|t| TokenItem::released(t, now_secs, session_minutes))
             .collect();
         if items.is_empty() {
-            return Ok(());
+            return Ok(set_aside);
         }
         let (fresh, already, unwritten) = self.write(items, key).await?;
         report.released += fresh;
@@ -298,7 +354,70 @@ impl Consumer {
                 }
             }
         }
-        Ok(())
+        Ok(set_aside)
+    }
+
+    /// Sets aside the places `GET /` took whose visitors have not confirmed them: each is deferred while
+    /// its visitor's first poll may still come, and passed over (deleted, not counted) once it is overdue
+    /// (`beekeeper_core::arrival::unconfirmed`). Returns the messages to release and how many were set
+    /// aside. A presence read that failed or came back unprocessed defers, never passes over.
+    async fn confirmed(
+        &self,
+        received: &[Received],
+        report: &mut ConsumeReport,
+    ) -> Result<(Vec<Received>, u32), Error> {
+        let pending: Vec<Token> = received
+            .iter()
+            .filter(|m| m.poll_by_ms.is_some())
+            .filter_map(|m| m.token.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if pending.is_empty() {
+            return Ok((received.to_vec(), 0));
+        }
+        let presence = match self.table.here(&pending).await {
+            Ok(p) => p,
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(error = %e, "could not read confirmations; looking again shortly");
+                Presence {
+                    unread: pending.into_iter().collect(),
+                    ..Presence::default()
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let now = self.clock.now_ms();
+        let (mut keep, mut defer, mut pass) = (Vec::new(), Vec::new(), Vec::new());
+        for m in received {
+            let (Some(t), Some(by)) = (&m.token, m.poll_by_ms) else {
+                keep.push(m.clone());
+                continue;
+            };
+            if presence.here.contains(t) {
+                keep.push(m.clone());
+            } else if presence.unread.contains(t) {
+                defer.push((m.clone(), UNREAD_LOOK_AGAIN));
+            } else {
+                match unconfirmed(by, now) {
+                    Unconfirmed::Defer(ms) => defer.push((m.clone(), Duration::from_millis(ms))),
+                    Unconfirmed::PassOver => pass.push(m.clone()),
+                }
+            }
+        }
+        report.deferred += defer.len() as u64;
+        report.passed_over += pass.len() as u64;
+        if !defer.is_empty() {
+            if let Err(e) = self.queue.defer(&defer).await {
+                tracing::warn!(error = %e, "could not defer unconfirmed places; they come back anyway");
+            }
+        }
+        if !pass.is_empty() {
+            if let Err(e) = self.queue.delete(&pass).await {
+                tracing::warn!(error = %e, "could not remove passed-over places; they come back");
+            }
+        }
+        Ok((keep, (defer.len() + pass.len()) as u32))
     }
 
     /// Writes `items`, retrying what the table hands back. Returns (created, found already released,

@@ -17,7 +17,7 @@ pub mod producer;
 pub mod trigger;
 
 pub use backend::{
-    BatchKey, COUNTER_SHARDS, Clock, Invoker, MAX_RELEASE, Queue, QueueDepth, Received, Released,
-    RoomUpdate, SystemClock, Table,
+    BatchKey, COUNTER_SHARDS, Clock, HERE_KEEP_SECS, Invoker, MAX_RELEASE, Presence, Queue,
+    QueueDepth, Received, Released, RoomUpdate, SystemClock, Table,
 };
 pub use error::Error;

@@ -4,11 +4,11 @@
 
 use crate::Error;
 use crate::backend::{
-    BatchKey, Clock, Invoker, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
+    BatchKey, Clock, Invoker, Presence, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
 };
 use async_trait::async_trait;
 use beekeeper_core::Token;
-use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
+use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem, here_key};
 use beekeeper_core::plan::ConsumerTask;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,6 +55,8 @@ struct QueueState {
     visible: VecDeque<(u64, String)>,
     /// receipt → (message id, body, visible again at ms)
     in_flight: HashMap<String, (u64, String, u64)>,
+    /// message id → its `poll_by_ms` attribute (places not yet confirmed).
+    pending: HashMap<u64, u64>,
     sent: u64,
 }
 
@@ -76,10 +78,17 @@ impl MemoryQueue {
 
     /// Enqueues any body, for tests of what consumers do with a message that is not a token.
     pub fn send_raw(&self, body: &str) {
+        self.push(body, None);
+    }
+
+    fn push(&self, body: &str, poll_by_ms: Option<u64>) {
         let mut s = lock(&self.state);
         s.next_id += 1;
         let id = s.next_id;
         s.visible.push_back((id, body.to_string()));
+        if let Some(at) = poll_by_ms {
+            s.pending.insert(id, at);
+        }
         s.sent += 1;
     }
 
@@ -107,7 +116,12 @@ impl MemoryQueue {
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn send(&self, token: &Token) -> Result<(), Error> {
-        self.send_raw(token.as_str());
+        self.push(token.as_str(), None);
+        Ok(())
+    }
+
+    async fn send_pending(&self, token: &Token, poll_by_ms: u64) -> Result<(), Error> {
+        self.push(token.as_str(), Some(poll_by_ms));
         Ok(())
     }
 
@@ -126,6 +140,7 @@ impl Queue for MemoryQueue {
             out.push(Received {
                 token: Token::parse(&body).ok(),
                 receipt: receipt.clone(),
+                poll_by_ms: s.pending.get(&id).copied(),
             });
             s.in_flight.insert(receipt, (id, body, until));
         }
@@ -136,11 +151,25 @@ impl Queue for MemoryQueue {
         let mut s = lock(&self.state);
         let mut failed = Vec::new();
         for m in messages {
-            if s.in_flight.remove(&m.receipt).is_none() {
-                failed.push(m.receipt.clone());
+            match s.in_flight.remove(&m.receipt) {
+                Some((id, _, _)) => {
+                    s.pending.remove(&id);
+                }
+                None => failed.push(m.receipt.clone()),
             }
         }
         Ok(failed)
+    }
+
+    async fn defer(&self, messages: &[(Received, Duration)]) -> Result<(), Error> {
+        let mut s = lock(&self.state);
+        let now = self.clock.now_ms();
+        for (m, d) in messages {
+            if let Some(entry) = s.in_flight.get_mut(&m.receipt) {
+                entry.2 = now + d.as_millis() as u64;
+            }
+        }
+        Ok(())
     }
 
     async fn depth(&self) -> Result<QueueDepth, Error> {
@@ -157,6 +186,8 @@ impl Queue for MemoryQueue {
 struct TableState {
     room: Option<RoomState>,
     tokens: HashMap<Token, TokenItem>,
+    /// Visitors who confirmed their place (`#here#{token}`).
+    here: HashSet<Token>,
     tickets: u64,
     /// The minute each token item was released in (DynamoDB keeps it on the item).
     minutes: HashMap<Token, u64>,
@@ -206,6 +237,11 @@ impl MemoryTable {
     /// Every token item, for tests and the dev server's log.
     pub fn token_count(&self) -> usize {
         lock(&self.state).tokens.len()
+    }
+
+    /// Whether the visitor holding `token` has confirmed their place.
+    pub fn is_here(&self, token: &Token) -> bool {
+        lock(&self.state).here.contains(token)
     }
 
     pub fn insert_token(&self, item: TokenItem) {
@@ -274,6 +310,25 @@ impl Table for MemoryTable {
         let s = lock(&self.state);
         unreadable(&s, token.as_str())?;
         Ok(s.tokens.get(token).cloned())
+    }
+
+    async fn mark_here(&self, token: &Token, _expires_at: u64) -> Result<(), Error> {
+        lock(&self.state).here.insert(token.clone());
+        Ok(())
+    }
+
+    /// A token whose presence key is listed by [`MemoryTable::fail_reads_of`] is handed back unread.
+    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
+        let s = lock(&self.state);
+        let mut out = Presence::default();
+        for t in tokens {
+            if s.unreadable.contains(&here_key(t)) {
+                out.unread.insert(t.clone());
+            } else if s.here.contains(t) {
+                out.here.insert(t.clone());
+            }
+        }
+        Ok(out)
     }
 
     async fn claim_minute(&self, minute_ms: u64, _now_secs: u64) -> Result<bool, Error> {

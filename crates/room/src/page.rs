@@ -1,5 +1,5 @@
 //! The waiting page as the producer answers `GET /`: one response with the styles and scripts inline, so
-//! a new visitor costs one request for the page and one `POST join`, not eight. The page is assembled once
+//! a new visitor costs one request (the page, which comes with the place), not eight. The page is assembled once
 //! per container (the branding comes from the function's environment and never changes while it runs),
 //! and the Content-Security-Policy allows exactly the inline code it holds, by SHA-256.
 

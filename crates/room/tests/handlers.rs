@@ -2,6 +2,8 @@
 //! the test doubles they need (a queue that fails or is slow, a table that records writes). One module a
 //! handler under `tests/handlers/`; what they share lives here.
 
+#[path = "handlers/confirm.rs"]
+mod confirm;
 #[path = "handlers/consumer.rs"]
 mod consumer;
 #[path = "handlers/drt.rs"]
@@ -25,7 +27,7 @@ use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, TokenItem};
 use beekeeper_room::memory::{FakeClock, MemoryQueue, MemoryTable};
 use beekeeper_room::{
-    BatchKey, Clock, Error, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
+    BatchKey, Clock, Error, Presence, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -110,6 +112,12 @@ impl Queue for FailingQueue {
     async fn send(&self, _: &Token) -> Result<(), Error> {
         Err(throttled("SendMessage"))
     }
+    async fn send_pending(&self, _: &Token, _: u64) -> Result<(), Error> {
+        Err(throttled("SendMessage"))
+    }
+    async fn defer(&self, _: &[(Received, Duration)]) -> Result<(), Error> {
+        Err(throttled("ChangeMessageVisibilityBatch"))
+    }
     async fn receive(&self, _: u32, _: Duration) -> Result<Vec<Received>, Error> {
         Err(throttled("ReceiveMessage"))
     }
@@ -158,6 +166,12 @@ impl TimedQueue {
 impl Queue for TimedQueue {
     async fn send(&self, t: &Token) -> Result<(), Error> {
         self.inner.send(t).await
+    }
+    async fn send_pending(&self, t: &Token, poll_by_ms: u64) -> Result<(), Error> {
+        self.inner.send_pending(t, poll_by_ms).await
+    }
+    async fn defer(&self, m: &[(Received, Duration)]) -> Result<(), Error> {
+        self.inner.defer(m).await
     }
     async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error> {
         let at_ms = self.clock.now_ms();
@@ -225,6 +239,12 @@ impl Table for RecordingTable {
     }
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
         self.inner.token(token).await
+    }
+    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
+        self.inner.mark_here(token, expires_at).await
+    }
+    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
+        self.inner.here(tokens).await
     }
     async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
         self.inner.claim_minute(minute_ms, now_secs).await

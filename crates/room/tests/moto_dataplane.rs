@@ -8,6 +8,8 @@
 #[path = "moto_dataplane/harness.rs"]
 mod harness;
 
+#[path = "moto_dataplane/confirm.rs"]
+mod confirm;
 #[path = "moto_dataplane/copies.rs"]
 mod copies;
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{ROOM_COPIES, RoomState, TokenItem};
 use beekeeper_room::memory::MemoryTable;
-use beekeeper_room::{Clock, Error, Queue, QueueDepth, Received, RoomUpdate, Table};
+use beekeeper_room::{Clock, Error, Presence, Queue, QueueDepth, Received, RoomUpdate, Table};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -87,11 +87,20 @@ impl Clock for SimClock {
     }
 }
 
+fn sim_id(token: &Token) -> Result<u32, Error> {
+    id_of(token).ok_or_else(|| Error::Corrupt {
+        what: "simulated token",
+        detail: format!("{token} is not a simulated visitor's token"),
+    })
+}
+
 #[derive(Default)]
 struct QueueState {
     visible: VecDeque<u32>,
     /// receipt → (visitor, visible again at ms)
     in_flight: HashMap<u64, (u32, u64)>,
+    /// visitor → their place's `poll_by_ms`, while it waits for confirmation.
+    pending: HashMap<u32, u64>,
     next_receipt: u64,
 }
 
@@ -134,11 +143,31 @@ impl SimQueue {
 #[async_trait]
 impl Queue for SimQueue {
     async fn send(&self, token: &Token) -> Result<(), Error> {
-        let id = id_of(token).ok_or_else(|| Error::Corrupt {
-            what: "simulated token",
-            detail: format!("{token} is not a simulated visitor's token"),
-        })?;
-        lock(&self.state).visible.push_back(id);
+        lock(&self.state).visible.push_back(sim_id(token)?);
+        Ok(())
+    }
+
+    async fn send_pending(&self, token: &Token, poll_by_ms: u64) -> Result<(), Error> {
+        let id = sim_id(token)?;
+        let mut s = lock(&self.state);
+        s.visible.push_back(id);
+        s.pending.insert(id, poll_by_ms);
+        Ok(())
+    }
+
+    async fn defer(&self, messages: &[(Received, Duration)]) -> Result<(), Error> {
+        let mut s = lock(&self.state);
+        let now = self.clock.now_ms();
+        for (m, d) in messages {
+            let entry = m
+                .receipt
+                .parse::<u64>()
+                .ok()
+                .and_then(|r| s.in_flight.get_mut(&r));
+            if let Some(e) = entry {
+                e.1 = now + d.as_millis() as u64;
+            }
+        }
         Ok(())
     }
 
@@ -157,6 +186,7 @@ impl Queue for SimQueue {
             out.push(Received {
                 token: Some(token_of(id)),
                 receipt: r.to_string(),
+                poll_by_ms: s.pending.get(&id).copied(),
             });
         }
         Ok(out)
@@ -171,8 +201,11 @@ impl Queue for SimQueue {
                 .parse::<u64>()
                 .ok()
                 .and_then(|r| s.in_flight.remove(&r));
-            if gone.is_none() {
-                failed.push(m.receipt.clone());
+            match gone {
+                Some((id, _)) => {
+                    s.pending.remove(&id);
+                }
+                None => failed.push(m.receipt.clone()),
             }
         }
         Ok(failed)
@@ -296,6 +329,18 @@ impl Table for CountingTable {
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
         self.token_load(token, 1, 0);
         self.inner.token(token).await
+    }
+    /// Presence items are keyed by the visitor's token too (`#here#{token}`): counted with the visitor's
+    /// own key, which overstates that key's load, never understates it.
+    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
+        self.token_load(token, 0, 1);
+        self.inner.mark_here(token, expires_at).await
+    }
+    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
+        for t in tokens {
+            self.token_load(t, 1, 0);
+        }
+        self.inner.here(tokens).await
     }
     async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
         let s = self.second();

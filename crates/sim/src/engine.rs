@@ -26,11 +26,10 @@ use std::sync::{Arc, Mutex};
 
 /// The virtual epoch the sale starts at (any fixed time works; this one is readable in logs).
 const T0_MS: u64 = 1_800_000_000_000;
-/// The page's script runs and posts `/join` this long after the page is requested.
-const JOIN_AFTER_MS: u64 = 500;
 /// The destination checks an admitted visitor's token this long after the redirect.
 const CHECK_AFTER_MS: u64 = 1_000;
-/// How long one join keeps a producer container busy: sets how many containers the burst warms.
+/// How long one arrival or confirmation keeps a producer container busy: sets how many containers the
+/// burst warms.
 const PRODUCER_BUSY_MS: u64 = crate::model::PRODUCER_CALL_MS;
 const VISIBILITY_MS: u64 = 30_000;
 const MINUTE_MS: u64 = 60_000;
@@ -69,7 +68,7 @@ struct Sim {
     visitors: Vec<Visitor>,
     events: BinaryHeap<Reverse<(u64, Kind, u32)>>,
     gateway: Gateway,
-    /// For each arrival who got into line: ms from their first page request to their join's answer.
+    /// For each arrival who got into line: ms from their first page request to the page that gave the place.
     into_line_ms: Vec<u64>,
     seconds: Vec<Second>,
     waiting: u64,
@@ -251,29 +250,24 @@ impl Sim {
                     self.events.push(Reverse((at + again, Kind::Page, id)));
                     return Ok(());
                 }
-                self.events
-                    .push(Reverse((at + JOIN_AFTER_MS, Kind::Join, id)));
+                // The page comes with the place: its embedded state schedules the first poll, which is
+                // the join that confirms the place.
+                let ticket = self.arrive(at, id).await?;
+                self.answered(at, id, ticket).await?;
+                let v = self.visitors[id as usize];
+                self.into_line_ms.push(at - v.arrived_ms);
+                self.waiting += 1;
+                self.schedule(at, id, Kind::Join);
             }
             Kind::Join => {
                 if !self.request(at, Route::Join) {
                     self.retry(at, Kind::Join, id, gateway::retry_after_secs());
                     return Ok(());
                 }
-                let ticket = self.join(at, id).await?;
-                // The join's answer carries the room's state, so the page schedules its first poll at once.
-                let room = self.table.inner.room().await?;
-                let (released, rate) = room.map_or((0, 0), |r| (r.released_total, r.rate));
-                let v = &mut self.visitors[id as usize];
-                *v = Visitor {
-                    ticket,
-                    released_total: released,
-                    rate,
-                    failures: 0,
-                    ..*v
-                };
-                self.into_line_ms.push(at - v.arrived_ms);
-                self.waiting += 1;
-                self.schedule_poll(at, id);
+                self.confirm(at, id).await?;
+                let ticket = self.visitors[id as usize].ticket;
+                self.answered(at, id, ticket).await?;
+                self.schedule(at, id, Kind::Poll);
             }
             Kind::Poll => {
                 if !self.request(at, Route::Poll) {
@@ -295,7 +289,7 @@ impl Sim {
                         v.released_total = answer.released_total;
                         v.rate = answer.rate;
                         v.failures = 0;
-                        self.schedule_poll(at, id);
+                        self.schedule(at, id, Kind::Poll);
                     }
                     // 503 busy: the page keeps its place and backs off.
                     Answer::Busy => {
@@ -318,16 +312,32 @@ impl Sim {
         Ok(())
     }
 
-    fn schedule_poll(&mut self, at: u64, id: u32) {
+    /// The page's next request by the polling law: the confirming join first, then polls.
+    fn schedule(&mut self, at: u64, id: u32, kind: Kind) {
         let v = self.visitors[id as usize];
         let ahead = law::people_ahead(v.ticket as f64, v.released_total as f64);
         let delay = law::next_poll_delay_ms(ahead, f64::from(v.rate), self.rng.random());
-        self.events
-            .push(Reverse((at + delay as u64, Kind::Poll, id)));
+        self.events.push(Reverse((at + delay as u64, kind, id)));
     }
 
-    /// `POST /join` on a warm idle producer container (a new one when all are busy), as Lambda routes.
-    async fn join(&mut self, at: u64, id: u32) -> Result<u64, Error> {
+    /// The visitor's page now knows `ticket` and the room as it is (the producer's answer carries it).
+    async fn answered(&mut self, _at: u64, id: u32, ticket: u64) -> Result<(), Error> {
+        let room = self.table.inner.room().await?;
+        let (released, rate) = room.map_or((0, 0), |r| (r.released_total, r.rate));
+        let v = &mut self.visitors[id as usize];
+        *v = Visitor {
+            ticket,
+            released_total: released,
+            rate,
+            failures: 0,
+            ..*v
+        };
+        Ok(())
+    }
+
+    /// A warm idle producer container (a new one when all are busy), as Lambda routes; it is busy for
+    /// [`PRODUCER_BUSY_MS`] from `at`.
+    fn container(&mut self, at: u64) -> usize {
         let idle: Vec<usize> = (0..self.producers.len())
             .filter(|&c| self.producers[c].1 <= at)
             .collect();
@@ -343,12 +353,17 @@ impl Sim {
             idle[self.rng.random_range(0..idle.len())]
         };
         self.producers[c].1 = at + PRODUCER_BUSY_MS;
-        // The page's join: the request that takes a place (the GET / before it never does).
+        c
+    }
+
+    /// `GET /` from a newcomer: the page and their place; returns their ticket.
+    async fn arrive(&mut self, at: u64, id: u32) -> Result<u64, Error> {
+        let c = self.container(at);
         let arrival = Arrival {
             base_path: "/live",
             ..Arrival::default()
         };
-        let reply = self.producers[c].0.join(&arrival, token_of(id), at).await?;
+        let reply = self.producers[c].0.page(&arrival, token_of(id), at).await?;
         reply
             .set_cookies
             .iter()
@@ -358,6 +373,31 @@ impl Sim {
                     "the producer gave visitor {id} no ticket: {reply:?}"
                 ))
             })
+    }
+
+    /// `POST /join` from the page with its cookies: confirms the place.
+    async fn confirm(&mut self, at: u64, id: u32) -> Result<(), Error> {
+        let c = self.container(at);
+        let cookies = format!(
+            "{}={}; {}={}",
+            cookie::TOKEN_COOKIE,
+            token_of(id).as_str(),
+            cookie::TICKET_COOKIE,
+            self.visitors[id as usize].ticket
+        );
+        let arrival = Arrival {
+            cookie: Some(&cookies),
+            base_path: "/live",
+            wants_json: true,
+            ..Arrival::default()
+        };
+        let reply = self.producers[c].0.join(&arrival, token_of(id), at).await?;
+        if reply.status != 200 {
+            return Err(Error::Scenario(format!(
+                "visitor {id}'s confirmation was refused: {reply:?}"
+            )));
+        }
+        Ok(())
     }
 
     fn report(self, events: u64) -> Report {

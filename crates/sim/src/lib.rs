@@ -1,14 +1,16 @@
 //! The sale simulation: a discrete-event run of a sale with a virtual clock, driving the room's real
-//! handlers (producer for joins, trigger and consumers for releases, the route contract for each `/poll`
-//! and `/client-check`) over in-memory backends, and the waiting page's real polling law. It reports the
-//! peak requests per second per route and the reads and writes of the busiest DynamoDB key, which is what
-//! decides whether a sale fits API Gateway's and DynamoDB's limits. `beekeeper plan` builds on [`run`].
+//! handlers (producer for arrivals and confirmations, trigger and consumers for releases, the route
+//! contract for each `/poll` and `/client-check`) over in-memory backends, and the waiting page's real
+//! polling law. It reports the peak requests per second per route and the reads and writes of the
+//! busiest DynamoDB key, which is what decides whether a sale fits API Gateway's and DynamoDB's limits. `beekeeper plan` builds on [`run`].
 
 mod backends;
 mod engine;
 pub mod forecast;
 mod gateway;
-pub mod law;
+/// The page's polling law (it lives in core: the producer needs it too, to know when a newcomer's first
+/// poll is due).
+pub use beekeeper_core::law;
 pub mod model;
 mod report;
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 pub enum Route {
     /// The page itself (the producer answers it; no place in line yet).
     Page,
-    /// `POST /join`: token, ticket, enqueue.
+    /// `POST /join`: the page's first scheduled poll, confirming the place `GET /` gave.
     Join,
     Poll,
     ClientCheck,
@@ -51,7 +51,7 @@ impl Second {
     }
 }
 
-/// How long arrivals took from their first page request to a place in line (their join's answer), in
+/// How long arrivals took from their first page request to a place in line (the page that gave it), in
 /// seconds; `None` when nobody arrived.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Delays {

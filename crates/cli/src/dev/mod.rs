@@ -11,6 +11,7 @@ use beekeeper_room::producer::{Producer, ProducerSettings};
 use beekeeper_room::{Clock, Queue, Table};
 use serde::Serialize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How long a taken message stays invisible: the AWS queue's visibility timeout, so a consumer that fails
@@ -46,6 +47,9 @@ pub(crate) struct DevRoom {
     pub branding: Branding,
     /// Length of a release "minute" in seconds (`--minute-secs`).
     pub minute_secs: u64,
+    /// Places the release removed because nobody confirmed them (link fetchers), summed from the
+    /// consumers' reports.
+    pub passed_over: AtomicU64,
 }
 
 /// `GET /__dev/stats`: what a load test needs to account for every arrival.
@@ -57,6 +61,8 @@ pub(crate) struct Stats {
     pub released: u64,
     /// Visitors still in line, including those a consumer is releasing right now.
     pub queued: u64,
+    /// Places removed unconfirmed: `arrived = released + queued + passed_over` once the line is still.
+    pub passed_over: u64,
     pub open: bool,
     pub rate: u32,
 }
@@ -91,6 +97,7 @@ impl DevRoom {
             producer,
             branding,
             minute_secs: minute_secs.max(1),
+            passed_over: AtomicU64::new(0),
         })
     }
 
@@ -109,6 +116,7 @@ impl DevRoom {
             arrived: self.queue.sent_total(),
             released: room.as_ref().map_or(0, |r| r.released_total),
             queued: depth.visible + depth.in_flight,
+            passed_over: self.passed_over.load(Ordering::Relaxed),
             open: room.as_ref().is_some_and(|r| r.open),
             rate: room.as_ref().map_or(0, |r| r.rate),
         })

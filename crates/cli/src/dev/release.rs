@@ -27,7 +27,15 @@ pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
         let consumer = consumer.clone();
         let room = reporter.clone();
         tokio::spawn(async move {
-            match consumer.run(task, None).await {
+            let outcome = consumer.run(task, None).await;
+            if let Ok(report) = &outcome {
+                room.passed_over
+                    .fetch_add(report.passed_over, std::sync::atomic::Ordering::Relaxed);
+                if report.passed_over > 0 {
+                    info!("passed over {} unconfirmed places", report.passed_over);
+                }
+            }
+            match outcome {
                 Ok(report) if report.released > 0 => match room.stats().await {
                     Ok(s) => info!(
                         "released {} (total {}, queued {})",

@@ -4,7 +4,7 @@
 //!
 //! - `POST /__dev/room` with a JSON body `{"open": false}`, `{"open": true}` and/or `{"rate": 120}` changes
 //!   the room item as `beekeeper off|on|set-rate` would, and answers with the stats below;
-//! - `GET /__dev/stats` answers `{"arrived":n,"released":n,"queued":n,"open":bool,"rate":n}`.
+//! - `GET /__dev/stats` answers `{"arrived":n,"released":n,"queued":n,"passed_over":n,"open":bool,"rate":n}`.
 
 use crate::dev::{DevRoom, Stats};
 use axum::extract::{Path, RawQuery, State};
@@ -72,18 +72,26 @@ fn header(headers: &HeaderMap, name: impl axum::http::header::AsHeaderName) -> O
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// `GET /`: the page itself, with where the visitor stands. Takes no place in line.
+/// `GET /`: the page itself, with where the visitor stands; a newcomer's place comes with it, released
+/// once their page's first poll confirms it.
 async fn page(State(room): Room, headers: HeaderMap) -> Response {
     let cookie = cookie_header(&headers);
+    // Generated before any await: the thread-local CSPRNG must not be held across one.
+    let fresh = Token::generate(&mut rand::rng());
     let arrival = Arrival {
         cookie: cookie.as_deref(),
         ..Arrival::default()
     };
-    let answer = room.producer.page(&arrival, room.clock.now_ms()).await;
+    let answer = room
+        .producer
+        .page(&arrival, fresh, room.clock.now_ms())
+        .await;
+    log_new_place(&answer, "arrived", " (released once the page confirms it)");
     producer_answer(answer)
 }
 
-/// `POST /join`: the page's script (JSON) or its plain form (a 303 back to `/`) takes a place.
+/// `POST /join`: the page's first poll confirms the place `GET /` gave; the "join again" form (a 303
+/// back to `/` without JavaScript) takes a new one.
 async fn join(State(room): Room, headers: HeaderMap, body: String) -> Response {
     let cookie = cookie_header(&headers);
     // Generated before any await: the thread-local CSPRNG must not be held across one.
@@ -101,16 +109,19 @@ async fn join(State(room): Room, headers: HeaderMap, body: String) -> Response {
         .producer
         .join(&arrival, fresh, room.clock.now_ms())
         .await;
-    if let Ok(reply) = &answer {
-        if let Some(ticket) = reply
-            .set_cookies
-            .iter()
-            .find_map(|c| cookie::find_ticket(c))
-        {
-            info!("joined: ticket {ticket}");
-        }
-    }
+    log_new_place(&answer, "joined", "");
     producer_answer(answer)
+}
+
+/// One log line per place given: the ticket in the answer's cookies, if it set one.
+fn log_new_place(answer: &Result<Reply, beekeeper_room::Error>, what: &str, note: &str) {
+    let ticket = answer
+        .as_ref()
+        .ok()
+        .and_then(|r| r.set_cookies.iter().find_map(|c| cookie::find_ticket(c)));
+    if let Some(ticket) = ticket {
+        info!("{what}: ticket {ticket}{note}");
+    }
 }
 
 fn producer_answer(answer: Result<Reply, beekeeper_room::Error>) -> Response {

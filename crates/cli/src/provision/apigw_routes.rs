@@ -222,7 +222,7 @@ pub(crate) const PRODUCER_INVOKERS: [(&str, &str, &str); 2] = [
     ("beekeeper-apigw-join", "POST", "/join"),
 ];
 
-/// `GET /` answers the page, `POST /join` takes a place: both are the producer, through the Lambda proxy
+/// `GET /` answers the page with a place, `POST /join` confirms it (or takes a new one): both are the producer, through the Lambda proxy
 /// integration (it needs the method, headers, cookies and body as they came).
 fn producer_route(path: &'static str, method: &'static str, t: &Targets) -> Route {
     Route {

@@ -5,7 +5,7 @@
 use super::{Ctx, OrAbsent, build_error};
 use crate::error::Result;
 use aws_sdk_iam::types::Tag;
-use beekeeper_core::contract::room_copy_keys;
+use beekeeper_core::contract::{HERE_PREFIX, room_copy_keys};
 use beekeeper_core::names::{Function, PROFILE_TAG};
 use beekeeper_core::ticket::TICKETS_KEY;
 use serde_json::{Value, json};
@@ -96,6 +96,13 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                         "Action": ["dynamodb:UpdateItem"],
                         "Resource": [&arns.table],
                         "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [TICKETS_KEY]}}
+                    }),
+                    // Confirmations: PutItem on presence items (`#here#{token}`) only.
+                    json!({
+                        "Effect": "Allow",
+                        "Action": ["dynamodb:PutItem"],
+                        "Resource": [&arns.table],
+                        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [format!("{HERE_PREFIX}*")]}}
                     }),
                 ],
                 // Publishing released_total reads the counter shards (BatchGetItem); claiming the

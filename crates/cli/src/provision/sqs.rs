@@ -11,6 +11,8 @@ use std::collections::HashMap;
 pub(crate) const VISIBILITY_TIMEOUT_SECS: u32 = 120;
 /// Four days: a visitor who queued at the start of a long sale is still in line at its end.
 pub(crate) const RETENTION_SECS: u32 = 4 * 24 * 3600;
+// A confirmation must outlive every place it confirms.
+const _: () = assert!(RETENTION_SECS as u64 <= beekeeper_room::HERE_KEEP_SECS);
 /// The DLQ keeps failures for the longest SQS allows, for inspection after the sale.
 pub(crate) const DLQ_RETENTION_SECS: u32 = 14 * 24 * 3600;
 pub(crate) const MAX_RECEIVE_COUNT: u32 = 5;

@@ -100,6 +100,7 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
                 ("sqs:SendMessage", &queue),
                 ("dynamodb:GetItem", &table),
                 ("dynamodb:UpdateItem", &table),
+                ("dynamodb:PutItem", &table),
             ],
         ),
         (
@@ -136,7 +137,7 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
         ),
     ];
     // Writes confined to a few keys: the producer's UpdateItem to the ticket counter, the trigger's and
-    // DRT's PutItem to the room item's copies.
+    // DRT's PutItem to the room item's copies, the producer's PutItem to presence items.
     let copies: Vec<String> = beekeeper_core::contract::room_copy_keys().collect();
     let tickets = vec!["#tickets".to_string()];
     for (f, action, keys) in [
@@ -157,6 +158,19 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             "{f}: {st}"
         );
     }
+    // The producer's PutItem: confirmations only (`#here#{token}`), never a token item (a release).
+    let doc = role_policy(aws, &format!("{p}producer-role")).await;
+    let put = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["Action"].to_string().contains("dynamodb:PutItem"))
+        .unwrap();
+    assert_eq!(
+        put["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+        serde_json::json!(["#here#*"]),
+        "producer: {put}"
+    );
     for (f, own) in expected {
         let role = format!("{p}{f}-role");
         let got = grants(&role_policy(aws, &role).await);

@@ -4,9 +4,9 @@
 //! live in `release.rs`; the copies of the room item that the waiting path reads, in `copies.rs`.
 
 use super::item::{self, Item};
-use super::{copies, release, sdk_error};
+use super::{copies, presence, release, sdk_error};
 use crate::Error;
-use crate::backend::{BatchKey, Released, RoomUpdate, Table};
+use crate::backend::{BatchKey, Presence, Released, RoomUpdate, Table};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -111,6 +111,14 @@ impl Table for DynamoTable {
             .as_ref()
             .map(item::token_from_item)
             .transpose()
+    }
+
+    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
+        presence::mark(&self.client, &self.table_name, token, expires_at).await
+    }
+
+    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
+        presence::read(&self.client, &self.table_name, tokens).await
     }
 
     async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {

@@ -15,6 +15,8 @@ mod item;
 #[cfg(feature = "lambda")]
 mod lambda;
 #[cfg(feature = "dynamodb")]
+mod presence;
+#[cfg(feature = "dynamodb")]
 mod release;
 #[cfg(feature = "sqs")]
 mod sqs;

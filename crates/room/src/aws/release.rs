@@ -62,7 +62,10 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn built<T, E: std::fmt::Display>(operation: &'static str, r: Result<T, E>) -> Result<T, Error> {
+pub(crate) fn built<T, E: std::fmt::Display>(
+    operation: &'static str,
+    r: Result<T, E>,
+) -> Result<T, Error> {
     r.map_err(|e| Error::Aws {
         service: "DynamoDB",
         operation,

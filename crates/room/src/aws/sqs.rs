@@ -1,12 +1,16 @@
-//! The line of visitors as an SQS standard queue: one message per visitor, body = the token. A body that
-//! is not a token is handed back as `token: None` and never deleted, so the redrive policy moves it to the
-//! dead-letter queue instead of it being lost or crashing a consumer.
+//! The line of visitors as an SQS standard queue: one message per visitor, body = the token, and for a
+//! place `GET /` took and its visitor has not confirmed yet, the message attribute `poll_by` (epoch ms).
+//! A body that is not a token is handed back as `token: None` and never deleted, so the redrive policy
+//! moves it to the dead-letter queue instead of it being lost or crashing a consumer.
 
 use super::sdk_error;
 use crate::Error;
 use crate::backend::{Queue, QueueDepth, Received};
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    MessageAttributeValue, QueueAttributeName,
+};
 use beekeeper_core::Token;
 use std::time::Duration;
 
@@ -14,6 +18,19 @@ use std::time::Duration;
 const SQS_BATCH: usize = 10;
 /// SQS's longest long poll.
 const MAX_WAIT_SECS: u64 = 20;
+/// The message attribute that marks an unconfirmed place.
+const POLL_BY: &str = "poll_by";
+/// SQS's longest visibility timeout (12 hours).
+const MAX_VISIBILITY_SECS: u64 = 43_200;
+
+fn malformed(operation: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Aws {
+        service: "SQS",
+        operation,
+        message: e.to_string(),
+        retryable: false,
+    }
+}
 
 /// [`Queue`] over one SQS queue, addressed by URL.
 #[derive(Debug, Clone)]
@@ -41,6 +58,23 @@ impl Queue for SqsQueue {
         Ok(())
     }
 
+    async fn send_pending(&self, token: &Token, poll_by_ms: u64) -> Result<(), Error> {
+        let attribute = MessageAttributeValue::builder()
+            .data_type("Number")
+            .string_value(poll_by_ms.to_string())
+            .build()
+            .map_err(|e| malformed("SendMessage", e))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(token.as_str())
+            .message_attributes(POLL_BY, attribute)
+            .send()
+            .await
+            .map_err(|e| sdk_error("SQS", "SendMessage", e))?;
+        Ok(())
+    }
+
     async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error> {
         let max = max.clamp(1, SQS_BATCH as u32) as i32;
         let wait = wait.as_secs().min(MAX_WAIT_SECS) as i32;
@@ -50,6 +84,7 @@ impl Queue for SqsQueue {
             .queue_url(&self.queue_url)
             .max_number_of_messages(max)
             .wait_time_seconds(wait)
+            .message_attribute_names(POLL_BY)
             .send()
             .await
             .map_err(|e| sdk_error("SQS", "ReceiveMessage", e))?;
@@ -68,9 +103,17 @@ impl Queue for SqsQueue {
                     "queue message is not a visitor token; leaving it for the dead-letter queue"
                 );
             }
+            // An unreadable attribute counts as confirmed: releasing a fetcher's place costs a slot, passing
+            // over a real visitor would cost them their place.
+            let poll_by_ms = m
+                .message_attributes()
+                .and_then(|a| a.get(POLL_BY))
+                .and_then(|v| v.string_value())
+                .and_then(|v| v.parse().ok());
             received.push(Received {
                 token,
                 receipt: receipt.to_string(),
+                poll_by_ms,
             });
         }
         Ok(received)
@@ -90,12 +133,7 @@ impl Queue for SqsQueue {
                         .build()
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::Aws {
-                    service: "SQS",
-                    operation: "DeleteMessageBatch",
-                    message: e.to_string(),
-                    retryable: false,
-                })?;
+                .map_err(|e| malformed("DeleteMessageBatch", e))?;
             let out = self
                 .client
                 .delete_message_batch()
@@ -124,6 +162,36 @@ impl Queue for SqsQueue {
             }
         }
         Ok(failed)
+    }
+
+    async fn defer(&self, messages: &[(Received, Duration)]) -> Result<(), Error> {
+        for chunk in messages.chunks(SQS_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (m, d))| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(&m.receipt)
+                        .visibility_timeout(d.as_secs().clamp(1, MAX_VISIBILITY_SECS) as i32)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| malformed("ChangeMessageVisibilityBatch", e))?;
+            let out = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| sdk_error("SQS", "ChangeMessageVisibilityBatch", e))?;
+            if !out.failed().is_empty() {
+                // They come back after the queue's visibility timeout instead, and are looked at again.
+                tracing::warn!(failed = out.failed().len(), "SQS did not defer some places");
+            }
+        }
+        Ok(())
     }
 
     async fn depth(&self) -> Result<QueueDepth, Error> {

@@ -1,21 +1,24 @@
-//! The arrival routes. `GET /` answers with the waiting page itself and never takes a place in line, so
-//! email scanners, chat unfurlers and bots that fetch the link cost a real visitor nothing; the page then
-//! takes the place with one same-origin `POST join` (a plain form for visitors without JavaScript). The
-//! arrival burst lands here, so the producer does the least it can per request — one queue send per
-//! place, one table read for a returning visitor — and reads the room item from a short-lived
-//! per-container cache rather than from DynamoDB on every request.
+//! The arrival routes. `GET /` answers a newcomer with the waiting page itself and their place in line: one
+//! request per arrival. The place is released only once the visitor confirms it — the page's first
+//! scheduled poll is a same-origin `POST join`, and a reload of the page (the no-JavaScript path) confirms
+//! too — so email scanners, chat unfurlers and bots that fetch the link and leave are passed over at
+//! release and cost a real visitor nothing (see `beekeeper_core::arrival`). The arrival burst lands here,
+//! so the producer does the least it can per request — one queue send per place, one table read for a
+//! returning visitor — and reads the room item from a short-lived per-container cache rather than from
+//! DynamoDB on every request.
 
 mod proxy;
 mod view;
 
 use crate::Error;
-use crate::backend::{Queue, Table};
+use crate::backend::{HERE_KEEP_SECS, Queue, Table};
 use crate::page::{Branding, Page};
 use beekeeper_core::Token;
 use beekeeper_core::arrival::join_allowed;
 use beekeeper_core::contract::{RoomState, redirect_url};
 use beekeeper_core::cookie::{self, SetCookie};
-use beekeeper_core::ticket::{TicketBlocks, counter_floor};
+use beekeeper_core::law::latest_poll_delay_ms;
+use beekeeper_core::ticket::{TicketBlocks, counter_floor, people_ahead};
 pub use proxy::wants_again;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -93,9 +96,9 @@ enum Held {
     Admitted(Token),
     /// Released, but the session is over: the token is spent.
     Expired,
-    /// Not released: in line (or a token this room never issued, which cannot be told apart without a
-    /// per-arrival write).
-    Waiting,
+    /// Not released: in line (or a token this room never issued, or one passed over for never confirming,
+    /// which the page tells by its ticket falling far behind the released count).
+    Waiting(Token),
 }
 
 impl Producer {
@@ -115,26 +118,42 @@ impl Producer {
         &self.page
     }
 
-    /// `GET /`: the page, with where the visitor stands. Never enqueues.
-    pub async fn page(&self, a: &Arrival<'_>, now_ms: u64) -> Result<Reply, Error> {
+    /// `GET /`: the page, with where the visitor stands. A newcomer gets their place here, so an arrival
+    /// costs one request; the place is released only once the page's first scheduled poll confirms it
+    /// ([`Producer::join`]), so a link fetcher's place is passed over. `fresh` is the token a newcomer
+    /// gets (from a CSPRNG, made by the caller so this stays deterministic under test).
+    pub async fn page(&self, a: &Arrival<'_>, fresh: Token, now_ms: u64) -> Result<Reply, Error> {
         let room = self.room(now_ms).await?;
         if !room.open {
             return Ok(Reply::redirect(302, room.destination, Vec::new()));
         }
-        let standing = self.standing(&room, None);
         Ok(match self.held(a, now_ms).await? {
             Held::Admitted(t) => Reply::redirect(302, redirect_url(&room.destination, &t), vec![]),
-            Held::Expired => self.view(a, Kind::Expired, standing),
-            Held::Waiting => {
-                let ticket = a.cookie.and_then(cookie::find_ticket);
-                self.view(a, Kind::Waiting, self.standing(&room, ticket))
+            Held::Expired => self.view(a, Kind::Expired, self.standing(&room, None)),
+            Held::Waiting(token) => {
+                // A reload is the visitor coming back: it confirms the place. This is how the
+                // no-JavaScript page (reloading every 30 s) confirms; with JavaScript the first poll
+                // confirms again if this write failed.
+                let mut standing = self.standing(&room, a.cookie.and_then(cookie::find_ticket));
+                if let Err(e) = self.confirm(&token, now_ms).await {
+                    tracing::warn!(error = %e, "could not record a reload as a confirmation");
+                    standing.pending = true;
+                }
+                self.view(a, Kind::Waiting, standing)
             }
-            Held::None => self.view(a, Kind::New, standing),
+            Held::None => {
+                let (mut standing, cookies) =
+                    self.take_place(a, &room, fresh, true, now_ms).await?;
+                standing.pending = true;
+                let mut reply = self.view(a, Kind::Waiting, standing);
+                reply.set_cookies = cookies;
+                reply
+            }
         })
     }
 
-    /// `POST join`: takes a place in line, once. `fresh` is the token a newcomer gets (from a CSPRNG,
-    /// made by the caller so this stays deterministic under test); it is unused for everyone else.
+    /// `POST join`: the page's first scheduled poll, which confirms the place `GET /` gave; or a new
+    /// place, confirmed at once, for a visitor who holds none or asked for a new one ("join again").
     pub async fn join(&self, a: &Arrival<'_>, fresh: Token, now_ms: u64) -> Result<Reply, Error> {
         if !join_allowed(a.fetch_site, a.origin, a.host) {
             return Ok(Reply::forbidden());
@@ -150,25 +169,61 @@ impl Producer {
                 let mut s = self.standing(&room, None);
                 s.admitted = true;
                 s.redirect = Some(redirect_url(&room.destination, &t));
-                return Ok(self.answer(a, s, Vec::new()));
+                Ok(self.answer(a, s, Vec::new()))
             }
-            // Already in line: the same place again, never a second one.
-            Held::Waiting if !a.again => {
+            // Already in line: the same place, now confirmed, never a second one.
+            Held::Waiting(token) if !a.again => {
+                self.confirm(&token, now_ms).await?;
                 let ticket = a.cookie.and_then(cookie::find_ticket);
-                return Ok(self.answer(a, self.standing(&room, ticket), Vec::new()));
+                Ok(self.answer(a, self.standing(&room, ticket), Vec::new()))
             }
-            Held::Waiting | Held::Expired | Held::None => {}
+            Held::Waiting(_) | Held::Expired | Held::None => {
+                let (standing, cookies) = self.take_place(a, &room, fresh, false, now_ms).await?;
+                Ok(self.answer(a, standing, cookies))
+            }
         }
+    }
+
+    /// Queues `fresh` and gives it the next ticket; returns the standing and the cookies that hold both.
+    /// A `pending` place waits for its visitor's confirmation, due by their page's first poll.
+    async fn take_place(
+        &self,
+        a: &Arrival<'_>,
+        room: &RoomState,
+        fresh: Token,
+        pending: bool,
+        now_ms: u64,
+    ) -> Result<(Standing, Vec<String>), Error> {
+        let ticket = self.next_ticket(room, now_ms).await?;
+        let standing = self.standing(room, Some(ticket));
         // Enqueue before any cookie is set: a visitor must never hold a token that is not in line.
-        self.queue.send(&fresh).await?;
-        let ticket = self.next_ticket(&room, now_ms).await?;
-        let path = format!("{}/", a.base_path);
+        if pending {
+            let ahead = people_ahead(ticket, room.released_total) as f64;
+            let poll_by = now_ms + latest_poll_delay_ms(ahead, f64::from(standing.rate));
+            self.queue.send_pending(&fresh, poll_by).await?;
+        } else {
+            self.queue.send(&fresh).await?;
+        }
+        // `{base}` itself (not `{base}/`), so the cookies come back on a reload of the stage's root URL
+        // without its trailing slash, as well as on every route under it.
+        let path = if a.base_path.is_empty() {
+            "/"
+        } else {
+            a.base_path
+        };
         let secure = self.settings.cookie_secure;
         let cookies = vec![
-            SetCookie::token(&fresh, &path, secure).to_string(),
-            SetCookie::ticket(ticket, &path, secure).to_string(),
+            SetCookie::token(&fresh, path, secure).to_string(),
+            SetCookie::ticket(ticket, path, secure).to_string(),
         ];
-        Ok(self.answer(a, self.standing(&room, Some(ticket)), cookies))
+        Ok((standing, cookies))
+    }
+
+    /// Records that the visitor holding `token` is there.
+    async fn confirm(&self, token: &Token, now_ms: u64) -> Result<(), Error> {
+        self.table
+            .mark_here(token, now_ms / 1000 + HERE_KEEP_SECS)
+            .await
     }
 
     async fn held(&self, a: &Arrival<'_>, now_ms: u64) -> Result<Held, Error> {
@@ -178,7 +233,7 @@ impl Producer {
         Ok(match self.table.token(&token).await? {
             Some(item) if item.is_valid_at(now_ms / 1000) => Held::Admitted(token),
             Some(_) => Held::Expired,
-            None => Held::Waiting,
+            None => Held::Waiting(token),
         })
     }
 
@@ -227,6 +282,7 @@ impl Producer {
             rate: u32::try_from(scaled).unwrap_or(u32::MAX),
             redirect: None,
             ticket,
+            pending: false,
         }
     }
 }

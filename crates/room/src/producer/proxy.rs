@@ -35,7 +35,7 @@ impl Producer {
         let reply = if joining {
             self.join(&arrival, fresh, now_ms).await
         } else {
-            self.page(&arrival, now_ms).await
+            self.page(&arrival, fresh, now_ms).await
         };
         let reply = reply.unwrap_or_else(|e| {
             tracing::error!(error = %e, joining, "arrival failed; answered 503");

@@ -37,13 +37,14 @@ pub(crate) struct Standing {
     pub redirect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket: Option<u64>,
+    /// The place is not confirmed yet: the page's first scheduled poll is a `POST join` that confirms it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Kind {
-    /// No place yet: the page joins (or shows the join form without JavaScript).
-    New,
     Waiting,
     /// The visitor's pass ran out: a new place is one click away.
     Expired,
@@ -152,16 +153,10 @@ impl Producer {
     }
 }
 
-/// What a visitor without JavaScript sees: their place, worked out here, or a plain form.
+/// What a visitor without JavaScript sees: their place, worked out here, or a plain form to rejoin.
 fn noscript(kind: Kind, base: &str, s: &Standing) -> String {
     let action = format!("{base}/join");
     match kind {
-        Kind::New => format!(
-            "<noscript><p class=\"notice\">JavaScript is off: press the button to take your place in line.\
-             <br><span lang=\"de\">JavaScript ist aus: Mit dem Knopf stellen Sie sich an.</span></p>\
-             <form method=\"post\" action=\"{action}\"><button class=\"button\">Join the line</button>\
-             </form></noscript>"
-        ),
         Kind::Waiting => {
             let place = s.ticket.map_or(String::new(), |t| {
                 let ahead = beekeeper_core::ticket::people_ahead(t, s.released_total);

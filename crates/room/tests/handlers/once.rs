@@ -191,6 +191,15 @@ impl Queue for Killable {
     async fn send(&self, t: &Token) -> Result<(), Error> {
         self.line_queue.send(t).await
     }
+    async fn send_pending(&self, t: &Token, poll_by_ms: u64) -> Result<(), Error> {
+        self.line_queue.send_pending(t, poll_by_ms).await
+    }
+    async fn defer(&self, m: &[(Received, Duration)]) -> Result<(), Error> {
+        self.kill.step().await;
+        let r = self.line_queue.defer(m).await;
+        self.kill.step().await;
+        r
+    }
     async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error> {
         self.kill.step().await;
         let r = self.line_queue.receive(max, wait).await;
@@ -221,6 +230,15 @@ impl Table for Killable {
     }
     async fn token(&self, t: &Token) -> Result<Option<TokenItem>, Error> {
         self.line_table.token(t).await
+    }
+    async fn mark_here(&self, t: &Token, expires_at: u64) -> Result<(), Error> {
+        self.line_table.mark_here(t, expires_at).await
+    }
+    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
+        self.kill.step().await;
+        let r = self.line_table.here(tokens).await;
+        self.kill.step().await;
+        r
     }
     async fn claim_minute(&self, m: u64, now: u64) -> Result<bool, Error> {
         self.line_table.claim_minute(m, now).await

@@ -1,5 +1,6 @@
 //! `GET /` and `POST /join`: what each kind of visitor is answered, which cookies they get, and that the
-//! queue holds exactly the visitors who joined (a link fetched without running the page takes no place).
+//! queue holds one place per arrival, confirmed only by the visitor coming back (a link fetched without
+//! running the page leaves an unconfirmed place that the release passes over: see `consumer.rs`).
 
 use super::*;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
@@ -108,38 +109,63 @@ fn csp_hash(text: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_plain_get_answers_the_page_itself_and_takes_no_place() {
+async fn a_plain_get_answers_the_page_with_a_place_that_waits_for_confirmation() {
     let line = Line::new(room(), 0).await;
     let p = producer(&line);
-    // An email scanner, a chat unfurler, a bot: 300 fetches of the link, no cookies kept.
-    for _ in 0..300 {
-        let r = p
-            .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
-            .await;
-        assert_eq!(r.status_code, 200);
-        assert!(set_cookies(&r).is_empty());
-    }
-    assert_eq!(line.depth().await.visible, 0, "a GET must never enqueue");
-
     let r = p
         .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
         .await;
+    assert_eq!(r.status_code, 200);
     assert_eq!(header(&r, "content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    // The cookies are scoped to the stage itself, so a reload of `/live` (no slash) keeps the place.
+    assert_eq!(
+        set_cookies(&r),
+        vec![
+            format!("bk_token={FRESH}; Path=/live; Max-Age=172800; SameSite=Lax; HttpOnly; Secure"),
+            "bk_ticket=1; Path=/live; Max-Age=172800; SameSite=Lax; Secure".to_string(),
+        ]
+    );
+    assert!(
+        r.headers.get("set-cookie").is_none(),
+        "one map only, or API Gateway merges duplicates"
+    );
     let html = body(&r);
     let boot = boot_state(html);
-    assert_eq!(boot["state"], "new");
+    assert_eq!(
+        (boot["state"].as_str(), boot["pending"].as_bool()),
+        (Some("waiting"), Some(true))
+    );
     assert_eq!(boot["base"], "/live");
+    assert_eq!(boot["ticket"], 1);
     assert_eq!(
         (boot["open"].as_bool(), boot["rate"].as_u64()),
         (Some(true), Some(300))
     );
-    // Without JavaScript: a plain form that posts to the join route, under the stage.
-    assert!(html.contains("<form method=\"post\" action=\"/live/join\"><button"));
-    assert!(
-        !html.contains("http-equiv=\"refresh\""),
-        "nothing to refresh before joining"
-    );
+    // Without JavaScript the page reloads, and the reload confirms.
+    assert!(html.contains("<noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript>"));
+
+    // The place is queued, marked unconfirmed with the latest moment its first poll is due: the front of
+    // the line polls after 5 s (±20%), so 6 s.
+    let got = line.queue.receive(10, Duration::ZERO).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].token.as_ref().map(Token::as_str), Some(FRESH));
+    assert_eq!(got[0].poll_by_ms, Some(T0_MS + 6_000));
+    assert!(!line.table.is_here(&fresh()));
+}
+
+#[tokio::test]
+async fn a_place_far_back_is_given_until_its_later_first_poll() {
+    let mut r0 = room();
+    r0.released_total = 0;
+    r0.queue_depth = 30_000;
+    let line = Line::new(r0, 0).await;
+    let p = producer(&line);
+    p.handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+        .await;
+    let got = line.queue.receive(10, Duration::ZERO).await.unwrap();
+    // 30,000 ahead at 300/min: 100 minutes; a tenth is 10 minutes, at most 12 with jitter.
+    assert_eq!(got[0].poll_by_ms, Some(T0_MS + 720_000));
 }
 
 #[tokio::test]
@@ -178,85 +204,99 @@ async fn the_csp_header_allows_the_inline_code_of_the_page_it_came_with() {
 }
 
 #[tokio::test]
-async fn the_page_joins_once_and_gets_its_starting_state_with_the_cookies() {
+async fn the_first_poll_confirms_the_place_once_and_takes_no_second() {
     let line = Line::new(room(), 0).await;
     let p = producer(&line);
-    let r = p.handle(join_event(), fresh(), T0_MS).await;
-
-    assert_eq!(r.status_code, 200);
-    assert_eq!(header(&r, "content-type"), Some("application/json"));
-    let answer: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
-    assert_eq!(
-        answer,
-        serde_json::json!({"admitted": false, "open": true, "releasedTotal": 0, "rate": 300, "ticket": 1})
-    );
-    let cookies = set_cookies(&r);
-    assert_eq!(
-        cookies,
-        vec![
-            format!(
-                "bk_token={FRESH}; Path=/live/; Max-Age=172800; SameSite=Lax; HttpOnly; Secure"
-            ),
-            "bk_ticket=1; Path=/live/; Max-Age=172800; SameSite=Lax; Secure".to_string(),
-        ]
-    );
-    assert!(
-        r.headers.get("set-cookie").is_none(),
-        "one map only, or API Gateway merges duplicates"
-    );
-    let wire = serde_json::to_value(&r).unwrap();
-    assert_eq!(
-        wire["multiValueHeaders"]["set-cookie"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-
-    // The same browser joins again (a double click, a reload mid-join): the same place, no second one.
-    let again = with_cookie(join_event(), &format!("bk_token={FRESH}; bk_ticket=1"));
-    let r2 = p.handle(again, token(99), T0_MS + 10).await;
-    assert_eq!(r2.status_code, 200);
-    assert!(set_cookies(&r2).is_empty());
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(body(&r2)).unwrap()["ticket"],
-        1
-    );
+    let arrived = p
+        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+        .await;
+    assert_eq!(ticket_of(&set_cookies(&arrived)), 1);
+    let held = format!("bk_token={FRESH}; bk_ticket=1");
+    for (i, at) in [T0_MS + 5_000, T0_MS + 5_010].into_iter().enumerate() {
+        // The page's first scheduled poll, then a retry of it (a double delivery, a reload mid-request).
+        let r = p
+            .handle(with_cookie(join_event(), &held), token(90 + i as u64), at)
+            .await;
+        assert_eq!(r.status_code, 200);
+        assert_eq!(header(&r, "content-type"), Some("application/json"));
+        assert!(set_cookies(&r).is_empty());
+        let answer: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
+        assert_eq!(
+            answer,
+            serde_json::json!({"admitted": false, "open": true, "releasedTotal": 0, "rate": 300, "ticket": 1})
+        );
+    }
+    assert!(line.table.is_here(&fresh()));
     assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
 }
 
 #[tokio::test]
-async fn without_javascript_the_form_joins_and_the_page_shows_the_place_and_reloads() {
+async fn link_fetchers_each_leave_an_unconfirmed_place_and_confirm_nothing() {
+    let line = Line::new(room(), 0).await;
+    let p = producer(&line);
+    // An email scanner, a chat unfurler, a bot: 300 fetches of the link, no cookies kept.
+    for i in 0..300u64 {
+        let r = p
+            .handle(fixture("apigw-arrival.json"), token(i), T0_MS)
+            .await;
+        assert_eq!(r.status_code, 200);
+    }
+    assert_eq!(line.depth().await.visible, 300);
+    assert!((0..300).all(|i| !line.table.is_here(&token(i))));
+}
+
+#[tokio::test]
+async fn a_join_without_a_place_takes_one_confirmed_at_once() {
+    let line = Line::new(room(), 0).await;
+    let p = producer(&line);
+    let r = p.handle(join_event(), fresh(), T0_MS).await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(ticket_of(&set_cookies(&r)), 1);
+    let got = line.queue.receive(10, Duration::ZERO).await.unwrap();
+    assert_eq!(got[0].poll_by_ms, None, "a POST from the page is a person");
+}
+
+#[tokio::test]
+async fn without_javascript_the_reload_confirms_and_shows_the_place() {
     let mut r0 = room();
     r0.released_total = 40;
     r0.queue_depth = 10;
     let line = Line::new(r0, 0).await;
     let p = producer(&line);
-    let r = p.handle(form_join_event(None), fresh(), T0_MS).await;
-    assert_eq!(r.status_code, 303);
-    assert_eq!(header(&r, "location"), Some("/live/"));
-    let cookies = set_cookies(&r);
-    assert_eq!(ticket_of(&cookies), 51);
+    let first = p
+        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
+        .await;
+    assert_eq!(ticket_of(&set_cookies(&first)), 51);
+    assert!(!line.table.is_here(&fresh()));
 
-    // The browser follows the 303 with its new cookies.
+    // The page's 30-second reload, with the cookies it was given.
     let back = with_cookie(
         fixture("apigw-arrival.json"),
         &format!("bk_token={FRESH}; bk_ticket=51"),
     );
-    let page = p.handle(back, fresh(), T0_MS + 1).await;
+    let page = p.handle(back, token(7), T0_MS + 30_000).await;
     assert_eq!(page.status_code, 200);
+    assert!(set_cookies(&page).is_empty());
+    assert!(
+        line.table.is_here(&fresh()),
+        "the reload confirmed the place"
+    );
     let html = body(&page);
     assert!(html.contains("<noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript>"));
     assert!(html.contains("People ahead of you: <strong id=\"ns-ahead\">10</strong>"));
     let boot = boot_state(html);
     assert_eq!(
-        (boot["state"].as_str(), boot["ticket"].as_u64()),
-        (Some("waiting"), Some(51))
+        (
+            boot["state"].as_str(),
+            boot["ticket"].as_u64(),
+            boot.get("pending")
+        ),
+        (Some("waiting"), Some(51), None)
     );
     assert_eq!(
         queued_tokens(&line).await,
         vec![FRESH.to_string()],
-        "one place, from the POST"
+        "one place, from the first GET"
     );
 }
 
@@ -283,6 +323,14 @@ async fn a_cross_site_join_is_refused_and_takes_no_place() {
         .insert("origin", HeaderValue::from_static("https://evil.example"));
     assert_eq!(p.handle(old, fresh(), T0_MS).await.status_code, 403);
     assert_eq!(line.depth().await.visible, 0);
+
+    // Nor may another site confirm a visitor's place through their browser.
+    let mut confirm = with_cookie(join_event(), &format!("bk_token={FRESH}; bk_ticket=1"));
+    confirm
+        .headers
+        .insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+    assert_eq!(p.handle(confirm, fresh(), T0_MS).await.status_code, 403);
+    assert!(!line.table.is_here(&fresh()));
 }
 
 #[tokio::test]
@@ -401,7 +449,7 @@ async fn a_missing_room_item_is_an_error_and_a_503() {
         ProducerSettings::default(),
     );
     assert!(matches!(
-        p.page(&Arrival::default(), T0_MS).await,
+        p.page(&Arrival::default(), fresh(), T0_MS).await,
         Err(Error::NoRoom)
     ));
     for e in [fixture("apigw-arrival.json"), join_event()] {
@@ -423,11 +471,13 @@ async fn a_failed_send_gives_no_cookie_for_a_token_that_is_not_in_line() {
     assert!(set_cookies(&r).is_empty());
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
     assert!(body(&r).contains("busy, retry in a few seconds"));
-    // The page itself needs no queue: it is still served, and its script retries the join.
+    // A newcomer's page comes with a place: without the queue it is the busy page, which reloads.
     let page = p
         .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
         .await;
-    assert_eq!(page.status_code, 200);
+    assert_eq!(page.status_code, 503);
+    assert!(set_cookies(&page).is_empty());
+    assert!(body(&page).contains("http-equiv=\"refresh\""));
 }
 
 #[tokio::test]
@@ -437,14 +487,7 @@ async fn a_malformed_token_cookie_is_treated_as_a_newcomer() {
     let r = p
         .handle(fixture("apigw-malformed-cookie.json"), fresh(), T0_MS)
         .await;
-    assert_eq!(boot_state(body(&r))["state"], "new");
-    let mut join: ApiGatewayProxyRequest = fixture("apigw-malformed-cookie.json");
-    let j = join_event();
-    join.http_method = j.http_method;
-    for h in ["accept", "origin", "sec-fetch-site"] {
-        join.headers.insert(h, j.headers[h].clone());
-    }
-    let r = p.handle(join, fresh(), T0_MS).await;
+    assert_eq!(boot_state(body(&r))["pending"], true);
     assert!(set_cookies(&r)[0].starts_with(&format!("bk_token={FRESH};")));
     assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
 }
@@ -503,7 +546,7 @@ async fn arrive_at(p: &Producer, now_ms: u64) -> u64 {
         base_path: "/live",
         ..Arrival::default()
     };
-    ticket_of(&p.join(&arrival, fresh(), now_ms).await.unwrap().set_cookies)
+    ticket_of(&p.page(&arrival, fresh(), now_ms).await.unwrap().set_cookies)
 }
 
 #[tokio::test]
@@ -552,12 +595,12 @@ async fn a_room_turned_off_is_honoured_after_the_cache_ttl_not_before() {
         .update_room(RoomUpdate::Open(false), 0)
         .await
         .unwrap();
-    let before = p.page(&a, T0_MS + 4_999).await.unwrap();
+    let before = p.page(&a, fresh(), T0_MS + 4_999).await.unwrap();
     assert_eq!(before.status, 200, "cached for 5 s");
-    let after = p.page(&a, T0_MS + 5_000).await.unwrap();
+    let after = p.page(&a, fresh(), T0_MS + 5_000).await.unwrap();
     assert_eq!(after.location.as_deref(), Some(DESTINATION));
     assert!(after.set_cookies.is_empty());
-    assert_eq!(line.depth().await.visible, 1);
+    assert_eq!(line.depth().await.visible, 2);
 }
 
 #[tokio::test]
@@ -603,7 +646,7 @@ async fn huge_and_garbage_cookie_headers_never_panic() {
             cookie: Some(g),
             ..Arrival::default()
         };
-        assert_eq!(p.page(&arrival, T0_MS).await.unwrap().status, 200);
+        assert_eq!(p.page(&arrival, fresh(), T0_MS).await.unwrap().status, 200);
         assert_eq!(p.join(&arrival, fresh(), T0_MS).await.unwrap().status, 303);
     }
     // Bytes that are not UTF-8 at all, through the API Gateway adapter.

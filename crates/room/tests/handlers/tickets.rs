@@ -34,6 +34,12 @@ impl Table for CountingTable {
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
         self.inner.token(token).await
     }
+    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
+        self.inner.mark_here(token, expires_at).await
+    }
+    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
+        self.inner.here(tokens).await
+    }
     async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
         self.inner.claim_minute(minute_ms, now_secs).await
     }
@@ -126,7 +132,7 @@ async fn many_containers_interleaved_give_unique_tickets_within_a_second_of_arri
         containers[c].1 = t + BUSY_MS;
         let reply = containers[c]
             .0
-            .join(&arrival, token(i as u64), T0_MS + t)
+            .page(&arrival, token(i as u64), T0_MS + t)
             .await
             .unwrap();
         tickets.push(ticket_cookie(&reply.set_cookies));

@@ -1,12 +1,13 @@
 //! The waiting page's polling law, ported from `assets/waiting-room/poll.js` (the page's own functions).
-//! `tests/poll_law.rs` runs the JavaScript in node on the same inputs and requires identical answers, so
-//! the simulation's poll load is the page's, not a model of it. Numbers stay `f64` as in JavaScript.
+//! `crates/sim/tests/poll_law.rs` runs the JavaScript in node on the same inputs and requires identical
+//! answers, so the simulation's poll load is the page's, not a model of it, and the producer knows when a
+//! newcomer's page will first come back. Numbers stay `f64` as in JavaScript.
 
-/// The page's bounds: never sooner than 5 s, never later than 15 min (`FAR_MS`), once a minute when the
+/// The page's bounds: never sooner than 5 s, never later than 20 min (`FAR_MS`), once a minute when the
 /// wait is unknown; back-off after failures stops growing at 5 min (`MAX_MS`).
 pub const MIN_MS: f64 = 5_000.0;
 pub const MAX_MS: f64 = 300_000.0;
-pub const FAR_MS: f64 = 900_000.0;
+pub const FAR_MS: f64 = 1_200_000.0;
 pub const UNKNOWN_MS: f64 = 60_000.0;
 
 /// JavaScript's `Math.round`: halves go up (towards +∞), unlike `f64::round`.
@@ -51,13 +52,24 @@ pub fn estimated_wait_minutes(ahead: f64, rate: f64) -> Option<f64> {
     Some(ahead / rate)
 }
 
-/// A tenth of the wait, within [5 s, 15 min], jittered; once a minute when the wait is unknown.
+/// A tenth of the wait, within [5 s, 20 min], jittered; once a minute when the wait is unknown.
 pub fn next_poll_delay_ms(ahead: f64, rate_per_minute: f64, random: f64) -> f64 {
     let centre = match estimated_wait_minutes(ahead, rate_per_minute) {
         None => UNKNOWN_MS,
         Some(w) => (w * 60_000.0 / 10.0).clamp(MIN_MS, FAR_MS),
     };
     jitter(centre, random)
+}
+
+/// The latest moment (ms after the answer) that [`next_poll_delay_ms`] can schedule for these inputs:
+/// the top of its ±20% jitter. A newcomer's first scheduled poll confirms they are there, so the room
+/// gives them at least this long before it counts them as a link fetcher.
+pub fn latest_poll_delay_ms(ahead: f64, rate_per_minute: f64) -> u64 {
+    let centre = match estimated_wait_minutes(ahead, rate_per_minute) {
+        None => UNKNOWN_MS,
+        Some(w) => (w * 60_000.0 / 10.0).clamp(MIN_MS, FAR_MS),
+    };
+    js_round(centre * 1.2) as u64
 }
 
 /// 5 s, 10 s, 20 s … 5 min after consecutive failures, jittered.
@@ -89,12 +101,34 @@ mod tests {
     fn the_law_by_hand() {
         assert_eq!(people_ahead(1006.0, 900.0), 105.0);
         assert_eq!(people_ahead(5.0, 900.0), 0.0);
-        // 150,000 ahead at 3,000/min: 50 min, a tenth is 5 min; 900,000 ahead: 5 h, capped at 15 min.
+        // 150,000 ahead at 3,000/min: 50 min, a tenth is 5 min; 900,000 ahead: 5 h, capped at 20 min.
         assert_eq!(next_poll_delay_ms(150_000.0, 3_000.0, 0.5), 300_000.0);
-        assert_eq!(next_poll_delay_ms(900_000.0, 3_000.0, 0.5), 900_000.0);
+        assert_eq!(next_poll_delay_ms(900_000.0, 3_000.0, 0.5), 1_200_000.0);
         assert_eq!(next_poll_delay_ms(10.0, 3_000.0, 0.0), 4_000.0);
         assert_eq!(next_poll_delay_ms(10.0, 0.0, 0.5), 60_000.0);
         assert_eq!(backoff_delay_ms(3.0, 0.5), 20_000.0);
         assert_eq!(jitter(2.5, 0.5), 3.0, "halves round up, as Math.round does");
+        assert_eq!(latest_poll_delay_ms(900_000.0, 3_000.0), 1_440_000);
+        assert_eq!(latest_poll_delay_ms(0.0, 3_000.0), 6_000);
+        assert_eq!(latest_poll_delay_ms(10.0, 0.0), 72_000);
+    }
+
+    #[test]
+    fn no_jitter_goes_past_the_latest_delay() {
+        for (ahead, rate) in [
+            (0.0, 3000.0),
+            (7.0, 30.0),
+            (1e5, 3000.0),
+            (1e7, 10.0),
+            (5.0, 0.0),
+        ] {
+            let latest = latest_poll_delay_ms(ahead, rate) as f64;
+            for r in [0.0, 0.25, 0.5, 0.999_999] {
+                assert!(
+                    next_poll_delay_ms(ahead, rate, r) <= latest,
+                    "{ahead} {rate} {r}"
+                );
+            }
+        }
     }
 }
