@@ -5,8 +5,14 @@
 
 use crate::report::Route;
 
-/// Requests a new visitor makes on each route before their first scheduled poll.
-pub const ARRIVAL_REQUESTS: &[(Route, u32)] = &[(Route::Page, 1), (Route::Join, 1)];
+/// Requests a new visitor makes on each route before their first scheduled poll: the page, which comes
+/// with the place.
+pub const ARRIVAL_REQUESTS: &[(Route, u32)] = &[(Route::Page, 1)];
+
+/// Where a new visitor's first scheduled poll goes: the join that confirms the place `GET /` gave. It
+/// comes when the polling law says (a tenth of the wait, at least 5 s), so a burst's confirmations
+/// spread out behind it.
+pub const FIRST_POLL_ROUTE: Route = Route::Join;
 
 /// Requests each released visitor causes: the destination's backend checks the token once.
 pub const RELEASE_REQUESTS: &[(Route, u32)] = &[(Route::ClientCheck, 1)];

@@ -5,6 +5,7 @@
 
 use super::curve::Arrivals;
 use super::polls::PollTable;
+use crate::law;
 use crate::model::{self, ARRIVAL_REQUESTS, RELEASE_REQUESTS};
 use crate::report::Route;
 use serde::Serialize;
@@ -49,8 +50,13 @@ pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64)
     let mut arrived_by = Vec::new();
     let mut released_by = Vec::new();
     let mut arrived = waiting as f64;
+    // Confirmations due per second: each arrival's first scheduled poll, by the law, from the back.
+    let mut confirms: Vec<f64> = Vec::new();
     for s in 0..horizon_secs {
         let a = arrivals.per_second.get(s as usize).copied().unwrap_or(0.0);
+        if a > 0.0 {
+            spread_confirmations(&mut confirms, s, a, line + a / 2.0, rate);
+        }
         line += a;
         arrived += a;
         let r = line.min(per_second);
@@ -59,8 +65,11 @@ pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64)
         lines.push((a, r, line));
         arrived_by.push(arrived);
         released_by.push(released_total);
-        if line < EMPTY && s as usize + 1 >= arrivals.per_second.len() {
+        if drain_secs.is_none() && line < EMPTY && s as usize + 1 >= arrivals.per_second.len() {
             drain_secs = Some(s + 1);
+        }
+        // Drained, and every confirmation has come in (they may trail the last release by seconds).
+        if drain_secs.is_some() && s as usize + 1 >= confirms.len() {
             break;
         }
     }
@@ -68,13 +77,19 @@ pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64)
     let polls = PollTable::new(rate.max(1), longest.ceil() as u64 + 1);
     let seconds = lines
         .iter()
-        .map(|&(a, r, l)| {
+        .enumerate()
+        .map(|(s, &(a, r, l))| {
             let mut requests = [0.0; 4];
             for (i, route) in Route::ALL.iter().enumerate() {
                 requests[i] = a * f64::from(model::count(ARRIVAL_REQUESTS, *route))
                     + r * f64::from(model::count(RELEASE_REQUESTS, *route));
                 if *route == Route::Poll {
+                    // The line's polls by the law; a newcomer's first one is counted here too, which
+                    // overstates /poll by the confirmations below (a few percent in a burst).
                     requests[i] += polls.line(l);
+                }
+                if *route == model::FIRST_POLL_ROUTE {
+                    requests[i] += confirms.get(s).copied().unwrap_or(0.0);
                 }
             }
             Flow {
@@ -89,6 +104,25 @@ pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64)
         seconds,
         drain_secs,
         longest_wait_secs: longest_wait(&arrived_by, &released_by, waiting as f64),
+    }
+}
+
+/// Adds the confirmations of `a` arrivals of second `s`, `ahead` in line: their first polls fall
+/// uniformly over the law's ±20% jitter around its delay, as the engine's visitors draw them.
+fn spread_confirmations(confirms: &mut Vec<f64>, s: u64, a: f64, ahead: f64, rate: u32) {
+    let rate = f64::from(rate.max(1));
+    let earliest = s as f64 + law::next_poll_delay_ms(ahead, rate, 0.0) / 1000.0;
+    let latest = s as f64 + law::next_poll_delay_ms(ahead, rate, 1.0 - 1e-9) / 1000.0;
+    let (first, last) = (
+        earliest.floor() as usize,
+        (latest.ceil() as usize).max(earliest.floor() as usize + 1),
+    );
+    if confirms.len() < last {
+        confirms.resize(last, 0.0);
+    }
+    let share = a / (last - first) as f64;
+    for c in &mut confirms[first..last] {
+        *c += share;
     }
 }
 
@@ -126,7 +160,16 @@ mod tests {
         let after_burst = t.seconds[59];
         assert!((after_burst.waiting - 297_000.0).abs() < 1e-6);
         assert_eq!(after_burst.requests[0], 5_000.0);
-        assert_eq!(after_burst.requests[1], 5_000.0);
+        // The confirmations trail the arrivals by a tenth of each one's wait: the arrival of second s
+        // has about 4,950 s ahead, polls first 9.9 s later, so second 59 confirms the arrivals of
+        // second 5.4 and the 5,000 a second are spread over 10.9 s each: about 460 a second.
+        let confirms = after_burst.requests[1];
+        assert!((400.0..520.0).contains(&confirms), "{confirms}");
+        let all: f64 = t.seconds.iter().map(|f| f.requests[1]).sum();
+        assert!(
+            (all - 300_000.0).abs() < 1.0,
+            "one confirmation per arrival: {all}"
+        );
         assert_eq!(after_burst.requests[3], 50.0);
         // The last arrival (second 60) leaves when the 300,000th release happens: second 6,000.
         assert!(
