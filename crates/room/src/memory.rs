@@ -99,13 +99,15 @@ impl MemoryQueue {
 
     fn requeue_expired(&self, s: &mut QueueState) {
         let now = self.clock.now_ms();
-        let expired: Vec<String> = s
+        let mut expired: Vec<(u64, String)> = s
             .in_flight
             .iter()
             .filter(|(_, (_, _, at))| *at <= now)
-            .map(|(r, _)| r.clone())
+            .map(|(r, (id, _, _))| (*id, r.clone()))
             .collect();
-        for r in expired {
+        // Back in the order they were sent, not the map's: tests see the same order on every run.
+        expired.sort_unstable();
+        for (_, r) in expired {
             if let Some((id, body, _)) = s.in_flight.remove(&r) {
                 s.visible.push_back((id, body));
             }

@@ -77,8 +77,8 @@ async fn a_place_reached_before_its_first_poll_waits_for_it_then_gets_two_looks(
     );
     assert_eq!(line.depth().await.in_flight, 20, "hidden, not gone");
 
-    // Half of them were real and polled; the other half were fetchers.
-    for n in 0..10 {
+    // The second half were real and polled; the first half were fetchers.
+    for n in 10..20 {
         line.table.mark_here(&token(n), u64::MAX).await.unwrap();
     }
     set_clock(&line, POLL_BY + 5_000);

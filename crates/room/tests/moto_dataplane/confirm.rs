@@ -53,10 +53,9 @@ async fn confirmations_are_written_and_read_back_in_one_batch() {
     assert!(r.table.here(&[]).await.unwrap().here.is_empty());
 }
 
-/// A task for the current minute, its batches all due at once.
+/// A task whose minute starts now (so it cannot run into the minute's end), in full batches.
 fn task_now(messages: u32) -> ConsumerTask {
-    let now = SystemClock.now_ms();
-    let mut t = plan_for(messages, WINDOW_MS, now - now % WINDOW_MS)[0];
+    let mut t = plan_for(messages, WINDOW_MS, SystemClock.now_ms())[0];
     t.batch = 10;
     t
 }
