@@ -1,5 +1,9 @@
 //! The CLI's errors. Every variant carries enough to print the cause and a fix; [`report`] prints both.
 
+mod aws_hint;
+
+pub(crate) use aws_hint::Place;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,13 +27,11 @@ pub(crate) enum CliError {
     Cancelled,
     #[error(transparent)]
     Room(#[from] beekeeper_room::Error),
-    /// A failed AWS call, classified by [`crate::aws::sdk_error`] so the hint can name the fix.
-    #[error("{} {operation} failed: {message}", crate::aws::service_label(service))]
+    /// A failed AWS call, classified by the room crate, and where it went so the hint can name the fix.
+    #[error("{error}")]
     Aws {
-        service: &'static str,
-        operation: &'static str,
-        message: String,
-        kind: crate::aws::AwsErrorKind,
+        error: Box<beekeeper_room::AwsError>,
+        place: Place,
     },
     /// The profile exists but its room does not (never deployed, or destroyed).
     #[error("profile {0:?} is not deployed")]
@@ -134,7 +136,8 @@ impl CliError {
             CliError::NoTerminal { .. } => {
                 Some("pass the missing flags (see `beekeeper init --help`), or --yes to accept defaults".into())
             }
-            CliError::Aws { service, kind, .. } => crate::aws::hint(service, kind),
+            CliError::Aws { error, place } => aws_hint::hint(error, Some(place)),
+            CliError::Room(beekeeper_room::Error::Aws(error)) => aws_hint::hint(error, None),
             CliError::ConfirmationNeeded { command } => Some(format!("run `{command} --yes` to confirm")),
             CliError::InjectedFailure { .. } => Some(
                 "unset BEEKEEPER_FAIL_AT; `beekeeper deploy` again finishes the room, `beekeeper destroy` removes it"

@@ -1,17 +1,14 @@
-//! The data plane's one error type. AWS failures keep the service, the operation and the SDK's own
-//! message, so a log line says which call failed and why.
+//! The data plane's one error type, and the one classified AWS failure ([`AwsError`]) that both this crate
+//! and the CLI wrap: which call failed, the service's own code and message, whether a retry could help,
+//! and whose fault it is. It is plain data (no SDK types), so the in-memory backends and the Lambda
+//! binaries use it without linking an SDK they do not call; [`crate::aws::classify`] builds it from an
+//! SDK error.
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A call to an AWS service (or an emulator) failed.
-    #[error("{service} {operation} failed: {message}")]
-    Aws {
-        service: &'static str,
-        operation: &'static str,
-        message: String,
-        /// Throttling and 5xx: worth retrying with backoff.
-        retryable: bool,
-    },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     /// Stored data that does not match the schema (a room item missing an attribute, a bad number).
     #[error("corrupt {what}: {detail}")]
     Corrupt { what: &'static str, detail: String },
@@ -42,10 +39,92 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Aws {
+            Error::Aws(AwsError {
                 retryable: true,
                 ..
-            }
+            })
         )
+    }
+}
+
+/// A failed AWS call, classified once from the SDK's error metadata.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} {operation} failed: {message}", service_label(service))]
+pub struct AwsError {
+    /// The service's IAM prefix (`"sqs"`); with `operation` it names the permission a denial is about.
+    pub service: &'static str,
+    /// The API name (`"SendMessage"`).
+    pub operation: &'static str,
+    /// The service's error code, when it answered with one.
+    pub code: Option<String>,
+    /// What the service (or the SDK) said.
+    pub message: String,
+    /// Whose fault it is, which decides the operator's fix.
+    pub fault: Fault,
+    /// Throttling, 5xx, timeouts: worth retrying with backoff (judged the way the SDK's own retry
+    /// classifier judges).
+    pub retryable: bool,
+}
+
+impl AwsError {
+    /// A failure this crate finds itself (a malformed answer, a batch left unprocessed), not one the SDK
+    /// reported; retryable exactly when the fault is AWS's momentary one.
+    pub fn new(
+        service: &'static str,
+        operation: &'static str,
+        fault: Fault,
+        message: impl Into<String>,
+    ) -> Self {
+        AwsError {
+            service,
+            operation,
+            code: None,
+            message: message.into(),
+            retryable: matches!(fault, Fault::Throttled | Fault::Service),
+            fault,
+        }
+    }
+
+    /// The IAM action the call needed (`sqs:CreateQueue`).
+    pub fn action(&self) -> String {
+        format!("{}:{}", self.service, self.operation)
+    }
+}
+
+/// Whose fault a failed AWS call is, as far as the fix is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The credential chain found nothing (or a profile it could not use).
+    NoCredentials,
+    /// Credentials were sent and rejected: wrong, expired, or the region is not enabled for the account.
+    BadCredentials,
+    /// The identity lacks the permission for the call.
+    Permission,
+    /// The resource does not exist.
+    NotFound,
+    /// Too many requests right now.
+    Throttled,
+    /// An account quota was reached.
+    Quota,
+    /// No answer from the endpoint (network, proxy, a wrong endpoint or region).
+    Unreachable,
+    /// AWS failed (5xx, a transient error).
+    Service,
+    /// Anything else the service refused: the request itself, or the state of the resource.
+    Caller,
+}
+
+/// The name AWS documentation uses for a service, from its IAM prefix.
+pub fn service_label(service: &str) -> &str {
+    match service {
+        "sts" => "STS",
+        "sqs" => "SQS",
+        "dynamodb" => "DynamoDB",
+        "lambda" => "Lambda",
+        "iam" => "IAM",
+        "s3" => "S3",
+        "events" => "EventBridge",
+        "apigateway" => "API Gateway",
+        other => other,
     }
 }

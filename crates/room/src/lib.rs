@@ -20,4 +20,4 @@ pub use backend::{
     BatchKey, COUNTER_SHARDS, Clock, HERE_KEEP_SECS, Invoker, MAX_RELEASE, Presence, Queue,
     QueueDepth, Received, Released, RoomUpdate, SystemClock, Table,
 };
-pub use error::Error;
+pub use error::{AwsError, Error, Fault, service_label};

@@ -253,12 +253,12 @@ impl MemoryTable {
 
 fn unreadable(s: &TableState, key: &str) -> Result<(), Error> {
     if s.unreadable.contains(key) {
-        return Err(Error::Aws {
-            service: "DynamoDB",
-            operation: "GetItem",
-            message: format!("{key} is unreadable (test hook: throttled)"),
-            retryable: true,
-        });
+        return Err(Error::Aws(crate::AwsError::new(
+            "dynamodb",
+            "GetItem",
+            crate::Fault::Throttled,
+            format!("{key} is unreadable (test hook: throttled)"),
+        )));
     }
     Ok(())
 }

@@ -27,7 +27,8 @@ use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, TokenItem};
 use beekeeper_room::memory::{FakeClock, MemoryQueue, MemoryTable};
 use beekeeper_room::{
-    BatchKey, Clock, Error, Presence, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
+    AwsError, BatchKey, Clock, Error, Fault, Presence, Queue, QueueDepth, Received, Released,
+    RoomUpdate, Table,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -96,12 +97,12 @@ impl Line {
 }
 
 fn throttled(operation: &'static str) -> Error {
-    Error::Aws {
-        service: "test",
+    Error::Aws(AwsError::new(
+        "test",
         operation,
-        message: "throttled".into(),
-        retryable: true,
-    }
+        Fault::Throttled,
+        "throttled",
+    ))
 }
 
 /// SQS refusing every send (throttling, an outage).

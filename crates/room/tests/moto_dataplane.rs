@@ -22,7 +22,8 @@ use beekeeper_core::contract::{RoomState, TokenItem};
 use beekeeper_room::aws::{DynamoTable, LambdaInvoker, SqsQueue};
 use beekeeper_room::producer::{Producer, ProducerSettings};
 use beekeeper_room::{
-    BatchKey, Clock, Error, Invoker, Queue, QueueDepth, RoomUpdate, SystemClock, Table,
+    AwsError, BatchKey, Clock, Error, Fault, Invoker, Queue, QueueDepth, RoomUpdate, SystemClock,
+    Table,
 };
 use harness::{WINDOW_MS, aws, cookie_value, create_table, num, room, room_on, room_with, tokens};
 use std::collections::BTreeSet;
@@ -451,12 +452,13 @@ async fn failures_name_the_service_and_are_not_retried_when_retrying_cannot_help
     );
     match missing_queue.send(&tokens(1)[0]).await {
         Err(
-            e @ Error::Aws {
-                service: "SQS",
+            e @ Error::Aws(AwsError {
+                service: "sqs",
                 operation: "SendMessage",
                 retryable: false,
+                fault: Fault::NotFound,
                 ..
-            },
+            }),
         ) => {
             assert!(e.to_string().contains("SQS SendMessage failed"), "{e}")
         }
@@ -465,23 +467,25 @@ async fn failures_name_the_service_and_are_not_retried_when_retrying_cannot_help
     let missing_table = DynamoTable::new(aws.ddb.clone(), "no-such-table".into());
     assert!(matches!(
         missing_table.room().await,
-        Err(Error::Aws {
-            service: "DynamoDB",
+        Err(Error::Aws(AwsError {
+            service: "dynamodb",
             operation: "GetItem",
             retryable: false,
+            fault: Fault::NotFound,
             ..
-        })
+        }))
     ));
     let invoker = LambdaInvoker::new(aws.lambda.clone(), "no-such-consumer".into());
     let task = beekeeper_core::plan::plan_minute(10, WINDOW_MS)[0];
     match invoker.invoke_consumer(&task).await {
         Err(
-            e @ Error::Aws {
-                service: "Lambda",
+            e @ Error::Aws(AwsError {
+                service: "lambda",
                 operation: "Invoke",
                 retryable: false,
+                fault: Fault::NotFound,
                 ..
-            },
+            }),
         ) => {
             assert!(e.to_string().contains("ResourceNotFound"), "{e}")
         }

@@ -8,7 +8,7 @@
 //! it in the DLQ for the next run, never lost.
 
 use super::room::connect;
-use crate::aws::sdk_error;
+use crate::aws::{aws_error, sdk_error};
 use crate::cli::OutputFormat;
 use crate::error::{CliError, Result};
 use crate::output;
@@ -18,6 +18,7 @@ use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, QueueAttributeName as A, SendMessageBatchRequestEntry,
 };
+use beekeeper_room::{AwsError, Fault};
 use serde::Serialize;
 use std::fmt;
 
@@ -177,16 +178,19 @@ async fn move_task(
         match task.status() {
             Some("COMPLETED") => return Ok(Some(moved)),
             Some("FAILED" | "CANCELLED") => {
-                return Err(CliError::Aws {
-                    service: "sqs",
-                    operation: "StartMessageMoveTask",
-                    message: format!(
-                        "the move task stopped ({}) after {moved} message(s): {}",
-                        task.status().unwrap_or_default(),
-                        task.failure_reason().unwrap_or("no reason given")
+                return Err(aws_error(
+                    config,
+                    AwsError::new(
+                        "sqs",
+                        "StartMessageMoveTask",
+                        Fault::Service,
+                        format!(
+                            "the move task stopped ({}) after {moved} message(s): {}",
+                            task.status().unwrap_or_default(),
+                            task.failure_reason().unwrap_or("no reason given")
+                        ),
                     ),
-                    kind: crate::aws::AwsErrorKind::Other,
-                });
+                ));
             }
             _ => {}
         }

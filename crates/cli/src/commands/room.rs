@@ -2,21 +2,19 @@
 //! item, which every function re-reads within seconds, so nothing is redeployed and no Lambda container
 //! is restarted mid-burst.
 
-use crate::aws::{check_credentials, sdk_config, sdk_error};
+use crate::aws::{aws_error, check_credentials, sdk_config};
 use crate::cli::{OutputFormat, SetRateArgs};
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{ConfigFile, Profile, config_path};
 use crate::provision::concurrency;
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::operation::get_item::GetItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
 use beekeeper_core::concurrency::rate_for_consumers;
 use beekeeper_core::config::{default_min_rate, validate_rate};
-use beekeeper_core::contract::{ROOM_KEY, RoomState};
+use beekeeper_core::contract::RoomState;
 use beekeeper_core::names::{Function, Names};
 use beekeeper_room::aws::DynamoTable;
-use beekeeper_room::{RoomUpdate, Table};
+use beekeeper_room::{AwsError, Fault, RoomUpdate, Table};
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -44,14 +42,17 @@ pub(crate) async fn connect(name: &str) -> Result<Connected> {
     let config = sdk_config(profile.deployed_region()).await;
     let account = check_credentials(&config).await?;
     profile.check_account(&account)?;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = DynamoTable::new(client.clone(), names.table());
+    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), names.table());
     let room = match table.room().await {
         Ok(Some(room)) => room,
-        Ok(None) => return Err(CliError::NotDeployed(name.to_string())),
-        Err(original) => {
-            return Err(explain_read_failure(&config, &client, &names, name, original).await);
-        }
+        Ok(None)
+        | Err(beekeeper_room::Error::Aws(AwsError {
+            fault: Fault::NotFound,
+            ..
+        })) => return Err(CliError::NotDeployed(name.to_string())),
+        // Read through the room crate, classified there; wrapped with where it went for the hint.
+        Err(beekeeper_room::Error::Aws(error)) => return Err(aws_error(&config, error)),
+        Err(other) => return Err(CliError::Room(other)),
     };
     Ok(Connected {
         file,
@@ -64,35 +65,6 @@ pub(crate) async fn connect(name: &str) -> Result<Connected> {
         table,
         room,
     })
-}
-
-/// The room backend reports failures as text; repeating its read with the SDK gives a typed error that
-/// says whether the table is missing or which permission is.
-async fn explain_read_failure(
-    config: &SdkConfig,
-    client: &aws_sdk_dynamodb::Client,
-    names: &Names,
-    name: &str,
-    original: beekeeper_room::Error,
-) -> CliError {
-    let probe = client
-        .get_item()
-        .table_name(names.table())
-        .key("pk", AttributeValue::S(ROOM_KEY.to_string()))
-        .send()
-        .await;
-    match probe {
-        Err(e)
-            if matches!(
-                e.as_service_error(),
-                Some(GetItemError::ResourceNotFoundException(_))
-            ) =>
-        {
-            CliError::NotDeployed(name.to_string())
-        }
-        Err(e) => sdk_error(config, "dynamodb", "GetItem", e),
-        Ok(_) => CliError::Room(original),
-    }
 }
 
 fn room_error(name: &str, e: beekeeper_room::Error) -> CliError {

@@ -145,8 +145,13 @@ impl Ctx {
         operation: &'static str,
     ) -> impl FnOnce(SdkError<E, R>) -> CliError + '_
     where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
+        E: ProvideErrorMetadata
+            + aws_smithy_types::retry::ProvideErrorKind
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: beekeeper_room::aws::RawStatus + std::fmt::Debug + Send + Sync + 'static,
     {
         move |e| crate::aws::sdk_error(&self.conf, service, operation, e)
     }

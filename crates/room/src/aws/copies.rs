@@ -62,7 +62,7 @@ async fn put_if_newer(
         Err(e) => match e.as_service_error() {
             // A newer writer got there first: its state includes ours.
             Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(()),
-            _ => Err(sdk_error("DynamoDB", "PutItem", e)),
+            _ => Err(sdk_error("dynamodb", "PutItem", e)),
         },
     }
 }
@@ -76,7 +76,7 @@ pub(crate) async fn read_room(client: &Client, table: &str) -> Result<Item, Erro
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| sdk_error("DynamoDB", "GetItem", e))?
+        .map_err(|e| sdk_error("dynamodb", "GetItem", e))?
         .item
         .ok_or(Error::NoRoom)
 }

@@ -34,7 +34,7 @@ impl DynamoTable {
             .set_key(Some(item::key(pk)))
             .send()
             .await
-            .map_err(|e| sdk_error("DynamoDB", "GetItem", e))?;
+            .map_err(|e| sdk_error("dynamodb", "GetItem", e))?;
         Ok(out.item)
     }
 }
@@ -63,7 +63,7 @@ impl Table for DynamoTable {
             .set_item(Some(room_item.clone()))
             .send()
             .await
-            .map_err(|e| sdk_error("DynamoDB", "PutItem", e))?;
+            .map_err(|e| sdk_error("dynamodb", "PutItem", e))?;
         copies::write(&self.client, &self.table_name, &room_item).await
     }
 
@@ -100,7 +100,7 @@ impl Table for DynamoTable {
                         Err(Error::NoRoom)
                     }
                 }
-                _ => Err(sdk_error("DynamoDB", "UpdateItem", e)),
+                _ => Err(sdk_error("dynamodb", "UpdateItem", e)),
             },
         }
     }
@@ -159,7 +159,7 @@ impl Table for DynamoTable {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(|e| sdk_error("DynamoDB", "UpdateItem", e))?;
+            .map_err(|e| sdk_error("dynamodb", "UpdateItem", e))?;
         item::tickets_from_answer(out.attributes())
     }
 }

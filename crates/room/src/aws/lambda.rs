@@ -2,8 +2,8 @@
 //! returns at once; Lambda queues the event and retries it on the consumer's behalf.
 
 use super::sdk_error;
-use crate::Error;
 use crate::backend::Invoker;
+use crate::{AwsError, Error, Fault};
 use async_trait::async_trait;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
@@ -41,13 +41,19 @@ impl Invoker for LambdaInvoker {
             .payload(Blob::new(payload))
             .send()
             .await
-            .map_err(|e| sdk_error("Lambda", "Invoke", e))?;
+            .map_err(|e| sdk_error("lambda", "Invoke", e))?;
         // An accepted asynchronous invocation answers 202; anything else means the event was not queued.
         if out.status_code() != 202 {
-            return Err(Error::Aws {
-                service: "Lambda",
-                operation: "Invoke",
-                message: format!(
+            let fault = if out.status_code() >= 500 {
+                Fault::Service
+            } else {
+                Fault::Caller
+            };
+            return Err(Error::Aws(AwsError::new(
+                "lambda",
+                "Invoke",
+                fault,
+                format!(
                     "asynchronous invoke of {} answered HTTP {} instead of 202{}",
                     self.function_name,
                     out.status_code(),
@@ -55,8 +61,7 @@ impl Invoker for LambdaInvoker {
                         .map(|f| format!(" ({f})"))
                         .unwrap_or_default()
                 ),
-                retryable: out.status_code() >= 500,
-            });
+            )));
         }
         Ok(())
     }

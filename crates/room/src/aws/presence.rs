@@ -34,7 +34,7 @@ pub(crate) async fn mark(
         .set_item(Some(it))
         .send()
         .await
-        .map_err(|e| sdk_error("DynamoDB", "PutItem", e))?;
+        .map_err(|e| sdk_error("dynamodb", "PutItem", e))?;
     Ok(())
 }
 
@@ -68,7 +68,7 @@ pub(crate) async fn read(
             .request_items(table, request)
             .send()
             .await
-            .map_err(|e| sdk_error("DynamoDB", "BatchGetItem", e))?;
+            .map_err(|e| sdk_error("dynamodb", "BatchGetItem", e))?;
         for it in answer
             .responses()
             .and_then(|r| r.get(table))

@@ -26,8 +26,8 @@
 
 use super::item::{self, Item};
 use super::{copies, sdk_error};
-use crate::Error;
 use crate::backend::{BatchKey, COUNTER_SHARDS, MAX_RELEASE, Released};
+use crate::{AwsError, Error, Fault};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -66,11 +66,13 @@ pub(crate) fn built<T, E: std::fmt::Display>(
     operation: &'static str,
     r: Result<T, E>,
 ) -> Result<T, Error> {
-    r.map_err(|e| Error::Aws {
-        service: "DynamoDB",
-        operation,
-        message: e.to_string(),
-        retryable: false,
+    r.map_err(|e| {
+        Error::Aws(AwsError::new(
+            "dynamodb",
+            operation,
+            Fault::Caller,
+            e.to_string(),
+        ))
     })
 }
 
@@ -118,7 +120,7 @@ pub(crate) async fn claim_minute(
                     Err(Error::NoRoom)
                 }
             }
-            _ => Err(sdk_error("DynamoDB", "UpdateItem", e)),
+            _ => Err(sdk_error("dynamodb", "UpdateItem", e)),
         },
     }
 }
@@ -144,7 +146,7 @@ pub(crate) async fn claim_task(
         Ok(_) => Ok(true),
         Err(e) => match e.as_service_error() {
             Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
-            _ => Err(sdk_error("DynamoDB", "PutItem", e)),
+            _ => Err(sdk_error("dynamodb", "PutItem", e)),
         },
     }
 }
@@ -210,7 +212,7 @@ pub(crate) async fn release(
     };
     let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
     else {
-        return Err(sdk_error("DynamoDB", "TransactWriteItems", e));
+        return Err(sdk_error("dynamodb", "TransactWriteItems", e));
     };
     // Reasons come in request order. Tokens that already exist are settled; everything else (conflict,
     // throttling, "None" for actions that were fine) is retried as a whole next time.
@@ -256,7 +258,7 @@ async fn sum_shards(client: &Client, table: &str) -> Result<u64, Error> {
             .request_items(table, request)
             .send()
             .await
-            .map_err(|e| sdk_error("DynamoDB", "BatchGetItem", e))?;
+            .map_err(|e| sdk_error("dynamodb", "BatchGetItem", e))?;
         for it in out
             .responses()
             .and_then(|r| r.get(table))
@@ -273,12 +275,12 @@ async fn sum_shards(client: &Client, table: &str) -> Result<u64, Error> {
     }
     match pending {
         None => Ok(sum),
-        Some(_) => Err(Error::Aws {
-            service: "DynamoDB",
-            operation: "BatchGetItem",
-            message: format!("counter shards still unprocessed after {READ_ROUNDS} rounds"),
-            retryable: true,
-        }),
+        Some(_) => Err(Error::Aws(AwsError::new(
+            "dynamodb",
+            "BatchGetItem",
+            Fault::Throttled,
+            format!("counter shards still unprocessed after {READ_ROUNDS} rounds"),
+        ))),
     }
 }
 
@@ -330,7 +332,7 @@ pub(crate) async fn publish_released(
         }
         Err(e) => match e.as_service_error() {
             Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(sum),
-            _ => Err(sdk_error("DynamoDB", "UpdateItem", e)),
+            _ => Err(sdk_error("dynamodb", "UpdateItem", e)),
         },
     }
 }
@@ -365,7 +367,7 @@ pub(crate) async fn seed_counters(client: &Client, table: &str) -> Result<Option
         Ok(_) => Ok(Some(total)),
         Err(e) => match e.as_service_error() {
             Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(None),
-            _ => Err(sdk_error("DynamoDB", "PutItem", e)),
+            _ => Err(sdk_error("dynamodb", "PutItem", e)),
         },
     }
 }

@@ -4,8 +4,8 @@
 //! moves it to the dead-letter queue instead of it being lost or crashing a consumer.
 
 use super::sdk_error;
-use crate::Error;
 use crate::backend::{Queue, QueueDepth, Received};
+use crate::{AwsError, Error, Fault};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
@@ -24,12 +24,12 @@ const POLL_BY: &str = "poll_by";
 const MAX_VISIBILITY_SECS: u64 = 43_200;
 
 fn malformed(operation: &'static str, e: impl std::fmt::Display) -> Error {
-    Error::Aws {
-        service: "SQS",
+    Error::Aws(AwsError::new(
+        "sqs",
         operation,
-        message: e.to_string(),
-        retryable: false,
-    }
+        Fault::Caller,
+        e.to_string(),
+    ))
 }
 
 /// [`Queue`] over one SQS queue, addressed by URL.
@@ -54,7 +54,7 @@ impl Queue for SqsQueue {
             .message_body(token.as_str())
             .send()
             .await
-            .map_err(|e| sdk_error("SQS", "SendMessage", e))?;
+            .map_err(|e| sdk_error("sqs", "SendMessage", e))?;
         Ok(())
     }
 
@@ -71,7 +71,7 @@ impl Queue for SqsQueue {
             .message_attributes(POLL_BY, attribute)
             .send()
             .await
-            .map_err(|e| sdk_error("SQS", "SendMessage", e))?;
+            .map_err(|e| sdk_error("sqs", "SendMessage", e))?;
         Ok(())
     }
 
@@ -87,7 +87,7 @@ impl Queue for SqsQueue {
             .message_attribute_names(POLL_BY)
             .send()
             .await
-            .map_err(|e| sdk_error("SQS", "ReceiveMessage", e))?;
+            .map_err(|e| sdk_error("sqs", "ReceiveMessage", e))?;
         let mut received = Vec::new();
         for m in out.messages() {
             // Without a receipt handle the message cannot be deleted; it reappears after the visibility
@@ -141,7 +141,7 @@ impl Queue for SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| sdk_error("SQS", "DeleteMessageBatch", e))?;
+                .map_err(|e| sdk_error("sqs", "DeleteMessageBatch", e))?;
             for f in out.failed() {
                 // Entry ids are this chunk's indices; an id we did not send would be an SQS bug, and
                 // reporting nothing for it is the safe side (the message just comes back).
@@ -185,7 +185,7 @@ impl Queue for SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| sdk_error("SQS", "ChangeMessageVisibilityBatch", e))?;
+                .map_err(|e| sdk_error("sqs", "ChangeMessageVisibilityBatch", e))?;
             if !out.failed().is_empty() {
                 // They come back after the queue's visibility timeout instead, and are looked at again.
                 tracing::warn!(failed = out.failed().len(), "SQS did not defer some places");
@@ -203,7 +203,7 @@ impl Queue for SqsQueue {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .send()
             .await
-            .map_err(|e| sdk_error("SQS", "GetQueueAttributes", e))?;
+            .map_err(|e| sdk_error("sqs", "GetQueueAttributes", e))?;
         let attrs = out.attributes();
         let count = |name: QueueAttributeName| -> Result<u64, Error> {
             let raw = attrs

@@ -94,12 +94,12 @@ struct FlakyInvoker {
 impl Invoker for FlakyInvoker {
     async fn invoke_consumer(&self, task: &ConsumerTask) -> Result<(), Error> {
         if self.fail.contains(&task.index) {
-            return Err(Error::Aws {
-                service: "lambda",
-                operation: "Invoke",
-                message: "TooManyRequestsException".into(),
-                retryable: true,
-            });
+            return Err(Error::Aws(AwsError::new(
+                "lambda",
+                "Invoke",
+                Fault::Throttled,
+                "TooManyRequestsException",
+            )));
         }
         self.started.lock().unwrap().push(task.index);
         Ok(())

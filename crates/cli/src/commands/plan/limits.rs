@@ -3,11 +3,12 @@
 //! and AWS's documented defaults otherwise. Every limit says which it is: a forecast against a default
 //! is only as good as the account matching it.
 
-use crate::aws::{AwsErrorKind, check_credentials, sdk_config, sdk_error};
+use crate::aws::{check_credentials, sdk_config, sdk_error};
 use crate::error::CliError;
 use crate::provision::{concurrency, sqs};
 use beekeeper_core::concurrency::AWS_DEFAULT_ACCOUNT_LIMIT;
 use beekeeper_core::names::Names;
+use beekeeper_room::Fault;
 use beekeeper_sim::forecast::{Limits, gateway_default_rate};
 
 /// The limits, and the account they were read from (`None`: defaults only).
@@ -41,10 +42,9 @@ pub(crate) async fn read(region: Option<&str>, names: Option<&Names>) -> Read {
         Ok(a) => a,
         Err(e) => {
             let why = match &e {
-                CliError::Aws {
-                    kind: AwsErrorKind::NoCredentials,
-                    ..
-                } => "no AWS credentials".to_string(),
+                CliError::Aws { error, .. } if error.fault == Fault::NoCredentials => {
+                    "no AWS credentials".to_string()
+                }
                 other => format!("could not reach the account: {other}"),
             };
             return Read {
