@@ -9,14 +9,17 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile, Deployment};
 use crate::provision::{
-    Ctx, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, record::Recorder, s3, sqs,
+    Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, poll, record::Recorder,
+    s3, sqs,
 };
 use crate::ui::{self, Progress};
 use aws_config::meta::region::ProvideRegion;
 use beekeeper_core::names::Function;
 use futures::future::join_all;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::fmt;
 
 #[derive(Debug, Serialize)]
@@ -274,8 +277,9 @@ async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
 /// for a while before it counts as left.
 async fn leftovers(ctx: &Ctx, deployment: &Deployment, tally: &Tally) -> Vec<String> {
     let step = ctx.progress.step("Checking that nothing is left");
-    let mut delays = backoff(64);
-    loop {
+    // What the last look found, kept for when the budget runs out with only lagging listings left.
+    let lagging = RefCell::new(Vec::new());
+    let settled = poll(backoff(64), || async {
         let found = inventory(ctx, deployment).await;
         let only_lagging = found
             .iter()
@@ -284,33 +288,35 @@ async fn leftovers(ctx: &Ctx, deployment: &Deployment, tally: &Tally) -> Vec<Str
                 .iter()
                 .all(|(_, listing_error)| listing_error.is_none());
         if found.is_empty() || !only_lagging {
-            let left: Vec<String> = found
-                .into_iter()
-                .map(|(what, listing_error)| {
-                    let why = listing_error
-                        .or_else(|| tally.failed.get(&what).cloned())
-                        .unwrap_or_else(|| "still listed after it was deleted".into());
-                    format!("{what}: {why}")
-                })
-                .collect();
-            if left.is_empty() {
-                step.done("nothing left");
-            } else {
-                step.failed(&format!("{} left", left.len()));
-            }
-            return left;
+            return Ok::<_, Infallible>(Wait::Ready(found));
         }
-        match delays.next() {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                step.failed(&"resources still listed");
-                return found
-                    .into_iter()
-                    .map(|(what, _)| format!("{what}: still listed after it was deleted"))
-                    .collect();
-            }
-        }
+        *lagging.borrow_mut() = found;
+        Ok(Wait::NotYet)
+    })
+    .await;
+    let Ok(Some(found)) = settled else {
+        step.failed(&"resources still listed");
+        return lagging
+            .into_inner()
+            .into_iter()
+            .map(|(what, _)| format!("{what}: still listed after it was deleted"))
+            .collect();
+    };
+    let left: Vec<String> = found
+        .into_iter()
+        .map(|(what, listing_error)| {
+            let why = listing_error
+                .or_else(|| tally.failed.get(&what).cloned())
+                .unwrap_or_else(|| "still listed after it was deleted".into());
+            format!("{what}: {why}")
+        })
+        .collect();
+    if left.is_empty() {
+        step.done("nothing left");
+    } else {
+        step.failed(&format!("{} left", left.len()));
     }
+    left
 }
 
 /// Everything of the profile that exists, as (label, error while listing). The labels match the ones

@@ -4,7 +4,7 @@
 
 use super::apigw_guard;
 use super::apigw_routes::{self, Targets};
-use super::{Ctx, OrAbsent, backoff, lambda};
+use super::{Ctx, OrAbsent, backoff, lambda, retry};
 use crate::error::Result;
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOperation};
 use beekeeper_core::names::Function;
@@ -330,26 +330,17 @@ pub(crate) async fn delete_api(ctx: &Ctx, api: &str) -> Result<bool> {
         .await
         .or_absent(|e| e.is_not_found_exception())
         .map_err(ctx.sdk("apigateway", "DeleteStage"))?;
-    let mut delays = backoff(90);
-    loop {
-        match gw.delete_rest_api().rest_api_id(api).send().await {
-            Ok(_) => return Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) =>
-            {
-                return Ok(false);
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_too_many_requests_exception()) =>
-            {
-                match delays.next() {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => return Err(ctx.sdk("apigateway", "DeleteRestApi")(e)),
-                }
-            }
-            Err(e) => return Err(ctx.sdk("apigateway", "DeleteRestApi")(e)),
-        }
-    }
+    retry(
+        backoff(90),
+        || gw.delete_rest_api().rest_api_id(api).send(),
+        |e| {
+            e.as_service_error()
+                .is_some_and(|s| s.is_too_many_requests_exception())
+        },
+    )
+    .await
+    .map(|_| true)
+    .or_absent(|e| e.is_not_found_exception())
+    .map(|deleted| deleted.is_some())
+    .map_err(ctx.sdk("apigateway", "DeleteRestApi"))
 }

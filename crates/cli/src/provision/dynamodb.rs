@@ -2,7 +2,7 @@
 //! operator settings. A redeploy changes only what the operator set (rate, destination, session length);
 //! what the room has done so far (released_total, open) is never reset.
 
-use super::{Ctx, OrAbsent, backoff, build_error};
+use super::{Ctx, OrAbsent, Wait, backoff, build_error, poll};
 use crate::error::{CliError, Result};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
@@ -41,24 +41,20 @@ async fn status(ctx: &Ctx, name: &str) -> Result<Option<(TableStatus, Option<Bil
 
 /// Waits until the table accepts writes; `None` when it does not exist (or is gone).
 async fn wait_settled(ctx: &Ctx, name: &str) -> Result<Option<BillingMode>> {
-    let mut delays = backoff(300);
-    loop {
-        match status(ctx, name).await? {
-            None => return Ok(None),
+    let settled = poll(backoff(300), || async {
+        Ok::<_, CliError>(match status(ctx, name).await? {
+            None => Wait::Ready(None),
             Some((TableStatus::Active, billing)) => {
-                return Ok(Some(billing.unwrap_or(BillingMode::Provisioned)));
+                Wait::Ready(Some(billing.unwrap_or(BillingMode::Provisioned)))
             }
-            Some(_) => match delays.next() {
-                Some(d) => tokio::time::sleep(d).await,
-                None => {
-                    return Err(CliError::NotReady {
-                        what: format!("table {name}"),
-                        seconds: 300 * super::retry_base().as_secs().max(1),
-                    });
-                }
-            },
-        }
-    }
+            Some(_) => Wait::NotYet,
+        })
+    })
+    .await?;
+    settled.ok_or_else(|| CliError::NotReady {
+        what: format!("table {name}"),
+        seconds: 300 * super::retry_base().as_secs().max(1),
+    })
 }
 
 pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {

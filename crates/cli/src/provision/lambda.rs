@@ -5,7 +5,7 @@
 
 use super::lambda_zip::{Zips, code_sha256};
 pub(crate) use super::permission::{ensure_permission, remove_permission};
-use super::{Ctx, OrAbsent, backoff};
+use super::{Ctx, OrAbsent, Wait, backoff, poll, retry};
 use crate::error::{CliError, Result};
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
@@ -135,45 +135,39 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
         .map_err(ctx.sdk("lambda", "GetFunctionConfiguration"))?;
     let arn = match current {
         None => {
-            let mut delays = backoff(60);
-            let out = loop {
-                let res = lambda
-                    .create_function()
-                    .function_name(&s.name)
-                    .description(format!(
-                        "Beekeeper waiting room {}: {}",
-                        ctx.profile,
-                        s.f.part()
-                    ))
-                    .runtime(Runtime::Providedal2023)
-                    .handler("bootstrap")
-                    .role(&s.role_arn)
-                    .architectures(lambda_arch(s.arch))
-                    .memory_size(s.memory_mb)
-                    .timeout(s.timeout_secs)
-                    .environment(
-                        Environment::builder()
-                            .set_variables(Some(s.env.clone()))
-                            .build(),
-                    )
-                    .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
-                    .set_tags(Some(ctx.tags()))
-                    .send()
-                    .await;
-                match res {
-                    Ok(out) => break out,
-                    Err(e)
-                        if ctx.role_is_new(&s.role_arn)
-                            && e.as_service_error().is_some_and(create_role_not_ready) =>
-                    {
-                        match delays.next() {
-                            Some(d) => tokio::time::sleep(d).await,
-                            None => return Err(ctx.sdk("lambda", "CreateFunction")(e)),
-                        }
-                    }
-                    Err(e) => return Err(ctx.sdk("lambda", "CreateFunction")(e)),
-                }
-            };
+            let out = retry(
+                backoff(60),
+                || {
+                    lambda
+                        .create_function()
+                        .function_name(&s.name)
+                        .description(format!(
+                            "Beekeeper waiting room {}: {}",
+                            ctx.profile,
+                            s.f.part()
+                        ))
+                        .runtime(Runtime::Providedal2023)
+                        .handler("bootstrap")
+                        .role(&s.role_arn)
+                        .architectures(lambda_arch(s.arch))
+                        .memory_size(s.memory_mb)
+                        .timeout(s.timeout_secs)
+                        .environment(
+                            Environment::builder()
+                                .set_variables(Some(s.env.clone()))
+                                .build(),
+                        )
+                        .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+                        .set_tags(Some(ctx.tags()))
+                        .send()
+                },
+                |e| {
+                    ctx.role_is_new(&s.role_arn)
+                        && e.as_service_error().is_some_and(create_role_not_ready)
+                },
+            )
+            .await
+            .map_err(ctx.sdk("lambda", "CreateFunction"))?;
             ctx.changed(format!("created function {}", s.name));
             out.function_arn.unwrap_or_default()
         }
@@ -265,48 +259,40 @@ async fn cap_async_events(ctx: &Ctx, name: &str, max_age: i32) -> Result<()> {
 }
 
 async fn update_configuration(ctx: &Ctx, s: &FnSpec) -> Result<()> {
-    let mut delays = backoff(60);
-    loop {
-        let res = ctx
-            .c
-            .lambda
-            .update_function_configuration()
-            .function_name(&s.name)
-            .runtime(Runtime::Providedal2023)
-            .handler("bootstrap")
-            .role(&s.role_arn)
-            .memory_size(s.memory_mb)
-            .timeout(s.timeout_secs)
-            .environment(
-                Environment::builder()
-                    .set_variables(Some(s.env.clone()))
-                    .build(),
-            )
-            .send()
-            .await;
-        match res {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if ctx.role_is_new(&s.role_arn)
-                    && e.as_service_error().is_some_and(|se| {
-                        role_not_ready(se, se.is_invalid_parameter_value_exception())
-                    }) =>
-            {
-                match delays.next() {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => return Err(ctx.sdk("lambda", "UpdateFunctionConfiguration")(e)),
-                }
-            }
-            Err(e) => return Err(ctx.sdk("lambda", "UpdateFunctionConfiguration")(e)),
-        }
-    }
+    retry(
+        backoff(60),
+        || {
+            ctx.c
+                .lambda
+                .update_function_configuration()
+                .function_name(&s.name)
+                .runtime(Runtime::Providedal2023)
+                .handler("bootstrap")
+                .role(&s.role_arn)
+                .memory_size(s.memory_mb)
+                .timeout(s.timeout_secs)
+                .environment(
+                    Environment::builder()
+                        .set_variables(Some(s.env.clone()))
+                        .build(),
+                )
+                .send()
+        },
+        |e| {
+            ctx.role_is_new(&s.role_arn)
+                && e.as_service_error()
+                    .is_some_and(|se| role_not_ready(se, se.is_invalid_parameter_value_exception()))
+        },
+    )
+    .await
+    .map_err(ctx.sdk("lambda", "UpdateFunctionConfiguration"))?;
+    Ok(())
 }
 
 /// Waits until the function is Active and its last update finished, as Lambda requires before the next
 /// update (and before it can be invoked).
 async fn wait_settled(ctx: &Ctx, name: &str) -> Result<()> {
-    let mut delays = backoff(120);
-    loop {
+    let settled = poll(backoff(120), || async {
         let cur = ctx
             .c
             .lambda
@@ -315,11 +301,6 @@ async fn wait_settled(ctx: &Ctx, name: &str) -> Result<()> {
             .send()
             .await
             .map_err(ctx.sdk("lambda", "GetFunctionConfiguration"))?;
-        let state_ok = matches!(cur.state(), None | Some(State::Active | State::Inactive));
-        let update_ok = matches!(
-            cur.last_update_status(),
-            None | Some(LastUpdateStatus::Successful)
-        );
         if matches!(cur.state(), Some(State::Failed))
             || matches!(cur.last_update_status(), Some(LastUpdateStatus::Failed))
         {
@@ -333,19 +314,22 @@ async fn wait_settled(ctx: &Ctx, name: &str) -> Result<()> {
                 seconds: 0,
             });
         }
-        if state_ok && update_ok {
-            return Ok(());
-        }
-        match delays.next() {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                return Err(CliError::NotReady {
-                    what: format!("function {name}"),
-                    seconds: 120 * super::retry_base().as_secs().max(1),
-                });
-            }
-        }
-    }
+        let state_ok = matches!(cur.state(), None | Some(State::Active | State::Inactive));
+        let update_ok = matches!(
+            cur.last_update_status(),
+            None | Some(LastUpdateStatus::Successful)
+        );
+        Ok::<_, CliError>(if state_ok && update_ok {
+            Wait::Ready(())
+        } else {
+            Wait::NotYet
+        })
+    })
+    .await?;
+    settled.ok_or_else(|| CliError::NotReady {
+        what: format!("function {name}"),
+        seconds: 120 * super::retry_base().as_secs().max(1),
+    })
 }
 
 /// Deletes a function; a missing one is done. Returns whether it existed.

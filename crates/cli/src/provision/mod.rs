@@ -18,6 +18,7 @@ pub(crate) mod lock;
 pub(crate) mod logs;
 mod permission;
 pub(crate) mod record;
+mod retry;
 pub(crate) mod s3;
 pub(crate) mod sqs;
 
@@ -28,9 +29,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use beekeeper_core::names::{Names, PROFILE_TAG};
 use record::Recorder;
+pub(crate) use retry::{Wait, backoff, poll, retry, retry_base};
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// The named steps of a deploy, in order. `BEEKEEPER_FAIL_AT=<step>` (debug builds only) makes a deploy
 /// fail right before that step, so tests can prove every interruption is recoverable.
@@ -264,41 +265,9 @@ impl<T, E> OrAbsent<T, E> for std::result::Result<T, SdkError<E, HttpResponse>> 
     }
 }
 
-/// The base of every backoff (IAM propagation, waits for a resource to settle). Tests set
-/// `BEEKEEPER_RETRY_BASE_MS=0` so that nothing sleeps against an emulator that never lags.
-pub(crate) fn retry_base() -> Duration {
-    let ms = std::env::var("BEEKEEPER_RETRY_BASE_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(1000);
-    Duration::from_millis(ms)
-}
-
-/// Delays of a bounded exponential backoff: base, 2·base, 4·base … capped at 8·base, until `total` (in
-/// units of base) is used up. With a 1 s base and total 60 that is about a minute.
-pub(crate) fn backoff(total_units: u32) -> impl Iterator<Item = Duration> {
-    let base = retry_base();
-    let mut used = 0u32;
-    (0u32..).map_while(move |i| {
-        let units = 1u32 << i.min(3);
-        if used + units > total_units {
-            return None;
-        }
-        used += units;
-        Some(base * units)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_is_bounded_and_grows() {
-        let d: Vec<u32> = backoff(60).map(|_| 0).collect();
-        // 1+2+4+8+8+8+8+8+8 = 55 units: nine tries fit a 60-unit budget, a tenth would not.
-        assert_eq!(d.len(), 9);
-    }
 
     #[test]
     fn partitions() {

@@ -1,7 +1,7 @@
 //! SQS: the line of visitors (a standard queue) and its dead-letter queue, where a message nobody could
 //! release ends after a few tries instead of circling forever.
 
-use super::{Ctx, OrAbsent, backoff};
+use super::{Ctx, OrAbsent, backoff, retry};
 use crate::error::Result;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use serde_json::{Value, json};
@@ -119,38 +119,36 @@ async fn upsert(ctx: &Ctx, key: &str, name: &str, attrs: Vec<(A, String)>) -> Re
 /// Creates the queue. AWS refuses a name deleted less than 60 s ago (a deploy right after a destroy), so
 /// that one typed error is waited out.
 async fn create(ctx: &Ctx, name: &str, attrs: &[(A, String)]) -> Result<String> {
-    let mut delays = backoff(75);
-    loop {
-        let mut req = ctx
-            .c
-            .sqs
-            .create_queue()
-            .queue_name(name)
-            .set_tags(Some(ctx.tags()));
-        for (k, v) in attrs {
-            req = req.attributes(k.clone(), v);
-        }
-        match req.send().await {
-            Ok(out) => {
-                ctx.changed(format!("created queue {name}"));
-                return Ok(out.queue_url.unwrap_or_default());
+    let out = retry(
+        backoff(75),
+        || {
+            let mut req = ctx
+                .c
+                .sqs
+                .create_queue()
+                .queue_name(name)
+                .set_tags(Some(ctx.tags()));
+            for (k, v) in attrs {
+                req = req.attributes(k.clone(), v);
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_queue_deleted_recently()) =>
-            {
-                match delays.next() {
-                    Some(d) => {
-                        ctx.progress
-                            .note(format!("queue {name} was deleted less than a minute ago; waiting to recreate it"));
-                        tokio::time::sleep(d).await;
-                    }
-                    None => return Err(ctx.sdk("sqs", "CreateQueue")(e)),
-                }
+            req.send()
+        },
+        |e| {
+            let recent = e
+                .as_service_error()
+                .is_some_and(|s| s.is_queue_deleted_recently());
+            if recent {
+                ctx.progress.note(format!(
+                    "queue {name} was deleted less than a minute ago; waiting to recreate it"
+                ));
             }
-            Err(e) => return Err(ctx.sdk("sqs", "CreateQueue")(e)),
-        }
-    }
+            recent
+        },
+    )
+    .await
+    .map_err(ctx.sdk("sqs", "CreateQueue"))?;
+    ctx.changed(format!("created queue {name}"));
+    Ok(out.queue_url.unwrap_or_default())
 }
 
 /// The names this profile's queues have.
