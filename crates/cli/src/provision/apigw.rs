@@ -46,32 +46,25 @@ pub(crate) async fn find_apis(ctx: &Ctx) -> Result<Vec<String>> {
             ids.push(id);
         }
     }
-    let mut position: Option<String> = None;
-    loop {
-        let page = ctx
-            .c
-            .apigw
-            .get_rest_apis()
-            .limit(500)
-            .set_position(position.clone())
-            .send()
-            .await
-            .map_err(ctx.sdk("apigateway", "GetRestApis"))?;
-        for api in page.items() {
-            if let (Some(id), Some(n)) = (api.id(), api.name()) {
-                if n == name && !ids.iter().any(|i| i == id) {
-                    ids.push(id.to_string());
-                }
+    let apis = ctx
+        .c
+        .apigw
+        .get_rest_apis()
+        .limit(500)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(ctx.sdk("apigateway", "GetRestApis"))?;
+    for api in &apis {
+        if let (Some(id), Some(n)) = (api.id(), api.name()) {
+            if n == name && !ids.iter().any(|i| i == id) {
+                ids.push(id.to_string());
             }
         }
-        position = page
-            .position()
-            .map(str::to_string)
-            .filter(|p| !p.is_empty());
-        if position.is_none() || page.items().is_empty() {
-            return Ok(ids);
-        }
     }
+    Ok(ids)
 }
 
 /// Creates or updates the API and deploys it when needed. Returns the API id.
@@ -260,32 +253,22 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
 
 /// Path → resource id.
 async fn resource_ids(ctx: &Ctx, api: &str) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    let mut position: Option<String> = None;
-    loop {
-        let page = ctx
-            .c
-            .apigw
-            .get_resources()
-            .rest_api_id(api)
-            .limit(500)
-            .set_position(position.clone())
-            .send()
-            .await
-            .map_err(ctx.sdk("apigateway", "GetResources"))?;
-        for r in page.items() {
-            if let (Some(p), Some(id)) = (r.path(), r.id()) {
-                out.insert(p.to_string(), id.to_string());
-            }
-        }
-        position = page
-            .position()
-            .map(str::to_string)
-            .filter(|p| !p.is_empty());
-        if position.is_none() || page.items().is_empty() {
-            return Ok(out);
-        }
-    }
+    let resources = ctx
+        .c
+        .apigw
+        .get_resources()
+        .rest_api_id(api)
+        .limit(500)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(ctx.sdk("apigateway", "GetResources"))?;
+    Ok(resources
+        .iter()
+        .filter_map(|r| Some((r.path()?.to_string(), r.id()?.to_string())))
+        .collect())
 }
 
 /// The id of `path`, creating it and any missing parent.
