@@ -2,8 +2,9 @@
 //! operator settings. A redeploy changes only what the operator set (rate, destination, session length);
 //! what the room has done so far (released_total, open) is never reset.
 
-use super::{Ctx, OrAbsent, Wait, backoff, build_error, poll};
+use super::{Ctx, OrAbsent, Wait, backoff, build_error, poll, waited};
 use crate::error::{CliError, Result};
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
     Tag, TimeToLiveSpecification, TimeToLiveStatus,
@@ -13,6 +14,7 @@ use beekeeper_core::contract::RoomState;
 use beekeeper_core::names::PROFILE_TAG;
 use beekeeper_room::aws::DynamoTable;
 use beekeeper_room::{RoomUpdate, Table};
+use std::time::Duration;
 
 pub(crate) const TTL_ATTRIBUTE: &str = "expires_at";
 
@@ -40,6 +42,9 @@ async fn status(ctx: &Ctx, name: &str) -> Result<Option<(TableStatus, Option<Bil
 }
 
 /// Waits until the table accepts writes; `None` when it does not exist (or is gone).
+/// How long a new or updated table may take to become ACTIVE (a few seconds, usually).
+const TABLE_READY: Duration = Duration::from_secs(300);
+
 async fn wait_settled(ctx: &Ctx, name: &str) -> Result<Option<BillingMode>> {
     let settled = poll(backoff(300), || async {
         Ok::<_, CliError>(match status(ctx, name).await? {
@@ -105,7 +110,22 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
         }
     }
     ctx.record.set("table", &name)?;
-    wait_settled(ctx, &name).await?;
+    // The SDK's own waiter (DescribeTable until ACTIVE): the table exists now, created or updated above
+    // or by another deploy a moment ago.
+    ddb.wait_until_table_exists()
+        .table_name(&name)
+        .wait(TABLE_READY)
+        .await
+        .map_err(|e| {
+            waited(
+                ctx,
+                "dynamodb",
+                "DescribeTable",
+                format!("table {name}"),
+                TABLE_READY,
+                e,
+            )
+        })?;
 
     let ttl = ddb
         .describe_time_to_live()

@@ -29,7 +29,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use beekeeper_core::names::{Names, PROFILE_TAG};
 use record::Recorder;
-pub(crate) use retry::{Wait, backoff, poll, retry, retry_base};
+pub(crate) use retry::{Wait, backoff, poll, retry, retry_base, waited};
 use std::collections::HashSet;
 use std::sync::Mutex;
 

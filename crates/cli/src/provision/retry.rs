@@ -1,7 +1,13 @@
 //! The one retry policy of the control plane: a bounded exponential backoff (its base is the test knob
 //! `BEEKEEPER_RETRY_BASE_MS`), used two ways: [`retry`] a call while its error is one a wait cures (IAM
-//! propagation, a name AWS still holds, throttling), and [`poll`] a state until it is ready.
+//! propagation, a name AWS still holds, throttling), and [`poll`] a state until it is ready. Where the SDK
+//! has a waiter for exactly the state wanted, that is used instead, and [`waited`] reports its failure.
 
+use super::Ctx;
+use crate::error::CliError;
+use aws_smithy_runtime_api::client::waiters::error::WaiterError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::ProvideErrorKind;
 use std::future::Future;
 use std::time::Duration;
 
@@ -76,6 +82,32 @@ where
                 None => return Ok(None),
             },
         }
+    }
+}
+
+/// The CLI's error for an SDK waiter that gave up: its polling call's own failure is classified like any
+/// other; running out of time, or AWS reporting a failed state, is [`CliError::NotReady`].
+pub(crate) fn waited<O, E>(
+    ctx: &Ctx,
+    service: &'static str,
+    operation: &'static str,
+    what: String,
+    max_wait: Duration,
+    err: WaiterError<O, E>,
+) -> CliError
+where
+    E: ProvideErrorMetadata + ProvideErrorKind + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        WaiterError::OperationFailed(failed) => ctx.sdk(service, operation)(failed.into_error()),
+        WaiterError::FailureState(_) => CliError::NotReady {
+            what: format!("{what} (AWS reports it failed)"),
+            seconds: 0,
+        },
+        _ => CliError::NotReady {
+            what,
+            seconds: max_wait.as_secs(),
+        },
     }
 }
 
