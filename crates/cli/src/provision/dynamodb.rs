@@ -45,6 +45,20 @@ async fn status(ctx: &Ctx, name: &str) -> Result<Option<(TableStatus, Option<Bil
 /// How long a new or updated table may take to become ACTIVE (a few seconds, usually).
 const TABLE_READY: Duration = Duration::from_secs(300);
 
+/// The SDK's own waiter (DescribeTable until ACTIVE), for a table that exists: created or updated by
+/// this deploy, or by another one a moment ago.
+async fn wait_active(ctx: &Ctx, name: &str) -> Result<()> {
+    let what = || format!("table {name}");
+    ctx.c
+        .dynamodb
+        .wait_until_table_exists()
+        .table_name(name)
+        .wait(TABLE_READY)
+        .await
+        .map_err(|e| waited(ctx, "dynamodb", "DescribeTable", what(), TABLE_READY, e))?;
+    Ok(())
+}
+
 async fn wait_settled(ctx: &Ctx, name: &str) -> Result<Option<BillingMode>> {
     let settled = poll(backoff(300), || async {
         Ok::<_, CliError>(match status(ctx, name).await? {
@@ -110,22 +124,7 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
         }
     }
     ctx.record.set("table", &name)?;
-    // The SDK's own waiter (DescribeTable until ACTIVE): the table exists now, created or updated above
-    // or by another deploy a moment ago.
-    ddb.wait_until_table_exists()
-        .table_name(&name)
-        .wait(TABLE_READY)
-        .await
-        .map_err(|e| {
-            waited(
-                ctx,
-                "dynamodb",
-                "DescribeTable",
-                format!("table {name}"),
-                TABLE_READY,
-                e,
-            )
-        })?;
+    wait_active(ctx, &name).await?;
 
     let ttl = ddb
         .describe_time_to_live()

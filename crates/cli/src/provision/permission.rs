@@ -6,8 +6,12 @@
 //! until it is really there (or the retries run out and the deploy says so). Taking a conflict for
 //! success would leave API Gateway without permission to invoke the producer: a 500 for every visitor.
 
-use super::{Ctx, OrAbsent, backoff};
-use crate::error::Result;
+use super::{Ctx, OrAbsent, backoff, retry};
+use crate::error::{CliError, Result};
+use aws_sdk_lambda::operation::add_permission::AddPermissionError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use std::cell::Cell;
 
 /// Lets `principal` invoke `function` from `source_arn` only. An identical statement is left alone; one
 /// with the same id but another source (an API that was recreated) is replaced. Returns whether the
@@ -19,48 +23,64 @@ pub(crate) async fn ensure_permission(
     principal: &str,
     source_arn: &str,
 ) -> Result<bool> {
-    let mut delays = backoff(60);
-    let mut changed = false;
-    loop {
-        match statement_source(ctx, function, sid).await? {
-            Some(Some(src)) if src == source_arn => return Ok(changed),
-            Some(_) => {
-                remove_permission(ctx, function, sid).await?;
-                changed = true;
-            }
-            None => {}
-        }
-        let added = ctx
-            .c
-            .lambda
-            .add_permission()
-            .function_name(function)
-            .statement_id(sid)
-            .action("lambda:InvokeFunction")
-            .principal(principal)
-            .source_arn(source_arn)
-            .source_account(&ctx.account)
-            .send()
-            .await;
-        match added {
-            Ok(_) => return Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_conflict_exception()) =>
+    let changed = Cell::new(false);
+    let outcome = retry(
+        backoff(60),
+        || async {
+            match statement_source(ctx, function, sid)
+                .await
+                .map_err(Step::Read)?
             {
+                Some(Some(src)) if src == source_arn => return Ok(false),
+                Some(_) => {
+                    remove_permission(ctx, function, sid)
+                        .await
+                        .map_err(Step::Read)?;
+                    changed.set(true);
+                }
+                None => {}
+            }
+            ctx.c
+                .lambda
+                .add_permission()
+                .function_name(function)
+                .statement_id(sid)
+                .action("lambda:InvokeFunction")
+                .principal(principal)
+                .source_arn(source_arn)
+                .source_account(&ctx.account)
+                .send()
+                .await
+                .map(|_| true)
+                .map_err(|e| Step::Add(Box::new(e)))
+        },
+        |e| {
+            let conflict = matches!(e, Step::Add(e) if e
+                .as_service_error()
+                .is_some_and(|s| s.is_resource_conflict_exception()));
+            if conflict {
                 tracing::debug!(
                     function,
                     sid,
                     "AddPermission conflict; reading the policy again"
                 );
-                match delays.next() {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => return Err(ctx.sdk("lambda", "AddPermission")(e)),
-                }
             }
-            Err(e) => return Err(ctx.sdk("lambda", "AddPermission")(e)),
-        }
+            conflict
+        },
+    )
+    .await;
+    match outcome {
+        Ok(added) => Ok(added || changed.get()),
+        Err(Step::Read(e)) => Err(e),
+        Err(Step::Add(e)) => Err(ctx.sdk("lambda", "AddPermission")(*e)),
     }
+}
+
+/// What failed in one round: reading or editing the policy (already the CLI's error), or the add that a
+/// conflict sends round again.
+enum Step {
+    Read(CliError),
+    Add(Box<SdkError<AddPermissionError, HttpResponse>>),
 }
 
 /// Statement `sid` of the function's resource policy, if present, with its `AWS:SourceArn` condition.

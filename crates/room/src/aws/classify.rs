@@ -115,30 +115,33 @@ where
     }
 }
 
-/// Codes are stable API, shared across services; the few below are AWS's spellings of "who you are is not
+/// AWS's spellings of "who you are is not accepted".
+const CREDENTIALS: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AuthFailure",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+];
+/// AWS's spellings of "an account quota was reached".
+const QUOTAS: &[&str] = &[
+    "LimitExceededException",
+    "LimitExceeded",
+    "ServiceQuotaExceededException",
+    "TooManyBuckets",
+    "CodeStorageExceededException",
+    "OverLimit",
+    "QuotaExceededException",
+];
+
+/// Codes are stable API, shared across services; the two lists above hold AWS's spellings of "who you are is not
 /// accepted" and "an account quota", which no status tells apart (both come as 400 or 403).
 fn fault_of_answer(code: &str, status: Option<u16>, kind: Option<ErrorKind>) -> Fault {
-    const CREDENTIALS: &[&str] = &[
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "InvalidSignatureException",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "AuthFailure",
-        "IncompleteSignature",
-        "MissingAuthenticationToken",
-    ];
-    const QUOTAS: &[&str] = &[
-        "LimitExceededException",
-        "LimitExceeded",
-        "ServiceQuotaExceededException",
-        "TooManyBuckets",
-        "CodeStorageExceededException",
-        "OverLimit",
-        "QuotaExceededException",
-    ];
     if CREDENTIALS.contains(&code) || status == Some(401) {
         Fault::BadCredentials
     } else if code.contains("AccessDenied")
