@@ -5,18 +5,18 @@
 
 use super::lambda_zip::{Zips, code_sha256};
 pub(crate) use super::permission::{ensure_permission, remove_permission};
-use super::{Ctx, OrAbsent, Wait, backoff, poll, retry};
-use crate::error::{CliError, Result};
+use super::{Ctx, OrAbsent, backoff, retry, waited};
+use crate::error::Result;
+use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{
-    Architecture as LambdaArch, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
-};
+use aws_sdk_lambda::types::{Architecture as LambdaArch, Environment, FunctionCode, Runtime};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use beekeeper_core::config::{Architecture, RoomConfig};
 use beekeeper_core::names::Function;
 use beekeeper_room::env;
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// One function's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +133,7 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
         .map_err(ctx.sdk("lambda", "GetFunctionConfiguration"))?;
+    let created = current.is_none();
     let arn = match current {
         None => {
             let out = retry(
@@ -181,7 +182,7 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
             if cur.code_sha256() != Some(code_sha256(zip).as_str())
                 || arch_now != lambda_arch(s.arch)
             {
-                wait_settled(ctx, &s.name).await?;
+                wait_updated(ctx, &s.name).await?;
                 lambda
                     .update_function_code()
                     .function_name(&s.name)
@@ -193,7 +194,7 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
                 ctx.changed(format!("{} code updated", s.f.part()));
             }
             if config_differs(&cur, s) {
-                wait_settled(ctx, &s.name).await?;
+                wait_updated(ctx, &s.name).await?;
                 update_configuration(ctx, s).await?;
                 ctx.changed(format!("{} configuration updated", s.f.part()));
             }
@@ -208,7 +209,13 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
         }
     };
     ctx.record.set(&format!("function:{}", s.f.part()), &arn)?;
-    wait_settled(ctx, &s.name).await?;
+    // A new function is Pending until Active; an existing one may be Inactive (idle for weeks), which
+    // an update does not change, so only the update is waited for.
+    if created {
+        wait_active(ctx, &s.name).await?;
+    } else {
+        wait_updated(ctx, &s.name).await?;
+    }
     if let Some(age) = max_event_age_secs(s.f) {
         cap_async_events(ctx, &s.name, age).await?;
     }
@@ -289,47 +296,33 @@ async fn update_configuration(ctx: &Ctx, s: &FnSpec) -> Result<()> {
     Ok(())
 }
 
-/// Waits until the function is Active and its last update finished, as Lambda requires before the next
-/// update (and before it can be invoked).
-async fn wait_settled(ctx: &Ctx, name: &str) -> Result<()> {
-    let settled = poll(backoff(120), || async {
-        let cur = ctx
-            .c
-            .lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .map_err(ctx.sdk("lambda", "GetFunctionConfiguration"))?;
-        if matches!(cur.state(), Some(State::Failed))
-            || matches!(cur.last_update_status(), Some(LastUpdateStatus::Failed))
-        {
-            return Err(CliError::NotReady {
-                what: format!(
-                    "function {name} ({})",
-                    cur.state_reason()
-                        .or(cur.last_update_status_reason())
-                        .unwrap_or("Lambda reports the update failed")
-                ),
-                seconds: 0,
-            });
-        }
-        let state_ok = matches!(cur.state(), None | Some(State::Active | State::Inactive));
-        let update_ok = matches!(
-            cur.last_update_status(),
-            None | Some(LastUpdateStatus::Successful)
-        );
-        Ok::<_, CliError>(if state_ok && update_ok {
-            Wait::Ready(())
-        } else {
-            Wait::NotYet
-        })
-    })
-    .await?;
-    settled.ok_or_else(|| CliError::NotReady {
-        what: format!("function {name}"),
-        seconds: 120 * super::retry_base().as_secs().max(1),
-    })
+/// How long Lambda may take to settle a function after a create or an update (seconds, usually).
+const FUNCTION_READY: Duration = Duration::from_secs(120);
+
+/// The SDK's own waiter for "the last update finished", which Lambda requires before the next update.
+async fn wait_updated(ctx: &Ctx, name: &str) -> Result<()> {
+    let what = || format!("function {name}");
+    ctx.c
+        .lambda
+        .wait_until_function_updated_v2()
+        .function_name(name)
+        .wait(FUNCTION_READY)
+        .await
+        .map_err(|e| waited(ctx, "lambda", "GetFunction", what(), FUNCTION_READY, e))?;
+    Ok(())
+}
+
+/// The SDK's own waiter for a new function to become Active (invocable, and open to updates).
+async fn wait_active(ctx: &Ctx, name: &str) -> Result<()> {
+    let what = || format!("function {name}");
+    ctx.c
+        .lambda
+        .wait_until_function_active_v2()
+        .function_name(name)
+        .wait(FUNCTION_READY)
+        .await
+        .map_err(|e| waited(ctx, "lambda", "GetFunction", what(), FUNCTION_READY, e))?;
+    Ok(())
 }
 
 /// Deletes a function; a missing one is done. Returns whether it existed.
