@@ -52,24 +52,24 @@ pub fn estimated_wait_minutes(ahead: f64, rate: f64) -> Option<f64> {
     Some(ahead / rate)
 }
 
-/// A tenth of the wait, within [5 s, 20 min], jittered; once a minute when the wait is unknown.
-pub fn next_poll_delay_ms(ahead: f64, rate_per_minute: f64, random: f64) -> f64 {
-    let centre = match estimated_wait_minutes(ahead, rate_per_minute) {
+/// The law's delay before jitter: a tenth of the wait, within [5 s, 20 min]; a minute when unknown.
+fn centre_ms(ahead: f64, rate_per_minute: f64) -> f64 {
+    match estimated_wait_minutes(ahead, rate_per_minute) {
         None => UNKNOWN_MS,
         Some(w) => (w * 60_000.0 / 10.0).clamp(MIN_MS, FAR_MS),
-    };
-    jitter(centre, random)
+    }
+}
+
+/// A tenth of the wait, within [5 s, 20 min], jittered; once a minute when the wait is unknown.
+pub fn next_poll_delay_ms(ahead: f64, rate_per_minute: f64, random: f64) -> f64 {
+    jitter(centre_ms(ahead, rate_per_minute), random)
 }
 
 /// The latest moment (ms after the answer) that [`next_poll_delay_ms`] can schedule for these inputs:
 /// the top of its ±20% jitter. A newcomer's first scheduled poll confirms they are there, so the room
 /// gives them at least this long before it counts them as a link fetcher.
 pub fn latest_poll_delay_ms(ahead: f64, rate_per_minute: f64) -> u64 {
-    let centre = match estimated_wait_minutes(ahead, rate_per_minute) {
-        None => UNKNOWN_MS,
-        Some(w) => (w * 60_000.0 / 10.0).clamp(MIN_MS, FAR_MS),
-    };
-    js_round(centre * 1.2) as u64
+    js_round(centre_ms(ahead, rate_per_minute) * 1.2) as u64
 }
 
 /// 5 s, 10 s, 20 s … 5 min after consecutive failures, jittered.

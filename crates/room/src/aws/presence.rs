@@ -4,7 +4,7 @@
 //! in one partition.
 
 use super::item::{self, Item, PK};
-use super::release::built;
+use super::release::{batch_get, built};
 use super::sdk_error;
 use crate::Error;
 use crate::backend::Presence;
@@ -12,7 +12,6 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use beekeeper_core::Token;
 use beekeeper_core::contract::{HERE_PREFIX, here_key};
-use std::time::Duration;
 
 /// Rounds of `UnprocessedKeys` before what is left is reported unread (and its places looked at later).
 const READ_ROUNDS: u32 = 3;
@@ -49,47 +48,17 @@ pub(crate) async fn read(
         return Ok(out);
     }
     let keys: Vec<Item> = tokens.iter().map(|t| item::key(&here_key(t))).collect();
-    let mut pending = Some(keys);
-    for round in 0..READ_ROUNDS {
-        let Some(keys) = pending.take() else { break };
-        if round > 0 {
-            tokio::time::sleep(Duration::from_millis(50 << round)).await;
-        }
-        let request = built(
-            "BatchGetItem",
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .projection_expression("#pk")
-                .expression_attribute_names("#pk", PK)
-                .build(),
-        )?;
-        let answer = client
-            .batch_get_item()
-            .request_items(table, request)
-            .send()
-            .await
-            .map_err(|e| sdk_error("dynamodb", "BatchGetItem", e))?;
-        for it in answer
-            .responses()
-            .and_then(|r| r.get(table))
-            .into_iter()
-            .flatten()
-        {
-            if let Some(t) = token_of(it) {
-                out.here.insert(t);
-            }
-        }
-        pending = answer
-            .unprocessed_keys()
-            .and_then(|u| u.get(table))
-            .map(|k| k.keys().to_vec())
-            .filter(|k| !k.is_empty());
-    }
-    for it in pending.into_iter().flatten() {
-        if let Some(t) = token_of(&it) {
-            out.unread.insert(t);
-        }
-    }
+    let request = built(
+        "BatchGetItem",
+        KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", PK)
+            .build(),
+    )?;
+    let (items, unprocessed) = batch_get(client, table, request, READ_ROUNDS).await?;
+    out.here.extend(items.iter().filter_map(token_of));
+    out.unread.extend(unprocessed.iter().filter_map(token_of));
     Ok(out)
 }
 

@@ -231,24 +231,19 @@ pub(crate) async fn release(
     Ok(out)
 }
 
-/// Reads every shard (strongly consistent, so a consumer sees its own last commit) and sums them.
-async fn sum_shards(client: &Client, table: &str) -> Result<u64, Error> {
-    let keys: Vec<Item> = (0..COUNTER_SHARDS)
-        .map(|s| item::key(&shard_key(s)))
-        .collect();
-    let mut pending = Some(built(
-        "BatchGetItem",
-        KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .projection_expression("#count")
-            .expression_attribute_names("#count", COUNT)
-            .build(),
-    )?);
-    let mut sum = 0u64;
-    for round in 0..READ_ROUNDS {
+/// One table's `BatchGetItem` of `request`, sending back what DynamoDB hands back unprocessed for up to
+/// `rounds` rounds (100, 200 … ms apart). Returns the items read and the keys still unprocessed.
+pub(crate) async fn batch_get(
+    client: &Client,
+    table: &str,
+    request: KeysAndAttributes,
+    rounds: u32,
+) -> Result<(Vec<Item>, Vec<Item>), Error> {
+    let mut items = Vec::new();
+    let mut pending = Some(request);
+    for round in 0..rounds {
         let Some(request) = pending.take() else {
-            return Ok(sum);
+            break;
         };
         if round > 0 {
             tokio::time::sleep(Duration::from_millis(50 << round)).await;
@@ -259,29 +254,51 @@ async fn sum_shards(client: &Client, table: &str) -> Result<u64, Error> {
             .send()
             .await
             .map_err(|e| sdk_error("dynamodb", "BatchGetItem", e))?;
-        for it in out
-            .responses()
-            .and_then(|r| r.get(table))
-            .into_iter()
-            .flatten()
-        {
-            sum += count_of(it)?;
-        }
+        items.extend(
+            out.responses()
+                .and_then(|r| r.get(table))
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
         pending = out
             .unprocessed_keys()
             .and_then(|u| u.get(table))
             .filter(|k| !k.keys().is_empty())
             .cloned();
     }
-    match pending {
-        None => Ok(sum),
-        Some(_) => Err(Error::Aws(AwsError::new(
+    Ok((
+        items,
+        pending.map(|k| k.keys().to_vec()).unwrap_or_default(),
+    ))
+}
+
+/// Reads every shard (strongly consistent, so a consumer sees its own last commit) and sums them.
+async fn sum_shards(client: &Client, table: &str) -> Result<u64, Error> {
+    let keys: Vec<Item> = (0..COUNTER_SHARDS)
+        .map(|s| item::key(&shard_key(s)))
+        .collect();
+    let request = built(
+        "BatchGetItem",
+        KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .projection_expression("#count")
+            .expression_attribute_names("#count", COUNT)
+            .build(),
+    )?;
+    let (items, unprocessed) = batch_get(client, table, request, READ_ROUNDS).await?;
+    if !unprocessed.is_empty() {
+        return Err(Error::Aws(AwsError::new(
             "dynamodb",
             "BatchGetItem",
             Fault::Throttled,
             format!("counter shards still unprocessed after {READ_ROUNDS} rounds"),
-        ))),
+        )));
     }
+    items
+        .iter()
+        .try_fold(0u64, |sum, it| Ok(sum + count_of(it)?))
 }
 
 fn count_of(it: &HashMap<String, AttributeValue>) -> Result<u64, Error> {
