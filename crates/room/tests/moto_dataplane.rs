@@ -118,14 +118,12 @@ async fn the_room_item_round_trips_and_every_update_lands() {
             .await
             .unwrap()
     );
-    // Concurrent consumers: ADD is atomic, so no increment is lost.
-    let adds = (0..8).map(|_| t.update_room(RoomUpdate::AddReleased(7), 15));
-    assert!(
-        futures::future::join_all(adds)
-            .await
-            .into_iter()
-            .all(|ok| ok.unwrap())
-    );
+    // Eight increments land as ADDs on the stored count. One at a time: moto's UpdateItem reads, changes
+    // and stores the item without a lock, so concurrent ADDs can be lost on moto (CI lost one) although
+    // DynamoDB's are atomic; the release path's exact count under concurrent consumers is the storm's.
+    for _ in 0..8 {
+        assert!(t.update_room(RoomUpdate::AddReleased(7), 15).await.unwrap());
+    }
     let expected = RoomState {
         open: false,
         rate: 500,
