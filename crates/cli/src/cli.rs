@@ -14,12 +14,12 @@ use std::path::PathBuf;
                   Start with `beekeeper dev` to see a room on this machine, then `beekeeper init` and \
                   `beekeeper deploy`."
 )]
-pub(crate) struct Cli {
+pub struct Cli {
     /// How to print results.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -45,7 +45,7 @@ pub(crate) enum CliError {
     /// A flag whose value no core validator covers (e.g. `dev --minute-secs 0`).
     #[error("--{flag}: {problem}")]
     Flag { flag: &'static str, problem: String },
-    /// Test-only fault injection (`BEEKEEPER_FAIL_AT`, debug builds) stopped a deploy before `step`.
+    /// Test-only fault injection (`BEEKEEPER_FAIL_AT`, test builds) stopped a deploy before `step`.
     #[error(
         "deploy stopped before step {step:?} because BEEKEEPER_FAIL_AT={step} (a test-only switch)"
     )]

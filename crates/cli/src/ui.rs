@@ -7,6 +7,7 @@ use crate::error::{CliError, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Display;
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -70,6 +71,46 @@ impl Progress {
             Mode::Plain => eprintln!("{line}"),
             Mode::Silent => {}
         }
+    }
+}
+
+/// What a long command tells the operator: its steps as they run ([`Progress`]) and the changes it made,
+/// kept for the summary at the end ("rate 300 → 1200", "created queue …").
+pub(crate) struct Reporter {
+    progress: Progress,
+    changes: Mutex<Vec<String>>,
+}
+
+impl Reporter {
+    pub(crate) fn new(progress: Progress) -> Reporter {
+        Reporter {
+            progress,
+            changes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// See [`Progress::step`].
+    pub(crate) fn step(&self, what: impl Into<String>) -> Step {
+        self.progress.step(what)
+    }
+
+    /// See [`Progress::note`].
+    pub(crate) fn note(&self, line: impl Display) {
+        self.progress.note(line)
+    }
+
+    /// Notes a change for the summary (also logged, for `BEEKEEPER_LOG=info`).
+    pub(crate) fn changed(&self, what: impl Into<String>) {
+        let what = what.into();
+        tracing::info!("{what}");
+        if let Ok(mut c) = self.changes.lock() {
+            c.push(what);
+        }
+    }
+
+    /// The changes noted so far, in order.
+    pub(crate) fn changes(&self) -> Vec<String> {
+        self.changes.lock().map(|c| c.clone()).unwrap_or_default()
     }
 }
 

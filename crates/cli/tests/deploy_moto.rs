@@ -187,26 +187,12 @@ async fn a_redeploy_changes_only_what_changed_and_keeps_the_rooms_progress() {
     );
 }
 
-/// The steps `BEEKEEPER_FAIL_AT` can name (the CLI rejects any other value, so this list cannot drift
-/// silently: a renamed step fails the run below).
-const STEPS: [&str; 10] = [
-    "roles",
-    "bucket",
-    "assets",
-    "queues",
-    "table",
-    "room-item",
-    "functions",
-    "schedules",
-    "api",
-    "stage",
-];
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deploy_interrupted_at_any_step_can_be_finished_and_destroyed() {
     let room = Room::new("halt", "eu-central-1", true);
     let aws = room.aws().await;
-    for step in STEPS {
+    // The CLI's own list, so a step added to deploy is interrupted here too.
+    for &step in beekeeper::DEPLOY_STEPS {
         let failed = room.run(&["deploy", "halt"], &[("BEEKEEPER_FAIL_AT", step)]);
         assert!(!failed.status.success(), "{step}: deploy should fail");
         let err = stderr(&failed);

@@ -4,17 +4,8 @@
 //! request time. A vector's `dynamodb` (keys left unprocessed, or an error) makes those reads fail in the
 //! in-memory table, as a throttled read does. The other tests pin the routes the vectors do not cover:
 //! arrival, assets, headers.
-//!
-//! The CLI is a binary crate, so the dev modules are compiled into this test by path; they depend only on
-//! `assets.rs` and library crates for exactly this reason.
 
-#[allow(dead_code)]
-#[path = "../src/assets.rs"]
-mod assets;
-#[allow(dead_code)]
-#[path = "../src/dev/mod.rs"]
-mod dev;
-
+use beekeeper::dev;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
 use beekeeper_room::memory::{FakeClock, MemoryTable};

@@ -8,10 +8,10 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile};
 use crate::provision::{
-    self, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip, lock,
-    logs, record::Recorder, s3, sqs,
+    self, Aws, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip,
+    lock, logs, record::Recorder, s3, sqs,
 };
-use crate::ui::Progress;
+use crate::ui::{Progress, Reporter};
 use beekeeper_core::config::RoomConfig;
 use beekeeper_core::names::Function;
 use futures::future::try_join_all;
@@ -91,16 +91,10 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
     step.done(format!("account {account}, region {}", config.region));
 
     let record = Recorder::new(path, &args.profile, profile.deployment.clone());
-    let ctx = Ctx::new(
-        conf,
-        progress,
-        &args.profile,
-        &config.region,
-        &account,
-        record,
-    );
+    let aws = Aws::new(conf, &config.region, &account);
+    let ctx = Ctx::new(aws, Reporter::new(progress), &args.profile, record);
     // The account must hold the room at its rate; said before anything is created.
-    let step = ctx.progress.step("Lambda concurrency");
+    let step = ctx.out.step("Lambda concurrency");
     let view = concurrency::read(&ctx).await?;
     let reservation = match concurrency::plan(&view, &config) {
         Ok(r) => r,
@@ -116,7 +110,7 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
         d.account = Some(account.clone());
     })?;
     // The lock lives in the room's table, so the table comes first (an idempotent create).
-    let step = ctx.progress.step("Deploy lock");
+    let step = ctx.out.step("Deploy lock");
     let lock = match lock::acquire(&ctx, "deploy", true).await {
         Ok(l) => l,
         Err(e) => {
@@ -135,7 +129,7 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
     let api = match provisioned {
         Ok(api) => api,
         Err(e) => {
-            ctx.progress.note(format!(
+            ctx.out.note(format!(
                 "Deploy of {p:?} stopped. What it created is recorded in the profile: run `beekeeper deploy {p}` \
                  again to finish, or `beekeeper destroy {p}` to remove it.",
                 p = args.profile
@@ -153,7 +147,7 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
     let result = Deployed {
         waiting_room_url,
         client_check_url,
-        changed: ctx.changes(),
+        changed: ctx.out.changes(),
         profile: args.profile,
         emulator: std::env::var("AWS_ENDPOINT_URL")
             .ok()
@@ -193,7 +187,7 @@ async fn provision(
 ) -> Result<String> {
     let bucket = bucket_name(ctx).await?;
     let arns = iam::Arns::new(ctx, &bucket);
-    let p = &ctx.progress;
+    let p = &ctx.out;
 
     let roles = async {
         checkpoint("roles")?;
@@ -264,7 +258,8 @@ async fn provision(
         if config.drt {
             events::upsert_schedule(ctx, Function::Drt, &fn_arn(Function::Drt)).await?;
         } else if events::delete_schedule(ctx, Function::Drt).await? {
-            ctx.changed("dynamic rate throttling turned off (drt schedule removed)");
+            ctx.out
+                .changed("dynamic rate throttling turned off (drt schedule removed)");
         }
         step.done(if config.drt {
             "trigger + drt"

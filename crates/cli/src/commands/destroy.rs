@@ -9,10 +9,10 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile, Deployment};
 use crate::provision::{
-    Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, poll, record::Recorder,
-    s3, sqs,
+    Aws, Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, poll,
+    record::Recorder, s3, sqs,
 };
-use crate::ui::{self, Progress};
+use crate::ui::{self, Progress, Reporter};
 use aws_config::meta::region::ProvideRegion;
 use beekeeper_core::names::Function;
 use futures::future::join_all;
@@ -121,7 +121,8 @@ pub(crate) async fn run(args: DestroyArgs, format: OutputFormat) -> Result<()> {
     }
     step.done(format!("account {account}, region {region}"));
     let record = Recorder::new(path, &args.profile, deployment.clone());
-    let ctx = Ctx::new(conf, progress, &args.profile, &region, &account, record);
+    let aws = Aws::new(conf, &region, &account);
+    let ctx = Ctx::new(aws, Reporter::new(progress), &args.profile, record);
 
     // Not while a deploy of the profile runs (it would re-create what this removes). Without a table
     // there is nothing to lock: the table goes last but one, and the lock with it.
@@ -176,7 +177,7 @@ fn finish(step: crate::ui::Step, tally: &Tally, before: usize) {
 }
 
 async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
-    let p = &ctx.progress;
+    let p = &ctx.out;
     let before = tally.removed.len();
     let step = p.step("API and stage");
     match apigw::find_apis(ctx).await {
@@ -276,7 +277,7 @@ async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
 /// deletions late (SQS for up to a minute), so a resource deleted without error is looked for again
 /// for a while before it counts as left.
 async fn leftovers(ctx: &Ctx, deployment: &Deployment, tally: &Tally) -> Vec<String> {
-    let step = ctx.progress.step("Checking that nothing is left");
+    let step = ctx.out.step("Checking that nothing is left");
     // What the last look found, kept for when the budget runs out with only lagging listings left.
     let lagging = RefCell::new(Vec::new());
     let settled = poll(backoff(64), || async {

@@ -4,7 +4,7 @@
 
 pub(crate) mod destination;
 pub(crate) mod release;
-pub(crate) mod server;
+pub mod server;
 
 use beekeeper_room::memory::{MemoryQueue, MemoryTable};
 use beekeeper_room::producer::{Producer, ProducerSettings};
@@ -25,21 +25,21 @@ const ROOM_CACHE_TTL: Duration = Duration::from_millis(500);
 
 /// The operator's branding: what the producer puts in the page, and the logo file it links to.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Branding {
+pub struct Branding {
     pub page: beekeeper_room::page::Branding,
     pub logo: Option<Logo>,
 }
 
 /// The operator's logo, served as `/room/{name}`.
 #[derive(Debug, Clone)]
-pub(crate) struct Logo {
+pub struct Logo {
     pub name: String,
     pub content_type: &'static str,
     pub bytes: Vec<u8>,
 }
 
 /// Everything the routers and the release loop share.
-pub(crate) struct DevRoom {
+pub struct DevRoom {
     pub queue: Arc<MemoryQueue>,
     pub table: Arc<MemoryTable>,
     pub clock: Arc<dyn Clock>,
@@ -69,7 +69,7 @@ pub(crate) struct Stats {
 
 impl DevRoom {
     /// `table` holds the room item (and, in tests, any token items); `clock` is the real one except in tests.
-    pub(crate) fn new(
+    pub fn new(
         table: MemoryTable,
         clock: Arc<dyn Clock>,
         branding: Branding,

@@ -26,7 +26,7 @@ use tracing::{info, warn};
 
 type Room = State<Arc<DevRoom>>;
 
-pub(crate) fn router(room: Arc<DevRoom>) -> Router {
+pub fn router(room: Arc<DevRoom>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/join", post(join))

@@ -34,20 +34,20 @@ pub(crate) async fn find_apis(ctx: &Ctx) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     if let Some(id) = ctx.record.get("api") {
         let found = ctx
-            .c
+            .aws
             .apigw
             .get_rest_api()
             .rest_api_id(&id)
             .send()
             .await
             .or_absent(|e| e.is_not_found_exception())
-            .map_err(ctx.sdk("apigateway", "GetRestApi"))?;
+            .map_err(ctx.aws.sdk("apigateway", "GetRestApi"))?;
         if found.is_some_and(|a| a.name() == Some(name.as_str())) {
             ids.push(id);
         }
     }
     let apis = ctx
-        .c
+        .aws
         .apigw
         .get_rest_apis()
         .limit(500)
@@ -56,7 +56,7 @@ pub(crate) async fn find_apis(ctx: &Ctx) -> Result<Vec<String>> {
         .send()
         .try_collect()
         .await
-        .map_err(ctx.sdk("apigateway", "GetRestApis"))?;
+        .map_err(ctx.aws.sdk("apigateway", "GetRestApis"))?;
     for api in &apis {
         if let (Some(id), Some(n)) = (api.id(), api.name()) {
             if n == name && !ids.iter().any(|i| i == id) {
@@ -75,7 +75,7 @@ pub(crate) async fn upsert_api(
     gateway_role_arn: &str,
     display_name: &str,
 ) -> Result<String> {
-    let gw = &ctx.c.apigw;
+    let gw = &ctx.aws.apigw;
     let api = match find_apis(ctx).await?.into_iter().next() {
         Some(id) => {
             let cur = gw
@@ -83,7 +83,7 @@ pub(crate) async fn upsert_api(
                 .rest_api_id(&id)
                 .send()
                 .await
-                .map_err(ctx.sdk("apigateway", "GetRestApi"))?;
+                .map_err(ctx.aws.sdk("apigateway", "GetRestApi"))?;
             if !cur.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
                 let out = gw
                     .update_rest_api()
@@ -99,7 +99,7 @@ pub(crate) async fn upsert_api(
                     )
                     .send()
                     .await
-                    .map_err(ctx.sdk("apigateway", "UpdateRestApi"))?;
+                    .map_err(ctx.aws.sdk("apigateway", "UpdateRestApi"))?;
                 // An emulator may keep no binary media types at all; only a change that took effect
                 // needs deploying (else every deploy would redeploy).
                 if out.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
@@ -130,17 +130,18 @@ pub(crate) async fn upsert_api(
                 .set_tags(Some(ctx.tags()))
                 .send()
                 .await
-                .map_err(ctx.sdk("apigateway", "CreateRestApi"))?;
+                .map_err(ctx.aws.sdk("apigateway", "CreateRestApi"))?;
             let id = out.id.unwrap_or_default();
-            ctx.changed(format!("created API {} ({id})", ctx.names.api()));
+            ctx.out
+                .changed(format!("created API {} ({id})", ctx.names.api()));
             id
         }
     };
     ctx.record.set("api", &api)?;
 
     let targets = Targets {
-        region: &ctx.region,
-        partition: ctx.partition(),
+        region: &ctx.aws.region,
+        partition: ctx.aws.partition(),
         bucket,
         table: &ctx.names.table(),
         producer_arn,
@@ -156,15 +157,15 @@ pub(crate) async fn upsert_api(
     }
     if apigw_guard::upsert_responses(ctx, &api, display_name).await? {
         ctx.record.set(UNDEPLOYED, "gateway responses")?;
-        ctx.changed("error pages (gateway responses) updated");
+        ctx.out.changed("error pages (gateway responses) updated");
     }
     // One statement per producer route, each naming its method and path only.
     for (sid, method, path) in apigw_routes::PRODUCER_INVOKERS {
         let source = format!(
             "arn:{}:execute-api:{}:{}:{api}/*/{method}{path}",
-            ctx.partition(),
-            ctx.region,
-            ctx.account
+            ctx.aws.partition(),
+            ctx.aws.region,
+            ctx.aws.account
         );
         lambda::ensure_permission(
             ctx,
@@ -181,7 +182,7 @@ pub(crate) async fn upsert_api(
 /// Turns compression on for an API made before it was (a setting of the API, deployed like a route).
 async fn enable_compression(ctx: &Ctx, api: &str) -> Result<()> {
     let out = ctx
-        .c
+        .aws
         .apigw
         .update_rest_api()
         .rest_api_id(api)
@@ -194,11 +195,11 @@ async fn enable_compression(ctx: &Ctx, api: &str) -> Result<()> {
         )
         .send()
         .await
-        .map_err(ctx.sdk("apigateway", "UpdateRestApi"))?;
+        .map_err(ctx.aws.sdk("apigateway", "UpdateRestApi"))?;
     // As with binary media types: an emulator that keeps no setting must not make every deploy redeploy.
     if out.minimum_compression_size() == Some(MIN_COMPRESSION_BYTES) {
         ctx.record.set(UNDEPLOYED, "compression")?;
-        ctx.changed(format!(
+        ctx.out.changed(format!(
             "compression on for responses of {MIN_COMPRESSION_BYTES} bytes or more"
         ));
     } else {
@@ -211,7 +212,7 @@ async fn enable_compression(ctx: &Ctx, api: &str) -> Result<()> {
 
 /// Deploys to the `live` stage if routes changed since the last deployment or the stage is missing.
 pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
-    let gw = &ctx.c.apigw;
+    let gw = &ctx.aws.apigw;
     let stage = gw
         .get_stage()
         .rest_api_id(api)
@@ -219,7 +220,7 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
         .send()
         .await
         .or_absent(|e| e.is_not_found_exception())
-        .map_err(ctx.sdk("apigateway", "GetStage"))?;
+        .map_err(ctx.aws.sdk("apigateway", "GetStage"))?;
     if stage.is_none() || ctx.record.get(UNDEPLOYED).is_some() {
         let out = gw
             .create_deployment()
@@ -228,10 +229,10 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
             .description("beekeeper deploy")
             .send()
             .await
-            .map_err(ctx.sdk("apigateway", "CreateDeployment"))?;
+            .map_err(ctx.aws.sdk("apigateway", "CreateDeployment"))?;
         ctx.record.set("deployment", out.id().unwrap_or_default())?;
         ctx.record.remove(UNDEPLOYED)?;
-        ctx.changed(match stage {
+        ctx.out.changed(match stage {
             None => format!("API deployed to stage {STAGE}"),
             Some(_) => format!("API changes deployed to stage {STAGE}"),
         });
@@ -241,20 +242,20 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
     gw.tag_resource()
         .resource_arn(format!(
             "arn:{}:apigateway:{}::/restapis/{api}/stages/{STAGE}",
-            ctx.partition(),
-            ctx.region
+            ctx.aws.partition(),
+            ctx.aws.region
         ))
         .set_tags(Some(ctx.tags()))
         .send()
         .await
-        .map_err(ctx.sdk("apigateway", "TagResource"))?;
+        .map_err(ctx.aws.sdk("apigateway", "TagResource"))?;
     Ok(())
 }
 
 /// Path → resource id.
 async fn resource_ids(ctx: &Ctx, api: &str) -> Result<HashMap<String, String>> {
     let resources = ctx
-        .c
+        .aws
         .apigw
         .get_resources()
         .rest_api_id(api)
@@ -264,7 +265,7 @@ async fn resource_ids(ctx: &Ctx, api: &str) -> Result<HashMap<String, String>> {
         .send()
         .try_collect()
         .await
-        .map_err(ctx.sdk("apigateway", "GetResources"))?;
+        .map_err(ctx.aws.sdk("apigateway", "GetResources"))?;
     Ok(resources
         .iter()
         .filter_map(|r| Some((r.path()?.to_string(), r.id()?.to_string())))
@@ -288,7 +289,7 @@ async fn ensure_path(
     };
     let parent_id = Box::pin(ensure_path(ctx, api, known, &parent)).await?;
     let out = ctx
-        .c
+        .aws
         .apigw
         .create_resource()
         .rest_api_id(api)
@@ -296,7 +297,7 @@ async fn ensure_path(
         .path_part(part)
         .send()
         .await
-        .map_err(ctx.sdk("apigateway", "CreateResource"))?;
+        .map_err(ctx.aws.sdk("apigateway", "CreateResource"))?;
     let id = out.id().unwrap_or_default().to_string();
     known.insert(path.to_string(), id.clone());
     Ok(id)
@@ -305,14 +306,14 @@ async fn ensure_path(
 /// Deletes the stage, then the API; missing ones are done. AWS allows one DeleteRestApi per account every
 /// 30 s, so a typed TooManyRequestsException is waited out.
 pub(crate) async fn delete_api(ctx: &Ctx, api: &str) -> Result<bool> {
-    let gw = &ctx.c.apigw;
+    let gw = &ctx.aws.apigw;
     gw.delete_stage()
         .rest_api_id(api)
         .stage_name(STAGE)
         .send()
         .await
         .or_absent(|e| e.is_not_found_exception())
-        .map_err(ctx.sdk("apigateway", "DeleteStage"))?;
+        .map_err(ctx.aws.sdk("apigateway", "DeleteStage"))?;
     retry(
         backoff(90),
         || gw.delete_rest_api().rest_api_id(api).send(),
@@ -325,5 +326,5 @@ pub(crate) async fn delete_api(ctx: &Ctx, api: &str) -> Result<bool> {
     .map(|_| true)
     .or_absent(|e| e.is_not_found_exception())
     .map(|deleted| deleted.is_some())
-    .map_err(ctx.sdk("apigateway", "DeleteRestApi"))
+    .map_err(ctx.aws.sdk("apigateway", "DeleteRestApi"))
 }

@@ -36,14 +36,14 @@ pub(crate) fn limits() -> Vec<(String, u32, u32)> {
 /// Puts the throttling that differs from [`limits`]. Stage settings take effect without a deployment.
 pub(crate) async fn throttle_stage(ctx: &Ctx, api: &str, stage: &str) -> Result<()> {
     let cur = ctx
-        .c
+        .aws
         .apigw
         .get_stage()
         .rest_api_id(api)
         .stage_name(stage)
         .send()
         .await
-        .map_err(ctx.sdk("apigateway", "GetStage"))?;
+        .map_err(ctx.aws.sdk("apigateway", "GetStage"))?;
     let settings = cur.method_settings().cloned().unwrap_or_default();
     let mut ops = Vec::new();
     for (key, rate, burst) in limits() {
@@ -64,7 +64,7 @@ pub(crate) async fn throttle_stage(ctx: &Ctx, api: &str, stage: &str) -> Result<
     if ops.is_empty() {
         return Ok(());
     }
-    ctx.c
+    ctx.aws
         .apigw
         .update_stage()
         .rest_api_id(api)
@@ -72,8 +72,8 @@ pub(crate) async fn throttle_stage(ctx: &Ctx, api: &str, stage: &str) -> Result<
         .set_patch_operations(Some(ops))
         .send()
         .await
-        .map_err(ctx.sdk("apigateway", "UpdateStage"))?;
-    ctx.changed("per-route throttling set on the stage");
+        .map_err(ctx.aws.sdk("apigateway", "UpdateStage"))?;
+    ctx.out.changed("per-route throttling set on the stage");
     Ok(())
 }
 
@@ -197,7 +197,7 @@ pub(crate) async fn upsert_responses(ctx: &Ctx, api: &str, display_name: &str) -
     let mut changed = false;
     for want in responses(display_name) {
         let cur = ctx
-            .c
+            .aws
             .apigw
             .get_gateway_response()
             .rest_api_id(api)
@@ -205,7 +205,7 @@ pub(crate) async fn upsert_responses(ctx: &Ctx, api: &str, display_name: &str) -
             .send()
             .await
             .or_absent(|e| e.is_not_found_exception())
-            .map_err(ctx.sdk("apigateway", "GetGatewayResponse"))?;
+            .map_err(ctx.aws.sdk("apigateway", "GetGatewayResponse"))?;
         let same = cur.is_some_and(|c| {
             c.status_code() == want.status
                 && c.response_parameters() == Some(&want.params)
@@ -214,7 +214,7 @@ pub(crate) async fn upsert_responses(ctx: &Ctx, api: &str, display_name: &str) -
         if same {
             continue;
         }
-        ctx.c
+        ctx.aws
             .apigw
             .put_gateway_response()
             .rest_api_id(api)
@@ -224,7 +224,7 @@ pub(crate) async fn upsert_responses(ctx: &Ctx, api: &str, display_name: &str) -
             .set_response_templates(Some(want.templates.clone()))
             .send()
             .await
-            .map_err(ctx.sdk("apigateway", "PutGatewayResponse"))?;
+            .map_err(ctx.aws.sdk("apigateway", "PutGatewayResponse"))?;
         changed = true;
     }
     Ok(changed)

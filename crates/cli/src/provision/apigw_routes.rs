@@ -257,7 +257,7 @@ pub(crate) async fn upsert_method(
     resource_id: &str,
     route: &Route,
 ) -> Result<bool> {
-    let gw = &ctx.c.apigw;
+    let gw = &ctx.aws.apigw;
     let mut changed = false;
     let mut current = gw
         .get_method()
@@ -267,7 +267,7 @@ pub(crate) async fn upsert_method(
         .send()
         .await
         .or_absent(|e| e.is_not_found_exception())
-        .map_err(ctx.sdk("apigateway", "GetMethod"))?;
+        .map_err(ctx.aws.sdk("apigateway", "GetMethod"))?;
 
     // A method's request parameters cannot be changed by PutMethod; recreate it (its integration and
     // responses are put again below).
@@ -281,7 +281,7 @@ pub(crate) async fn upsert_method(
             .http_method(route.method)
             .send()
             .await
-            .map_err(ctx.sdk("apigateway", "DeleteMethod"))?;
+            .map_err(ctx.aws.sdk("apigateway", "DeleteMethod"))?;
         current = None;
     }
     if current.is_none() {
@@ -293,7 +293,7 @@ pub(crate) async fn upsert_method(
             .set_request_parameters(Some(route.request_params.clone()))
             .send()
             .await
-            .map_err(ctx.sdk("apigateway", "PutMethod"))?;
+            .map_err(ctx.aws.sdk("apigateway", "PutMethod"))?;
         changed = true;
     }
 
@@ -326,7 +326,7 @@ pub(crate) async fn upsert_method(
             .set_passthrough_behavior(want.passthrough.map(str::to_string))
             .send()
             .await
-            .map_err(ctx.sdk("apigateway", "PutIntegration"))?;
+            .map_err(ctx.aws.sdk("apigateway", "PutIntegration"))?;
         changed = true;
     }
 
@@ -351,7 +351,7 @@ pub(crate) async fn upsert_method(
                     .status_code(*status)
                     .send()
                     .await
-                    .map_err(ctx.sdk("apigateway", "DeleteMethodResponse"))?;
+                    .map_err(ctx.aws.sdk("apigateway", "DeleteMethodResponse"))?;
             }
             None => {}
         }
@@ -363,7 +363,7 @@ pub(crate) async fn upsert_method(
             .set_response_parameters(Some(params))
             .send()
             .await
-            .map_err(ctx.sdk("apigateway", "PutMethodResponse"))?;
+            .map_err(ctx.aws.sdk("apigateway", "PutMethodResponse"))?;
         changed = true;
     }
     for status in existing_mr.keys() {
@@ -375,7 +375,7 @@ pub(crate) async fn upsert_method(
                 .status_code(status)
                 .send()
                 .await
-                .map_err(ctx.sdk("apigateway", "DeleteMethodResponse"))?;
+                .map_err(ctx.aws.sdk("apigateway", "DeleteMethodResponse"))?;
             changed = true;
         }
     }
@@ -408,7 +408,7 @@ pub(crate) async fn upsert_method(
             .set_response_templates(Some(want.templates.clone()).filter(|m| !m.is_empty()))
             .send()
             .await
-            .map_err(ctx.sdk("apigateway", "PutIntegrationResponse"))?;
+            .map_err(ctx.aws.sdk("apigateway", "PutIntegrationResponse"))?;
         changed = true;
     }
     for status in existing_ir.keys() {
@@ -424,7 +424,7 @@ pub(crate) async fn upsert_method(
                 .status_code(status)
                 .send()
                 .await
-                .map_err(ctx.sdk("apigateway", "DeleteIntegrationResponse"))?;
+                .map_err(ctx.aws.sdk("apigateway", "DeleteIntegrationResponse"))?;
             changed = true;
         }
     }

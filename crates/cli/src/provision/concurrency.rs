@@ -36,7 +36,7 @@ impl AccountView {
 
 /// Reads the account's limit and unreserved executions, and the room's current reservations.
 pub(crate) async fn read(ctx: &Ctx) -> Result<AccountView> {
-    read_account(&ctx.conf, &ctx.c.lambda, Some(&ctx.names)).await
+    read_account(&ctx.aws.conf, &ctx.aws.lambda, Some(&ctx.names)).await
 }
 
 /// [`read`] with only what it needs, for commands that provision nothing (`plan`); without `names`
@@ -99,13 +99,9 @@ pub(crate) async fn read_account(
 }
 
 /// Test-only: `BEEKEEPER_ACCOUNT_CONCURRENCY=N` stands for an account whose limit is N with nothing else
-/// reserved (moto cannot be told a limit). Compiled into debug builds only, like `BEEKEEPER_FAIL_AT`.
+/// reserved (moto cannot be told a limit). Builds with the `test-knobs` feature only, see [`crate::knobs`].
 fn injected_limit() -> Option<u32> {
-    #[cfg(debug_assertions)]
-    if let Ok(v) = std::env::var("BEEKEEPER_ACCOUNT_CONCURRENCY") {
-        return v.parse().ok();
-    }
-    None
+    crate::knobs::get(crate::knobs::ACCOUNT_CONCURRENCY).and_then(|v| v.parse().ok())
 }
 
 /// The reservations for `config`, or the refusal that names the quota and the largest rate that fits.
@@ -173,28 +169,28 @@ pub(crate) async fn apply(ctx: &Ctx, view: &AccountView, r: &Reservation) -> Res
         let name = ctx.names.function(f);
         match want {
             Some(n) => {
-                ctx.c
+                ctx.aws
                     .lambda
                     .put_function_concurrency()
                     .function_name(&name)
                     .reserved_concurrent_executions(n as i32)
                     .send()
                     .await
-                    .map_err(ctx.sdk("lambda", "PutFunctionConcurrency"))?;
+                    .map_err(ctx.aws.sdk("lambda", "PutFunctionConcurrency"))?;
             }
             None => {
-                ctx.c
+                ctx.aws
                     .lambda
                     .delete_function_concurrency()
                     .function_name(&name)
                     .send()
                     .await
                     .or_absent(|e| e.is_resource_not_found_exception())
-                    .map_err(ctx.sdk("lambda", "DeleteFunctionConcurrency"))?;
+                    .map_err(ctx.aws.sdk("lambda", "DeleteFunctionConcurrency"))?;
             }
         }
         let show = |v: Option<u32>| v.map_or("none".to_string(), |n| n.to_string());
-        ctx.changed(format!(
+        ctx.out.changed(format!(
             "reserved concurrency of {}: {} → {}",
             f.part(),
             show(cur),

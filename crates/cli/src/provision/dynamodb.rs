@@ -19,19 +19,20 @@ use std::time::Duration;
 pub(crate) const TTL_ATTRIBUTE: &str = "expires_at";
 
 pub(crate) fn table_arn(ctx: &Ctx) -> String {
-    ctx.arn("dynamodb", &format!("table/{}", ctx.names.table()))
+    ctx.aws
+        .arn("dynamodb", &format!("table/{}", ctx.names.table()))
 }
 
 async fn status(ctx: &Ctx, name: &str) -> Result<Option<(TableStatus, Option<BillingMode>)>> {
     Ok(ctx
-        .c
+        .aws
         .dynamodb
         .describe_table()
         .table_name(name)
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("dynamodb", "DescribeTable"))?
+        .map_err(ctx.aws.sdk("dynamodb", "DescribeTable"))?
         .and_then(|o| o.table)
         .map(|t| {
             let billing = t
@@ -49,7 +50,7 @@ const TABLE_READY: Duration = Duration::from_secs(300);
 /// this deploy, or by another one a moment ago.
 async fn wait_active(ctx: &Ctx, name: &str) -> Result<()> {
     let what = || format!("table {name}");
-    ctx.c
+    ctx.aws
         .dynamodb
         .wait_until_table_exists()
         .table_name(name)
@@ -77,7 +78,7 @@ async fn wait_settled(ctx: &Ctx, name: &str) -> Result<Option<BillingMode>> {
 }
 
 pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
-    let ddb = &ctx.c.dynamodb;
+    let ddb = &ctx.aws.dynamodb;
     let name = ctx.names.table();
     let tag = Tag::builder()
         .key(PROFILE_TAG)
@@ -92,8 +93,9 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
                     .billing_mode(BillingMode::PayPerRequest)
                     .send()
                     .await
-                    .map_err(ctx.sdk("dynamodb", "UpdateTable"))?;
-                ctx.changed(format!("table {name} switched to on-demand billing"));
+                    .map_err(ctx.aws.sdk("dynamodb", "UpdateTable"))?;
+                ctx.out
+                    .changed(format!("table {name} switched to on-demand billing"));
             }
         }
         None => {
@@ -119,8 +121,8 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
                 .await
                 // Another deploy created it a moment ago: the wait below covers it.
                 .or_absent(|e| e.is_resource_in_use_exception())
-                .map_err(ctx.sdk("dynamodb", "CreateTable"))?;
-            ctx.changed(format!("created table {name}"));
+                .map_err(ctx.aws.sdk("dynamodb", "CreateTable"))?;
+            ctx.out.changed(format!("created table {name}"));
         }
     }
     ctx.record.set("table", &name)?;
@@ -131,7 +133,7 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
         .table_name(&name)
         .send()
         .await
-        .map_err(ctx.sdk("dynamodb", "DescribeTimeToLive"))?;
+        .map_err(ctx.aws.sdk("dynamodb", "DescribeTimeToLive"))?;
     let ttl_on = ttl.time_to_live_description().is_some_and(|d| {
         d.attribute_name() == Some(TTL_ATTRIBUTE)
             && matches!(
@@ -151,14 +153,14 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
             )
             .send()
             .await
-            .map_err(ctx.sdk("dynamodb", "UpdateTimeToLive"))?;
+            .map_err(ctx.aws.sdk("dynamodb", "UpdateTimeToLive"))?;
     }
     ddb.tag_resource()
         .resource_arn(table_arn(ctx))
         .tags(tag)
         .send()
         .await
-        .map_err(ctx.sdk("dynamodb", "TagResource"))?;
+        .map_err(ctx.aws.sdk("dynamodb", "TagResource"))?;
     Ok(())
 }
 
@@ -213,21 +215,22 @@ pub(crate) fn setting_updates(room: &RoomState, config: &RoomConfig) -> Vec<(Roo
 /// Writes the room item (and its copies) on first deploy; afterwards applies only changed operator
 /// settings and rewrites the copies.
 pub(crate) async fn upsert_room_item(ctx: &Ctx, config: &RoomConfig) -> Result<()> {
-    let table = DynamoTable::new(ctx.c.dynamodb.clone(), ctx.names.table());
+    let table = DynamoTable::new(ctx.aws.dynamodb.clone(), ctx.names.table());
     match table.room().await? {
         None => {
             table
                 .put_room(&RoomState::initial(config, now_secs()))
                 .await?;
-            ctx.changed(format!("room opened at {} visitors/minute", config.rate));
+            ctx.out
+                .changed(format!("room opened at {} visitors/minute", config.rate));
         }
         Some(room) => {
             for (update, line) in setting_updates(&room, config) {
                 table.update_room(update, now_secs()).await?;
-                ctx.changed(line);
+                ctx.out.changed(line);
             }
             if let Some(n) = table.seed_released_counters().await? {
-                ctx.changed(format!(
+                ctx.out.changed(format!(
                     "{n} released visitors carried into the release counters (room made by an older beekeeper)"
                 ));
             }
@@ -247,22 +250,22 @@ pub(crate) async fn delete_table(ctx: &Ctx) -> Result<bool> {
         return Ok(false);
     }
     Ok(ctx
-        .c
+        .aws
         .dynamodb
         .delete_table()
         .table_name(&name)
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("dynamodb", "DeleteTable"))?
+        .map_err(ctx.aws.sdk("dynamodb", "DeleteTable"))?
         .is_some())
 }
 
 pub(crate) async fn table_exists(ctx: &Ctx) -> Result<bool> {
     let name = ctx.names.table();
-    let mut pages = ctx.c.dynamodb.list_tables().into_paginator().send();
+    let mut pages = ctx.aws.dynamodb.list_tables().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(ctx.sdk("dynamodb", "ListTables"))?;
+        let page = page.map_err(ctx.aws.sdk("dynamodb", "ListTables"))?;
         if page.table_names().contains(&name) {
             return Ok(true);
         }

@@ -19,12 +19,13 @@ fn target_id(f: Function) -> String {
 }
 
 pub(crate) fn rule_arn(ctx: &Ctx, f: Function) -> String {
-    ctx.arn("events", &format!("rule/{}", ctx.names.rule(f)))
+    ctx.aws
+        .arn("events", &format!("rule/{}", ctx.names.rule(f)))
 }
 
 /// Creates or corrects the rule, its one target and the invoke permission.
 pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) -> Result<()> {
-    let ev = &ctx.c.events;
+    let ev = &ctx.aws.events;
     let name = ctx.names.rule(f);
     let current = ev
         .describe_rule()
@@ -32,7 +33,7 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("events", "DescribeRule"))?;
+        .map_err(ctx.aws.sdk("events", "DescribeRule"))?;
     let tag = Tag::builder()
         .key(PROFILE_TAG)
         .value(ctx.tag_value())
@@ -59,8 +60,8 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
             .tags(tag.clone())
             .send()
             .await
-            .map_err(ctx.sdk("events", "PutRule"))?;
-        ctx.changed(match current {
+            .map_err(ctx.aws.sdk("events", "PutRule"))?;
+        ctx.out.changed(match current {
             Some(_) => format!("schedule {name} corrected"),
             None => format!("created schedule {name}"),
         });
@@ -72,14 +73,14 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
         .tags(tag)
         .send()
         .await
-        .map_err(ctx.sdk("events", "TagResource"))?;
+        .map_err(ctx.aws.sdk("events", "TagResource"))?;
 
     let targets = ev
         .list_targets_by_rule()
         .rule(&name)
         .send()
         .await
-        .map_err(ctx.sdk("events", "ListTargetsByRule"))?;
+        .map_err(ctx.aws.sdk("events", "ListTargetsByRule"))?;
     let id = target_id(f);
     let stray: Vec<String> = targets
         .targets()
@@ -93,7 +94,7 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
             .set_ids(Some(stray))
             .send()
             .await
-            .map_err(ctx.sdk("events", "RemoveTargets"))?;
+            .map_err(ctx.aws.sdk("events", "RemoveTargets"))?;
     }
     if !targets
         .targets()
@@ -112,7 +113,7 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
             )
             .send()
             .await
-            .map_err(ctx.sdk("events", "PutTargets"))?;
+            .map_err(ctx.aws.sdk("events", "PutTargets"))?;
         if out.failed_entry_count() > 0 {
             return Err(crate::error::CliError::BadRequest {
                 what: "EventBridge PutTargets",
@@ -134,7 +135,7 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
 /// Removes the rule (its targets first, as EventBridge requires) and the permission it used. A missing
 /// rule is done. Returns whether the rule existed.
 pub(crate) async fn delete_schedule(ctx: &Ctx, f: Function) -> Result<bool> {
-    let ev = &ctx.c.events;
+    let ev = &ctx.aws.events;
     let name = ctx.names.rule(f);
     let targets = ev
         .list_targets_by_rule()
@@ -142,7 +143,7 @@ pub(crate) async fn delete_schedule(ctx: &Ctx, f: Function) -> Result<bool> {
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("events", "ListTargetsByRule"))?;
+        .map_err(ctx.aws.sdk("events", "ListTargetsByRule"))?;
     let existed = match targets {
         None => false,
         Some(t) => {
@@ -154,14 +155,14 @@ pub(crate) async fn delete_schedule(ctx: &Ctx, f: Function) -> Result<bool> {
                     .send()
                     .await
                     .or_absent(|e| e.is_resource_not_found_exception())
-                    .map_err(ctx.sdk("events", "RemoveTargets"))?;
+                    .map_err(ctx.aws.sdk("events", "RemoveTargets"))?;
             }
             ev.delete_rule()
                 .name(&name)
                 .send()
                 .await
                 .or_absent(|e| e.is_resource_not_found_exception())
-                .map_err(ctx.sdk("events", "DeleteRule"))?;
+                .map_err(ctx.aws.sdk("events", "DeleteRule"))?;
             true
         }
     };
@@ -177,14 +178,14 @@ pub(crate) async fn existing_rules(ctx: &Ctx) -> Result<Vec<String>> {
     let mut token: Option<String> = None;
     loop {
         let page = ctx
-            .c
+            .aws
             .events
             .list_rules()
             .name_prefix(ctx.names.prefix())
             .set_next_token(token.clone())
             .send()
             .await
-            .map_err(ctx.sdk("events", "ListRules"))?;
+            .map_err(ctx.aws.sdk("events", "ListRules"))?;
         found.extend(
             page.rules()
                 .iter()

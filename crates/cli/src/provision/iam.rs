@@ -34,16 +34,19 @@ pub(crate) struct Arns {
 impl Arns {
     pub(crate) fn new(ctx: &Ctx, bucket: &str) -> Arns {
         Arns {
-            queue: ctx.arn("sqs", &ctx.names.queue()),
-            table: ctx.arn("dynamodb", &format!("table/{}", ctx.names.table())),
-            bucket_room: format!("arn:{}:s3:::{bucket}/room/*", ctx.partition()),
+            queue: ctx.aws.arn("sqs", &ctx.names.queue()),
+            table: ctx
+                .aws
+                .arn("dynamodb", &format!("table/{}", ctx.names.table())),
+            bucket_room: format!("arn:{}:s3:::{bucket}/room/*", ctx.aws.partition()),
             consumer: function_arn(ctx, Function::Consumer),
         }
     }
 }
 
 pub(crate) fn function_arn(ctx: &Ctx, f: Function) -> String {
-    ctx.arn("lambda", &format!("function:{}", ctx.names.function(f)))
+    ctx.aws
+        .arn("lambda", &format!("function:{}", ctx.names.function(f)))
 }
 
 fn statement(actions: &[&str], resources: &[&str]) -> Value {
@@ -67,7 +70,7 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
     let mut out: Vec<RoleSpec> = Function::ALL
         .iter()
         .map(|&f| {
-            let group = ctx.arn(
+            let group = ctx.aws.arn(
                 "logs",
                 &format!("log-group:/aws/lambda/{}", ctx.names.function(f)),
             );
@@ -201,7 +204,7 @@ pub(crate) fn decode_document(doc: &str) -> Option<Value> {
 /// Creates the role if missing, then makes its trust policy, inline policy and tags what `spec` says,
 /// removing any other inline or attached policy. Returns the role's ARN.
 pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
-    let iam = &ctx.c.iam;
+    let iam = &ctx.aws.iam;
     let trust_doc = trust(spec.service);
     let existing = iam
         .get_role()
@@ -209,7 +212,7 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
         .send()
         .await
         .or_absent(|e| e.is_no_such_entity_exception())
-        .map_err(ctx.sdk("iam", "GetRole"))?
+        .map_err(ctx.aws.sdk("iam", "GetRole"))?
         .and_then(|o| o.role);
     let tag = Tag::builder()
         .key(PROFILE_TAG)
@@ -225,15 +228,16 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
                     .policy_document(trust_doc.to_string())
                     .send()
                     .await
-                    .map_err(ctx.sdk("iam", "UpdateAssumeRolePolicy"))?;
-                ctx.changed(format!("role {} trust policy updated", spec.name));
+                    .map_err(ctx.aws.sdk("iam", "UpdateAssumeRolePolicy"))?;
+                ctx.out
+                    .changed(format!("role {} trust policy updated", spec.name));
             }
             iam.tag_role()
                 .role_name(&spec.name)
                 .tags(tag)
                 .send()
                 .await
-                .map_err(ctx.sdk("iam", "TagRole"))?;
+                .map_err(ctx.aws.sdk("iam", "TagRole"))?;
             (role.arn, false)
         }
         None => {
@@ -248,10 +252,10 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
                 .tags(tag)
                 .send()
                 .await
-                .map_err(ctx.sdk("iam", "CreateRole"))?;
+                .map_err(ctx.aws.sdk("iam", "CreateRole"))?;
             let arn = out.role.map(|r| r.arn).unwrap_or_default();
-            ctx.role_created(&arn);
-            ctx.changed(format!("created role {}", spec.name));
+            ctx.aws.role_created(&arn);
+            ctx.out.changed(format!("created role {}", spec.name));
             (arn, true)
         }
     };
@@ -264,7 +268,7 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
         .send()
         .await
         .or_absent(|e| e.is_no_such_entity_exception())
-        .map_err(ctx.sdk("iam", "GetRolePolicy"))?
+        .map_err(ctx.aws.sdk("iam", "GetRolePolicy"))?
         .and_then(|o| decode_document(o.policy_document()));
     if current.as_ref() != Some(&spec.policy) {
         iam.put_role_policy()
@@ -273,9 +277,10 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
             .policy_document(spec.policy.to_string())
             .send()
             .await
-            .map_err(ctx.sdk("iam", "PutRolePolicy"))?;
+            .map_err(ctx.aws.sdk("iam", "PutRolePolicy"))?;
         if !created {
-            ctx.changed(format!("role {} policy updated", spec.name));
+            ctx.out
+                .changed(format!("role {} policy updated", spec.name));
         }
     }
     strip_other_policies(ctx, &spec.name, Some(POLICY_NAME)).await?;
@@ -285,14 +290,14 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
 /// Removes every inline policy but `keep` and detaches every managed policy: a role must hold only what
 /// Beekeeper put there (and IAM refuses to delete a role that still has policies).
 async fn strip_other_policies(ctx: &Ctx, role: &str, keep: Option<&str>) -> Result<bool> {
-    let iam = &ctx.c.iam;
+    let iam = &ctx.aws.iam;
     let Some(inline) = iam
         .list_role_policies()
         .role_name(role)
         .send()
         .await
         .or_absent(|e| e.is_no_such_entity_exception())
-        .map_err(ctx.sdk("iam", "ListRolePolicies"))?
+        .map_err(ctx.aws.sdk("iam", "ListRolePolicies"))?
     else {
         return Ok(false);
     };
@@ -306,7 +311,7 @@ async fn strip_other_policies(ctx: &Ctx, role: &str, keep: Option<&str>) -> Resu
             .send()
             .await
             .or_absent(|e| e.is_no_such_entity_exception())
-            .map_err(ctx.sdk("iam", "DeleteRolePolicy"))?;
+            .map_err(ctx.aws.sdk("iam", "DeleteRolePolicy"))?;
     }
     let attached = iam
         .list_attached_role_policies()
@@ -314,7 +319,7 @@ async fn strip_other_policies(ctx: &Ctx, role: &str, keep: Option<&str>) -> Resu
         .send()
         .await
         .or_absent(|e| e.is_no_such_entity_exception())
-        .map_err(ctx.sdk("iam", "ListAttachedRolePolicies"))?;
+        .map_err(ctx.aws.sdk("iam", "ListAttachedRolePolicies"))?;
     for p in attached.iter().flat_map(|a| a.attached_policies()) {
         if let Some(arn) = p.policy_arn() {
             iam.detach_role_policy()
@@ -323,7 +328,7 @@ async fn strip_other_policies(ctx: &Ctx, role: &str, keep: Option<&str>) -> Resu
                 .send()
                 .await
                 .or_absent(|e| e.is_no_such_entity_exception())
-                .map_err(ctx.sdk("iam", "DetachRolePolicy"))?;
+                .map_err(ctx.aws.sdk("iam", "DetachRolePolicy"))?;
             tracing::warn!("detached managed policy {arn} from {role}");
         }
     }
@@ -336,14 +341,14 @@ pub(crate) async fn delete_role(ctx: &Ctx, name: &str) -> Result<bool> {
         return Ok(false);
     }
     Ok(ctx
-        .c
+        .aws
         .iam
         .delete_role()
         .role_name(name)
         .send()
         .await
         .or_absent(|e| e.is_no_such_entity_exception())
-        .map_err(ctx.sdk("iam", "DeleteRole"))?
+        .map_err(ctx.aws.sdk("iam", "DeleteRole"))?
         .is_some())
 }
 
@@ -351,9 +356,9 @@ pub(crate) async fn delete_role(ctx: &Ctx, name: &str) -> Result<bool> {
 pub(crate) async fn existing_roles(ctx: &Ctx) -> Result<Vec<String>> {
     let ours = role_names(ctx);
     let mut found = Vec::new();
-    let mut pages = ctx.c.iam.list_roles().into_paginator().send();
+    let mut pages = ctx.aws.iam.list_roles().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(ctx.sdk("iam", "ListRoles"))?;
+        let page = page.map_err(ctx.aws.sdk("iam", "ListRoles"))?;
         found.extend(
             page.roles()
                 .iter()

@@ -110,7 +110,7 @@ fn config_differs(cur: &GetFunctionConfigurationOutput, s: &FnSpec) -> bool {
 
 /// IAM is eventually consistent: a role created seconds ago may not yet be assumable by Lambda, which
 /// answers with a typed InvalidParameterValueException. Only that error is retried (the typed variant and
-/// its code must agree), and only for a role this run created (see [`Ctx::role_is_new`]); any other
+/// its code must agree), and only for a role this run created (see [`Aws::role_is_new`](super::Aws::role_is_new)); any other
 /// invalid parameter is a configuration error and is reported at once.
 fn role_not_ready<E: ProvideErrorMetadata>(e: &E, typed: bool) -> bool {
     typed && e.code() == Some("InvalidParameterValueException")
@@ -124,7 +124,7 @@ fn create_role_not_ready(
 
 /// Creates or updates one function; returns its ARN.
 pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Result<String> {
-    let lambda = &ctx.c.lambda;
+    let lambda = &ctx.aws.lambda;
     let zip = zips.get(s.f);
     let current = lambda
         .get_function_configuration()
@@ -132,7 +132,7 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("lambda", "GetFunctionConfiguration"))?;
+        .map_err(ctx.aws.sdk("lambda", "GetFunctionConfiguration"))?;
     let created = current.is_none();
     let arn = match current {
         None => {
@@ -163,13 +163,13 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
                         .send()
                 },
                 |e| {
-                    ctx.role_is_new(&s.role_arn)
+                    ctx.aws.role_is_new(&s.role_arn)
                         && e.as_service_error().is_some_and(create_role_not_ready)
                 },
             )
             .await
-            .map_err(ctx.sdk("lambda", "CreateFunction"))?;
-            ctx.changed(format!("created function {}", s.name));
+            .map_err(ctx.aws.sdk("lambda", "CreateFunction"))?;
+            ctx.out.changed(format!("created function {}", s.name));
             out.function_arn.unwrap_or_default()
         }
         Some(cur) => {
@@ -190,13 +190,14 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
                     .architectures(lambda_arch(s.arch))
                     .send()
                     .await
-                    .map_err(ctx.sdk("lambda", "UpdateFunctionCode"))?;
-                ctx.changed(format!("{} code updated", s.f.part()));
+                    .map_err(ctx.aws.sdk("lambda", "UpdateFunctionCode"))?;
+                ctx.out.changed(format!("{} code updated", s.f.part()));
             }
             if config_differs(&cur, s) {
                 wait_updated(ctx, &s.name).await?;
                 update_configuration(ctx, s).await?;
-                ctx.changed(format!("{} configuration updated", s.f.part()));
+                ctx.out
+                    .changed(format!("{} configuration updated", s.f.part()));
             }
             lambda
                 .tag_resource()
@@ -204,7 +205,7 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
                 .set_tags(Some(ctx.tags()))
                 .send()
                 .await
-                .map_err(ctx.sdk("lambda", "TagResource"))?;
+                .map_err(ctx.aws.sdk("lambda", "TagResource"))?;
             arn
         }
     };
@@ -241,14 +242,14 @@ pub(crate) fn max_event_age_secs(f: Function) -> Option<i32> {
 /// are still in the queue, so the next minute picks them up; turning retries off loses nobody. The
 /// configuration is put only when it differs (a put replaces it whole).
 async fn cap_async_events(ctx: &Ctx, name: &str, max_age: i32) -> Result<()> {
-    let lambda = &ctx.c.lambda;
+    let lambda = &ctx.aws.lambda;
     let cur = lambda
         .get_function_event_invoke_config()
         .function_name(name)
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("lambda", "GetFunctionEventInvokeConfig"))?;
+        .map_err(ctx.aws.sdk("lambda", "GetFunctionEventInvokeConfig"))?;
     if cur.is_some_and(|c| {
         c.maximum_retry_attempts() == Some(0) && c.maximum_event_age_in_seconds() == Some(max_age)
     }) {
@@ -261,7 +262,7 @@ async fn cap_async_events(ctx: &Ctx, name: &str, max_age: i32) -> Result<()> {
         .maximum_event_age_in_seconds(max_age)
         .send()
         .await
-        .map_err(ctx.sdk("lambda", "PutFunctionEventInvokeConfig"))?;
+        .map_err(ctx.aws.sdk("lambda", "PutFunctionEventInvokeConfig"))?;
     Ok(())
 }
 
@@ -269,7 +270,7 @@ async fn update_configuration(ctx: &Ctx, s: &FnSpec) -> Result<()> {
     retry(
         backoff(60),
         || {
-            ctx.c
+            ctx.aws
                 .lambda
                 .update_function_configuration()
                 .function_name(&s.name)
@@ -286,13 +287,13 @@ async fn update_configuration(ctx: &Ctx, s: &FnSpec) -> Result<()> {
                 .send()
         },
         |e| {
-            ctx.role_is_new(&s.role_arn)
+            ctx.aws.role_is_new(&s.role_arn)
                 && e.as_service_error()
                     .is_some_and(|se| role_not_ready(se, se.is_invalid_parameter_value_exception()))
         },
     )
     .await
-    .map_err(ctx.sdk("lambda", "UpdateFunctionConfiguration"))?;
+    .map_err(ctx.aws.sdk("lambda", "UpdateFunctionConfiguration"))?;
     Ok(())
 }
 
@@ -302,7 +303,7 @@ const FUNCTION_READY: Duration = Duration::from_secs(120);
 /// The SDK's own waiter for "the last update finished", which Lambda requires before the next update.
 async fn wait_updated(ctx: &Ctx, name: &str) -> Result<()> {
     let what = || format!("function {name}");
-    ctx.c
+    ctx.aws
         .lambda
         .wait_until_function_updated_v2()
         .function_name(name)
@@ -315,7 +316,7 @@ async fn wait_updated(ctx: &Ctx, name: &str) -> Result<()> {
 /// The SDK's own waiter for a new function to become Active (invocable, and open to updates).
 async fn wait_active(ctx: &Ctx, name: &str) -> Result<()> {
     let what = || format!("function {name}");
-    ctx.c
+    ctx.aws
         .lambda
         .wait_until_function_active_v2()
         .function_name(name)
@@ -328,14 +329,14 @@ async fn wait_active(ctx: &Ctx, name: &str) -> Result<()> {
 /// Deletes a function; a missing one is done. Returns whether it existed.
 pub(crate) async fn delete_function(ctx: &Ctx, name: &str) -> Result<bool> {
     Ok(ctx
-        .c
+        .aws
         .lambda
         .delete_function()
         .function_name(name)
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("lambda", "DeleteFunction"))?
+        .map_err(ctx.aws.sdk("lambda", "DeleteFunction"))?
         .is_some())
 }
 
@@ -346,9 +347,9 @@ pub(crate) async fn existing_functions(ctx: &Ctx) -> Result<Vec<String>> {
         .map(|&f| ctx.names.function(f))
         .collect();
     let mut found = Vec::new();
-    let mut pages = ctx.c.lambda.list_functions().into_paginator().send();
+    let mut pages = ctx.aws.lambda.list_functions().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(ctx.sdk("lambda", "ListFunctions"))?;
+        let page = page.map_err(ctx.aws.sdk("lambda", "ListFunctions"))?;
         found.extend(
             page.functions()
                 .iter()

@@ -100,7 +100,7 @@ pub(crate) async fn acquire(
     } else if !super::dynamodb::table_exists(ctx).await? {
         return Ok(None);
     }
-    let client = ctx.c.dynamodb.clone();
+    let client = ctx.aws.dynamodb.clone();
     let table = ctx.names.table();
     let run_id = beekeeper_core::Token::generate(&mut rand::rng()).to_string();
     let now = now_secs();
@@ -118,12 +118,12 @@ pub(crate) async fn acquire(
         .send()
         .await
         .or_absent(|e| e.is_conditional_check_failed_exception())
-        .map_err(ctx.sdk("dynamodb", "PutItem"))?;
+        .map_err(ctx.aws.sdk("dynamodb", "PutItem"))?;
     let Some(out) = put else {
         return Err(held_by(ctx, &client, &table, now).await);
     };
     if let Some(old) = out.attributes().filter(|a| !a.is_empty()) {
-        ctx.progress.note(format!(
+        ctx.out.note(format!(
             "Took over the lock of {}, held since {}: it was not renewed and expired at {} (that run \
              stopped without finishing; this run checks and finishes everything).",
             text(old, "holder"),
@@ -149,7 +149,7 @@ async fn held_by(ctx: &Ctx, client: &Client, table: &str, now: u64) -> CliError 
         .consistent_read(true)
         .send()
         .await
-        .map_err(ctx.sdk("dynamodb", "GetItem"));
+        .map_err(ctx.aws.sdk("dynamodb", "GetItem"));
     let item = match item {
         Ok(o) => o.item.unwrap_or_default(),
         Err(e) => return e,
@@ -203,7 +203,7 @@ impl DeployLock {
             });
         if let Err(e) = res {
             // It expires by itself within the lease; the next run takes it over.
-            ctx.progress.note(format!(
+            ctx.out.note(format!(
                 "Could not release the deploy lock ({e}); it expires within {LEASE_SECS} s."
             ));
         }

@@ -22,7 +22,7 @@ pub(crate) async fn upsert_groups(ctx: &Ctx, days: u32) -> Result<()> {
         let retention = match current.get(&name) {
             Some(r) => *r,
             None => {
-                ctx.c
+                ctx.aws
                     .logs
                     .create_log_group()
                     .log_group_name(&name)
@@ -31,22 +31,23 @@ pub(crate) async fn upsert_groups(ctx: &Ctx, days: u32) -> Result<()> {
                     .await
                     // Lambda may have created it since the listing (a function that just logged).
                     .or_absent(|e| e.is_resource_already_exists_exception())
-                    .map_err(ctx.sdk("logs", "CreateLogGroup"))?;
-                ctx.changed(format!("created log group {name}"));
+                    .map_err(ctx.aws.sdk("logs", "CreateLogGroup"))?;
+                ctx.out.changed(format!("created log group {name}"));
                 None
             }
         };
         if retention != Some(days) {
-            ctx.c
+            ctx.aws
                 .logs
                 .put_retention_policy()
                 .log_group_name(&name)
                 .retention_in_days(days as i32)
                 .send()
                 .await
-                .map_err(ctx.sdk("logs", "PutRetentionPolicy"))?;
+                .map_err(ctx.aws.sdk("logs", "PutRetentionPolicy"))?;
             if current.contains_key(&name) {
-                ctx.changed(format!("log group {name} keeps logs {days} days"));
+                ctx.out
+                    .changed(format!("log group {name} keeps logs {days} days"));
             }
         }
     }
@@ -58,14 +59,14 @@ async fn retentions(ctx: &Ctx) -> Result<HashMap<String, Option<u32>>> {
     let ours = group_names(ctx);
     let mut found = HashMap::new();
     let mut pages = ctx
-        .c
+        .aws
         .logs
         .describe_log_groups()
         .log_group_name_prefix(format!("/aws/lambda/{}", ctx.names.prefix()))
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(ctx.sdk("logs", "DescribeLogGroups"))?;
+        let page = page.map_err(ctx.aws.sdk("logs", "DescribeLogGroups"))?;
         for g in page.log_groups() {
             if let Some(n) = g.log_group_name().filter(|n| ours.iter().any(|o| o == n)) {
                 let days = g.retention_in_days().and_then(|d| u32::try_from(d).ok());
@@ -86,13 +87,13 @@ pub(crate) async fn existing_groups(ctx: &Ctx) -> Result<Vec<String>> {
 /// Deletes a log group; a missing one is done.
 pub(crate) async fn delete_group(ctx: &Ctx, name: &str) -> Result<bool> {
     Ok(ctx
-        .c
+        .aws
         .logs
         .delete_log_group()
         .log_group_name(name)
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("logs", "DeleteLogGroup"))?
+        .map_err(ctx.aws.sdk("logs", "DeleteLogGroup"))?
         .is_some())
 }

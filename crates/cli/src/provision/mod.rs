@@ -23,7 +23,8 @@ pub(crate) mod s3;
 pub(crate) mod sqs;
 
 use crate::error::{CliError, Result};
-use crate::ui::Progress;
+use crate::knobs;
+use crate::ui::Reporter;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -33,9 +34,9 @@ pub(crate) use retry::{Wait, backoff, poll, retry, retry_base, waited};
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-/// The named steps of a deploy, in order. `BEEKEEPER_FAIL_AT=<step>` (debug builds only) makes a deploy
+/// The named steps of a deploy, in order. `BEEKEEPER_FAIL_AT=<step>` (test builds only) makes a deploy
 /// fail right before that step, so tests can prove every interruption is recoverable.
-pub(crate) const STEPS: &[&str] = &[
+pub const STEPS: &[&str] = &[
     "roles",
     "bucket",
     "assets",
@@ -48,8 +49,12 @@ pub(crate) const STEPS: &[&str] = &[
     "stage",
 ];
 
-/// One client per service, all from the same SDK config (region, credentials, `AWS_ENDPOINT_URL`).
-pub(crate) struct Clients {
+/// Where the room is provisioned and with what: the SDK config, one client per service (all from that
+/// config: region, credentials, `AWS_ENDPOINT_URL`), the region and the account.
+pub(crate) struct Aws {
+    pub conf: aws_config::SdkConfig,
+    pub region: String,
+    pub account: String,
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -58,61 +63,28 @@ pub(crate) struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     pub apigw: aws_sdk_apigateway::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
-}
-
-impl Clients {
-    pub(crate) fn new(conf: &aws_config::SdkConfig) -> Clients {
-        // Path-style addressing: emulators serve buckets at {endpoint}/{bucket}; AWS accepts both.
-        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
-            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
-            .build();
-        Clients {
-            iam: aws_sdk_iam::Client::new(conf),
-            s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            sqs: aws_sdk_sqs::Client::new(conf),
-            dynamodb: aws_sdk_dynamodb::Client::new(conf),
-            lambda: aws_sdk_lambda::Client::new(conf),
-            events: aws_sdk_eventbridge::Client::new(conf),
-            apigw: aws_sdk_apigateway::Client::new(conf),
-            logs: aws_sdk_cloudwatchlogs::Client::new(conf),
-        }
-    }
-}
-
-/// Everything a provisioning call needs: clients, names, where it runs, and where it records.
-pub(crate) struct Ctx {
-    pub conf: aws_config::SdkConfig,
-    pub c: Clients,
-    pub progress: Progress,
-    pub names: Names,
-    pub profile: String,
-    pub region: String,
-    pub account: String,
-    pub record: Recorder,
-    changes: Mutex<Vec<String>>,
     /// ARNs of the roles this run created: only these may still be propagating through IAM.
     new_roles: Mutex<HashSet<String>>,
 }
 
-impl Ctx {
-    pub(crate) fn new(
-        conf: aws_config::SdkConfig,
-        progress: Progress,
-        profile: &str,
-        region: &str,
-        account: &str,
-        record: Recorder,
-    ) -> Ctx {
-        Ctx {
-            c: Clients::new(&conf),
+impl Aws {
+    pub(crate) fn new(conf: aws_config::SdkConfig, region: &str, account: &str) -> Aws {
+        // Path-style addressing: emulators serve buckets at {endpoint}/{bucket}; AWS accepts both.
+        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build();
+        Aws {
+            iam: aws_sdk_iam::Client::new(&conf),
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            sqs: aws_sdk_sqs::Client::new(&conf),
+            dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+            lambda: aws_sdk_lambda::Client::new(&conf),
+            events: aws_sdk_eventbridge::Client::new(&conf),
+            apigw: aws_sdk_apigateway::Client::new(&conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             conf,
-            progress,
-            names: Names::new(profile),
-            profile: profile.to_string(),
             region: region.to_string(),
             account: account.to_string(),
-            record,
-            changes: Mutex::new(Vec::new()),
             new_roles: Mutex::new(HashSet::new()),
         }
     }
@@ -128,15 +100,6 @@ impl Ctx {
     /// not caught up yet. For a role that already existed it is a real error, reported at once.
     pub(crate) fn role_is_new(&self, arn: &str) -> bool {
         self.new_roles.lock().is_ok_and(|r| r.contains(arn))
-    }
-
-    /// Notes a change for the deploy summary ("rate 300 → 1200", "created queue …").
-    pub(crate) fn changed(&self, what: impl Into<String>) {
-        let what = what.into();
-        tracing::info!("{what}");
-        if let Ok(mut c) = self.changes.lock() {
-            c.push(what);
-        }
     }
 
     /// Maps an SDK failure to the CLI's error, naming the service (its IAM prefix) and the call.
@@ -157,10 +120,6 @@ impl Ctx {
         move |e| crate::aws::sdk_error(&self.conf, service, operation, e)
     }
 
-    pub(crate) fn changes(&self) -> Vec<String> {
-        self.changes.lock().map(|c| c.clone()).unwrap_or_default()
-    }
-
     /// The ARN partition: China and GovCloud regions have their own.
     pub(crate) fn partition(&self) -> &'static str {
         partition(&self.region)
@@ -174,6 +133,29 @@ impl Ctx {
             self.region,
             self.account
         )
+    }
+}
+
+/// Everything a provisioning call needs, in three parts that do not know of each other: `aws` (clients,
+/// region, account), `out` (progress lines and the change summary) and `record` (the profile's deployment
+/// record, saved after every resource); plus the names of the profile's resources.
+pub(crate) struct Ctx {
+    pub aws: Aws,
+    pub out: Reporter,
+    pub record: Recorder,
+    pub names: Names,
+    pub profile: String,
+}
+
+impl Ctx {
+    pub(crate) fn new(aws: Aws, out: Reporter, profile: &str, record: Recorder) -> Ctx {
+        Ctx {
+            aws,
+            out,
+            record,
+            names: Names::new(profile),
+            profile: profile.to_string(),
+        }
     }
 
     pub(crate) fn tag_value(&self) -> &str {
@@ -205,30 +187,25 @@ pub(crate) fn dns_suffix(region: &str) -> &'static str {
     }
 }
 
-/// Test-only fault injection: fails right before `step` when `BEEKEEPER_FAIL_AT` names it. Compiled
-/// into debug builds only, so a released binary never reads the variable.
+/// Test-only fault injection: fails right before `step` when `BEEKEEPER_FAIL_AT` names it (builds with
+/// the `test-knobs` feature only, see [`crate::knobs`]).
 pub(crate) fn checkpoint(step: &'static str) -> Result<()> {
     debug_assert!(STEPS.contains(&step), "{step} is not in STEPS");
-    #[cfg(debug_assertions)]
-    if std::env::var("BEEKEEPER_FAIL_AT").is_ok_and(|s| s == step) {
+    if knobs::get(knobs::FAIL_AT).is_some_and(|s| s == step) {
         return Err(CliError::InjectedFailure { step });
     }
-    let _ = step;
     Ok(())
 }
 
 /// Rejects a `BEEKEEPER_FAIL_AT` that names no step, so a typo in a test cannot pass silently.
 pub(crate) fn check_fail_at() -> Result<()> {
-    #[cfg(debug_assertions)]
-    if let Ok(step) = std::env::var("BEEKEEPER_FAIL_AT") {
-        if !STEPS.contains(&step.as_str()) {
-            return Err(CliError::UnknownFailStep {
-                step,
-                steps: STEPS.join(", "),
-            });
-        }
+    match knobs::get(knobs::FAIL_AT) {
+        Some(step) if !STEPS.contains(&step.as_str()) => Err(CliError::UnknownFailStep {
+            step,
+            steps: STEPS.join(", "),
+        }),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// A request the SDK refused to build (a required field missing): a bug here, reported, never a panic.

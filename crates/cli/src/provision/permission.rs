@@ -40,7 +40,7 @@ pub(crate) async fn ensure_permission(
                 }
                 None => {}
             }
-            ctx.c
+            ctx.aws
                 .lambda
                 .add_permission()
                 .function_name(function)
@@ -48,7 +48,7 @@ pub(crate) async fn ensure_permission(
                 .action("lambda:InvokeFunction")
                 .principal(principal)
                 .source_arn(source_arn)
-                .source_account(&ctx.account)
+                .source_account(&ctx.aws.account)
                 .send()
                 .await
                 .map(|_| true)
@@ -72,7 +72,7 @@ pub(crate) async fn ensure_permission(
     match outcome {
         Ok(added) => Ok(added || changed.get()),
         Err(Step::Read(e)) => Err(e),
-        Err(Step::Add(e)) => Err(ctx.sdk("lambda", "AddPermission")(*e)),
+        Err(Step::Add(e)) => Err(ctx.aws.sdk("lambda", "AddPermission")(*e)),
     }
 }
 
@@ -86,14 +86,14 @@ enum Step {
 /// Statement `sid` of the function's resource policy, if present, with its `AWS:SourceArn` condition.
 async fn statement_source(ctx: &Ctx, function: &str, sid: &str) -> Result<Option<Option<String>>> {
     let policy = ctx
-        .c
+        .aws
         .lambda
         .get_policy()
         .function_name(function)
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("lambda", "GetPolicy"))?
+        .map_err(ctx.aws.sdk("lambda", "GetPolicy"))?
         .and_then(|o| o.policy);
     let Some(doc) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()) else {
         return Ok(None);
@@ -110,7 +110,7 @@ async fn statement_source(ctx: &Ctx, function: &str, sid: &str) -> Result<Option
 
 /// Removes a statement; a missing function or statement is done.
 pub(crate) async fn remove_permission(ctx: &Ctx, function: &str, sid: &str) -> Result<()> {
-    ctx.c
+    ctx.aws
         .lambda
         .remove_permission()
         .function_name(function)
@@ -118,6 +118,6 @@ pub(crate) async fn remove_permission(ctx: &Ctx, function: &str, sid: &str) -> R
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.sdk("lambda", "RemovePermission"))?;
+        .map_err(ctx.aws.sdk("lambda", "RemovePermission"))?;
     Ok(())
 }

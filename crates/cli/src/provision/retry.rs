@@ -12,10 +12,10 @@ use std::future::Future;
 use std::time::Duration;
 
 /// The base of every backoff (IAM propagation, waits for a resource to settle). Tests set
-/// `BEEKEEPER_RETRY_BASE_MS=0` so that nothing sleeps against an emulator that never lags.
+/// `BEEKEEPER_RETRY_BASE_MS=0` so that nothing sleeps against an emulator that never lags (builds with the
+/// `test-knobs` feature only, see [`crate::knobs`]).
 pub(crate) fn retry_base() -> Duration {
-    let ms = std::env::var("BEEKEEPER_RETRY_BASE_MS")
-        .ok()
+    let ms = crate::knobs::get(crate::knobs::RETRY_BASE_MS)
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(1000);
     Duration::from_millis(ms)
@@ -99,7 +99,9 @@ where
     E: ProvideErrorMetadata + ProvideErrorKind + std::error::Error + Send + Sync + 'static,
 {
     match err {
-        WaiterError::OperationFailed(failed) => ctx.sdk(service, operation)(failed.into_error()),
+        WaiterError::OperationFailed(failed) => {
+            ctx.aws.sdk(service, operation)(failed.into_error())
+        }
         WaiterError::FailureState(_) => CliError::NotReady {
             what: format!("{what} (AWS reports it failed)"),
             seconds: 0,

@@ -53,16 +53,16 @@ pub(crate) async fn existing_buckets(ctx: &Ctx) -> Result<Vec<String>> {
     let mut token: Option<String> = None;
     loop {
         let page = ctx
-            .c
+            .aws
             .s3
             .list_buckets()
             .prefix(&prefix)
             // A bucket in another region is another room's, and reading its tags here would redirect.
-            .bucket_region(&ctx.region)
+            .bucket_region(&ctx.aws.region)
             .set_continuation_token(token.clone())
             .send()
             .await
-            .map_err(ctx.sdk("s3", "ListBuckets"))?;
+            .map_err(ctx.aws.sdk("s3", "ListBuckets"))?;
         for b in page.buckets() {
             let Some(name) = b.name() else { continue };
             if is_our_bucket_name(ctx, name) && tagged_ours(ctx, name).await? {
@@ -77,7 +77,7 @@ pub(crate) async fn existing_buckets(ctx: &Ctx) -> Result<Vec<String>> {
 }
 
 async fn tagged_ours(ctx: &Ctx, bucket: &str) -> Result<bool> {
-    match ctx.c.s3.get_bucket_tagging().bucket(bucket).send().await {
+    match ctx.aws.s3.get_bucket_tagging().bucket(bucket).send().await {
         Ok(t) => Ok(t
             .tag_set()
             .iter()
@@ -91,21 +91,21 @@ async fn tagged_ours(ctx: &Ctx, bucket: &str) -> Result<bool> {
         {
             Ok(false)
         }
-        Err(e) => Err(ctx.sdk("s3", "GetBucketTagging")(e)),
+        Err(e) => Err(ctx.aws.sdk("s3", "GetBucketTagging")(e)),
     }
 }
 
 /// Creates the bucket if missing and (re)applies what keeps it private: all four public-access blocks,
 /// owner-enforced object ownership (ACLs off), and the profile tag.
 pub(crate) async fn upsert_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
-    let s3 = &ctx.c.s3;
+    let s3 = &ctx.aws.s3;
     let exists = s3
         .head_bucket()
         .bucket(bucket)
         .send()
         .await
         .or_absent(|e| e.is_not_found())
-        .map_err(ctx.sdk("s3", "HeadBucket"))?
+        .map_err(ctx.aws.sdk("s3", "HeadBucket"))?
         .is_some();
     if !exists {
         let mut req = s3
@@ -113,18 +113,18 @@ pub(crate) async fn upsert_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
             .bucket(bucket)
             .object_ownership(ObjectOwnership::BucketOwnerEnforced);
         // us-east-1 is the default location and AWS rejects it as an explicit constraint.
-        if ctx.region != "us-east-1" {
+        if ctx.aws.region != "us-east-1" {
             req = req.create_bucket_configuration(
                 CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(ctx.region.as_str()))
+                    .location_constraint(BucketLocationConstraint::from(ctx.aws.region.as_str()))
                     .build(),
             );
         }
         req.send()
             .await
             .or_absent(|e| e.is_bucket_already_owned_by_you())
-            .map_err(ctx.sdk("s3", "CreateBucket"))?;
-        ctx.changed(format!("created bucket {bucket}"));
+            .map_err(ctx.aws.sdk("s3", "CreateBucket"))?;
+        ctx.out.changed(format!("created bucket {bucket}"));
     }
     ctx.record.set("bucket", bucket)?;
     s3.put_public_access_block()
@@ -139,7 +139,7 @@ pub(crate) async fn upsert_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
         )
         .send()
         .await
-        .map_err(ctx.sdk("s3", "PutPublicAccessBlock"))?;
+        .map_err(ctx.aws.sdk("s3", "PutPublicAccessBlock"))?;
     s3.put_bucket_ownership_controls()
         .bucket(bucket)
         .ownership_controls(
@@ -155,7 +155,7 @@ pub(crate) async fn upsert_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
         )
         .send()
         .await
-        .map_err(ctx.sdk("s3", "PutBucketOwnershipControls"))?;
+        .map_err(ctx.aws.sdk("s3", "PutBucketOwnershipControls"))?;
     s3.put_bucket_tagging()
         .bucket(bucket)
         .tagging(
@@ -172,7 +172,7 @@ pub(crate) async fn upsert_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
         )
         .send()
         .await
-        .map_err(ctx.sdk("s3", "PutBucketTagging"))?;
+        .map_err(ctx.aws.sdk("s3", "PutBucketTagging"))?;
     Ok(())
 }
 
@@ -216,7 +216,7 @@ fn desired_objects(config: &RoomConfig) -> Result<Vec<Object>> {
 /// Uploads every object of the page whose bytes or content type differ from what is stored, and deletes
 /// any other object under `room/` (a logo that was replaced or removed).
 pub(crate) async fn upload_assets(ctx: &Ctx, bucket: &str, config: &RoomConfig) -> Result<()> {
-    let s3 = &ctx.c.s3;
+    let s3 = &ctx.aws.s3;
     let objects = desired_objects(config)?;
     let mut changed: BTreeMap<&'static str, ()> = BTreeMap::new();
     for o in &objects {
@@ -227,7 +227,7 @@ pub(crate) async fn upload_assets(ctx: &Ctx, bucket: &str, config: &RoomConfig) 
             .send()
             .await
             .or_absent(|e| e.is_no_such_key())
-            .map_err(ctx.sdk("s3", "GetObject"))?;
+            .map_err(ctx.aws.sdk("s3", "GetObject"))?;
         let same = match current {
             Some(cur) => {
                 let ct = cur.content_type().map(str::to_string);
@@ -250,7 +250,7 @@ pub(crate) async fn upload_assets(ctx: &Ctx, bucket: &str, config: &RoomConfig) 
             .body(ByteStream::from(o.bytes.clone()))
             .send()
             .await
-            .map_err(ctx.sdk("s3", "PutObject"))?;
+            .map_err(ctx.aws.sdk("s3", "PutObject"))?;
         changed.insert(o.label, ());
     }
     let keep: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
@@ -261,12 +261,12 @@ pub(crate) async fn upload_assets(ctx: &Ctx, bucket: &str, config: &RoomConfig) 
                 .key(&key)
                 .send()
                 .await
-                .map_err(ctx.sdk("s3", "DeleteObject"))?;
+                .map_err(ctx.aws.sdk("s3", "DeleteObject"))?;
             changed.insert("stale objects removed", ());
         }
     }
     for label in changed.keys() {
-        ctx.changed(format!("{label} uploaded"));
+        ctx.out.changed(format!("{label} uploaded"));
     }
     Ok(())
 }
@@ -274,7 +274,7 @@ pub(crate) async fn upload_assets(ctx: &Ctx, bucket: &str, config: &RoomConfig) 
 pub(crate) async fn list_keys(ctx: &Ctx, bucket: &str, prefix: &str) -> Result<Vec<String>> {
     let mut keys = Vec::new();
     let mut pages = ctx
-        .c
+        .aws
         .s3
         .list_objects_v2()
         .bucket(bucket)
@@ -282,7 +282,7 @@ pub(crate) async fn list_keys(ctx: &Ctx, bucket: &str, prefix: &str) -> Result<V
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(ctx.sdk("s3", "ListObjectsV2"))?;
+        let page = page.map_err(ctx.aws.sdk("s3", "ListObjectsV2"))?;
         keys.extend(
             page.contents()
                 .iter()
@@ -294,20 +294,20 @@ pub(crate) async fn list_keys(ctx: &Ctx, bucket: &str, prefix: &str) -> Result<V
 
 pub(crate) async fn bucket_exists(ctx: &Ctx, bucket: &str) -> Result<bool> {
     Ok(ctx
-        .c
+        .aws
         .s3
         .head_bucket()
         .bucket(bucket)
         .send()
         .await
         .or_absent(|e| e.is_not_found())
-        .map_err(ctx.sdk("s3", "HeadBucket"))?
+        .map_err(ctx.aws.sdk("s3", "HeadBucket"))?
         .is_some())
 }
 
 /// Empties the bucket (every version and delete marker) and deletes it. Returns whether it existed.
 pub(crate) async fn delete_bucket(ctx: &Ctx, bucket: &str) -> Result<bool> {
-    let s3 = &ctx.c.s3;
+    let s3 = &ctx.aws.s3;
     if !bucket_exists(ctx, bucket).await? {
         return Ok(false);
     }
@@ -328,7 +328,7 @@ pub(crate) async fn delete_bucket(ctx: &Ctx, bucket: &str) -> Result<bool> {
             {
                 return Ok(true);
             }
-            Err(e) => return Err(ctx.sdk("s3", "ListObjectVersions")(e)),
+            Err(e) => return Err(ctx.aws.sdk("s3", "ListObjectVersions")(e)),
         };
         let ids: Vec<ObjectIdentifier> = page
             .versions()
@@ -359,7 +359,7 @@ pub(crate) async fn delete_bucket(ctx: &Ctx, bucket: &str) -> Result<bool> {
                 )
                 .send()
                 .await
-                .map_err(ctx.sdk("s3", "DeleteObjects"))?;
+                .map_err(ctx.aws.sdk("s3", "DeleteObjects"))?;
         }
         if page.is_truncated() != Some(true) {
             break;
@@ -385,7 +385,7 @@ pub(crate) async fn delete_bucket(ctx: &Ctx, bucket: &str) -> Result<bool> {
             )
             .send()
             .await
-            .map_err(ctx.sdk("s3", "DeleteObjects"))?;
+            .map_err(ctx.aws.sdk("s3", "DeleteObjects"))?;
     }
     match s3.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(true),
@@ -395,7 +395,7 @@ pub(crate) async fn delete_bucket(ctx: &Ctx, bucket: &str) -> Result<bool> {
         {
             Ok(true)
         }
-        Err(e) => Err(ctx.sdk("s3", "DeleteBucket")(e)),
+        Err(e) => Err(ctx.aws.sdk("s3", "DeleteBucket")(e)),
     }
 }
 

@@ -43,7 +43,7 @@ pub(crate) async fn upsert_queues(ctx: &Ctx) -> Result<String> {
         vec![(A::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())],
     )
     .await?;
-    let dlq_arn = ctx.arn("sqs", &ctx.names.dlq());
+    let dlq_arn = ctx.aws.arn("sqs", &ctx.names.dlq());
     upsert(
         ctx,
         "queue",
@@ -59,19 +59,19 @@ pub(crate) async fn upsert_queues(ctx: &Ctx) -> Result<String> {
 
 async fn queue_url(ctx: &Ctx, name: &str) -> Result<Option<String>> {
     Ok(ctx
-        .c
+        .aws
         .sqs
         .get_queue_url()
         .queue_name(name)
         .send()
         .await
         .or_absent(|e| e.is_queue_does_not_exist())
-        .map_err(ctx.sdk("sqs", "GetQueueUrl"))?
+        .map_err(ctx.aws.sdk("sqs", "GetQueueUrl"))?
         .and_then(|o| o.queue_url))
 }
 
 async fn upsert(ctx: &Ctx, key: &str, name: &str, attrs: Vec<(A, String)>) -> Result<String> {
-    let sqs = &ctx.c.sqs;
+    let sqs = &ctx.aws.sqs;
     let url = match queue_url(ctx, name).await? {
         Some(url) => {
             let current: HashMap<A, String> = sqs
@@ -80,7 +80,7 @@ async fn upsert(ctx: &Ctx, key: &str, name: &str, attrs: Vec<(A, String)>) -> Re
                 .attribute_names(A::All)
                 .send()
                 .await
-                .map_err(ctx.sdk("sqs", "GetQueueAttributes"))?
+                .map_err(ctx.aws.sdk("sqs", "GetQueueAttributes"))?
                 .attributes
                 .unwrap_or_default();
             let differing: Vec<&(A, String)> = attrs
@@ -99,15 +99,15 @@ async fn upsert(ctx: &Ctx, key: &str, name: &str, attrs: Vec<(A, String)>) -> Re
                 }
                 req.send()
                     .await
-                    .map_err(ctx.sdk("sqs", "SetQueueAttributes"))?;
-                ctx.changed(format!("queue {name} settings updated"));
+                    .map_err(ctx.aws.sdk("sqs", "SetQueueAttributes"))?;
+                ctx.out.changed(format!("queue {name} settings updated"));
             }
             sqs.tag_queue()
                 .queue_url(&url)
                 .set_tags(Some(ctx.tags()))
                 .send()
                 .await
-                .map_err(ctx.sdk("sqs", "TagQueue"))?;
+                .map_err(ctx.aws.sdk("sqs", "TagQueue"))?;
             url
         }
         None => create(ctx, name, &attrs).await?,
@@ -123,7 +123,7 @@ async fn create(ctx: &Ctx, name: &str, attrs: &[(A, String)]) -> Result<String> 
         backoff(75),
         || {
             let mut req = ctx
-                .c
+                .aws
                 .sqs
                 .create_queue()
                 .queue_name(name)
@@ -138,7 +138,7 @@ async fn create(ctx: &Ctx, name: &str, attrs: &[(A, String)]) -> Result<String> 
                 .as_service_error()
                 .is_some_and(|s| s.is_queue_deleted_recently());
             if recent {
-                ctx.progress.note(format!(
+                ctx.out.note(format!(
                     "queue {name} was deleted less than a minute ago; waiting to recreate it"
                 ));
             }
@@ -146,8 +146,8 @@ async fn create(ctx: &Ctx, name: &str, attrs: &[(A, String)]) -> Result<String> 
         },
     )
     .await
-    .map_err(ctx.sdk("sqs", "CreateQueue"))?;
-    ctx.changed(format!("created queue {name}"));
+    .map_err(ctx.aws.sdk("sqs", "CreateQueue"))?;
+    ctx.out.changed(format!("created queue {name}"));
     Ok(out.queue_url.unwrap_or_default())
 }
 
@@ -162,14 +162,14 @@ pub(crate) async fn delete_queue(ctx: &Ctx, name: &str) -> Result<bool> {
         return Ok(false);
     };
     Ok(ctx
-        .c
+        .aws
         .sqs
         .delete_queue()
         .queue_url(url)
         .send()
         .await
         .or_absent(|e| e.is_queue_does_not_exist())
-        .map_err(ctx.sdk("sqs", "DeleteQueue"))?
+        .map_err(ctx.aws.sdk("sqs", "DeleteQueue"))?
         .is_some())
 }
 
@@ -178,14 +178,14 @@ pub(crate) async fn existing_queues(ctx: &Ctx) -> Result<Vec<String>> {
     let ours = queue_names(ctx);
     let mut found = Vec::new();
     let mut pages = ctx
-        .c
+        .aws
         .sqs
         .list_queues()
         .queue_name_prefix(ctx.names.prefix())
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(ctx.sdk("sqs", "ListQueues"))?;
+        let page = page.map_err(ctx.aws.sdk("sqs", "ListQueues"))?;
         for url in page.queue_urls() {
             if let Some(name) = url
                 .rsplit('/')

@@ -1,0 +1,48 @@
+//! The `beekeeper` CLI as a library: the binary (`main.rs`) only parses the command line and calls
+//! [`run`]; the integration tests build the dev room's routers from [`dev`] in-process and interrupt a
+//! deploy at each of [`DEPLOY_STEPS`].
+
+mod assets;
+mod aws;
+mod cli;
+mod commands;
+pub mod dev;
+mod error;
+mod knobs;
+mod output;
+mod profile;
+mod prompt;
+mod provision;
+mod ui;
+
+pub use cli::Cli;
+pub use provision::STEPS as DEPLOY_STEPS;
+use std::process::ExitCode;
+
+/// Runs one parsed command line: sets up logging, runs the command, and turns any failure into a
+/// message that says what went wrong and what to do, with the exit code scripts rely on.
+pub async fn run(cli: Cli) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BEEKEEPER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log(&cli.command))),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+    match commands::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error::report(&e);
+            e.exit_code()
+        }
+    }
+}
+
+/// `dev` narrates arrivals and releases (that is its point); every other command stays quiet unless asked.
+fn default_log(command: &cli::Command) -> &'static str {
+    match command {
+        cli::Command::Dev(_) => "warn,beekeeper::dev=info,beekeeper::commands::dev=info",
+        _ => "warn",
+    }
+}
