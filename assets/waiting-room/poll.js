@@ -4,7 +4,8 @@
   // FAR_MS caps the polling law; MAX_MS caps back-off after failures.
   var MIN_MS = 5000, MAX_MS = 300000, FAR_MS = 1200000, UNKNOWN_MS = 60000, LOST_MS = 180000;
 
-  function num(x) { return typeof x === "number" && isFinite(x) ? x : NaN; }
+  // A finite number, or NaN for anything else (a missing field, a string): each rule reads NaN as unknown.
+  function num(x) { return Number.isFinite(x) ? x : NaN; }
 
   // Uniform ±20% so that visitors who arrived together stop polling in step.
   function jitter(centreMs, random) {

@@ -15,7 +15,6 @@
   function $(id) { return document.getElementById(id); }
   function text(id, s) { var el = $(id); if (el.textContent !== s) el.textContent = s; }
   function store(fn) { try { return fn(); } catch (e) { return null; } }
-  function num(x) { return typeof x == "number" && isFinite(x); }
   function status(s, ok) { $("status").className = ok ? "status ok" : "status"; text("status", s); }
 
   var boot = store(function () { return JSON.parse($("bk-state").textContent); }) || {};
@@ -62,18 +61,28 @@
   }
 
   // One shape for the embedded state, the join answer and every poll answer.
+  function wellFormed(d) {
+    return !!d && typeof d.admitted == "boolean" && typeof d.open == "boolean" &&
+      Number.isFinite(d.releasedTotal) && Number.isFinite(d.rate);
+  }
+
+  // Acts on an answer. False when it is not one (malformed, or admitted with no safe address to go to):
+  // the caller counts that as a failed request.
   function handle(d) {
-    if (!d || typeof d.admitted != "boolean" || typeof d.open != "boolean" || !num(d.releasedTotal) || !num(d.rate)) throw 0;
+    if (!wellFormed(d)) return false;
     var to = safeUrl(d.redirect);
-    if (d.admitted) { if (!to) throw 0; return finish(S.turn, to, 0); }
-    if (!d.open && to) return finish(S.closed, to, 2500);
-    if (d.expired === true) return ended(S.expired);
+    if (d.admitted) {
+      if (to) finish(S.turn, to, 0);
+      return !!to;
+    }
+    if (!d.open && to) { finish(S.closed, to, 2500); return true; }
+    if (d.expired === true) { ended(S.expired); return true; }
     st.failures = 0;
     st.ahead = P.peopleAhead(ticket, d.releasedTotal);
     st.rate = d.rate;
     st.at = Date.now();
     st.frontSince = st.ahead > 0 || !d.open ? 0 : st.frontSince || st.at;
-    if (d.open && P.placeLost(ticket, d.releasedTotal, d.rate, st.frontSince, st.at)) return ended(S.lost);
+    if (d.open && P.placeLost(ticket, d.releasedTotal, d.rate, st.frontSince, st.at)) { ended(S.lost); return true; }
     if (st.first === null || st.ahead > st.first) {
       st.first = st.ahead;
       store(function () { localStorage.setItem("bk_first", ticket + ":" + st.first); });
@@ -88,6 +97,7 @@
       st.said = s; st.saidAt = Date.now(); text("announce", s);
     }
     schedule(P.nextPollDelayMs(st.ahead, st.rate, Math.random));
+    return true;
   }
 
   // Errors never clear the place on screen; they only slow the polling down. A 503 is the room saying
@@ -102,6 +112,7 @@
     schedule(ms);
   }
 
+  // `then` acts on the JSON answer and returns false when it was not one.
   function request(path, init, then) {
     if (st.done || st.inFlight) return;
     st.inFlight = true;
@@ -117,8 +128,8 @@
             failed(r.headers.get("Retry-After") || (b && b.retryAfter) || 5);
           });
         }
-        if (!r.ok) throw 0;
-        return r.json().then(then);
+        if (!r.ok) return failed();
+        return r.json().then(function (d) { if (!then(d)) failed(); });
       })
       .catch(function () { failed(); })
       .then(function () { clearTimeout(t); st.inFlight = false; });
@@ -137,7 +148,7 @@
     st.polledAt = Date.now();
     request("/join", { method: "POST" }, function (d) {
       st.again = poll;
-      handle(d);
+      return handle(d);
     });
   }
 
@@ -162,10 +173,10 @@
   }
   if (boot.pending) st.again = confirm;
   var m = /(?:^|;\s*)bk_ticket=(\d{1,15})(?:;|$)/.exec(document.cookie);
-  ticket = num(boot.ticket) ? boot.ticket : m ? Number(m[1]) : null;
+  ticket = Number.isFinite(boot.ticket) ? boot.ticket : m ? Number(m[1]) : null;
   var kept = String(store(function () { return localStorage.getItem("bk_first"); })).split(":");
   if (Number(kept[0]) === ticket && /^\d+$/.test(kept[1])) st.first = Number(kept[1]);
   // The embedded state schedules the first poll by the usual law; only a state that cannot be read
   // costs a poll now.
-  try { handle(boot); } catch (e) { (st.again || poll)(); }
+  if (!handle(boot)) (st.again || poll)();
 })();

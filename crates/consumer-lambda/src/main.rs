@@ -31,18 +31,11 @@ async fn main() -> Result<(), Error> {
         move |event: LambdaEvent<ConsumerTask>| async move {
             // The context's deadline is when Lambda kills this invocation; the consumer stops starting
             // batches in time to finish the one it is in.
-            let report = consumer
-                .run(event.payload, Some(event.context.deadline))
-                .await?;
-            Ok::<_, Error>(serde_json::json!({
-                "outcome": format!("{:?}", report.outcome),
-                "released": report.released,
-                "already": report.already,
-                "skippedBatches": report.skipped_batches,
-                "batches": report.batches,
-                "emptyReceives": report.empty_receives,
-                "unwritten": report.unwritten,
-            }))
+            Ok::<_, Error>(
+                consumer
+                    .run(event.payload, Some(event.context.deadline))
+                    .await?,
+            )
         },
     ))
     .await

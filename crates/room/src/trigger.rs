@@ -11,13 +11,15 @@ use crate::Error;
 use crate::backend::{Invoker, Queue, RoomUpdate, Table};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use beekeeper_core::plan::{ConsumerTask, minute_start, plan_for};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// EventBridge's `detail-type` for a schedule rule's events.
 pub const SCHEDULED_EVENT: &str = "Scheduled Event";
 
-/// What one tick saw and started.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one tick saw and started; also what the trigger Lambda returns (shown in a manual test invocation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TickReport {
     pub open: bool,
     pub rate: u32,
@@ -31,7 +33,7 @@ pub struct TickReport {
 }
 
 /// A tick that must not release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Skip {
     /// Its minute is over (a retried or queued schedule event).
     Late,

@@ -14,8 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// How long a taken message stays invisible: the AWS queue's visibility timeout, so a consumer that fails
-/// mid-batch puts its visitors back in line here exactly as it would there.
+/// How long a taken message stays invisible. Not the AWS queue's 120 s (`provision::sqs`), which must
+/// outlast a whole consumer run: here a batch is taken, written and deleted within milliseconds, so only a
+/// consumer that fails mid-batch lets it run out, and 30 s puts those visitors back in line soon enough to
+/// be seen in a rehearsal, even with a shortened `--minute-secs`.
 const VISIBILITY: Duration = Duration::from_secs(30);
 
 /// How long the producer may reuse the room item it read. In AWS this spares DynamoDB a read per arrival;

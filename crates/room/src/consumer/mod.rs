@@ -22,6 +22,7 @@ use beekeeper_core::Token;
 use beekeeper_core::contract::TokenItem;
 use beekeeper_core::pacing::schedule;
 use beekeeper_core::plan::{BATCH, ConsumerTask};
+use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +51,7 @@ const EXTRA_RECEIVES: u32 = 5;
 const CLAIM_KEEP_SECS: u64 = 6 * 3600;
 
 /// Why a run released nobody at all (a normal run is `Ran`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum Outcome {
     #[default]
     Ran,
@@ -61,8 +62,9 @@ pub enum Outcome {
     Closed,
 }
 
-/// What one consumer invocation did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What one consumer invocation did; also what the consumer Lambda returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConsumeReport {
     pub outcome: Outcome,
     /// Visitors whose token item this run created (each counted once in `released_total`).

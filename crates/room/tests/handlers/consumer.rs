@@ -282,3 +282,16 @@ async fn a_closed_room_releases_nobody() {
     assert!(run.queue.calls().is_empty());
     assert_eq!(line.depth().await.visible, 50);
 }
+
+/// The consumer Lambda returns its report; a manual test invocation shows it as this JSON.
+#[tokio::test]
+async fn the_report_is_the_json_the_lambda_returns() {
+    let line = Line::new(room(), 3).await;
+    let report = run_on(&line).consumer.run(task(3), None).await.unwrap();
+    let json = serde_json::to_value(report).unwrap();
+    assert_eq!(json["outcome"], "Ran");
+    assert_eq!(json["released"], 3);
+    assert_eq!(json["skippedBatches"], 0);
+    assert_eq!(json["emptyReceives"], report.empty_receives);
+    assert_eq!(json["passedOver"], 0);
+}

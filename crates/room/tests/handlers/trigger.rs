@@ -152,3 +152,21 @@ async fn a_missing_room_item_is_an_error() {
     );
     assert!(matches!(t.tick(T0_MS).await, Err(Error::NoRoom)));
 }
+
+/// The trigger Lambda returns its report; a manual test invocation shows it as this JSON.
+#[tokio::test]
+async fn the_report_is_the_json_the_lambda_returns() {
+    let line = Line::new(with_rate(300), 1_000).await;
+    let t = trigger(&line, Arc::new(RecordingInvoker::default()));
+    let minute = beekeeper_core::plan::minute_start(T0_MS, 60_000);
+    let first = serde_json::to_value(t.tick(T0_MS).await.unwrap()).unwrap();
+    assert_eq!(first["open"], true);
+    assert_eq!(first["rate"], 300);
+    assert_eq!(first["queued"], 1_000);
+    assert_eq!(first["minuteMs"], minute);
+    assert_eq!(first["skipped"], serde_json::Value::Null);
+    assert_eq!(first["tasks"][0]["messages"], 300);
+    let again = serde_json::to_value(t.tick(T0_MS + 1_000).await.unwrap()).unwrap();
+    assert_eq!(again["skipped"], "Claimed");
+    assert_eq!(again["tasks"], serde_json::json!([]));
+}
