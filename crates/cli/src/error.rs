@@ -68,6 +68,12 @@ pub(crate) enum CliError {
     /// `destroy` could not remove everything; each entry names the resource and why.
     #[error("{} resource(s) of profile {profile:?} are left:\n  {}", left.len(), left.join("\n  "))]
     Leftovers { profile: String, left: Vec<String> },
+    /// An AWS answer lacked an id or ARN it always carries.
+    #[error("AWS answered {call} without its {field}")]
+    MissingInAnswer {
+        call: &'static str,
+        field: &'static str,
+    },
     /// An AWS request could not be built (a bug in Beekeeper, reported instead of a panic).
     #[error("could not build the {what} request: {detail}")]
     BadRequest { what: &'static str, detail: String },
@@ -147,6 +153,11 @@ impl CliError {
                 "build them with `{command}` (needs cargo-lambda), or point --lambda-dir / BEEKEEPER_LAMBDA_DIR at \
                  a directory holding {{crate}}/bootstrap.zip"
             )),
+            CliError::MissingInAnswer { .. } => Some(
+                "run the same command again, it picks up where it stopped; if this repeats, the endpoint \
+                 (AWS_ENDPOINT_URL, a proxy or an emulator) does not answer as AWS does"
+                    .into(),
+            ),
             CliError::NotReady { .. } => {
                 Some("AWS is slow to settle: run the same command again, it picks up where it stopped".into())
             }

@@ -12,6 +12,7 @@ use crate::provision::{
     lock, logs, record::Recorder, s3, sqs,
 };
 use crate::ui::{Progress, Reporter};
+use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
 use beekeeper_core::names::Function;
 use futures::future::try_join_all;
@@ -183,26 +184,45 @@ async fn provision(
     config: &RoomConfig,
     zips: &lambda_zip::Zips,
     view: &concurrency::AccountView,
-    reservation: &beekeeper_core::concurrency::Reservation,
+    reservation: &Reservation,
 ) -> Result<String> {
     let bucket = bucket_name(ctx).await?;
-    let arns = iam::Arns::new(ctx, &bucket);
-    let p = &ctx.out;
+    let (roles, queue) = foundations(ctx, config, &bucket).await?;
+    checkpoint("functions")?;
+    let functions = functions(ctx, config, zips, &roles, &queue, (view, reservation)).await?;
+    let api = schedules_and_api(ctx, config, &bucket, &roles, &functions).await?;
+    checkpoint("stage")?;
+    let step = ctx.out.step(format!("Stage {}", apigw::STAGE));
+    apigw::deploy_stage(ctx, &api).await?;
+    step.done("");
+    Ok(api)
+}
 
+/// Role ARNs by role key (a function's part, or `apigw`), and function ARNs by function.
+type Arns<K> = HashMap<K, String>;
+
+/// What nothing else depends on, in parallel: the roles, the bucket with the page, the queues, and the
+/// table with the room item. Returns the role ARNs and the queue URL.
+async fn foundations(
+    ctx: &Ctx,
+    config: &RoomConfig,
+    bucket: &str,
+) -> Result<(Arns<&'static str>, String)> {
+    let p = &ctx.out;
     let roles = async {
         checkpoint("roles")?;
         let step = p.step("IAM roles (least privilege, one per function + API Gateway)");
-        let specs = iam::specs(ctx, &arns);
+        let specs = iam::specs(ctx, &iam::Arns::new(ctx, bucket));
         let arns = try_join_all(specs.iter().map(|s| iam::upsert_role(ctx, s))).await?;
         step.done(format!("{} roles", arns.len()));
-        Ok::<HashMap<&str, String>, CliError>(specs.iter().map(|s| s.key).zip(arns).collect())
+        Ok::<_, CliError>(specs.iter().map(|s| s.key).zip(arns).collect())
     };
     let page = async {
         checkpoint("bucket")?;
         let step = p.step(format!("Private bucket {bucket}"));
-        s3::upsert_bucket(ctx, &bucket).await?;
+        s3::upsert_bucket(ctx, bucket).await?;
         checkpoint("assets")?;
-        s3::upload_assets(ctx, &bucket, config).await?;
+        s3::upload_assets(ctx, bucket, config).await?;
         step.done("page uploaded");
         Ok(())
     };
@@ -222,41 +242,54 @@ async fn provision(
         step.done("room item ready");
         Ok(())
     };
-    let (roles, (), queues, ()) = futures::try_join!(roles, page, queues, table)?;
+    let (roles, (), queue, ()) = futures::try_join!(roles, page, queues, table)?;
+    Ok((roles, queue))
+}
 
-    checkpoint("functions")?;
-    let step = p.step("Log groups");
+/// The log groups, then every function (in parallel) and their reserved concurrency. Returns the
+/// function ARNs.
+async fn functions(
+    ctx: &Ctx,
+    config: &RoomConfig,
+    zips: &lambda_zip::Zips,
+    roles: &Arns<&'static str>,
+    queue: &str,
+    (view, reservation): (&concurrency::AccountView, &Reservation),
+) -> Result<Arns<Function>> {
+    let step = ctx.out.step("Log groups");
     let days = config.effective_log_retention_days();
     logs::upsert_groups(ctx, days).await?;
     step.done(format!("logs kept {days} days"));
-    let step = p.step("Lambda functions");
-    let role = |f: Function| roles.get(f.part()).cloned().unwrap_or_default();
-    let specs: Vec<lambda::FnSpec> = Function::ALL
+    let step = ctx.out.step("Lambda functions");
+    let specs = Function::ALL
         .iter()
-        .map(|&f| lambda::spec(ctx, f, &role(f), &queues, config))
-        .collect();
-    let fn_arns: Vec<String> =
-        try_join_all(specs.iter().map(|s| lambda::upsert_function(ctx, s, zips))).await?;
+        .map(|&f| Ok(lambda::spec(ctx, f, arn(roles, &f.part())?, queue, config)))
+        .collect::<Result<Vec<lambda::FnSpec>>>()?;
+    let arns = try_join_all(specs.iter().map(|s| lambda::upsert_function(ctx, s, zips))).await?;
     concurrency::apply(ctx, view, reservation).await?;
     step.done(format!(
         "{} functions, {} executions reserved",
-        fn_arns.len(),
+        arns.len(),
         reservation.total()
     ));
-    let fn_arn = |f: Function| {
-        Function::ALL
-            .iter()
-            .position(|&g| g == f)
-            .and_then(|i| fn_arns.get(i).cloned())
-            .unwrap_or_default()
-    };
+    Ok(Function::ALL.into_iter().zip(arns).collect())
+}
 
+/// The schedules and the API, in parallel. Returns the API id.
+async fn schedules_and_api(
+    ctx: &Ctx,
+    config: &RoomConfig,
+    bucket: &str,
+    roles: &Arns<&'static str>,
+    functions: &Arns<Function>,
+) -> Result<String> {
     checkpoint("schedules")?;
     let schedules = async {
-        let step = p.step("Schedules (once a minute)");
-        events::upsert_schedule(ctx, Function::Trigger, &fn_arn(Function::Trigger)).await?;
+        let step = ctx.out.step("Schedules (once a minute)");
+        events::upsert_schedule(ctx, Function::Trigger, arn(functions, &Function::Trigger)?)
+            .await?;
         if config.drt {
-            events::upsert_schedule(ctx, Function::Drt, &fn_arn(Function::Drt)).await?;
+            events::upsert_schedule(ctx, Function::Drt, arn(functions, &Function::Drt)?).await?;
         } else if events::delete_schedule(ctx, Function::Drt).await? {
             ctx.out
                 .changed("dynamic rate throttling turned off (drt schedule removed)");
@@ -270,12 +303,12 @@ async fn provision(
     };
     let api = async {
         checkpoint("api")?;
-        let step = p.step(format!("API {}", ctx.names.api()));
+        let step = ctx.out.step(format!("API {}", ctx.names.api()));
         let id = apigw::upsert_api(
             ctx,
-            &bucket,
-            &fn_arn(Function::Producer),
-            &role_arn(&roles, "apigw"),
+            bucket,
+            arn(functions, &Function::Producer)?,
+            arn(roles, &"apigw")?,
             &config.display_name,
         )
         .await?;
@@ -283,14 +316,16 @@ async fn provision(
         Ok(id)
     };
     let ((), api) = futures::try_join!(schedules, api)?;
-
-    checkpoint("stage")?;
-    let step = p.step(format!("Stage {}", apigw::STAGE));
-    apigw::deploy_stage(ctx, &api).await?;
-    step.done("");
     Ok(api)
 }
 
-fn role_arn(roles: &HashMap<&str, String>, key: &str) -> String {
-    roles.get(key).cloned().unwrap_or_default()
+/// The ARN made for `key` earlier in this deploy; missing only through a bug, which is reported rather
+/// than passed on as an empty ARN.
+fn arn<'a, K: std::hash::Hash + Eq + fmt::Debug>(arns: &'a Arns<K>, key: &K) -> Result<&'a str> {
+    arns.get(key)
+        .map(String::as_str)
+        .ok_or_else(|| CliError::BadRequest {
+            what: "deploy",
+            detail: format!("no ARN was made for {key:?}"),
+        })
 }

@@ -12,15 +12,18 @@ use crate::provision::{
     Aws, Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, poll,
     record::Recorder, s3, sqs,
 };
-use crate::ui::{self, Progress, Reporter};
+use crate::ui::{self, Progress, Reporter, Step};
 use aws_config::meta::region::ProvideRegion;
 use beekeeper_core::names::Function;
 use futures::future::join_all;
+use resource::{Kind, Resource, inventory};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt;
+
+mod resource;
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Destroyed {
@@ -63,18 +66,32 @@ impl fmt::Display for Destroyed {
 /// Collects what was removed and why something could not be.
 #[derive(Default)]
 struct Tally {
-    removed: Vec<String>,
-    failed: BTreeMap<String, String>,
+    removed: Vec<Resource>,
+    failed: BTreeMap<Resource, String>,
 }
 
 impl Tally {
-    fn note(&mut self, what: String, result: Result<bool>) {
+    fn note(&mut self, what: Resource, result: Result<bool>) {
         match result {
             Ok(true) => self.removed.push(what),
             Ok(false) => {}
-            Err(e) => {
-                self.failed.insert(what, e.to_string());
-            }
+            Err(e) => self.fail(what, e),
+        }
+    }
+
+    fn fail(&mut self, what: Resource, e: CliError) {
+        self.failed.insert(what, e.to_string());
+    }
+
+    /// Starts a progress step; [`Tally::finish`] says what it removed.
+    fn step(&self, ctx: &Ctx, what: &str) -> (Step, usize) {
+        (ctx.out.step(what), self.removed.len())
+    }
+
+    fn finish(&self, (step, before): (Step, usize)) {
+        match self.removed.len() - before {
+            0 => step.skipped("nothing found"),
+            n => step.done(format!("{n} removed")),
         }
     }
 }
@@ -139,7 +156,7 @@ pub(crate) async fn run(args: DestroyArgs, format: OutputFormat) -> Result<()> {
     }
     let result = Destroyed {
         profile: args.profile.clone(),
-        removed: tally.removed,
+        removed: tally.removed.iter().map(Resource::to_string).collect(),
         left: left.clone(),
     };
     output::print(format, &result);
@@ -168,109 +185,93 @@ async fn buckets(ctx: &Ctx, deployment: &Deployment) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Finishes a step with what it removed since `before`.
-fn finish(step: crate::ui::Step, tally: &Tally, before: usize) {
-    match tally.removed.len() - before {
-        0 => step.skipped("nothing found"),
-        n => step.done(format!("{n} removed")),
+/// Removes the room in reverse dependency order, one progress step per group, going on past failures.
+async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
+    let step = tally.step(ctx, "API and stage");
+    remove_apis(ctx, tally).await;
+    tally.finish(step);
+    let step = tally.step(ctx, "Schedules and invoke permissions");
+    remove_schedules(ctx, tally).await;
+    tally.finish(step);
+    let step = tally.step(ctx, "Functions");
+    let names = Function::ALL.map(|f| ctx.names.function(f));
+    let results = join_all(names.iter().map(|n| lambda::delete_function(ctx, n))).await;
+    for (n, r) in names.into_iter().zip(results) {
+        tally.note(Resource::Function(n), r);
+    }
+    tally.finish(step);
+    let step = tally.step(ctx, "Table, queues and bucket");
+    remove_data(ctx, deployment, tally).await;
+    tally.finish(step);
+    let step = tally.step(ctx, "IAM roles");
+    let roles = iam::role_names(ctx);
+    let results = join_all(roles.iter().map(|r| iam::delete_role(ctx, r))).await;
+    for (r, res) in roles.into_iter().zip(results) {
+        tally.note(Resource::Role(r), res);
+    }
+    tally.finish(step);
+    let step = tally.step(ctx, "Log groups");
+    let groups = logs::group_names(ctx);
+    let results = join_all(groups.iter().map(|g| logs::delete_group(ctx, g))).await;
+    for (g, res) in groups.into_iter().zip(results) {
+        tally.note(Resource::LogGroup(g), res);
+    }
+    tally.finish(step);
+}
+
+/// Every API of the profile's name (with its stage).
+async fn remove_apis(ctx: &Ctx, tally: &mut Tally) {
+    match apigw::find_apis(ctx).await {
+        Ok(apis) => {
+            for id in apis {
+                let removed = apigw::delete_api(ctx, &id).await;
+                let name = ctx.names.api();
+                tally.note(Resource::Api { name, id }, removed);
+            }
+        }
+        Err(e) => tally.fail(Resource::Unlisted(Kind::Apis), e),
     }
 }
 
-async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
-    let p = &ctx.out;
-    let before = tally.removed.len();
-    let step = p.step("API and stage");
-    match apigw::find_apis(ctx).await {
-        Ok(apis) => {
-            for api in apis {
-                tally.note(
-                    format!("API {} ({api})", ctx.names.api()),
-                    apigw::delete_api(ctx, &api).await,
-                );
-            }
-        }
-        Err(e) => {
-            tally
-                .failed
-                .insert(format!("API {}", ctx.names.api()), e.to_string());
-        }
-    }
-    finish(step, tally, before);
-
-    let before = tally.removed.len();
-    let step = p.step("Schedules and invoke permissions");
+/// The schedules, then the producer's invoke permissions (the function may outlive this run).
+async fn remove_schedules(ctx: &Ctx, tally: &mut Tally) {
     for f in events::SCHEDULED {
-        tally.note(
-            format!("schedule {}", ctx.names.rule(f)),
-            events::delete_schedule(ctx, f).await,
-        );
+        let removed = events::delete_schedule(ctx, f).await;
+        tally.note(Resource::Schedule(ctx.names.rule(f)), removed);
     }
-    let producer = ctx.names.function(Function::Producer);
+    let function = ctx.names.function(Function::Producer);
     for (sid, _, _) in crate::provision::apigw_routes::PRODUCER_INVOKERS {
-        if let Err(e) = lambda::remove_permission(ctx, &producer, sid).await {
-            tally
-                .failed
-                .insert(format!("permission {sid} on {producer}"), e.to_string());
+        if let Err(e) = lambda::remove_permission(ctx, &function, sid).await {
+            let function = function.clone();
+            tally.fail(Resource::Permission { sid, function }, e);
         }
     }
-    finish(step, tally, before);
+}
 
-    let before = tally.removed.len();
-    let step = p.step("Functions");
-    let names: Vec<String> = Function::ALL
-        .iter()
-        .map(|&f| ctx.names.function(f))
-        .collect();
-    let results = join_all(names.iter().map(|n| lambda::delete_function(ctx, n))).await;
-    for (n, r) in names.iter().zip(results) {
-        tally.note(format!("function {n}"), r);
-    }
-    finish(step, tally, before);
-
-    let before = tally.removed.len();
-    let step = p.step("Table, queues and bucket");
-    let (table, queues, buckets_removed) = futures::join!(
+/// The table, the queues and the buckets, in parallel.
+async fn remove_data(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
+    let queues = sqs::queue_names(ctx);
+    let (table, queue_results, buckets) = futures::join!(
         dynamodb::delete_table(ctx),
-        join_all(sqs::queue_names(ctx).into_iter().map(|n| async move {
-            let r = sqs::delete_queue(ctx, &n).await;
-            (n, r)
-        })),
+        join_all(queues.iter().map(|n| sqs::delete_queue(ctx, n))),
         async {
-            match buckets(ctx, deployment).await {
-                Ok(bs) => {
-                    let rs = join_all(bs.iter().map(|b| s3::delete_bucket(ctx, b))).await;
-                    bs.into_iter().zip(rs).collect::<Vec<_>>()
-                }
-                Err(e) => vec![(format!("{}*", ctx.names.bucket("")), Err(e))],
-            }
+            let names = buckets(ctx, deployment).await?;
+            let results = join_all(names.iter().map(|b| s3::delete_bucket(ctx, b))).await;
+            Ok::<_, CliError>(names.into_iter().zip(results).collect::<Vec<_>>())
         }
     );
-    tally.note(format!("table {}", ctx.names.table()), table);
-    for (n, r) in queues {
-        tally.note(format!("queue {n}"), r);
+    tally.note(Resource::Table(ctx.names.table()), table);
+    for (n, r) in queues.into_iter().zip(queue_results) {
+        tally.note(Resource::Queue(n), r);
     }
-    for (b, r) in buckets_removed {
-        tally.note(format!("bucket {b}"), r);
+    match buckets {
+        Ok(buckets) => {
+            for (b, r) in buckets {
+                tally.note(Resource::Bucket(b), r);
+            }
+        }
+        Err(e) => tally.fail(Resource::Unlisted(Kind::Buckets), e),
     }
-    finish(step, tally, before);
-
-    let before = tally.removed.len();
-    let step = p.step("IAM roles");
-    let roles = iam::role_names(ctx);
-    let results = join_all(roles.iter().map(|r| iam::delete_role(ctx, r))).await;
-    for (r, res) in roles.iter().zip(results) {
-        tally.note(format!("role {r}"), res);
-    }
-    finish(step, tally, before);
-
-    let before = tally.removed.len();
-    let step = p.step("Log groups");
-    let groups = logs::group_names(ctx);
-    let results = join_all(groups.iter().map(|g| logs::delete_group(ctx, g))).await;
-    for (g, res) in groups.iter().zip(results) {
-        tally.note(format!("log group {g}"), res);
-    }
-    finish(step, tally, before);
 }
 
 /// Lists every service again and names whatever of the profile still exists. Services list some
@@ -318,57 +319,4 @@ async fn leftovers(ctx: &Ctx, deployment: &Deployment, tally: &Tally) -> Vec<Str
         step.failed(&format!("{} left", left.len()));
     }
     left
-}
-
-/// Everything of the profile that exists, as (label, error while listing). The labels match the ones
-/// [`remove_all`] uses, so a failure's reason can be attached.
-async fn inventory(ctx: &Ctx, deployment: &Deployment) -> Vec<(String, Option<String>)> {
-    let mut out = Vec::new();
-    let mut listed = |label: &str, r: Result<Vec<String>>, name: &dyn Fn(&str) -> String| match r {
-        Ok(items) => out.extend(items.iter().map(|i| (name(i), None))),
-        Err(e) => out.push((format!("{label} (could not list)"), Some(e.to_string()))),
-    };
-    let api = ctx.names.api();
-    listed("APIs", apigw::find_apis(ctx).await, &|id| {
-        format!("API {api} ({id})")
-    });
-    listed("schedules", events::existing_rules(ctx).await, &|n| {
-        format!("schedule {n}")
-    });
-    listed("functions", lambda::existing_functions(ctx).await, &|n| {
-        format!("function {n}")
-    });
-    let table = dynamodb::table_exists(ctx).await.map(|e| {
-        if e {
-            vec![ctx.names.table()]
-        } else {
-            Vec::new()
-        }
-    });
-    listed("tables", table, &|n| format!("table {n}"));
-    listed("queues", sqs::existing_queues(ctx).await, &|n| {
-        format!("queue {n}")
-    });
-    listed("buckets", buckets_left(ctx, deployment).await, &|n| {
-        format!("bucket {n}")
-    });
-    listed("roles", iam::existing_roles(ctx).await, &|n| {
-        format!("role {n}")
-    });
-    listed("log groups", logs::existing_groups(ctx).await, &|n| {
-        format!("log group {n}")
-    });
-    out
-}
-
-/// Buckets still there: the recorded one (checked even if its tag was lost) and any tagged one.
-async fn buckets_left(ctx: &Ctx, deployment: &Deployment) -> Result<Vec<String>> {
-    let mut out = s3::existing_buckets(ctx).await?;
-    if let Some(s) = &deployment.bucket_suffix {
-        let b = ctx.names.bucket(s);
-        if !out.contains(&b) && s3::bucket_exists(ctx, &b).await? {
-            out.push(b);
-        }
-    }
-    Ok(out)
 }

@@ -274,73 +274,27 @@ pub(crate) fn run(args: InitArgs, format: OutputFormat) -> Result<()> {
 /// profile's value, else the default. `check_complete` has already ruled out a missing value that has
 /// no default when nothing is asked.
 fn answers(
-    given: Given,
+    mut given: Given,
     profile: String,
     old: Option<&RoomConfig>,
     ask: bool,
 ) -> Result<RoomConfig> {
-    let missing = |flag: &str| CliError::MissingFlags {
-        flags: flag.to_string(),
-    };
-
-    let display_name = match given.name {
-        Some(n) => n,
-        None if ask => prompt::text(
-            "Display name (shown on the waiting-room page)",
-            old.map(|o| o.display_name.as_str()),
-            prompt::rule(validate_display_name),
-        )?,
-        None => old
-            .map(|o| o.display_name.clone())
-            .ok_or_else(|| missing("--name"))?,
-    };
-    let default_region = old.map_or(DEFAULT_REGION, |o| o.region.as_str());
-    let region = match given.region {
-        Some(r) => r,
-        None if ask => prompt::region(default_region)?,
-        None => default_region.to_string(),
-    };
-    let destination = match given.destination {
-        Some(d) => d,
-        None if ask => prompt::text(
-            "Destination URL (where admitted visitors go)",
-            old.map(|o| o.destination.as_str()),
-            prompt::rule(validate_destination),
-        )?,
-        None => old
-            .map(|o| o.destination.clone())
-            .ok_or_else(|| missing("--destination"))?,
-    };
-    let default_rate = old.map_or(DEFAULT_RATE, |o| o.rate);
-    let rate = match given.rate {
-        Some(r) => r,
-        None if ask => prompt::rate("Users let through per minute", default_rate)?,
-        None => default_rate,
-    };
-    let default_drt = old.is_some_and(|o| o.drt);
-    let drt = match given.drt {
-        Some(d) => d,
-        None if ask => prompt::yes_no(
-            "Dynamic rate throttling: slow the release automatically when the destination struggles?",
-            default_drt,
-        )?,
-        None => default_drt,
-    };
+    let asked = Asked::resolve(&mut given, old, ask)?;
     let min_rate = match given.min_rate {
         Some(m) => {
-            validate_min_rate(Some(m), rate)?;
+            validate_min_rate(Some(m), asked.rate)?;
             Some(m as u32)
         }
         // An old floor that no longer fits under a lowered rate falls back to the default share.
-        None => old.and_then(|o| o.min_rate).filter(|m| *m <= rate),
+        None => old.and_then(|o| o.min_rate).filter(|m| *m <= asked.rate),
     };
     Ok(RoomConfig {
         profile,
-        display_name,
-        region,
-        destination,
-        rate,
-        drt,
+        display_name: asked.display_name,
+        region: asked.region,
+        destination: asked.destination,
+        rate: asked.rate,
+        drt: asked.drt,
         min_rate,
         session_minutes: given
             .session_minutes
@@ -363,6 +317,94 @@ fn answers(
             .log_retention_days
             .or_else(|| old.and_then(|o| o.log_retention_days)),
     })
+}
+
+/// The flag if given; else, when asking, the answer; else the fallback (the old value or the default).
+fn setting<T>(
+    flag: Option<T>,
+    ask: bool,
+    question: impl FnOnce() -> Result<T>,
+    fallback: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    match flag {
+        Some(v) => Ok(v),
+        None if ask => question(),
+        None => fallback(),
+    }
+}
+
+/// The settings `init` asks about, in the order it asks.
+struct Asked {
+    display_name: String,
+    region: String,
+    destination: String,
+    rate: u32,
+    drt: bool,
+}
+
+impl Asked {
+    fn resolve(given: &mut Given, old: Option<&RoomConfig>, ask: bool) -> Result<Asked> {
+        Ok(Asked {
+            display_name: Asked::display_name(given.name.take(), old, ask)?,
+            region: Asked::region(given.region.take(), old, ask)?,
+            destination: Asked::destination(given.destination.take(), old, ask)?,
+            rate: Asked::rate(given.rate, old, ask)?,
+            drt: Asked::drt(given.drt, old, ask)?,
+        })
+    }
+
+    fn display_name(flag: Option<String>, old: Option<&RoomConfig>, ask: bool) -> Result<String> {
+        let old = old.map(|o| o.display_name.as_str());
+        let question = || {
+            let rule = prompt::rule(validate_display_name);
+            prompt::text("Display name (shown on the waiting-room page)", old, rule)
+        };
+        setting(flag, ask, question, || required(old, "--name"))
+    }
+
+    fn region(flag: Option<String>, old: Option<&RoomConfig>, ask: bool) -> Result<String> {
+        let default = old.map_or(DEFAULT_REGION, |o| o.region.as_str());
+        setting(
+            flag,
+            ask,
+            || prompt::region(default),
+            || Ok(default.to_string()),
+        )
+    }
+
+    fn destination(flag: Option<String>, old: Option<&RoomConfig>, ask: bool) -> Result<String> {
+        let old = old.map(|o| o.destination.as_str());
+        let question = || {
+            let rule = prompt::rule(validate_destination);
+            prompt::text("Destination URL (where admitted visitors go)", old, rule)
+        };
+        setting(flag, ask, question, || required(old, "--destination"))
+    }
+
+    fn rate(flag: Option<u32>, old: Option<&RoomConfig>, ask: bool) -> Result<u32> {
+        let default = old.map_or(DEFAULT_RATE, |o| o.rate);
+        let question = || prompt::rate("Users let through per minute", default);
+        setting(flag, ask, question, || Ok(default))
+    }
+
+    fn drt(flag: Option<bool>, old: Option<&RoomConfig>, ask: bool) -> Result<bool> {
+        let default = old.is_some_and(|o| o.drt);
+        let question = || {
+            prompt::yes_no(
+                "Dynamic rate throttling: slow the release automatically when the destination struggles?",
+                default,
+            )
+        };
+        setting(flag, ask, question, || Ok(default))
+    }
+}
+
+/// The old value of a setting that has no default, or the error naming the flag that must give it.
+fn required(old: Option<&str>, flag: &str) -> Result<String> {
+    old.map(str::to_string)
+        .ok_or_else(|| CliError::MissingFlags {
+            flags: flag.to_string(),
+        })
 }
 
 #[cfg(test)]

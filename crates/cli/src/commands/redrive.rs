@@ -65,7 +65,7 @@ struct Queue {
 
 async fn queue(config: &SdkConfig, sqs: &Client, name: &str, profile: &str) -> Result<Queue> {
     let url = match sqs.get_queue_url().queue_name(name).send().await {
-        Ok(o) => o.queue_url.unwrap_or_default(),
+        Ok(o) => crate::provision::required(o.queue_url, "sqs GetQueueUrl", "QueueUrl")?,
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_queue_does_not_exist()) =>

@@ -161,7 +161,7 @@ async fn depth(
     profile: &str,
 ) -> Result<Depth> {
     let url = match client.get_queue_url().queue_name(name).send().await {
-        Ok(out) => out.queue_url.unwrap_or_default(),
+        Ok(out) => crate::provision::required(out.queue_url, "sqs GetQueueUrl", "QueueUrl")?,
         Err(e)
             if matches!(
                 e.as_service_error(),

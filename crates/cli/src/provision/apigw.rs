@@ -3,8 +3,9 @@
 //! something changed (or a previous deploy changed routes but stopped before deploying them).
 
 use super::apigw_guard;
+use super::apigw_method;
 use super::apigw_routes::{self, Targets};
-use super::{Ctx, OrAbsent, backoff, lambda, retry};
+use super::{Ctx, OrAbsent, backoff, lambda, required, retry};
 use crate::error::Result;
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOperation};
 use beekeeper_core::names::Function;
@@ -67,7 +68,8 @@ pub(crate) async fn find_apis(ctx: &Ctx) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// Creates or updates the API and deploys it when needed. Returns the API id.
+/// Creates or updates the API, its routes, error pages and the producer's invoke permissions (deploying
+/// them is [`deploy_stage`]). Returns the API id.
 pub(crate) async fn upsert_api(
     ctx: &Ctx,
     bucket: &str,
@@ -75,70 +77,14 @@ pub(crate) async fn upsert_api(
     gateway_role_arn: &str,
     display_name: &str,
 ) -> Result<String> {
-    let gw = &ctx.aws.apigw;
     let api = match find_apis(ctx).await?.into_iter().next() {
         Some(id) => {
-            let cur = gw
-                .get_rest_api()
-                .rest_api_id(&id)
-                .send()
-                .await
-                .map_err(ctx.aws.sdk("apigateway", "GetRestApi"))?;
-            if !cur.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
-                let out = gw
-                    .update_rest_api()
-                    .rest_api_id(&id)
-                    .patch_operations(
-                        PatchOperation::builder()
-                            .op(Op::Add)
-                            .path(format!(
-                                "/binaryMediaTypes/{}",
-                                BINARY_TYPES.replace('/', "~1")
-                            ))
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(ctx.aws.sdk("apigateway", "UpdateRestApi"))?;
-                // An emulator may keep no binary media types at all; only a change that took effect
-                // needs deploying (else every deploy would redeploy).
-                if out.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
-                    ctx.record.set(UNDEPLOYED, "binary media types")?;
-                } else {
-                    tracing::warn!(
-                        "the API did not keep binary media type {BINARY_TYPES}; logos may be served re-encoded"
-                    );
-                }
-            }
-            if cur.minimum_compression_size() != Some(MIN_COMPRESSION_BYTES) {
-                enable_compression(ctx, &id).await?;
-            }
+            update_api_settings(ctx, &id).await?;
             id
         }
-        None => {
-            let out = gw
-                .create_rest_api()
-                .name(ctx.names.api())
-                .description(format!("Beekeeper waiting room {}", ctx.profile))
-                .endpoint_configuration(
-                    EndpointConfiguration::builder()
-                        .types(EndpointType::Regional)
-                        .build(),
-                )
-                .binary_media_types(BINARY_TYPES)
-                .minimum_compression_size(MIN_COMPRESSION_BYTES)
-                .set_tags(Some(ctx.tags()))
-                .send()
-                .await
-                .map_err(ctx.aws.sdk("apigateway", "CreateRestApi"))?;
-            let id = out.id.unwrap_or_default();
-            ctx.out
-                .changed(format!("created API {} ({id})", ctx.names.api()));
-            id
-        }
+        None => create_api(ctx).await?,
     };
     ctx.record.set("api", &api)?;
-
     let targets = Targets {
         region: &ctx.aws.region,
         partition: ctx.aws.partition(),
@@ -147,19 +93,73 @@ pub(crate) async fn upsert_api(
         producer_arn,
         gateway_role_arn,
     };
-    let mut resources = resource_ids(ctx, &api).await?;
-    for route in apigw_routes::routes(&targets) {
-        let id = ensure_path(ctx, &api, &mut resources, route.path).await?;
-        if apigw_routes::upsert_method(ctx, &api, &id, &route).await? {
-            // Recorded before the deployment, so a deploy stopped in between still deploys next time.
-            ctx.record.set(UNDEPLOYED, "routes")?;
-        }
-    }
+    upsert_routes(ctx, &api, &targets).await?;
     if apigw_guard::upsert_responses(ctx, &api, display_name).await? {
         ctx.record.set(UNDEPLOYED, "gateway responses")?;
         ctx.out.changed("error pages (gateway responses) updated");
     }
-    // One statement per producer route, each naming its method and path only.
+    allow_producer_routes(ctx, &api).await?;
+    Ok(api)
+}
+
+async fn create_api(ctx: &Ctx) -> Result<String> {
+    let out = ctx
+        .aws
+        .apigw
+        .create_rest_api()
+        .name(ctx.names.api())
+        .description(format!("Beekeeper waiting room {}", ctx.profile))
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .types(EndpointType::Regional)
+                .build(),
+        )
+        .binary_media_types(BINARY_TYPES)
+        .minimum_compression_size(MIN_COMPRESSION_BYTES)
+        .set_tags(Some(ctx.tags()))
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("apigateway", "CreateRestApi"))?;
+    let id = required(out.id, "apigateway CreateRestApi", "id")?;
+    ctx.out
+        .changed(format!("created API {} ({id})", ctx.names.api()));
+    Ok(id)
+}
+
+/// An API made before a setting existed gets it (binary media types, compression).
+async fn update_api_settings(ctx: &Ctx, api: &str) -> Result<()> {
+    let cur = ctx
+        .aws
+        .apigw
+        .get_rest_api()
+        .rest_api_id(api)
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("apigateway", "GetRestApi"))?;
+    if !cur.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
+        add_binary_types(ctx, api).await?;
+    }
+    if cur.minimum_compression_size() != Some(MIN_COMPRESSION_BYTES) {
+        enable_compression(ctx, api).await?;
+    }
+    Ok(())
+}
+
+/// Makes every route match its spec, creating resources as needed; a change is recorded as undeployed.
+async fn upsert_routes(ctx: &Ctx, api: &str, targets: &Targets<'_>) -> Result<()> {
+    let mut resources = resource_ids(ctx, api).await?;
+    for route in apigw_routes::routes(targets) {
+        let id = ensure_path(ctx, api, &mut resources, route.path).await?;
+        if apigw_method::upsert_method(ctx, api, &id, &route).await? {
+            // Recorded before the deployment, so a deploy stopped in between still deploys next time.
+            ctx.record.set(UNDEPLOYED, "routes")?;
+        }
+    }
+    Ok(())
+}
+
+/// One permission statement per producer route, each naming its method and path only.
+async fn allow_producer_routes(ctx: &Ctx, api: &str) -> Result<()> {
     for (sid, method, path) in apigw_routes::PRODUCER_INVOKERS {
         let source = format!(
             "arn:{}:execute-api:{}:{}:{api}/*/{method}{path}",
@@ -176,7 +176,38 @@ pub(crate) async fn upsert_api(
         )
         .await?;
     }
-    Ok(api)
+    Ok(())
+}
+
+/// Adds [`BINARY_TYPES`] to an API made without it.
+async fn add_binary_types(ctx: &Ctx, api: &str) -> Result<()> {
+    let out = ctx
+        .aws
+        .apigw
+        .update_rest_api()
+        .rest_api_id(api)
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Add)
+                .path(format!(
+                    "/binaryMediaTypes/{}",
+                    BINARY_TYPES.replace('/', "~1")
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("apigateway", "UpdateRestApi"))?;
+    // An emulator may keep no binary media types at all; only a change that took effect needs deploying
+    // (else every deploy would redeploy).
+    if out.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
+        ctx.record.set(UNDEPLOYED, "binary media types")?;
+    } else {
+        tracing::warn!(
+            "the API did not keep binary media type {BINARY_TYPES}; logos may be served re-encoded"
+        );
+    }
+    Ok(())
 }
 
 /// Turns compression on for an API made before it was (a setting of the API, deployed like a route).
@@ -230,7 +261,8 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
             .send()
             .await
             .map_err(ctx.aws.sdk("apigateway", "CreateDeployment"))?;
-        ctx.record.set("deployment", out.id().unwrap_or_default())?;
+        let deployment = required(out.id(), "apigateway CreateDeployment", "id")?;
+        ctx.record.set("deployment", deployment)?;
         ctx.record.remove(UNDEPLOYED)?;
         ctx.out.changed(match stage {
             None => format!("API deployed to stage {STAGE}"),
@@ -298,7 +330,7 @@ async fn ensure_path(
         .send()
         .await
         .map_err(ctx.aws.sdk("apigateway", "CreateResource"))?;
-    let id = out.id().unwrap_or_default().to_string();
+    let id = required(out.id, "apigateway CreateResource", "id")?;
     known.insert(path.to_string(), id.clone());
     Ok(id)
 }

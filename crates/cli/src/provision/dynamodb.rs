@@ -42,7 +42,6 @@ async fn status(ctx: &Ctx, name: &str) -> Result<Option<(TableStatus, Option<Bil
         }))
 }
 
-/// Waits until the table accepts writes; `None` when it does not exist (or is gone).
 /// How long a new or updated table may take to become ACTIVE (a few seconds, usually).
 const TABLE_READY: Duration = Duration::from_secs(300);
 
@@ -60,6 +59,8 @@ async fn wait_active(ctx: &Ctx, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Waits until the table accepts writes and returns its billing mode; `None` when it does not exist (or
+/// is gone).
 async fn wait_settled(ctx: &Ctx, name: &str) -> Result<Option<BillingMode>> {
     let settled = poll(backoff(300), || async {
         Ok::<_, CliError>(match status(ctx, name).await? {
@@ -77,8 +78,8 @@ async fn wait_settled(ctx: &Ctx, name: &str) -> Result<Option<BillingMode>> {
     })
 }
 
+/// Creates the table, or switches an existing one to on-demand billing; then turns TTL on and tags it.
 pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
-    let ddb = &ctx.aws.dynamodb;
     let name = ctx.names.table();
     let tag = Tag::builder()
         .key(PROFILE_TAG)
@@ -86,51 +87,75 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
         .build()
         .map_err(build_error("DynamoDB tag"))?;
     match wait_settled(ctx, &name).await? {
-        Some(billing) => {
-            if billing != BillingMode::PayPerRequest {
-                ddb.update_table()
-                    .table_name(&name)
-                    .billing_mode(BillingMode::PayPerRequest)
-                    .send()
-                    .await
-                    .map_err(ctx.aws.sdk("dynamodb", "UpdateTable"))?;
-                ctx.out
-                    .changed(format!("table {name} switched to on-demand billing"));
-            }
-        }
-        None => {
-            ddb.create_table()
-                .table_name(&name)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name("pk")
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .map_err(build_error("DynamoDB attribute"))?,
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name("pk")
-                        .key_type(KeyType::Hash)
-                        .build()
-                        .map_err(build_error("DynamoDB key schema"))?,
-                )
-                .billing_mode(BillingMode::PayPerRequest)
-                .tags(tag.clone())
-                .send()
-                .await
-                // Another deploy created it a moment ago: the wait below covers it.
-                .or_absent(|e| e.is_resource_in_use_exception())
-                .map_err(ctx.aws.sdk("dynamodb", "CreateTable"))?;
-            ctx.out.changed(format!("created table {name}"));
-        }
+        Some(BillingMode::PayPerRequest) => {}
+        Some(_) => switch_to_on_demand(ctx, &name).await?,
+        None => create_table(ctx, &name, &tag).await?,
     }
     ctx.record.set("table", &name)?;
     wait_active(ctx, &name).await?;
+    enable_ttl(ctx, &name).await?;
+    ctx.aws
+        .dynamodb
+        .tag_resource()
+        .resource_arn(table_arn(ctx))
+        .tags(tag)
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("dynamodb", "TagResource"))?;
+    Ok(())
+}
 
+async fn switch_to_on_demand(ctx: &Ctx, name: &str) -> Result<()> {
+    ctx.aws
+        .dynamodb
+        .update_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("dynamodb", "UpdateTable"))?;
+    ctx.out
+        .changed(format!("table {name} switched to on-demand billing"));
+    Ok(())
+}
+
+/// An on-demand table keyed by `pk` alone.
+async fn create_table(ctx: &Ctx, name: &str, tag: &Tag) -> Result<()> {
+    ctx.aws
+        .dynamodb
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(build_error("DynamoDB attribute"))?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(build_error("DynamoDB key schema"))?,
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .tags(tag.clone())
+        .send()
+        .await
+        // Another deploy created it a moment ago: the caller's wait covers it.
+        .or_absent(|e| e.is_resource_in_use_exception())
+        .map_err(ctx.aws.sdk("dynamodb", "CreateTable"))?;
+    ctx.out.changed(format!("created table {name}"));
+    Ok(())
+}
+
+/// TTL on [`TTL_ATTRIBUTE`], unless it is on or being turned on.
+async fn enable_ttl(ctx: &Ctx, name: &str) -> Result<()> {
+    let ddb = &ctx.aws.dynamodb;
     let ttl = ddb
         .describe_time_to_live()
-        .table_name(&name)
+        .table_name(name)
         .send()
         .await
         .map_err(ctx.aws.sdk("dynamodb", "DescribeTimeToLive"))?;
@@ -141,26 +166,21 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
                 Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
             )
     });
-    if !ttl_on {
-        ddb.update_time_to_live()
-            .table_name(&name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name(TTL_ATTRIBUTE)
-                    .build()
-                    .map_err(build_error("DynamoDB TTL"))?,
-            )
-            .send()
-            .await
-            .map_err(ctx.aws.sdk("dynamodb", "UpdateTimeToLive"))?;
+    if ttl_on {
+        return Ok(());
     }
-    ddb.tag_resource()
-        .resource_arn(table_arn(ctx))
-        .tags(tag)
+    ddb.update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(TTL_ATTRIBUTE)
+                .build()
+                .map_err(build_error("DynamoDB TTL"))?,
+        )
         .send()
         .await
-        .map_err(ctx.aws.sdk("dynamodb", "TagResource"))?;
+        .map_err(ctx.aws.sdk("dynamodb", "UpdateTimeToLive"))?;
     Ok(())
 }
 

@@ -25,6 +25,35 @@ pub(crate) fn rule_arn(ctx: &Ctx, f: Function) -> String {
 
 /// Creates or corrects the rule, its one target and the invoke permission.
 pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) -> Result<()> {
+    let tag = Tag::builder()
+        .key(PROFILE_TAG)
+        .value(ctx.tag_value())
+        .build()
+        .map_err(build_error("EventBridge tag"))?;
+    let arn = upsert_rule(ctx, f, &tag).await?;
+    ctx.record.set(&format!("rule:{}", f.part()), &arn)?;
+    ctx.aws
+        .events
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(tag)
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("events", "TagResource"))?;
+    ensure_only_target(ctx, f, function_arn).await?;
+    lambda::ensure_permission(
+        ctx,
+        &ctx.names.function(f),
+        PERMISSION_SID,
+        "events.amazonaws.com",
+        &arn,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The rule, put when missing or not an enabled once-a-minute schedule. Returns its ARN.
+async fn upsert_rule(ctx: &Ctx, f: Function, tag: &Tag) -> Result<String> {
     let ev = &ctx.aws.events;
     let name = ctx.names.rule(f);
     let current = ev
@@ -34,47 +63,40 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
         .map_err(ctx.aws.sdk("events", "DescribeRule"))?;
-    let tag = Tag::builder()
-        .key(PROFILE_TAG)
-        .value(ctx.tag_value())
-        .build()
-        .map_err(build_error("EventBridge tag"))?;
     let up_to_date = current.as_ref().is_some_and(|r| {
         r.schedule_expression() == Some(SCHEDULE) && r.state() == Some(&RuleState::Enabled)
     });
-    let arn = if up_to_date {
-        current
+    if up_to_date {
+        return Ok(current
             .and_then(|r| r.arn)
-            .unwrap_or_else(|| rule_arn(ctx, f))
-    } else {
-        let out = ev
-            .put_rule()
-            .name(&name)
-            .schedule_expression(SCHEDULE)
-            .state(RuleState::Enabled)
-            .description(format!(
-                "Runs the {} of waiting room {} once a minute",
-                f.part(),
-                ctx.profile
-            ))
-            .tags(tag.clone())
-            .send()
-            .await
-            .map_err(ctx.aws.sdk("events", "PutRule"))?;
-        ctx.out.changed(match current {
-            Some(_) => format!("schedule {name} corrected"),
-            None => format!("created schedule {name}"),
-        });
-        out.rule_arn.unwrap_or_else(|| rule_arn(ctx, f))
-    };
-    ctx.record.set(&format!("rule:{}", f.part()), &arn)?;
-    ev.tag_resource()
-        .resource_arn(&arn)
-        .tags(tag)
+            .unwrap_or_else(|| rule_arn(ctx, f)));
+    }
+    let out = ev
+        .put_rule()
+        .name(&name)
+        .schedule_expression(SCHEDULE)
+        .state(RuleState::Enabled)
+        .description(format!(
+            "Runs the {} of waiting room {} once a minute",
+            f.part(),
+            ctx.profile
+        ))
+        .tags(tag.clone())
         .send()
         .await
-        .map_err(ctx.aws.sdk("events", "TagResource"))?;
+        .map_err(ctx.aws.sdk("events", "PutRule"))?;
+    ctx.out.changed(match current {
+        Some(_) => format!("schedule {name} corrected"),
+        None => format!("created schedule {name}"),
+    });
+    Ok(out.rule_arn.unwrap_or_else(|| rule_arn(ctx, f)))
+}
 
+/// Leaves the rule exactly one target, the function: any other target is removed, and the function's is
+/// put when missing.
+async fn ensure_only_target(ctx: &Ctx, f: Function, function_arn: &str) -> Result<()> {
+    let ev = &ctx.aws.events;
+    let name = ctx.names.rule(f);
     let targets = ev
         .list_targets_by_rule()
         .rule(&name)
@@ -82,10 +104,11 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
         .await
         .map_err(ctx.aws.sdk("events", "ListTargetsByRule"))?;
     let id = target_id(f);
+    let ours = |t: &Target| t.id() == id && t.arn() == function_arn;
     let stray: Vec<String> = targets
         .targets()
         .iter()
-        .filter(|t| t.id() != id || t.arn() != function_arn)
+        .filter(|t| !ours(t))
         .map(|t| t.id().to_string())
         .collect();
     if !stray.is_empty() {
@@ -96,39 +119,28 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
             .await
             .map_err(ctx.aws.sdk("events", "RemoveTargets"))?;
     }
-    if !targets
-        .targets()
-        .iter()
-        .any(|t| t.id() == id && t.arn() == function_arn)
-    {
-        let out = ev
-            .put_targets()
-            .rule(&name)
-            .targets(
-                Target::builder()
-                    .id(&id)
-                    .arn(function_arn)
-                    .build()
-                    .map_err(build_error("EventBridge target"))?,
-            )
-            .send()
-            .await
-            .map_err(ctx.aws.sdk("events", "PutTargets"))?;
-        if out.failed_entry_count() > 0 {
-            return Err(crate::error::CliError::BadRequest {
-                what: "EventBridge PutTargets",
-                detail: format!("{:?}", out.failed_entries()),
-            });
-        }
+    if targets.targets().iter().any(ours) {
+        return Ok(());
     }
-    lambda::ensure_permission(
-        ctx,
-        &ctx.names.function(f),
-        PERMISSION_SID,
-        "events.amazonaws.com",
-        &arn,
-    )
-    .await?;
+    let out = ev
+        .put_targets()
+        .rule(&name)
+        .targets(
+            Target::builder()
+                .id(&id)
+                .arn(function_arn)
+                .build()
+                .map_err(build_error("EventBridge target"))?,
+        )
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("events", "PutTargets"))?;
+    if out.failed_entry_count() > 0 {
+        return Err(crate::error::CliError::BadRequest {
+            what: "EventBridge PutTargets",
+            detail: format!("{:?}", out.failed_entries()),
+        });
+    }
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! the actions and resource ARNs that part uses (least privilege: no wildcard actions, no managed
 //! policies). The ARNs are derived from names, so roles can be created before the resources they name.
 
-use super::{Ctx, OrAbsent, build_error};
+use super::{Ctx, OrAbsent, build_error, required};
 use crate::error::Result;
 use aws_sdk_iam::types::Tag;
 use beekeeper_core::contract::{HERE_PREFIX, room_copy_keys};
@@ -253,7 +253,7 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
                 .send()
                 .await
                 .map_err(ctx.aws.sdk("iam", "CreateRole"))?;
-            let arn = out.role.map(|r| r.arn).unwrap_or_default();
+            let arn = required(out.role, "iam CreateRole", "Role")?.arn;
             ctx.aws.role_created(&arn);
             ctx.out.changed(format!("created role {}", spec.name));
             (arn, true)

@@ -5,7 +5,7 @@
 
 use super::lambda_zip::{Zips, code_sha256};
 pub(crate) use super::permission::{ensure_permission, remove_permission};
-use super::{Ctx, OrAbsent, backoff, retry, waited};
+use super::{Ctx, OrAbsent, backoff, required, retry, waited};
 use crate::error::Result;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
@@ -124,9 +124,10 @@ fn create_role_not_ready(
 
 /// Creates or updates one function; returns its ARN.
 pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Result<String> {
-    let lambda = &ctx.aws.lambda;
     let zip = zips.get(s.f);
-    let current = lambda
+    let current = ctx
+        .aws
+        .lambda
         .get_function_configuration()
         .function_name(&s.name)
         .send()
@@ -135,79 +136,8 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
         .map_err(ctx.aws.sdk("lambda", "GetFunctionConfiguration"))?;
     let created = current.is_none();
     let arn = match current {
-        None => {
-            let out = retry(
-                backoff(60),
-                || {
-                    lambda
-                        .create_function()
-                        .function_name(&s.name)
-                        .description(format!(
-                            "Beekeeper waiting room {}: {}",
-                            ctx.profile,
-                            s.f.part()
-                        ))
-                        .runtime(Runtime::Providedal2023)
-                        .handler("bootstrap")
-                        .role(&s.role_arn)
-                        .architectures(lambda_arch(s.arch))
-                        .memory_size(s.memory_mb)
-                        .timeout(s.timeout_secs)
-                        .environment(
-                            Environment::builder()
-                                .set_variables(Some(s.env.clone()))
-                                .build(),
-                        )
-                        .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
-                        .set_tags(Some(ctx.tags()))
-                        .send()
-                },
-                |e| {
-                    ctx.aws.role_is_new(&s.role_arn)
-                        && e.as_service_error().is_some_and(create_role_not_ready)
-                },
-            )
-            .await
-            .map_err(ctx.aws.sdk("lambda", "CreateFunction"))?;
-            ctx.out.changed(format!("created function {}", s.name));
-            out.function_arn.unwrap_or_default()
-        }
-        Some(cur) => {
-            let arn = cur.function_arn().unwrap_or_default().to_string();
-            let arch_now = cur
-                .architectures()
-                .first()
-                .cloned()
-                .unwrap_or(LambdaArch::X8664);
-            if cur.code_sha256() != Some(code_sha256(zip).as_str())
-                || arch_now != lambda_arch(s.arch)
-            {
-                wait_updated(ctx, &s.name).await?;
-                lambda
-                    .update_function_code()
-                    .function_name(&s.name)
-                    .zip_file(Blob::new(zip))
-                    .architectures(lambda_arch(s.arch))
-                    .send()
-                    .await
-                    .map_err(ctx.aws.sdk("lambda", "UpdateFunctionCode"))?;
-                ctx.out.changed(format!("{} code updated", s.f.part()));
-            }
-            if config_differs(&cur, s) {
-                wait_updated(ctx, &s.name).await?;
-                update_configuration(ctx, s).await?;
-                ctx.out
-                    .changed(format!("{} configuration updated", s.f.part()));
-            }
-            lambda
-                .tag_resource()
-                .resource(&arn)
-                .set_tags(Some(ctx.tags()))
-                .send()
-                .await
-                .map_err(ctx.aws.sdk("lambda", "TagResource"))?;
-            arn
-        }
+        None => create_function(ctx, s, zip).await?,
+        Some(cur) => update_function(ctx, s, zip, &cur).await?,
     };
     ctx.record.set(&format!("function:{}", s.f.part()), &arn)?;
     // A new function is Pending until Active; an existing one may be Inactive (idle for weeks), which
@@ -221,6 +151,94 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
         cap_async_events(ctx, &s.name, age).await?;
     }
     Ok(arn)
+}
+
+/// Creates the function, retrying while a role this run created is not yet assumable. Returns its ARN.
+async fn create_function(ctx: &Ctx, s: &FnSpec, zip: &[u8]) -> Result<String> {
+    let out = retry(
+        backoff(60),
+        || {
+            ctx.aws
+                .lambda
+                .create_function()
+                .function_name(&s.name)
+                .description(format!(
+                    "Beekeeper waiting room {}: {}",
+                    ctx.profile,
+                    s.f.part()
+                ))
+                .runtime(Runtime::Providedal2023)
+                .handler("bootstrap")
+                .role(&s.role_arn)
+                .architectures(lambda_arch(s.arch))
+                .memory_size(s.memory_mb)
+                .timeout(s.timeout_secs)
+                .environment(
+                    Environment::builder()
+                        .set_variables(Some(s.env.clone()))
+                        .build(),
+                )
+                .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+                .set_tags(Some(ctx.tags()))
+                .send()
+        },
+        |e| {
+            ctx.aws.role_is_new(&s.role_arn)
+                && e.as_service_error().is_some_and(create_role_not_ready)
+        },
+    )
+    .await
+    .map_err(ctx.aws.sdk("lambda", "CreateFunction"))?;
+    ctx.out.changed(format!("created function {}", s.name));
+    required(out.function_arn, "lambda CreateFunction", "FunctionArn")
+}
+
+/// Brings an existing function's code (and architecture) and configuration to the spec, each only when
+/// it differs, and re-tags it. Returns its ARN.
+async fn update_function(
+    ctx: &Ctx,
+    s: &FnSpec,
+    zip: &[u8],
+    cur: &GetFunctionConfigurationOutput,
+) -> Result<String> {
+    let arn = required(
+        cur.function_arn(),
+        "lambda GetFunctionConfiguration",
+        "FunctionArn",
+    )?;
+    let arch_now = cur
+        .architectures()
+        .first()
+        .cloned()
+        .unwrap_or(LambdaArch::X8664);
+    if cur.code_sha256() != Some(code_sha256(zip).as_str()) || arch_now != lambda_arch(s.arch) {
+        wait_updated(ctx, &s.name).await?;
+        ctx.aws
+            .lambda
+            .update_function_code()
+            .function_name(&s.name)
+            .zip_file(Blob::new(zip))
+            .architectures(lambda_arch(s.arch))
+            .send()
+            .await
+            .map_err(ctx.aws.sdk("lambda", "UpdateFunctionCode"))?;
+        ctx.out.changed(format!("{} code updated", s.f.part()));
+    }
+    if config_differs(cur, s) {
+        wait_updated(ctx, &s.name).await?;
+        update_configuration(ctx, s).await?;
+        ctx.out
+            .changed(format!("{} configuration updated", s.f.part()));
+    }
+    ctx.aws
+        .lambda
+        .tag_resource()
+        .resource(arn)
+        .set_tags(Some(ctx.tags()))
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("lambda", "TagResource"))?;
+    Ok(arn.to_string())
 }
 
 /// How long Lambda may hold an asynchronous event of `f` before dropping it. AWS retries *throttled* async

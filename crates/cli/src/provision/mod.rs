@@ -7,6 +7,7 @@
 
 pub(crate) mod apigw;
 mod apigw_guard;
+mod apigw_method;
 pub(crate) mod apigw_routes;
 pub(crate) mod concurrency;
 pub(crate) mod dynamodb;
@@ -218,8 +219,14 @@ pub(crate) fn build_error(
     }
 }
 
+/// The id or ARN an AWS answer always carries, or an error naming the call and the field it left out
+/// (going on with an empty string would fail later, far from the cause).
+pub(crate) fn required<T>(value: Option<T>, call: &'static str, field: &'static str) -> Result<T> {
+    value.ok_or(CliError::MissingInAnswer { call, field })
+}
+
 /// Turns a typed not-found failure into `Ok(None)`, so "get, else create" reads as one match.
-// The error is the SDK's own, passed straight on to `Ctx::sdk`; boxing it would only add a step.
+// The error is the SDK's own, passed straight on to `Aws::sdk`; boxing it would only add a step.
 #[allow(clippy::result_large_err)]
 pub(crate) trait OrAbsent<T, E> {
     fn or_absent(
@@ -252,5 +259,22 @@ mod tests {
         assert_eq!(partition("cn-north-1"), "aws-cn");
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
         assert_eq!(dns_suffix("cn-north-1"), "amazonaws.com.cn");
+    }
+
+    #[test]
+    fn an_id_aws_left_out_is_an_error_naming_the_call_not_an_empty_string() {
+        let e = required(None::<String>, "sqs CreateQueue", "QueueUrl").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "AWS answered sqs CreateQueue without its QueueUrl"
+        );
+        assert!(
+            e.hint()
+                .is_some_and(|h| h.contains("run the same command again"))
+        );
+        assert_eq!(
+            required(Some("u"), "sqs CreateQueue", "QueueUrl").unwrap(),
+            "u"
+        );
     }
 }

@@ -307,87 +307,21 @@ pub(crate) async fn bucket_exists(ctx: &Ctx, bucket: &str) -> Result<bool> {
 
 /// Empties the bucket (every version and delete marker) and deletes it. Returns whether it existed.
 pub(crate) async fn delete_bucket(ctx: &Ctx, bucket: &str) -> Result<bool> {
-    let s3 = &ctx.aws.s3;
     if !bucket_exists(ctx, bucket).await? {
         return Ok(false);
     }
-    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
-    loop {
-        let page = match s3
-            .list_object_versions()
-            .bucket(bucket)
-            .set_key_marker(key_marker.clone())
-            .set_version_id_marker(version_marker.clone())
-            .send()
-            .await
-        {
-            Ok(p) => p,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| has_code(s, "NoSuchBucket")) =>
-            {
-                return Ok(true);
-            }
-            Err(e) => return Err(ctx.aws.sdk("s3", "ListObjectVersions")(e)),
-        };
-        let ids: Vec<ObjectIdentifier> = page
-            .versions()
-            .iter()
-            .map(|v| (v.key(), v.version_id()))
-            .chain(
-                page.delete_markers()
-                    .iter()
-                    .map(|m| (m.key(), m.version_id())),
-            )
-            .filter_map(|(k, v)| {
-                ObjectIdentifier::builder()
-                    .set_key(k.map(str::to_string))
-                    .set_version_id(v.map(str::to_string))
-                    .build()
-                    .ok()
-            })
-            .collect();
-        for chunk in ids.chunks(1000) {
-            s3.delete_objects()
-                .bucket(bucket)
-                .delete(
-                    Delete::builder()
-                        .set_objects(Some(chunk.to_vec()))
-                        .quiet(true)
-                        .build()
-                        .map_err(build_error("S3 DeleteObjects"))?,
-                )
-                .send()
-                .await
-                .map_err(ctx.aws.sdk("s3", "DeleteObjects"))?;
-        }
-        if page.is_truncated() != Some(true) {
-            break;
-        }
-        key_marker = page.next_key_marker().map(str::to_string);
-        version_marker = page.next_version_id_marker().map(str::to_string);
+    if !delete_versions(ctx, bucket).await? {
+        return Ok(true);
     }
     // Unversioned buckets list their objects as "null" versions above; this catches any emulator that
     // does not.
-    for chunk in list_keys(ctx, bucket, "").await?.chunks(1000) {
-        let ids = chunk
-            .iter()
-            .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
-            .collect();
-        s3.delete_objects()
-            .bucket(bucket)
-            .delete(
-                Delete::builder()
-                    .set_objects(Some(ids))
-                    .quiet(true)
-                    .build()
-                    .map_err(build_error("S3 DeleteObjects"))?,
-            )
-            .send()
-            .await
-            .map_err(ctx.aws.sdk("s3", "DeleteObjects"))?;
-    }
-    match s3.delete_bucket().bucket(bucket).send().await {
+    let keys = list_keys(ctx, bucket, "").await?;
+    let ids = keys
+        .iter()
+        .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+        .collect();
+    delete_objects(ctx, bucket, ids).await?;
+    match ctx.aws.s3.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(true),
         Err(e)
             if e.as_service_error()
@@ -397,6 +331,75 @@ pub(crate) async fn delete_bucket(ctx: &Ctx, bucket: &str) -> Result<bool> {
         }
         Err(e) => Err(ctx.aws.sdk("s3", "DeleteBucket")(e)),
     }
+}
+
+/// Deletes every object version and delete marker, a listing page at a time. Returns false when the
+/// bucket went away meanwhile (nothing left to empty).
+async fn delete_versions(ctx: &Ctx, bucket: &str) -> Result<bool> {
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    loop {
+        let page = match ctx
+            .aws
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| has_code(s, "NoSuchBucket")) =>
+            {
+                return Ok(false);
+            }
+            Err(e) => return Err(ctx.aws.sdk("s3", "ListObjectVersions")(e)),
+        };
+        let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+        let markers = page
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id()));
+        let ids = versions
+            .chain(markers)
+            .filter_map(|(k, v)| {
+                ObjectIdentifier::builder()
+                    .set_key(k.map(str::to_string))
+                    .set_version_id(v.map(str::to_string))
+                    .build()
+                    .ok()
+            })
+            .collect();
+        delete_objects(ctx, bucket, ids).await?;
+        if page.is_truncated() != Some(true) {
+            return Ok(true);
+        }
+        key_marker = page.next_key_marker().map(str::to_string);
+        version_marker = page.next_version_id_marker().map(str::to_string);
+    }
+}
+
+/// DeleteObjects, 1,000 at a time (its limit per request).
+async fn delete_objects(ctx: &Ctx, bucket: &str, ids: Vec<ObjectIdentifier>) -> Result<()> {
+    for chunk in ids.chunks(1000) {
+        ctx.aws
+            .s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(chunk.to_vec()))
+                    .quiet(true)
+                    .build()
+                    .map_err(build_error("S3 DeleteObjects"))?,
+            )
+            .send()
+            .await
+            .map_err(ctx.aws.sdk("s3", "DeleteObjects"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

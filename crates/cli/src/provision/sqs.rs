@@ -1,7 +1,7 @@
 //! SQS: the line of visitors (a standard queue) and its dead-letter queue, where a message nobody could
 //! release ends after a few tries instead of circling forever.
 
-use super::{Ctx, OrAbsent, backoff, retry};
+use super::{Ctx, OrAbsent, backoff, required, retry};
 use crate::error::Result;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use serde_json::{Value, json};
@@ -148,7 +148,7 @@ async fn create(ctx: &Ctx, name: &str, attrs: &[(A, String)]) -> Result<String> 
     .await
     .map_err(ctx.aws.sdk("sqs", "CreateQueue"))?;
     ctx.out.changed(format!("created queue {name}"));
-    Ok(out.queue_url.unwrap_or_default())
+    required(out.queue_url, "sqs CreateQueue", "QueueUrl")
 }
 
 /// The names this profile's queues have.
