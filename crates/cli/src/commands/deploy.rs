@@ -2,16 +2,14 @@
 //! parallel where independent, recording every resource in the profile as it goes. Run it again after
 //! any failure: each step picks up what exists.
 
-use crate::aws;
 use crate::cli::{DeployArgs, OutputFormat};
 use crate::error::{CliError, Result};
 use crate::output;
-use crate::profile::{self, ConfigFile};
+use crate::profile::{self, ConfigFile, Profile};
 use crate::provision::{
-    self, Aws, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip,
-    lock, logs, record::Recorder, s3, sqs,
+    self, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip, lock,
+    logs, s3, sqs,
 };
-use crate::ui::{Progress, Reporter};
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
 use beekeeper_core::names::Function;
@@ -69,12 +67,39 @@ impl fmt::Display for Deployed {
 pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
     provision::check_fail_at()?;
     let path = profile::config_path()?;
-    let file = ConfigFile::load(&path)?;
-    let profile = file.get(&args.profile)?.clone();
+    let profile = ConfigFile::load(&path)?.get(&args.profile)?.clone();
     let config = profile.room.clone();
+    let zips = check_local(&profile, &args)?;
+    let ctx = super::connect(&config.region, Some(&profile), &args.profile, path, format).await?;
+    let (view, reservation) = check_concurrency(&ctx, &config).await?;
+    // Recorded before anything is created, so even a deploy that stops at once is tied to its place.
+    ctx.record.update(|d| {
+        d.region = Some(config.region.clone());
+        d.account = Some(ctx.aws.account.clone());
+    })?;
+    let lock = take_lock(&ctx).await?;
+    let provisioned = provision(&ctx, &config, &zips, &view, &reservation).await;
+    if let Some(lock) = lock {
+        lock.release(&ctx).await;
+    }
+    let api = provisioned.inspect_err(|_| {
+        ctx.out.note(format!(
+            "Deploy of {p:?} stopped. What it created is recorded in the profile: run `beekeeper deploy {p}` \
+             again to finish, or `beekeeper destroy {p}` to remove it.",
+            p = args.profile
+        ))
+    })?;
+    let result = deployed(&ctx, &config, &api)?;
+    output::print(format, &result);
+    Ok(())
+}
+
+/// Everything local, checked before anything is created so a missing build or logo costs nothing.
+/// Returns the functions' zips.
+fn check_local(profile: &Profile, args: &DeployArgs) -> Result<lambda_zip::Zips> {
+    let config = &profile.room;
     // Settings edited by hand to another region: the room must be destroyed where it is first.
     profile.check_region(&config.region)?;
-    // Everything local is checked before anything is created, so a missing build or logo costs nothing.
     let zips = lambda_zip::Zips::load(args.lambda_dir.as_deref(), config.architecture)?;
     if let Some(logo) = &config.logo {
         std::fs::metadata(logo).map_err(|source| CliError::Io {
@@ -83,21 +108,17 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
             source,
         })?;
     }
+    Ok(zips)
+}
 
-    let progress = Progress::new(format);
-    let conf = aws::sdk_config(&config.region).await;
-    let step = progress.step("Checking AWS credentials");
-    let account = aws::check_credentials(&conf).await?;
-    profile.check_account(&account)?;
-    step.done(format!("account {account}, region {}", config.region));
-
-    let record = Recorder::new(path, &args.profile, profile.deployment.clone());
-    let aws = Aws::new(conf, &config.region, &account);
-    let ctx = Ctx::new(aws, Reporter::new(progress), &args.profile, record);
-    // The account must hold the room at its rate; said before anything is created.
+/// The account must hold the room at its rate; said before anything is created.
+async fn check_concurrency(
+    ctx: &Ctx,
+    config: &RoomConfig,
+) -> Result<(concurrency::AccountView, Reservation)> {
     let step = ctx.out.step("Lambda concurrency");
-    let view = concurrency::read(&ctx).await?;
-    let reservation = match concurrency::plan(&view, &config) {
+    let view = concurrency::read(ctx).await?;
+    let reservation = match concurrency::plan(&view, config) {
         Ok(r) => r,
         Err(e) => {
             step.failed(&"the account is too small for this rate");
@@ -105,14 +126,13 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
         }
     };
     step.done(concurrency::describe(&view, &reservation));
-    // Recorded before anything is created, so even a deploy that stops at once is tied to its place.
-    ctx.record.update(|d| {
-        d.region = Some(config.region.clone());
-        d.account = Some(account.clone());
-    })?;
-    // The lock lives in the room's table, so the table comes first (an idempotent create).
+    Ok((view, reservation))
+}
+
+/// The deploy lock. It lives in the room's table, so the table comes first (an idempotent create).
+async fn take_lock(ctx: &Ctx) -> Result<Option<lock::DeployLock>> {
     let step = ctx.out.step("Deploy lock");
-    let lock = match lock::acquire(&ctx, "deploy", true).await {
+    let lock = match lock::acquire(ctx, "deploy", true).await {
         Ok(l) => l,
         Err(e) => {
             step.failed(&"held by another run");
@@ -123,39 +143,26 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
         "held for this run (lease {} s, renewed)",
         lock::LEASE_SECS
     ));
-    let provisioned = provision(&ctx, &config, &zips, &view, &reservation).await;
-    if let Some(lock) = lock {
-        lock.release(&ctx).await;
-    }
-    let api = match provisioned {
-        Ok(api) => api,
-        Err(e) => {
-            ctx.out.note(format!(
-                "Deploy of {p:?} stopped. What it created is recorded in the profile: run `beekeeper deploy {p}` \
-                 again to finish, or `beekeeper destroy {p}` to remove it.",
-                p = args.profile
-            ));
-            return Err(e);
-        }
-    };
+    Ok(lock)
+}
 
-    let waiting_room_url = apigw::stage_url(&api, &config.region);
+/// Records the room's URLs and returns what `deploy` prints.
+fn deployed(ctx: &Ctx, config: &RoomConfig, api: &str) -> Result<Deployed> {
+    let waiting_room_url = apigw::stage_url(api, &config.region);
     let client_check_url = format!("{waiting_room_url}client-check");
     ctx.record.update(|d| {
         d.waiting_room_url = Some(waiting_room_url.clone());
         d.client_check_url = Some(client_check_url.clone());
     })?;
-    let result = Deployed {
+    Ok(Deployed {
         waiting_room_url,
         client_check_url,
         changed: ctx.out.changes(),
-        profile: args.profile,
+        profile: ctx.profile.clone(),
         emulator: std::env::var("AWS_ENDPOINT_URL")
             .ok()
             .filter(|e| !e.is_empty()),
-    };
-    output::print(format, &result);
-    Ok(())
+    })
 }
 
 /// The bucket's suffix: recorded, else recovered from an existing bucket of the profile, else new. It is

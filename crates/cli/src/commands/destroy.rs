@@ -3,16 +3,14 @@
 //! lost record). It keeps going past a failure, then lists every service again and reports whatever of
 //! the profile is left, with the reason.
 
-use crate::aws;
 use crate::cli::{DestroyArgs, OutputFormat};
 use crate::error::{CliError, Result};
 use crate::output;
-use crate::profile::{self, ConfigFile, Deployment};
+use crate::profile::{self, ConfigFile, Deployment, Profile};
 use crate::provision::{
-    Aws, Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, poll,
-    record::Recorder, s3, sqs,
+    Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, poll, s3, sqs,
 };
-use crate::ui::{self, Progress, Reporter, Step};
+use crate::ui::{self, Step};
 use aws_config::meta::region::ProvideRegion;
 use beekeeper_core::names::Function;
 use futures::future::join_all;
@@ -101,45 +99,12 @@ pub(crate) async fn run(args: DestroyArgs, format: OutputFormat) -> Result<()> {
     let file = ConfigFile::load(&path)?;
     beekeeper_core::config::validate_profile(&args.profile)?;
     let profile = file.profiles.get(&args.profile);
-    // The room is removed where it was made, even if the settings name another region since.
-    let (region, deployment) = match profile {
-        Some(p) => (p.deployed_region().to_string(), p.deployment.clone()),
-        // No profile: clean up by name in the region of the standard AWS chain, if one is set.
-        None => match aws_config::default_provider::region::default_provider()
-            .region()
-            .await
-        {
-            Some(r) => (r.to_string(), Deployment::default()),
-            None => return Err(CliError::ProfileNotFound(args.profile)),
-        },
-    };
+    let region = region(profile, &args.profile).await?;
     if !args.yes {
-        if !ui::interactive() {
-            return Err(CliError::ConfirmationNeeded {
-                command: format!("beekeeper destroy {}", args.profile),
-            });
-        }
-        let question = format!(
-            "Remove every AWS resource of waiting room {:?} in {region}? Visitors on its URL will get errors.",
-            args.profile
-        );
-        if !ui::confirm(&question, false)? {
-            return Err(CliError::Cancelled);
-        }
+        confirm(&args.profile, &region)?;
     }
-
-    let progress = Progress::new(format);
-    let conf = aws::sdk_config(&region).await;
-    let step = progress.step("Checking AWS credentials");
-    let account = aws::check_credentials(&conf).await?;
-    // Another account holds nothing of this room: "nothing left" there would wrongly empty the record.
-    if let Some(p) = profile {
-        p.check_account(&account)?;
-    }
-    step.done(format!("account {account}, region {region}"));
-    let record = Recorder::new(path, &args.profile, deployment.clone());
-    let aws = Aws::new(conf, &region, &account);
-    let ctx = Ctx::new(aws, Reporter::new(progress), &args.profile, record);
+    let ctx = super::connect(&region, profile, &args.profile, path, format).await?;
+    let deployment = profile.map(|p| p.deployment.clone()).unwrap_or_default();
 
     // Not while a deploy of the profile runs (it would re-create what this removes). Without a table
     // there is nothing to lock: the table goes last but one, and the lock with it.
@@ -168,6 +133,35 @@ pub(crate) async fn run(args: DestroyArgs, format: OutputFormat) -> Result<()> {
             left,
         })
     }
+}
+
+/// Where the room is removed: where it was made, even if the settings name another region since. With
+/// no profile, by name in the region of the standard AWS chain, if one is set.
+async fn region(profile: Option<&Profile>, name: &str) -> Result<String> {
+    if let Some(p) = profile {
+        return Ok(p.deployed_region().to_string());
+    }
+    aws_config::default_provider::region::default_provider()
+        .region()
+        .await
+        .map(|r| r.to_string())
+        .ok_or_else(|| CliError::ProfileNotFound(name.to_string()))
+}
+
+/// The operator's yes, asked on the terminal; without one there is no yes.
+fn confirm(profile: &str, region: &str) -> Result<()> {
+    if !ui::interactive() {
+        return Err(CliError::ConfirmationNeeded {
+            command: format!("beekeeper destroy {profile}"),
+        });
+    }
+    let question = format!(
+        "Remove every AWS resource of waiting room {profile:?} in {region}? Visitors on its URL will get errors."
+    );
+    if !ui::confirm(&question, false)? {
+        return Err(CliError::Cancelled);
+    }
+    Ok(())
 }
 
 /// The buckets to remove: the recorded one plus any found by prefix and tag.

@@ -5,7 +5,7 @@
 use crate::assets::logo_name;
 use crate::cli::{ArchArg, InitArgs, OutputFormat};
 use crate::error::{CliError, Result};
-use crate::profile::{ConfigFile, Deployment, Profile, config_path};
+use crate::profile::{ConfigFile, Profile, config_path};
 use crate::{output, prompt, ui};
 use beekeeper_core::config::{
     Architecture, DEFAULT_RATE, DEFAULT_REGION, DEFAULT_SESSION_MINUTES, RoomConfig,
@@ -207,7 +207,6 @@ pub(crate) fn run(args: InitArgs, format: OutputFormat) -> Result<()> {
         let existing = given.profile.as_ref().and_then(|p| file.profiles.get(p));
         check_complete(&given, existing, args.yes)?;
     }
-
     let profile = match given.profile.clone() {
         Some(p) => p,
         None => prompt::text(
@@ -217,20 +216,9 @@ pub(crate) fn run(args: InitArgs, format: OutputFormat) -> Result<()> {
         )?,
     };
     let existing = file.profiles.get(&profile).cloned();
-    if let Some(old) = &existing {
-        if ask {
-            let deployed = if old.deployment.waiting_room_url.is_some() {
-                " and is deployed"
-            } else {
-                ""
-            };
-            let question =
-                format!("Profile {profile} already exists{deployed}. Change its settings?");
-            if !ui::confirm(&question, false)? {
-                eprintln!("Profile {profile} left unchanged.");
-                return Ok(());
-            }
-        }
+    if ask && !change_existing(&profile, existing.as_ref())? {
+        eprintln!("Profile {profile} left unchanged.");
+        return Ok(());
     }
     let room = answers(
         given,
@@ -243,31 +231,42 @@ pub(crate) fn run(args: InitArgs, format: OutputFormat) -> Result<()> {
     if let Some(old) = &existing {
         old.check_region(&room.region)?;
     }
-
     let deployment = existing
         .as_ref()
         .map(|p| p.deployment.clone())
-        .unwrap_or_else(Deployment::default);
+        .unwrap_or_default();
     let deployed = deployment.waiting_room_url.is_some();
-    file.profiles.insert(
-        profile.clone(),
-        Profile {
-            room: room.clone(),
-            deployment,
-        },
-    );
+    let profile_entry = Profile {
+        room: room.clone(),
+        deployment,
+    };
+    file.profiles.insert(profile.clone(), profile_entry);
     file.save(&path)?;
-    output::print(
-        format,
-        &Saved {
-            room,
-            config_file: path,
-            replaced: existing.is_some(),
-            deployed,
-            next: format!("beekeeper deploy {profile}"),
-        },
-    );
+    let saved = Saved {
+        room,
+        config_file: path,
+        replaced: existing.is_some(),
+        deployed,
+        next: format!("beekeeper deploy {profile}"),
+    };
+    output::print(format, &saved);
     Ok(())
+}
+
+/// Whether to change a profile that exists (asked; a new profile needs no yes).
+fn change_existing(profile: &str, existing: Option<&Profile>) -> Result<bool> {
+    let Some(old) = existing else {
+        return Ok(true);
+    };
+    let deployed = if old.deployment.waiting_room_url.is_some() {
+        " and is deployed"
+    } else {
+        ""
+    };
+    ui::confirm(
+        &format!("Profile {profile} already exists{deployed}. Change its settings?"),
+        false,
+    )
 }
 
 /// Every setting: the flag if given, else the answer to its question (when asking), else the existing

@@ -10,8 +10,14 @@ mod redrive;
 mod room;
 mod status;
 
-use crate::cli::{Cli, Command};
+use crate::aws;
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::Result;
+use crate::profile::Profile;
+use crate::provision::record::Recorder;
+use crate::provision::{Aws, Ctx};
+use crate::ui::{Progress, Reporter};
+use std::path::PathBuf;
 
 pub(crate) async fn run(cli: Cli) -> Result<()> {
     let format = cli.output;
@@ -28,4 +34,28 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Dev(args) => dev::run(args).await,
         Command::Plan(args) => plan::run(args, format).await,
     }
+}
+
+/// What `deploy` and `destroy` start with: the credentials checked (and, for a profile that has a
+/// deployment, its account), then the context they provision in, recording into the profile at `path`.
+async fn connect(
+    region: &str,
+    profile: Option<&Profile>,
+    name: &str,
+    path: PathBuf,
+    format: OutputFormat,
+) -> Result<Ctx> {
+    let progress = Progress::new(format);
+    let conf = aws::sdk_config(region).await;
+    let step = progress.step("Checking AWS credentials");
+    let account = aws::check_credentials(&conf).await?;
+    // Another account holds nothing of this room: working there would wrongly create or empty it.
+    if let Some(p) = profile {
+        p.check_account(&account)?;
+    }
+    step.done(format!("account {account}, region {region}"));
+    let deployment = profile.map(|p| p.deployment.clone()).unwrap_or_default();
+    let record = Recorder::new(path, name, deployment);
+    let aws = Aws::new(conf, region, &account);
+    Ok(Ctx::new(aws, Reporter::new(progress), name, record))
 }

@@ -81,11 +81,14 @@ async fn queue(config: &SdkConfig, sqs: &Client, name: &str, profile: &str) -> R
         .send()
         .await
         .map_err(|e| sdk_error(config, "sqs", "GetQueueAttributes", e))?;
-    let arn = attrs
-        .attributes()
-        .and_then(|a| a.get(&A::QueueArn))
-        .cloned()
-        .unwrap_or_default();
+    let arn = crate::provision::required(
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&A::QueueArn))
+            .cloned(),
+        "sqs GetQueueAttributes",
+        "QueueArn",
+    )?;
     Ok(Queue { url, arn })
 }
 

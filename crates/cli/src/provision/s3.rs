@@ -98,48 +98,12 @@ async fn tagged_ours(ctx: &Ctx, bucket: &str) -> Result<bool> {
 /// Creates the bucket if missing and (re)applies what keeps it private: all four public-access blocks,
 /// owner-enforced object ownership (ACLs off), and the profile tag.
 pub(crate) async fn upsert_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
-    let s3 = &ctx.aws.s3;
-    let exists = s3
-        .head_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .or_absent(|e| e.is_not_found())
-        .map_err(ctx.aws.sdk("s3", "HeadBucket"))?
-        .is_some();
-    if !exists {
-        let mut req = s3
-            .create_bucket()
-            .bucket(bucket)
-            .object_ownership(ObjectOwnership::BucketOwnerEnforced);
-        // us-east-1 is the default location and AWS rejects it as an explicit constraint.
-        if ctx.aws.region != "us-east-1" {
-            req = req.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(ctx.aws.region.as_str()))
-                    .build(),
-            );
-        }
-        req.send()
-            .await
-            .or_absent(|e| e.is_bucket_already_owned_by_you())
-            .map_err(ctx.aws.sdk("s3", "CreateBucket"))?;
-        ctx.out.changed(format!("created bucket {bucket}"));
+    if !bucket_exists(ctx, bucket).await? {
+        create_bucket(ctx, bucket).await?;
     }
     ctx.record.set("bucket", bucket)?;
-    s3.put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(ctx.aws.sdk("s3", "PutPublicAccessBlock"))?;
+    block_public_access(ctx, bucket).await?;
+    let s3 = &ctx.aws.s3;
     s3.put_bucket_ownership_controls()
         .bucket(bucket)
         .ownership_controls(
@@ -156,23 +120,66 @@ pub(crate) async fn upsert_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
         .send()
         .await
         .map_err(ctx.aws.sdk("s3", "PutBucketOwnershipControls"))?;
+    let tag = Tag::builder()
+        .key(PROFILE_TAG)
+        .value(ctx.tag_value())
+        .build()
+        .map_err(build_error("S3 tag"))?;
     s3.put_bucket_tagging()
         .bucket(bucket)
         .tagging(
             Tagging::builder()
-                .tag_set(
-                    Tag::builder()
-                        .key(PROFILE_TAG)
-                        .value(ctx.tag_value())
-                        .build()
-                        .map_err(build_error("S3 tag"))?,
-                )
+                .tag_set(tag)
                 .build()
                 .map_err(build_error("S3 tagging"))?,
         )
         .send()
         .await
         .map_err(ctx.aws.sdk("s3", "PutBucketTagging"))?;
+    Ok(())
+}
+
+/// A bucket in the room's region with ACLs off from the start.
+async fn create_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
+    let mut req = ctx
+        .aws
+        .s3
+        .create_bucket()
+        .bucket(bucket)
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced);
+    // us-east-1 is the default location and AWS rejects it as an explicit constraint.
+    if ctx.aws.region != "us-east-1" {
+        req = req.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(ctx.aws.region.as_str()))
+                .build(),
+        );
+    }
+    req.send()
+        .await
+        .or_absent(|e| e.is_bucket_already_owned_by_you())
+        .map_err(ctx.aws.sdk("s3", "CreateBucket"))?;
+    ctx.out.changed(format!("created bucket {bucket}"));
+    Ok(())
+}
+
+/// All four public-access blocks on.
+async fn block_public_access(ctx: &Ctx, bucket: &str) -> Result<()> {
+    ctx.aws
+        .s3
+        .put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("s3", "PutPublicAccessBlock"))?;
     Ok(())
 }
 
