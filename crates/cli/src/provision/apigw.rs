@@ -7,6 +7,7 @@ use super::apigw_method;
 use super::apigw_routes::{self, Targets};
 use super::{Ctx, OrAbsent, backoff, lambda, required, retry};
 use crate::error::Result;
+use aws_sdk_apigateway::operation::update_rest_api::UpdateRestApiOutput;
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOperation};
 use beekeeper_core::names::Function;
 use std::collections::HashMap;
@@ -181,64 +182,68 @@ async fn allow_producer_routes(ctx: &Ctx, api: &str) -> Result<()> {
 
 /// Adds [`BINARY_TYPES`] to an API made without it.
 async fn add_binary_types(ctx: &Ctx, api: &str) -> Result<()> {
-    let out = ctx
-        .aws
-        .apigw
-        .update_rest_api()
-        .rest_api_id(api)
-        .patch_operations(
-            PatchOperation::builder()
-                .op(Op::Add)
-                .path(format!(
-                    "/binaryMediaTypes/{}",
-                    BINARY_TYPES.replace('/', "~1")
-                ))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(ctx.aws.sdk("apigateway", "UpdateRestApi"))?;
-    // An emulator may keep no binary media types at all; only a change that took effect needs deploying
-    // (else every deploy would redeploy).
-    if out.binary_media_types().iter().any(|t| t == BINARY_TYPES) {
-        ctx.record.set(UNDEPLOYED, "binary media types")?;
-    } else {
-        tracing::warn!(
-            "the API did not keep binary media type {BINARY_TYPES}; logos may be served re-encoded"
-        );
+    let patch = PatchOperation::builder()
+        .op(Op::Add)
+        .path(format!(
+            "/binaryMediaTypes/{}",
+            BINARY_TYPES.replace('/', "~1")
+        ))
+        .build();
+    let kept =
+        |out: &UpdateRestApiOutput| out.binary_media_types().iter().any(|t| t == BINARY_TYPES);
+    if patch_api(ctx, api, patch, kept, "binary media types").await? {
+        return Ok(());
     }
+    tracing::warn!(
+        "the API did not keep binary media type {BINARY_TYPES}; logos may be served re-encoded"
+    );
     Ok(())
 }
 
 /// Turns compression on for an API made before it was (a setting of the API, deployed like a route).
 async fn enable_compression(ctx: &Ctx, api: &str) -> Result<()> {
+    let patch = PatchOperation::builder()
+        .op(Op::Replace)
+        .path("/minimumCompressionSize")
+        .value(MIN_COMPRESSION_BYTES.to_string())
+        .build();
+    let kept =
+        |out: &UpdateRestApiOutput| out.minimum_compression_size() == Some(MIN_COMPRESSION_BYTES);
+    if patch_api(ctx, api, patch, kept, "compression").await? {
+        ctx.out.changed(format!(
+            "compression on for responses of {MIN_COMPRESSION_BYTES} bytes or more"
+        ));
+        return Ok(());
+    }
+    tracing::warn!(
+        "the API did not keep its minimum compression size; the page travels uncompressed"
+    );
+    Ok(())
+}
+
+/// Applies one setting to the API. Only a change that took effect is recorded as undeployed: an emulator
+/// may keep no such setting at all, and must not make every deploy redeploy. Returns whether it did.
+async fn patch_api(
+    ctx: &Ctx,
+    api: &str,
+    patch: PatchOperation,
+    kept: impl Fn(&UpdateRestApiOutput) -> bool,
+    what: &str,
+) -> Result<bool> {
     let out = ctx
         .aws
         .apigw
         .update_rest_api()
         .rest_api_id(api)
-        .patch_operations(
-            PatchOperation::builder()
-                .op(Op::Replace)
-                .path("/minimumCompressionSize")
-                .value(MIN_COMPRESSION_BYTES.to_string())
-                .build(),
-        )
+        .patch_operations(patch)
         .send()
         .await
         .map_err(ctx.aws.sdk("apigateway", "UpdateRestApi"))?;
-    // As with binary media types: an emulator that keeps no setting must not make every deploy redeploy.
-    if out.minimum_compression_size() == Some(MIN_COMPRESSION_BYTES) {
-        ctx.record.set(UNDEPLOYED, "compression")?;
-        ctx.out.changed(format!(
-            "compression on for responses of {MIN_COMPRESSION_BYTES} bytes or more"
-        ));
-    } else {
-        tracing::warn!(
-            "the API did not keep its minimum compression size; the page travels uncompressed"
-        );
+    if !kept(&out) {
+        return Ok(false);
     }
-    Ok(())
+    ctx.record.set(UNDEPLOYED, what)?;
+    Ok(true)
 }
 
 /// Deploys to the `live` stage if routes changed since the last deployment or the stage is missing.
