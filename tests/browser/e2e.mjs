@@ -34,6 +34,7 @@ let server = null;
 let browser = null;
 let passed = 0;
 let failed = 0;
+let admittedPass = ""; // the pass the admitted visitor arrived with, for the tampering check
 
 function log(s) { process.stdout.write(s + "\n"); }
 
@@ -298,10 +299,13 @@ async function main() {
     await control({ rate: 600 });
     assert.equal((await stats()).rate, 600);
     await page.waitForURL((u) => u.href.startsWith(dest), { timeout: 45_000 });
-    assert.match(page.url(), /\?bk_token=[A-Za-z0-9_-]{22}$/);
+    assert.match(page.url(), /\?bk_token=[A-Za-z0-9_-]{22}&bk_pass=[\w-]+\.[\w-]+\.[\w-]+$/);
+    admittedPass = new URL(page.url()).searchParams.get("bk_pass");
     const verdict = page.locator("#verdict");
     assert.equal(await verdict.getAttribute("data-verdict"), "admitted");
     assert.match(await verdict.textContent(), /^Admitted — your pass is valid until \d\d:\d\d/);
+    // Verified offline against the room's JWKS, not by asking the room.
+    assert.match(await page.locator("body").textContent(), /verified the visitor's signed pass offline/);
     await page.screenshot({ path: path.join(shots, "3-admitted.png") });
   });
 
@@ -314,6 +318,14 @@ async function main() {
     assert.equal(await p.locator("#verdict a").getAttribute("href"), `${origin}/`);
     const forged = await p.goto(`${dest}?bk_token=AAAAAAAAAAAAAAAAAAAAAA`);
     assert.equal(forged.status(), 403, "a made-up token is refused too");
+    // Someone else's pass with its claims edited (a longer session): the signature gives it away.
+    const [head, body, sig] = admittedPass.split(".");
+    const claims = JSON.parse(Buffer.from(body, "base64url").toString());
+    claims.exp += 86_400;
+    const edited = Buffer.from(JSON.stringify(claims)).toString("base64url");
+    const tampered = await p.goto(`${dest}?bk_pass=${head}.${edited}.${sig}`);
+    assert.equal(tampered.status(), 403, "an edited pass is refused");
+    assert.match(await p.locator("#verdict").textContent(), /forged/);
     await p.screenshot({ path: path.join(shots, "4-refused.png") });
     await ctx.close();
   });

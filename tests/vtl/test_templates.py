@@ -100,6 +100,10 @@ def ref_body(route: str, request: dict, items: list) -> dict:
     dest = room["destination"]["S"] if room else None
     if valid and dest:
         redirect = dest + ("&" if "?" in dest else "?") + "bk_token=" + token
+        # The signed pass rides along only when it has a compact JWS's shape (core::pass::is_compact_jws).
+        signed = item.get("pass", {}).get("S", "")
+        if len(signed) <= 2000 and re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", signed):
+            redirect += "&bk_pass=" + signed
     elif not is_open and dest:
         redirect = dest
     else:

@@ -44,6 +44,9 @@ pub(crate) enum Command {
     Status(ProfileArg),
     /// Move visitors from the dead-letter queue back into the line (see `status`).
     Redrive(ProfileArg),
+    /// Replace the key that signs visitors' passes; the old public key stays published until every
+    /// pass it signed has expired.
+    RotateKey(ProfileArg),
     /// Remove every AWS resource of a profile, also after a failed deploy.
     Destroy(DestroyArgs),
     /// List profiles and their deployed URLs.

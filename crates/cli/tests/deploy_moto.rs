@@ -24,7 +24,13 @@ async fn deploy_creates_every_resource_as_designed_and_destroy_removes_them_all(
         .collect();
     assert_eq!(
         keys,
-        ["changed", "client_check_url", "waiting_room_url"].into()
+        [
+            "changed",
+            "client_check_url",
+            "jwks_url",
+            "waiting_room_url"
+        ]
+        .into()
     );
     let api = api_id(&out);
     assert_eq!(
@@ -34,6 +40,10 @@ async fn deploy_creates_every_resource_as_designed_and_destroy_removes_them_all(
     assert_eq!(
         out["client_check_url"],
         format!("https://{api}.execute-api.eu-west-1.amazonaws.com/live/client-check")
+    );
+    assert_eq!(
+        out["jwks_url"],
+        format!("https://{api}.execute-api.eu-west-1.amazonaws.com/live/.well-known/jwks.json")
     );
     assert!(
         room.config_text()

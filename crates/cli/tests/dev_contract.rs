@@ -57,6 +57,7 @@ fn table_from(items: &[Value]) -> MemoryTable {
                 token,
                 released_at: n(item, "released_at"),
                 expires_at: n(item, "expires_at"),
+                pass: item["pass"]["S"].as_str().map(str::to_string),
             });
         }
     }
@@ -99,7 +100,9 @@ async fn play(client: &reqwest::Client, v: &Value) -> Result<(), String> {
         Arc::new(FakeClock::at(now_ms)),
         dev::Branding::default(),
         60,
-    );
+        "http://127.0.0.1/",
+    )
+    .unwrap();
     let origin = serve(room).await;
     let route = v["route"].as_str().ok_or("route is not a string")?;
     let mut url = reqwest::Url::parse(&format!("{origin}{route}")).map_err(|e| e.to_string())?;
@@ -228,7 +231,9 @@ async fn dev_room(open: bool, branding: dev::Branding) -> (Arc<dev::DevRoom>, St
         Arc::new(FakeClock::at(NOW_MS)),
         branding,
         60,
-    );
+        "http://127.0.0.1/",
+    )
+    .unwrap();
     let origin = serve(room.clone()).await;
     (room, origin)
 }
@@ -532,7 +537,9 @@ async fn a_shortened_minute_reports_the_rate_per_real_minute() {
         Arc::new(FakeClock::at(NOW_MS)),
         dev::Branding::default(),
         6,
-    );
+        "http://127.0.0.1/",
+    )
+    .unwrap();
     let origin = serve(room).await;
     let body: Value = client()
         .get(format!("{origin}/poll"))
@@ -565,7 +572,9 @@ async fn every_answer_forbids_framing_sniffing_and_referrers() {
         Arc::new(FakeClock::at(NOW_MS)),
         dev::Branding::default(),
         60,
-    );
+        "http://127.0.0.1/",
+    )
+    .unwrap();
     let broken_origin = serve(unreadable).await;
     let c = client();
     let token = "AAAAAAAAAAAAAAAAAAAAAA";

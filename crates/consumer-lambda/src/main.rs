@@ -3,29 +3,35 @@
 
 use beekeeper_core::plan::ConsumerTask;
 use beekeeper_room::SystemClock;
-use beekeeper_room::aws::{DynamoTable, SqsQueue};
+use beekeeper_room::aws::{DynamoTable, SecretKeys, SqsQueue};
 use beekeeper_room::consumer::Consumer;
-use beekeeper_room::env::{QueueEnv, process_env};
+use beekeeper_room::env::{ConsumerEnv, process_env};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = QueueEnv::read(process_env)
+    let env = ConsumerEnv::read(process_env)
         .inspect_err(|e| tracing::error!(error = %e, "consumer cannot start"))?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let keys = SecretKeys::new(
+        aws_sdk_secretsmanager::Client::new(&config),
+        env.pass_secret,
+        Arc::new(SystemClock),
+    );
     let consumer = Consumer::new(
         Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(&config),
-            env.queue_url,
+            env.queue.queue_url,
         )),
         Arc::new(DynamoTable::new(
             aws_sdk_dynamodb::Client::new(&config),
-            env.table,
+            env.queue.table,
         )),
         Arc::new(SystemClock),
-    );
+    )
+    .with_passes(Arc::new(keys));
     let consumer = &consumer;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ConsumerTask>| async move {

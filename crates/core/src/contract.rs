@@ -89,6 +89,9 @@ pub struct TokenItem {
     pub released_at: u64,
     /// TTL attribute: DynamoDB deletes the item some time after this, so readers must still compare.
     pub expires_at: u64,
+    /// The signed pass (`bk_pass`, a compact JWS), when the room signs them; items released before
+    /// passes existed have none.
+    pub pass: Option<String>,
 }
 
 impl TokenItem {
@@ -97,6 +100,7 @@ impl TokenItem {
             token,
             released_at: now_secs,
             expires_at: now_secs + u64::from(session_minutes) * 60,
+            pass: None,
         }
     }
 
@@ -182,10 +186,19 @@ pub struct ClientCheckResponse {
     pub expires_at: Option<u64>,
 }
 
-/// The destination with `bk_token` appended to its query string.
-pub fn redirect_url(destination: &str, token: &Token) -> String {
+/// The destination with `bk_token` (and `bk_pass`, when the item has one) appended to its query string.
+/// A pass is compact-JWS text (base64url and dots), which needs no escaping in a query.
+pub fn redirect_url(destination: &str, item: &TokenItem) -> String {
     let sep = if destination.contains('?') { '&' } else { '?' };
-    format!("{destination}{sep}bk_token={token}")
+    let token = &item.token;
+    match item
+        .pass
+        .as_deref()
+        .filter(|p| crate::pass::is_compact_jws(p))
+    {
+        Some(pass) => format!("{destination}{sep}bk_token={token}&bk_pass={pass}"),
+        None => format!("{destination}{sep}bk_token={token}"),
+    }
 }
 
 /// `room` is the room item as read (`None`: not in the table's answer, so the state is unknown and the
@@ -202,7 +215,7 @@ pub fn poll(
     };
     let valid = item.filter(|i| i.is_valid_at(now_secs));
     let redirect = match valid {
-        Some(i) => Some(redirect_url(&room.destination, &i.token)),
+        Some(i) => Some(redirect_url(&room.destination, i)),
         None if !room.open => Some(room.destination.clone()),
         None => None,
     };
@@ -270,6 +283,7 @@ mod tests {
             token: Token::parse("AbCdEfGhIjKlMnOpQrStUw").unwrap(),
             released_at: 0,
             expires_at,
+            pass: None,
         }
     }
 
@@ -349,8 +363,8 @@ mod tests {
     }
 
     #[test]
-    fn redirect_appends_to_an_existing_query() {
-        let t = Token::parse("AbCdEfGhIjKlMnOpQrStUw").unwrap();
+    fn redirect_appends_to_an_existing_query_and_carries_a_well_formed_pass_only() {
+        let mut t = item(9);
         assert_eq!(
             redirect_url("https://a.b/", &t),
             "https://a.b/?bk_token=AbCdEfGhIjKlMnOpQrStUw"
@@ -359,5 +373,17 @@ mod tests {
             redirect_url("https://a.b/?x=1", &t),
             "https://a.b/?x=1&bk_token=AbCdEfGhIjKlMnOpQrStUw"
         );
+        t.pass = Some("eyJh.eyJz.c2ln-_".into());
+        assert_eq!(
+            redirect_url("https://a.b/?x=1", &t),
+            "https://a.b/?x=1&bk_token=AbCdEfGhIjKlMnOpQrStUw&bk_pass=eyJh.eyJz.c2ln-_"
+        );
+        for bad in ["a.b", "a..c", "a.b.c&admin=1", "a.b.c d", "a.b.c.d"] {
+            t.pass = Some(bad.into());
+            assert!(
+                !redirect_url("https://a.b/", &t).contains("bk_pass"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod html;
 pub mod law;
 pub mod names;
 pub mod pacing;
+pub mod pass;
 pub mod plan;
 pub mod ticket;
 pub mod token;

@@ -79,6 +79,10 @@ impl Names {
     pub fn rule(&self, f: Function) -> String {
         format!("{}{}-schedule", self.prefix, f.part())
     }
+    /// The Secrets Manager secret holding the pass's signing key.
+    pub fn pass_secret(&self) -> String {
+        format!("{}pass-key", self.prefix)
+    }
     pub fn api(&self) -> String {
         format!("{}api", self.prefix)
     }

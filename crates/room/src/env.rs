@@ -15,6 +15,8 @@ pub const HEALTH_URL: &str = "BK_HEALTH_URL";
 pub const DISPLAY_NAME: &str = "BK_DISPLAY_NAME";
 pub const ACCENT_COLOUR: &str = "BK_ACCENT_COLOUR";
 pub const LOGO: &str = "BK_LOGO";
+/// The Secrets Manager secret holding the pass's signing key (its name; only the consumer reads it).
+pub const PASS_SECRET: &str = "BK_PASS_SECRET";
 
 /// A release minute, unless a test or demo shortens it.
 pub const DEFAULT_WINDOW_MS: u64 = 60_000;
@@ -66,6 +68,22 @@ impl QueueEnv {
         Ok(QueueEnv {
             table: required(&get, TABLE)?,
             queue_url: required(&get, QUEUE_URL)?,
+        })
+    }
+}
+
+/// The consumer's settings: the queue and table, and the secret its passes are signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerEnv {
+    pub queue: QueueEnv,
+    pub pass_secret: String,
+}
+
+impl ConsumerEnv {
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        Ok(ConsumerEnv {
+            queue: QueueEnv::read(&get)?,
+            pass_secret: required(&get, PASS_SECRET)?,
         })
     }
 }

@@ -125,6 +125,7 @@ pub fn service_label(service: &str) -> &str {
         "s3" => "S3",
         "events" => "EventBridge",
         "apigateway" => "API Gateway",
+        "secretsmanager" => "Secrets Manager",
         other => other,
     }
 }

@@ -13,6 +13,7 @@ pub mod env;
 mod error;
 pub mod memory;
 pub mod page;
+pub mod pass;
 pub mod producer;
 pub mod trigger;
 

@@ -12,6 +12,8 @@ mod drt;
 mod minute;
 #[path = "handlers/once.rs"]
 mod once;
+#[path = "handlers/pass.rs"]
+mod pass;
 #[cfg(feature = "probe")]
 #[path = "handlers/probe.rs"]
 mod probe;

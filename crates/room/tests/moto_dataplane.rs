@@ -12,6 +12,8 @@ mod harness;
 mod confirm;
 #[path = "moto_dataplane/copies.rs"]
 mod copies;
+#[path = "moto_dataplane/secret.rs"]
+mod secret;
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use aws_lambda_events::http::{HeaderValue, header};

@@ -8,7 +8,7 @@ use crate::output;
 use crate::profile::{self, ConfigFile, Profile};
 use crate::provision::{
     self, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip, lock,
-    logs, s3, sqs,
+    logs, pass, s3, sqs,
 };
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
@@ -19,11 +19,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
-/// What `deploy` prints; with `--output json` exactly these three fields.
+/// What `deploy` prints; with `--output json` exactly these four fields.
 #[derive(Debug, Serialize)]
 pub(crate) struct Deployed {
     pub waiting_room_url: String,
     pub client_check_url: String,
+    /// The public keys that verify `bk_pass` (its issuer is the waiting-room URL).
+    pub jwks_url: String,
     pub changed: Vec<String>,
     #[serde(skip)]
     profile: String,
@@ -47,10 +49,15 @@ impl fmt::Display for Deployed {
             "Waiting-room URL (put this in your emails): {}",
             self.waiting_room_url
         )?;
-        write!(
+        writeln!(
             f,
             "Client-check URL (for your site's backend): {}",
             self.client_check_url
+        )?;
+        write!(
+            f,
+            "Pass keys (JWKS, to verify bk_pass offline; see examples/): {}",
+            self.jwks_url
         )?;
         if let Some(endpoint) = &self.emulator {
             write!(
@@ -155,6 +162,7 @@ fn deployed(ctx: &Ctx, config: &RoomConfig, api: &str) -> Result<Deployed> {
         d.client_check_url = Some(client_check_url.clone());
     })?;
     Ok(Deployed {
+        jwks_url: format!("{waiting_room_url}.well-known/jwks.json"),
         waiting_room_url,
         client_check_url,
         changed: ctx.out.changes(),
@@ -198,11 +206,24 @@ async fn provision(
     checkpoint("functions")?;
     let functions = functions(ctx, config, zips, &roles, &queue, (view, reservation)).await?;
     let api = schedules_and_api(ctx, config, &bucket, &roles, &functions).await?;
+    checkpoint("pass-key")?;
+    pass_key(ctx, &bucket, &api).await?;
     checkpoint("stage")?;
     let step = ctx.out.step(format!("Stage {}", apigw::STAGE));
     apigw::deploy_stage(ctx, &api).await?;
     step.done("");
     Ok(api)
+}
+
+/// The pass's signing key, for the room's URL (its issuer), and the JWKS that publishes it. Written
+/// seconds after the schedule exists, long before the schedule's first tick a minute later.
+async fn pass_key(ctx: &Ctx, bucket: &str, api: &str) -> Result<()> {
+    let step = ctx.out.step("Pass signing key (Secrets Manager) and JWKS");
+    let issuer = apigw::stage_url(api, &ctx.aws.region);
+    let now = crate::commands::room::now_secs();
+    let ring = pass::upsert_key(ctx, bucket, &issuer, now).await?;
+    step.done(format!("key {}", ring.current.public.kid));
+    Ok(())
 }
 
 /// Role ARNs by role key (a function's part, or `apigw`), and function ARNs by function.

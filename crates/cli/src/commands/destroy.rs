@@ -8,7 +8,7 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile, Deployment, Profile};
 use crate::provision::{
-    Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, poll, s3, sqs,
+    Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, pass, poll, s3, sqs,
 };
 use crate::ui::{self, Step};
 use aws_config::meta::region::ProvideRegion;
@@ -196,6 +196,10 @@ async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
     tally.finish(step);
     let step = tally.step(ctx, "Table, queues and bucket");
     remove_data(ctx, deployment, tally).await;
+    tally.finish(step);
+    let step = tally.step(ctx, "Pass signing key");
+    let removed = pass::delete_key(ctx).await;
+    tally.note(Resource::Secret(ctx.names.pass_secret()), removed);
     tally.finish(step);
     let step = tally.step(ctx, "IAM roles");
     let roles = iam::role_names(ctx);

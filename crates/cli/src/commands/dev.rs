@@ -53,8 +53,14 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let table = MemoryTable::with_room(RoomState::initial(&config, clock.now_secs()));
-    let room = DevRoom::new(table, clock, branding, args.minute_secs);
     let origin = format!("http://127.0.0.1:{}", args.port);
+    let room = DevRoom::new(
+        table,
+        clock,
+        branding,
+        args.minute_secs,
+        &format!("{origin}/"),
+    )?;
     print_banner(&origin, &config, demo_port.is_some(), args.minute_secs);
 
     let (stop, stopped) = watch::channel(false);
@@ -64,7 +70,12 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
         stopped.clone(),
     ))];
     if let Some(l) = demo_listener {
-        servers.push(tokio::spawn(serve(l, destination::router(origin), stopped)));
+        let own = config.destination.clone();
+        servers.push(tokio::spawn(serve(
+            l,
+            destination::router(origin, &own),
+            stopped,
+        )));
     }
     let releasing = release::spawn(room, minute);
 
@@ -213,6 +224,7 @@ fn print_banner(origin: &str, config: &RoomConfig, demo: bool, minute_secs: u64)
     println!("  Open in a browser:  {origin}/");
     println!("  {dest_label:<19} {}", config.destination);
     println!("  Client check:       {origin}/client-check?token=…");
+    println!("  Pass keys (JWKS):   {origin}/.well-known/jwks.json  (bk_pass issuer {origin}/)");
     println!("  Release:            {} visitors {minute}", config.rate);
     println!();
     println!("  Rehearse (loopback only, not in AWS):");

@@ -8,6 +8,7 @@ mod init;
 mod plan;
 mod redrive;
 mod room;
+mod rotate_key;
 mod status;
 
 use crate::aws;
@@ -29,6 +30,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::SetRate(args) => room::set_rate(args, format).await,
         Command::Status(p) => status::run(&p.profile, format).await,
         Command::Redrive(p) => redrive::run(&p.profile, format).await,
+        Command::RotateKey(p) => rotate_key::run(&p.profile, format).await,
         Command::Destroy(args) => destroy::run(args, format).await,
         Command::Config => config::run(format),
         Command::Dev(args) => dev::run(args).await,

@@ -1,8 +1,10 @@
-//! The demo destination: a stand-in for the operator's site that does what its backend must do, i.e. ask
-//! the room's `/client-check` over HTTP before serving a visitor, and shows the answer. It exists so a
-//! new user sees the whole loop (line, release, verified admission, refusal of line-skippers) on one
-//! machine, and so the browser test can check it end to end.
+//! The demo destination: a stand-in for the operator's site that does what its backend must do before
+//! serving a visitor: verify their signed pass (`bk_pass`) offline against the room's JWKS, or, for a
+//! visitor without one (the room is off), ask the room's `/client-check`; and show the answer. It exists
+//! so a new user sees the whole loop (line, release, verified admission, refusal of line-skippers and
+//! forged passes) on one machine, and so the browser test can check it end to end.
 
+use super::verify::{PassVerifier, Refusal};
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -11,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use beekeeper_core::contract::ClientCheckResponse;
 use beekeeper_core::html::escape;
+use beekeeper_core::pass::PassClaims;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::warn;
@@ -22,35 +25,60 @@ struct Demo {
     /// The room's origin, e.g. `http://127.0.0.1:8080`.
     room: String,
     client: reqwest::Client,
+    passes: PassVerifier,
 }
 
-/// `room` is the waiting room's origin, without a trailing slash.
-pub(crate) fn router(room: String) -> Router {
+/// `room` is the waiting room's origin, without a trailing slash; `own` is this site's URL (the room's
+/// destination), whose origin is the audience its passes must name.
+pub(crate) fn router(room: String, own: &str) -> Router {
     // Building a client only fails when the TLS backend cannot start; plain http still works without it.
     let client = reqwest::Client::builder()
         .timeout(CHECK_TIMEOUT)
         .build()
         .unwrap_or_default();
+    let audience = beekeeper_core::pass::audience(own).unwrap_or_default();
+    let passes = PassVerifier::new(&room, &audience, client.clone());
     Router::new()
         .route("/", get(visit))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .with_state(Arc::new(Demo { room, client }))
+        .with_state(Arc::new(Demo {
+            room,
+            client,
+            passes,
+        }))
 }
 
 /// What the destination learnt from the room.
 enum Verdict {
-    Admitted { until: u64 },
+    /// Verified offline: the pass's claims.
+    Passed(Box<PassClaims>),
+    /// Confirmed by `/client-check` (a visitor with a token but no pass).
+    Admitted {
+        until: u64,
+    },
     RoomOff,
     Refused,
+    /// A pass that does not verify, and why.
+    BadPass(Refusal),
     Unreachable(String),
 }
 
+fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 async fn visit(State(demo): State<Arc<Demo>>, RawQuery(query): RawQuery) -> Response {
-    let token = query.and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "bk_token")
-            .map(|(_, v)| v.into_owned())
-    });
+    if let Some(pass) = query_value(query.as_deref(), "bk_pass") {
+        let verdict = match demo.passes.verify(&pass).await {
+            Ok(claims) => Verdict::Passed(Box::new(claims)),
+            Err(Refusal::NoKeys(e)) => Verdict::Unreachable(e),
+            Err(why) => Verdict::BadPass(why),
+        };
+        return page(&demo.room, verdict);
+    }
+    let token = query_value(query.as_deref(), "bk_token");
     // Asked even without a token: while the room is off, client-check lets everyone in.
     let verdict = match check(&demo, token.as_deref()).await {
         Ok(c) if c.allowed && c.open => c
@@ -96,6 +124,31 @@ fn page(room: &str, verdict: Verdict) -> Response {
     let line = format!("{room}/");
     let link = format!("<a href=\"{0}\">{0}</a>", escape(&line));
     let (status, verdict_id, heading, detail) = match verdict {
+        Verdict::Passed(c) => (
+            StatusCode::OK,
+            "admitted",
+            format!(
+                "Admitted — your pass is valid until {}",
+                escape(&hh_mm_utc(c.exp))
+            ),
+            format!(
+                "This site verified the visitor's signed pass offline, against the room's public keys: \
+                 <code>sub</code> {}, <code>aud</code> {}, <code>iss</code> {}, <code>jti</code> {}.",
+                escape(&c.sub),
+                escape(&c.aud),
+                escape(&c.iss),
+                escape(&c.jti)
+            ),
+        ),
+        Verdict::BadPass(why) => (
+            StatusCode::FORBIDDEN,
+            "refused",
+            format!(
+                "Refused: {} — join the line at {link}",
+                escape(&why.to_string())
+            ),
+            "A real site answers like this to a pass it cannot verify.".to_string(),
+        ),
         Verdict::Admitted { until } => (
             StatusCode::OK,
             "admitted",
@@ -134,10 +187,12 @@ fn page(room: &str, verdict: Verdict) -> Response {
          <p>Beekeeper demo destination</p>\
          <h1 id=\"verdict\" data-verdict=\"{verdict_id}\">{heading}</h1>\
          <p>{detail}</p>\
-         <p>Your site's backend does the same: <code>GET {check}?token=…</code> with the <code>bk_token</code> \
-         from the URL, and serves the visitor only when <code>allowed</code> is true.</p>\
+         <p>Your site's backend does the same: it verifies <code>bk_pass</code> with any JWT library against \
+         <code>{jwks}</code> (see <code>examples/</code>), or calls <code>GET {check}?token=…</code> with the \
+         <code>bk_token</code> from the URL and serves the visitor only when <code>allowed</code> is true.</p>\
          </body></html>\n",
         check = escape(&format!("{room}/client-check")),
+        jwks = escape(&format!("{room}/.well-known/jwks.json")),
     );
     let headers = [
         (CONTENT_TYPE, "text/html; charset=utf-8"),

@@ -5,8 +5,11 @@
 pub(crate) mod destination;
 pub(crate) mod release;
 pub mod server;
+pub(crate) mod verify;
 
+use beekeeper_core::pass::KeyRing;
 use beekeeper_room::memory::{MemoryQueue, MemoryTable};
+use beekeeper_room::pass::{PassSigner, generate_key};
 use beekeeper_room::producer::{Producer, ProducerSettings};
 use beekeeper_room::{Clock, Queue, Table};
 use serde::Serialize;
@@ -52,6 +55,10 @@ pub struct DevRoom {
     /// Places the release removed because nobody confirmed them (link fetchers), summed from the
     /// consumers' reports.
     pub passed_over: AtomicU64,
+    /// The pass key, made at start (a deployed room keeps its key in Secrets Manager): the JWKS route
+    /// publishes its public half, the consumers sign with it.
+    pub ring: KeyRing,
+    pub signer: Arc<PassSigner>,
 }
 
 /// `GET /__dev/stats`: what a load test needs to account for every arrival.
@@ -71,12 +78,16 @@ pub(crate) struct Stats {
 
 impl DevRoom {
     /// `table` holds the room item (and, in tests, any token items); `clock` is the real one except in tests.
+    /// `issuer` is the room's URL (`http://127.0.0.1:8080/`), the `iss` of its passes.
     pub fn new(
         table: MemoryTable,
         clock: Arc<dyn Clock>,
         branding: Branding,
         minute_secs: u64,
-    ) -> Arc<DevRoom> {
+        issuer: &str,
+    ) -> Result<Arc<DevRoom>, beekeeper_room::Error> {
+        let ring = KeyRing::new(issuer, generate_key()?);
+        let signer = Arc::new(PassSigner::from_ring(&ring)?);
         let queue = Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY));
         let table = Arc::new(table);
         let producer = Producer::new(
@@ -92,7 +103,7 @@ impl DevRoom {
                 minute_secs: minute_secs.max(1),
             },
         );
-        Arc::new(DevRoom {
+        Ok(Arc::new(DevRoom {
             queue,
             table,
             clock,
@@ -100,7 +111,9 @@ impl DevRoom {
             branding,
             minute_secs: minute_secs.max(1),
             passed_over: AtomicU64::new(0),
-        })
+            ring,
+            signer,
+        }))
     }
 
     /// The release rate per real minute. With a shortened "minute" the room releases `rate` every

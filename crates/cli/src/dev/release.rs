@@ -6,6 +6,7 @@ use crate::dev::DevRoom;
 use beekeeper_core::plan::{ConsumerTask, minute_start};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::FnInvoker;
+use beekeeper_room::pass::FixedKeys;
 use beekeeper_room::trigger::Trigger;
 use beekeeper_room::{Invoker, Queue, Table};
 use std::sync::Arc;
@@ -17,11 +18,14 @@ use tracing::{debug, info, warn};
 /// Starts the release loop; it runs until the task is aborted. The first tick comes at the next whole
 /// minute (of `minute`'s length), as EventBridge's schedule does after a deploy.
 pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
-    let consumer = Arc::new(Consumer::new(
-        room.queue.clone() as Arc<dyn Queue>,
-        room.table.clone() as Arc<dyn Table>,
-        room.clock.clone(),
-    ));
+    let consumer = Arc::new(
+        Consumer::new(
+            room.queue.clone() as Arc<dyn Queue>,
+            room.table.clone() as Arc<dyn Table>,
+            room.clock.clone(),
+        )
+        .with_passes(Arc::new(FixedKeys(room.signer.clone()))),
+    );
     let reporter = room.clone();
     let invoker = FnInvoker(move |task: ConsumerTask| {
         let consumer = consumer.clone();

@@ -37,6 +37,7 @@ pub fn router(room: Arc<DevRoom>) -> Router {
         .route("/room/{asset}", get(asset))
         .route("/poll", get(poll))
         .route("/client-check", get(client_check))
+        .route("/.well-known/jwks.json", get(jwks))
         .route("/__dev/room", post(control))
         .route("/__dev/stats", get(stats))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
@@ -186,6 +187,16 @@ async fn asset(State(room): Room, Path(name): Path<String>) -> Response {
         return (page_headers(logo.content_type), [csp], logo.bytes.clone()).into_response();
     }
     (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// The public keys that verify this room's passes, cacheable as the gateway serves them.
+async fn jwks(State(room): Room) -> Response {
+    let now = room.clock.now_secs();
+    (
+        [(CACHE_CONTROL, beekeeper_core::pass::JWKS_CACHE_CONTROL)],
+        Json(room.ring.jwks(now)),
+    )
+        .into_response()
 }
 
 /// The token item for a well-formed token; a malformed one never reaches the table.

@@ -137,22 +137,63 @@ fn dynamo_route(
 pub(crate) fn routes(t: &Targets) -> Vec<Route> {
     let page = producer_route("/", "GET", t);
     let join = producer_route("/join", "POST", t);
-    let asset = Route {
-        path: "/room/{asset}",
+    let asset = s3_route(
+        "/room/{asset}",
+        "room/{asset}",
+        Some("asset"),
+        ASSET_CACHE_CONTROL,
+        t,
+    );
+    let jwks = s3_route(
+        "/.well-known/jwks.json",
+        super::pass::JWKS_KEY,
+        None,
+        beekeeper_core::pass::JWKS_CACHE_CONTROL,
+        t,
+    );
+    let poll = dynamo_route("/poll", t, vtl::poll(t.table), HashMap::new());
+    let client_check = dynamo_route(
+        "/client-check",
+        t,
+        vtl::client_check(t.table),
+        [("method.request.querystring.token".to_string(), false)].into(),
+    );
+    vec![page, join, asset, poll, client_check, jwks]
+}
+
+/// A file from the private bucket, read with the gateway's role. `object` is its key, with `{param}`
+/// standing for the path parameter `param` when there is one; the answer carries `cache_control`.
+fn s3_route(
+    path: &'static str,
+    object: &str,
+    param: Option<&str>,
+    cache_control: &str,
+    t: &Targets,
+) -> Route {
+    let (request_params, integration_params) = match param {
+        None => (HashMap::new(), HashMap::new()),
+        Some(param) => (
+            [(format!("method.request.path.{param}"), true)].into(),
+            [(
+                format!("integration.request.path.{param}"),
+                format!("method.request.path.{param}"),
+            )]
+            .into(),
+        ),
+    };
+    Route {
+        path,
         method: "GET",
-        request_params: [("method.request.path.asset".to_string(), true)].into(),
+        request_params,
         integration: IntegrationSpec {
             kind: IntegrationType::Aws,
             http_method: "GET",
             uri: format!(
-                "arn:{}:apigateway:{}:s3:path/{}/room/{{asset}}",
+                "arn:{}:apigateway:{}:s3:path/{}/{object}",
                 t.partition, t.region, t.bucket
             ),
             credentials: Some(t.gateway_role_arn.to_string()),
-            request_params: map([(
-                "integration.request.path.asset",
-                "method.request.path.asset",
-            )]),
+            request_params: integration_params,
             request_templates: HashMap::new(),
             passthrough: Some("WHEN_NO_MATCH"),
         },
@@ -161,56 +202,52 @@ pub(crate) fn routes(t: &Targets) -> Vec<Route> {
             ("404", declared(["Content-Type"])),
             ("503", declared(["Content-Type"])),
         ],
-        // A file served as it is gets the sandboxing policy: an SVG logo opened on its own runs nothing.
-        integration_responses: vec![
-            IntegrationResponseSpec {
-                status: "200",
-                selection_pattern: None,
-                params: secured(
-                    HashMap::from([
-                        (
-                            "method.response.header.Content-Type".to_string(),
-                            "integration.response.header.Content-Type".to_string(),
-                        ),
-                        (
-                            "method.response.header.Cache-Control".to_string(),
-                            format!("'{ASSET_CACHE_CONTROL}'"),
-                        ),
-                    ]),
-                    FILE_CSP,
-                ),
-                templates: HashMap::new(),
-            },
-            // With only s3:GetObject, S3 answers 403 (not 404) for a missing key; neither its XML nor the
-            // bucket name should reach the visitor.
-            IntegrationResponseSpec {
-                status: "404",
-                selection_pattern: Some(r"4\d{2}"),
-                params: secured(
-                    map([("method.response.header.Content-Type", "'application/json'")]),
-                    FILE_CSP,
-                ),
-                templates: map([(JSON, r#"{"message":"not found"}"#)]),
-            },
-            IntegrationResponseSpec {
-                status: "503",
-                selection_pattern: Some(r"5\d{2}"),
-                params: secured(
-                    map([("method.response.header.Content-Type", "'application/json'")]),
-                    FILE_CSP,
-                ),
-                templates: map([(JSON, UNAVAILABLE_BODY)]),
-            },
-        ],
-    };
-    let poll = dynamo_route("/poll", t, vtl::poll(t.table), HashMap::new());
-    let client_check = dynamo_route(
-        "/client-check",
-        t,
-        vtl::client_check(t.table),
-        [("method.request.querystring.token".to_string(), false)].into(),
-    );
-    vec![page, join, asset, poll, client_check]
+        integration_responses: file_responses(cache_control),
+    }
+}
+
+/// A file served as it is gets the sandboxing policy: an SVG logo opened on its own runs nothing.
+fn file_responses(cache_control: &str) -> Vec<IntegrationResponseSpec> {
+    vec![
+        IntegrationResponseSpec {
+            status: "200",
+            selection_pattern: None,
+            params: secured(
+                HashMap::from([
+                    (
+                        "method.response.header.Content-Type".to_string(),
+                        "integration.response.header.Content-Type".to_string(),
+                    ),
+                    (
+                        "method.response.header.Cache-Control".to_string(),
+                        format!("'{cache_control}'"),
+                    ),
+                ]),
+                FILE_CSP,
+            ),
+            templates: HashMap::new(),
+        },
+        // With only s3:GetObject, S3 answers 403 (not 404) for a missing key; neither its XML nor the
+        // bucket name should reach the visitor.
+        IntegrationResponseSpec {
+            status: "404",
+            selection_pattern: Some(r"4\d{2}"),
+            params: secured(
+                map([("method.response.header.Content-Type", "'application/json'")]),
+                FILE_CSP,
+            ),
+            templates: map([(JSON, r#"{"message":"not found"}"#)]),
+        },
+        IntegrationResponseSpec {
+            status: "503",
+            selection_pattern: Some(r"5\d{2}"),
+            params: secured(
+                map([("method.response.header.Content-Type", "'application/json'")]),
+                FILE_CSP,
+            ),
+            templates: map([(JSON, UNAVAILABLE_BODY)]),
+        },
+    ]
 }
 
 /// The producer's routes, `(statement id, method, path)`: its resource policy lets API Gateway invoke it

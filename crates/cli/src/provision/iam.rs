@@ -28,7 +28,9 @@ pub(crate) struct Arns {
     pub queue: String,
     pub table: String,
     pub bucket_room: String,
+    pub jwks: String,
     pub consumer: String,
+    pub pass_secret: String,
 }
 
 impl Arns {
@@ -39,7 +41,18 @@ impl Arns {
                 .aws
                 .arn("dynamodb", &format!("table/{}", ctx.names.table())),
             bucket_room: format!("arn:{}:s3:::{bucket}/room/*", ctx.aws.partition()),
+            jwks: format!(
+                "arn:{}:s3:::{bucket}/{}",
+                ctx.aws.partition(),
+                super::pass::JWKS_KEY
+            ),
             consumer: function_arn(ctx, Function::Consumer),
+            // Secrets Manager appends six random characters to a secret's ARN; `??????` matches exactly
+            // those, so a role names the secret before it exists and no other secret's name fits.
+            pass_secret: ctx.aws.arn(
+                "secretsmanager",
+                &format!("secret:{}-??????", ctx.names.pass_secret()),
+            ),
         }
     }
 }
@@ -145,6 +158,8 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                         ],
                         &[&arns.table],
                     ),
+                    // Signing passes: the key ring, read once per container every five minutes.
+                    statement(&["secretsmanager:GetSecretValue"], &[&arns.pass_secret]),
                 ],
                 Function::Drt => vec![
                     statement(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[&arns.table]),
@@ -164,7 +179,7 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
         name: ctx.names.gateway_role(),
         service: "apigateway.amazonaws.com",
         policy: policy(vec![
-            statement(&["s3:GetObject"], &[&arns.bucket_room]),
+            statement(&["s3:GetObject"], &[&arns.bucket_room, &arns.jwks]),
             statement(&["dynamodb:BatchGetItem"], &[&arns.table]),
         ]),
     });

@@ -70,6 +70,10 @@ pub(crate) fn spec(
                 .map(|(k, v)| (k.to_string(), v)),
         );
     }
+    if f == Function::Consumer {
+        // The secret's name, never the key: the key stays encrypted in Secrets Manager.
+        vars.insert(env::PASS_SECRET.to_string(), ctx.names.pass_secret());
+    }
     if f == Function::Trigger {
         vars.insert(
             env::CONSUMER_FUNCTION.to_string(),

@@ -17,6 +17,7 @@ pub(crate) mod lambda;
 pub(crate) mod lambda_zip;
 pub(crate) mod lock;
 pub(crate) mod logs;
+pub(crate) mod pass;
 mod permission;
 pub(crate) mod record;
 mod retry;
@@ -47,6 +48,7 @@ pub const STEPS: &[&str] = &[
     "functions",
     "schedules",
     "api",
+    "pass-key",
     "stage",
 ];
 
@@ -64,6 +66,7 @@ pub(crate) struct Aws {
     pub events: aws_sdk_eventbridge::Client,
     pub apigw: aws_sdk_apigateway::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
     /// ARNs of the roles this run created: only these may still be propagating through IAM.
     new_roles: Mutex<HashSet<String>>,
 }
@@ -83,6 +86,7 @@ impl Aws {
             events: aws_sdk_eventbridge::Client::new(&conf),
             apigw: aws_sdk_apigateway::Client::new(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+            secrets: aws_sdk_secretsmanager::Client::new(&conf),
             conf,
             region: region.to_string(),
             account: account.to_string(),

@@ -132,6 +132,8 @@ pub async fn check_api(room: &Room, aws: &Aws, api: &str, bucket: &str) {
         paths,
         [
             "/",
+            "/.well-known",
+            "/.well-known/jwks.json",
             "/client-check",
             "/join",
             "/poll",
@@ -214,6 +216,19 @@ pub async fn check_api(room: &Room, aws: &Aws, api: &str, bucket: &str) {
     assert_eq!(
         asset.integration_responses().unwrap()["404"].selection_pattern(),
         Some(r"4\d{2}")
+    );
+    // The pass's public keys: one fixed object of the private bucket, cacheable by destinations.
+    let jwks = integration("/.well-known/jwks.json").await;
+    assert_eq!(
+        jwks.uri(),
+        Some(format!("arn:aws:apigateway:{r}:s3:path/{bucket}/.well-known/jwks.json").as_str())
+    );
+    assert_eq!(jwks.credentials(), Some(role.as_str()));
+    assert_eq!(
+        jwks.integration_responses().unwrap()["200"]
+            .response_parameters()
+            .unwrap()["method.response.header.Cache-Control"],
+        "'public, max-age=300'"
     );
 
     for (path, templates) in [

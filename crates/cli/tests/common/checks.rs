@@ -93,6 +93,8 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
     let queue = format!("arn:aws:sqs:{r}:{ACCOUNT}:{p}queue");
     let table = format!("arn:aws:dynamodb:{r}:{ACCOUNT}:table/{p}table");
     let consumer = format!("arn:aws:lambda:{r}:{ACCOUNT}:function:{p}consumer");
+    // The six `?` match exactly the random suffix Secrets Manager gives the secret's ARN.
+    let pass_key = format!("arn:aws:secretsmanager:{r}:{ACCOUNT}:secret:{p}pass-key-??????");
     let expected: [(&str, Vec<(&str, &str)>); 4] = [
         (
             "producer",
@@ -125,6 +127,7 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
                 ("dynamodb:PutItem", &table),
                 ("dynamodb:UpdateItem", &table),
                 ("dynamodb:BatchGetItem", &table),
+                ("secretsmanager:GetSecretValue", &pass_key),
             ],
         ),
         (
@@ -203,6 +206,10 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             "s3:GetObject".to_string(),
             format!("arn:aws:s3:::{bucket}/room/*"),
         ),
+        (
+            "s3:GetObject".to_string(),
+            format!("arn:aws:s3:::{bucket}/.well-known/jwks.json"),
+        ),
         ("dynamodb:BatchGetItem".to_string(), table.clone()),
     ]
     .into();
@@ -216,7 +223,9 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
         for (a, r) in grants(&role_policy(aws, &f).await) {
             assert!(!a.contains('*'), "{f}: wildcard action {a}");
             assert!(
-                r != "*" && (!r.contains('*') || r.ends_with(":*") || r.ends_with("/room/*")),
+                r != "*"
+                    && (!r.contains('*') || r.ends_with(":*") || r.ends_with("/room/*"))
+                    && (!r.contains('?') || r == pass_key),
                 "{f}: {r}"
             );
         }

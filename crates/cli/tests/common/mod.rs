@@ -162,6 +162,7 @@ impl Room {
             events: aws_sdk_eventbridge::Client::new(&conf),
             apigw: aws_sdk_apigateway::Client::new(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+            secrets: aws_sdk_secretsmanager::Client::new(&conf),
         }
     }
 
@@ -183,6 +184,7 @@ pub struct Aws {
     pub events: aws_sdk_eventbridge::Client,
     pub apigw: aws_sdk_apigateway::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Aws {
@@ -267,6 +269,22 @@ impl Aws {
                 .iter()
                 .filter_map(|g| g.log_group_name())
                 .map(|n| format!("log group {n}")),
+        );
+        // Listed with those scheduled for deletion, which still hold the key: destroy must leave none.
+        let secrets = self
+            .secrets
+            .list_secrets()
+            .include_planned_deletion(true)
+            .send()
+            .await
+            .unwrap();
+        found.extend(
+            secrets
+                .secret_list()
+                .iter()
+                .filter_map(|s| s.name())
+                .filter(|n| n.starts_with(prefix))
+                .map(|n| format!("secret {n}")),
         );
         found
     }

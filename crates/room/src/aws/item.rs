@@ -116,6 +116,9 @@ pub(crate) fn token_to_item(t: &TokenItem) -> Item {
     let mut item = key(t.token.as_str());
     item.insert("released_at".into(), n(t.released_at));
     item.insert("expires_at".into(), n(t.expires_at));
+    if let Some(pass) = &t.pass {
+        item.insert("pass".into(), AttributeValue::S(pass.clone()));
+    }
     item
 }
 
@@ -127,6 +130,7 @@ pub(crate) fn token_from_item(item: &Item) -> Result<TokenItem, Error> {
         token,
         released_at: required_number(item, TOKEN, "released_at")?,
         expires_at: required_number(item, TOKEN, "expires_at")?,
+        pass: string(item, TOKEN, "pass")?,
     })
 }
 

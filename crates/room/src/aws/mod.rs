@@ -1,5 +1,5 @@
 //! The AWS backends: thin mappings of the [`crate::Queue`], [`crate::Table`] and [`crate::Invoker`] calls
-//! onto SQS, DynamoDB and Lambda. Each sits behind its own cargo feature so a Lambda binary links only the
+//! onto SQS, DynamoDB and Lambda, and the pass's key from Secrets Manager. Each sits behind its own cargo feature so a Lambda binary links only the
 //! SDKs it calls (smaller zip, faster cold start).
 //!
 //! Failures are classified once, in [`classify`], into the [`crate::AwsError`] the CLI wraps too.
@@ -18,6 +18,8 @@ mod lambda;
 mod presence;
 #[cfg(feature = "dynamodb")]
 mod release;
+#[cfg(feature = "secrets")]
+mod secret;
 #[cfg(feature = "sqs")]
 mod sqs;
 
@@ -25,6 +27,8 @@ mod sqs;
 pub use dynamodb::DynamoTable;
 #[cfg(feature = "lambda")]
 pub use lambda::LambdaInvoker;
+#[cfg(feature = "secrets")]
+pub use secret::SecretKeys;
 #[cfg(feature = "sqs")]
 pub use sqs::SqsQueue;
 

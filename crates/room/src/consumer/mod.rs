@@ -15,14 +15,17 @@
 //! write that creates its item ([`Table::release`]); see `aws/release.rs` for how that scales.
 
 mod confirm;
+mod stamp;
 
 use crate::Error;
 use crate::backend::{BatchKey, Clock, Queue, Received, Table};
+use crate::pass::PassKeys;
 use beekeeper_core::Token;
 use beekeeper_core::contract::TokenItem;
 use beekeeper_core::pacing::schedule;
 use beekeeper_core::plan::{BATCH, ConsumerTask};
 use serde::Serialize;
+use stamp::Stamp;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,6 +93,8 @@ pub struct Consumer {
     queue: Arc<dyn Queue>,
     table: Arc<dyn Table>,
     clock: Arc<dyn Clock>,
+    /// Set when the room signs passes (every deployed room and `dev`).
+    passes: Option<Arc<dyn PassKeys>>,
 }
 
 /// The moments a run must respect, fixed when it starts.
@@ -106,7 +111,14 @@ impl Consumer {
             queue,
             table,
             clock,
+            passes: None,
         }
+    }
+
+    /// Signs a `bk_pass` into every token item this consumer writes.
+    pub fn with_passes(mut self, keys: Arc<dyn PassKeys>) -> Self {
+        self.passes = Some(keys);
+        self
     }
 
     /// Runs `task` to the end of its schedule or its minute. `invocation_deadline_ms` is when the
@@ -164,7 +176,8 @@ impl Consumer {
                 .map_or(minute_end, |d| minute_end.min(d.saturating_sub(budget))),
             invocation_deadline_ms,
         };
-        self.batches(&task, minute_ms, room.session_minutes, &limits, &mut report)
+        let stamp = Stamp::for_run(&room, self.passes.as_ref()).await?;
+        self.batches(&task, minute_ms, &stamp, &limits, &mut report)
             .await?;
         self.publish().await;
         tracing::info!(
@@ -190,7 +203,7 @@ impl Consumer {
         &self,
         task: &ConsumerTask,
         minute_ms: u64,
-        session_minutes: u32,
+        stamp: &Stamp,
         limits: &Limits,
         report: &mut ConsumeReport,
     ) -> Result<(), Error> {
@@ -237,15 +250,8 @@ impl Consumer {
                 wait = wait.min(d.saturating_sub(at + AFTER_RECEIVE_MS) / 1000);
             }
             report.batches += 1;
-            self.take(
-                want,
-                Duration::from_secs(wait),
-                session_minutes,
-                key,
-                limits,
-                report,
-            )
-            .await?;
+            self.take(want, Duration::from_secs(wait), stamp, key, limits, report)
+                .await?;
             let now = self.clock.now_ms();
             if now.saturating_sub(last_publish) >= PUBLISH_EVERY_MS {
                 self.publish().await;
@@ -262,7 +268,7 @@ impl Consumer {
         &self,
         mut want: u32,
         mut wait: Duration,
-        session_minutes: u32,
+        stamp: &Stamp,
         key: BatchKey,
         limits: &Limits,
         report: &mut ConsumeReport,
@@ -286,9 +292,7 @@ impl Consumer {
                 report.empty_receives += 1;
                 break;
             }
-            let set_aside = self
-                .release(&received, session_minutes, key, report)
-                .await?;
+            let set_aside = self.release(&received, stamp, key, report).await?;
             if set_aside == 0 {
                 break;
             }
@@ -304,7 +308,7 @@ impl Consumer {
     async fn release(
         &self,
         received: &[Received],
-        session_minutes: u32,
+        stamp: &Stamp,
         key: BatchKey,
         report: &mut ConsumeReport,
     ) -> Result<u32, Error> {
@@ -326,8 +330,8 @@ impl Consumer {
             .iter()
             .filter_map(|m| m.token.clone())
             .filter(|t| seen.insert(t.clone()))
-            .map(|t| TokenItem::released(t, now_secs, session_minutes))
-            .collect();
+            .map(|t| stamp.item(t, now_secs))
+            .collect::<Result<_, _>>()?;
         if items.is_empty() {
             return Ok(set_aside);
         }

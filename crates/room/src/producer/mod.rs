@@ -15,7 +15,7 @@ use crate::backend::{HERE_KEEP_SECS, Queue, Table};
 use crate::page::{Branding, Page};
 use beekeeper_core::Token;
 use beekeeper_core::arrival::join_allowed;
-use beekeeper_core::contract::{RoomState, redirect_url};
+use beekeeper_core::contract::{RoomState, TokenItem, redirect_url};
 use beekeeper_core::cookie::{self, SetCookie};
 use beekeeper_core::law::latest_poll_delay_ms;
 use beekeeper_core::ticket::{TicketBlocks, counter_floor, people_ahead};
@@ -92,8 +92,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Where a visitor's cookie puts them.
 enum Held {
     None,
-    /// Released and still within the session: they belong at the destination.
-    Admitted(Token),
+    /// Released and still within the session: they belong at the destination, with their pass.
+    Admitted(TokenItem),
     /// Released, but the session is over: the token is spent.
     Expired,
     /// Not released: in line (or a token this room never issued, or one passed over for never confirming,
@@ -231,7 +231,7 @@ impl Producer {
             return Ok(Held::None);
         };
         Ok(match self.table.token(&token).await? {
-            Some(item) if item.is_valid_at(now_ms / 1000) => Held::Admitted(token),
+            Some(item) if item.is_valid_at(now_ms / 1000) => Held::Admitted(item),
             Some(_) => Held::Expired,
             None => Held::Waiting(token),
         })

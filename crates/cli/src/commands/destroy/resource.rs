@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::profile::Deployment;
-use crate::provision::{Ctx, apigw, dynamodb, events, iam, lambda, logs, s3, sqs};
+use crate::provision::{Ctx, apigw, dynamodb, events, iam, lambda, logs, pass, s3, sqs};
 use std::fmt;
 
 /// One resource of a room (or a kind of them that could not be listed).
@@ -26,6 +26,8 @@ pub(super) enum Resource {
     Bucket(String),
     Role(String),
     LogGroup(String),
+    /// The pass signing key's Secrets Manager secret.
+    Secret(String),
     /// Resources of this kind could not be listed, so none of them could be removed or checked.
     Unlisted(Kind),
 }
@@ -41,6 +43,7 @@ pub(super) enum Kind {
     Buckets,
     Roles,
     LogGroups,
+    Secrets,
 }
 
 impl fmt::Display for Resource {
@@ -55,6 +58,7 @@ impl fmt::Display for Resource {
             Resource::Bucket(n) => write!(f, "bucket {n}"),
             Resource::Role(n) => write!(f, "role {n}"),
             Resource::LogGroup(n) => write!(f, "log group {n}"),
+            Resource::Secret(n) => write!(f, "secret {n}"),
             Resource::Unlisted(kind) => write!(f, "{kind} (could not list)"),
         }
     }
@@ -71,6 +75,7 @@ impl fmt::Display for Kind {
             Kind::Buckets => "buckets",
             Kind::Roles => "roles",
             Kind::LogGroups => "log groups",
+            Kind::Secrets => "secrets",
         })
     }
 }
@@ -92,7 +97,7 @@ pub(super) async fn inventory(
             Vec::new()
         }
     });
-    let listings: [Listing; 8] = [
+    let listings: [Listing; 9] = [
         (Kind::Apis, apigw::find_apis(ctx).await, &|id| {
             Resource::Api {
                 name: api.clone(),
@@ -125,6 +130,11 @@ pub(super) async fn inventory(
             Kind::LogGroups,
             logs::existing_groups(ctx).await,
             &Resource::LogGroup,
+        ),
+        (
+            Kind::Secrets,
+            pass::existing_key(ctx).await,
+            &Resource::Secret,
         ),
     ];
     let mut out = Vec::new();

@@ -1,0 +1,197 @@
+//! The pass's signing key: a Secrets Manager secret holding the room's [`KeyRing`] (encrypted at rest
+//! with the account's `aws/secretsmanager` key; only the consumer's role may read it), and the public
+//! JWKS the gateway serves from the private bucket.
+//!
+//! Why Secrets Manager, at 100,000 releases a minute (1,667 passes a second):
+//! - a KMS asymmetric key signs inside KMS, and ECC `Sign` shares a quota of 300 requests a second
+//!   per account (and $0.15 per 10,000): short of the rate by 5x and about $90 an hour at full rate;
+//! - an SSM SecureString is free, but `GetParameter` allows 40 requests a second per account unless the
+//!   operator buys the account-wide higher throughput; a hundred consumers starting in the same second
+//!   would be throttled;
+//! - Secrets Manager answers 10,000 `GetSecretValue` a second, costs $0.40 a month per secret plus
+//!   $0.05 per 10,000 reads, and each consumer container reads it once per
+//!   [`beekeeper_core::pass::KEY_REFRESH_SECS`] (a few cents a sale). Signing happens in the consumer.
+
+use super::{Ctx, OrAbsent, backoff, retry};
+use crate::error::Result;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
+use aws_sdk_secretsmanager::types::Tag;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use beekeeper_core::names::PROFILE_TAG;
+use beekeeper_core::pass::KeyRing;
+
+/// Where the JWKS is kept in the bucket; the gateway serves it at `{room URL}.well-known/jwks.json`.
+pub(crate) const JWKS_KEY: &str = ".well-known/jwks.json";
+
+/// The ring as stored, or `None` when the profile has no key yet. A secret an operator deleted by hand
+/// (scheduled for deletion) is restored first: its key may have signed passes that are still valid.
+pub(crate) async fn read_ring(ctx: &Ctx) -> Result<Option<KeyRing>> {
+    let name = ctx.names.pass_secret();
+    let described = ctx
+        .aws
+        .secrets
+        .describe_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.aws.sdk("secretsmanager", "DescribeSecret"))?;
+    let Some(described) = described else {
+        return Ok(None);
+    };
+    if described.deleted_date().is_some() {
+        ctx.aws
+            .secrets
+            .restore_secret()
+            .secret_id(&name)
+            .send()
+            .await
+            .map_err(ctx.aws.sdk("secretsmanager", "RestoreSecret"))?;
+        ctx.out.changed(format!(
+            "restored the pass key secret {name}, which was scheduled for deletion"
+        ));
+    }
+    let out = ctx
+        .aws
+        .secrets
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("secretsmanager", "GetSecretValue"))?;
+    let ring = out
+        .secret_string()
+        .and_then(|s| serde_json::from_str::<KeyRing>(s).ok())
+        .ok_or_else(|| beekeeper_room::Error::Corrupt {
+            what: "pass key secret",
+            detail: format!(
+                "{name} does not hold a key ring; run `beekeeper rotate-key` to write a new key"
+            ),
+        })?;
+    Ok(Some(ring))
+}
+
+/// Makes sure the profile has a signing key for `issuer` (the room URL) and that the JWKS in `bucket`
+/// lists exactly the keys that can still verify a pass. Returns the ring as stored.
+pub(crate) async fn upsert_key(ctx: &Ctx, bucket: &str, issuer: &str, now: u64) -> Result<KeyRing> {
+    let ring = match read_ring(ctx).await? {
+        None => {
+            let ring = KeyRing::new(issuer, beekeeper_room::pass::generate_key()?);
+            create_secret(ctx, &ring).await?;
+            ctx.out.changed(format!(
+                "created the pass signing key {}",
+                ring.current.public.kid
+            ));
+            ring
+        }
+        Some(stored) => {
+            let mut ring = stored.clone();
+            ring.issuer = issuer.to_string();
+            ring.prune(now);
+            if ring != stored {
+                put_ring(ctx, &ring).await?;
+            }
+            ring
+        }
+    };
+    publish_jwks(ctx, bucket, &ring, now).await?;
+    Ok(ring)
+}
+
+fn ring_text(ring: &KeyRing) -> Result<String> {
+    Ok(
+        serde_json::to_string(ring).map_err(|e| beekeeper_room::Error::Corrupt {
+            what: "pass key ring",
+            detail: e.to_string(),
+        })?,
+    )
+}
+
+/// Creates the secret. A forced deletion (the last `destroy`) frees the name a few seconds later, not at
+/// once; until then AWS refuses the name as "scheduled for deletion", so that refusal is retried.
+async fn create_secret(ctx: &Ctx, ring: &KeyRing) -> Result<()> {
+    let text = ring_text(ring)?;
+    let create = || {
+        ctx.aws
+            .secrets
+            .create_secret()
+            .name(ctx.names.pass_secret())
+            .description("Beekeeper: the waiting room's pass signing key (ES256). Read by the consumer only.")
+            .secret_string(&text)
+            .tags(Tag::builder().key(PROFILE_TAG).value(ctx.tag_value()).build())
+            .send()
+    };
+    let name_still_taken = |e: &SdkError<CreateSecretError, HttpResponse>| {
+        e.as_service_error()
+            .is_some_and(|e| e.is_invalid_request_exception())
+    };
+    retry(backoff(30), create, name_still_taken)
+        .await
+        .map_err(ctx.aws.sdk("secretsmanager", "CreateSecret"))?;
+    Ok(())
+}
+
+/// Stores `ring` as the secret's new version; consumers pick it up within the refresh interval.
+pub(crate) async fn put_ring(ctx: &Ctx, ring: &KeyRing) -> Result<()> {
+    let text = ring_text(ring)?;
+    ctx.aws
+        .secrets
+        .put_secret_value()
+        .secret_id(ctx.names.pass_secret())
+        .secret_string(text)
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("secretsmanager", "PutSecretValue"))?;
+    Ok(())
+}
+
+/// Writes the JWKS (public halves only) where the gateway's `/.well-known/jwks.json` reads it.
+pub(crate) async fn publish_jwks(ctx: &Ctx, bucket: &str, ring: &KeyRing, now: u64) -> Result<()> {
+    ctx.aws
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(JWKS_KEY)
+        .content_type("application/json")
+        .body(ByteStream::from(ring.jwks(now).to_string().into_bytes()))
+        .send()
+        .await
+        .map_err(ctx.aws.sdk("s3", "PutObject"))?;
+    Ok(())
+}
+
+/// Deletes the secret at once, without the recovery window (which would also block the name for a
+/// redeploy for up to 30 days). `Ok(false)` when there was none.
+pub(crate) async fn delete_key(ctx: &Ctx) -> Result<bool> {
+    let deleted = ctx
+        .aws
+        .secrets
+        .delete_secret()
+        .secret_id(ctx.names.pass_secret())
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.aws.sdk("secretsmanager", "DeleteSecret"))?;
+    Ok(deleted.is_some())
+}
+
+/// The secret's name while it exists and is not being deleted.
+pub(crate) async fn existing_key(ctx: &Ctx) -> Result<Vec<String>> {
+    let name = ctx.names.pass_secret();
+    let described = ctx
+        .aws
+        .secrets
+        .describe_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .or_absent(|e| e.is_resource_not_found_exception())
+        .map_err(ctx.aws.sdk("secretsmanager", "DescribeSecret"))?;
+    Ok(match described {
+        Some(d) if d.deleted_date().is_none() => vec![name],
+        _ => Vec::new(),
+    })
+}

@@ -1,0 +1,239 @@
+//! The pass verifiers in `examples/` (Node with `jose`, Python with PyJWT, Rust with `jsonwebtoken` in an
+//! axum middleware) against the real `beekeeper dev`: each is the destination of a dev room, admits a
+//! visitor with the real pass the room gave them (fetching the room's JWKS), keeps its own session after,
+//! refuses a tampered pass, and sends a visitor without a session to the line.
+//!
+//! Needs `node` with `examples/node/node_modules` and the Python venv with PyJWT (`tests/setup` installs
+//! both); `BEEKEEPER_PYTHON` names another interpreter.
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process, killed when the test ends however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+async fn get_json(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+async fn wait_for(c: &reqwest::Client, url: &str, what: &str) {
+    let started = Instant::now();
+    while c.get(url).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what} did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A visitor's way through the dev room, as the page makes it: arrive, confirm, poll until admitted.
+/// Returns their token and the pass in the redirect.
+async fn admitted(c: &reqwest::Client, room: &str) -> (String, String) {
+    let page = c.get(room).send().await.unwrap();
+    let held: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| Some(v.to_str().ok()?.split(';').next()?.to_string()))
+        .collect();
+    let held = held.join("; ");
+    let token = beekeeper_core::cookie::find_token(&held).expect("a token cookie");
+    let confirm = c
+        .post(format!("{room}join"))
+        .header("accept", "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &held)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let poll = get_json(c.get(format!("{room}poll")).header("cookie", &held)).await;
+        if poll["admitted"] == true {
+            let redirect = reqwest::Url::parse(poll["redirect"].as_str().unwrap()).unwrap();
+            let pass = redirect
+                .query_pairs()
+                .find(|(k, _)| k == "bk_pass")
+                .map(|(_, v)| v.into_owned())
+                .expect("the redirect carries bk_pass");
+            return (token.to_string(), pass);
+        }
+        assert!(Instant::now() < deadline, "not admitted: {poll}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What every example must do with a real pass, a tampered one, and no pass at all.
+async fn check_site(c: &reqwest::Client, site: &str, room: &str, name: &str) {
+    let (token, pass) = admitted(c, room).await;
+    let enter = c
+        .get(format!("{site}/?bk_pass={pass}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enter.status(), 303, "{name}: a real pass starts a session");
+    let cookie = enter.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{name}: {cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_string();
+    let inside = c
+        .get(format!("{site}/"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inside.status(), 200, "{name}: the session lets them in");
+    let body: Value = inside.json().await.unwrap();
+    assert_eq!(body["welcome"], token.as_str(), "{name}: {body}");
+
+    // One character in the middle of the signature changed: a forged pass. (Not the last one: of its
+    // six bits only two are signature, and base64 decoders ignore the rest.)
+    let at = pass.len() - 20;
+    let was = &pass[at..=at];
+    let forged = format!(
+        "{}{}{}",
+        &pass[..at],
+        if was == "A" { "B" } else { "A" },
+        &pass[at + 1..]
+    );
+    let refused = c
+        .get(format!("{site}/?bk_pass={forged}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "{name}: a tampered pass is refused");
+    // The claims changed (another visitor's token): the signature no longer matches.
+    let mut parts: Vec<&str> = pass.split('.').collect();
+    let other = base64_json_with_sub(parts[1], "ZZZZZZZZZZZZZZZZZZZZZZ");
+    parts[1] = &other;
+    let swapped = c
+        .get(format!("{site}/?bk_pass={}", parts.join(".")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(swapped.status(), 403, "{name}: changed claims are refused");
+
+    let outside = c.get(format!("{site}/")).send().await.unwrap();
+    assert!(outside.status().is_redirection(), "{name}");
+    assert_eq!(
+        outside.headers()["location"],
+        room,
+        "{name}: no session, back to the line"
+    );
+}
+
+fn base64_json_with_sub(part: &str, sub: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut claims: Value = serde_json::from_slice(&b64.decode(part).unwrap()).unwrap();
+    claims["sub"] = sub.into();
+    b64.encode(serde_json::to_vec(&claims).unwrap())
+}
+
+/// The JWKS's `kid`s are the keys' RFC 7638 thumbprints as `jose` computes them (an independent check of
+/// the room's own computation).
+async fn kids_are_jose_thumbprints(c: &reqwest::Client, room: &str) {
+    let jwks = get_json(c.get(format!("{room}.well-known/jwks.json"))).await;
+    let script = "import { calculateJwkThumbprint } from 'jose'; \
+        const { keys } = JSON.parse(process.argv[1]); \
+        for (const k of keys) console.log(k.kid === await calculateJwkThumbprint(k) ? 'same' : 'differs');";
+    let out = Command::new("node")
+        .current_dir(repo().join("examples/node"))
+        .args(["--input-type=module", "-e", script, &jwks.to_string()])
+        .output()
+        .expect("node runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "same\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn start(cmd: &mut Command, room: &str, port: u16) -> Running {
+    Running(
+        cmd.env("BK_ROOM_URL", room)
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?} ({e}); run tests/setup first")),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_verifies_a_real_pass_from_dev_and_refuses_a_tampered_one() {
+    let (port, site_port) = (free_port(), free_port());
+    let room = format!("http://127.0.0.1:{port}/");
+    let site = format!("http://127.0.0.1:{site_port}");
+    let _dev = Running(
+        Command::new(env!("CARGO_BIN_EXE_beekeeper"))
+            .args(["dev", "--port", &port.to_string(), "--minute-secs", "2"])
+            .args(["--rate", "60", "--destination", &format!("{site}/")])
+            .env("BEEKEEPER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start beekeeper dev"),
+    );
+    let c = client();
+    wait_for(&c, &format!("{room}__dev/stats"), "beekeeper dev").await;
+
+    kids_are_jose_thumbprints(&c, &room).await;
+    {
+        let node = repo().join("examples/node/server.mjs");
+        let _site = start(Command::new("node").arg(node), &room, site_port);
+        wait_for(&c, &site, "the Node example").await;
+        check_site(&c, &site, &room, "node").await;
+    }
+    {
+        let python = std::env::var("BEEKEEPER_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo().join(".venv/bin/python"));
+        let server = repo().join("examples/python/server.py");
+        let _site = start(Command::new(python).arg(server), &room, site_port);
+        wait_for(&c, &site, "the Python example").await;
+        check_site(&c, &site, &room, "python").await;
+    }
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", site_port))
+        .await
+        .unwrap();
+    let gate = beekeeper_example_verifier::Gate::new(&room, &site);
+    let served =
+        tokio::spawn(
+            async move { axum::serve(listener, beekeeper_example_verifier::app(gate)).await },
+        );
+    check_site(&c, &site, &room, "rust").await;
+    served.abort();
+}
