@@ -108,7 +108,7 @@ async fn the_key_lives_in_secrets_manager_rotates_without_breaking_passes_and_go
         );
     }
     let published = jwks(&aws, &bucket).await;
-    assert_eq!(kids(&published), [first.current.public.kid.clone()]);
+    assert_eq!(kids(&published), [first.current.public.kid.as_str()]);
     assert!(!published.to_string().contains(&first.current.pkcs8));
     assert_eq!(published["keys"][0]["alg"], "ES256");
 
