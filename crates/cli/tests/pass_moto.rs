@@ -141,6 +141,30 @@ async fn the_key_lives_in_secrets_manager_rotates_without_breaking_passes_and_go
         ]
     );
 
+    // A ring nobody can read (edited by hand): deploy stops and names the fix, rotate-key replaces it
+    // whole, and deploy works again.
+    aws.secrets
+        .put_secret_value()
+        .secret_id(&secret)
+        .secret_string("not a ring")
+        .send()
+        .await
+        .unwrap();
+    let failed = room.run(&["deploy", "keys"], &[]);
+    assert!(!failed.status.success());
+    let err = common::stderr(&failed);
+    assert!(err.contains("rotate-key"), "{err}");
+    let replaced: Value =
+        serde_json::from_str(&room.ok(&["rotate-key", "keys", "--output", "json"], &[])).unwrap();
+    assert_eq!(replaced["previous_kid"], Value::Null);
+    let fresh = ring(&aws, &secret).await;
+    assert_eq!(fresh.issuer, first.issuer);
+    assert_eq!(
+        kids(&jwks(&aws, &bucket).await),
+        [fresh.current.public.kid.as_str()]
+    );
+    room.deploy_json();
+
     let text = room.destroy();
     assert!(text.contains("Nothing of \"keys\" is left"), "{text}");
     assert_eq!(

@@ -8,6 +8,7 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::provision::{Aws, Ctx, lock, pass, record::Recorder};
 use crate::ui::{Progress, Reporter};
+use beekeeper_core::pass::KeyRing;
 use serde::Serialize;
 use std::fmt;
 
@@ -16,7 +17,8 @@ use std::fmt;
 struct Rotated {
     profile: String,
     kid: String,
-    previous_kid: String,
+    /// `None` when the stored key ring could not be read (it was replaced whole).
+    previous_kid: Option<String>,
     /// Epoch seconds until which the previous key stays published.
     previous_published_until: u64,
     minutes_published: u64,
@@ -30,11 +32,19 @@ impl fmt::Display for Rotated {
             "room {}: passes are now signed with key {} (consumers switch within 5 minutes)",
             self.profile, self.kid
         )?;
-        write!(
-            f,
-            "the previous key {} stays in {} for {} more minutes, until every pass it signed has expired",
-            self.previous_kid, self.jwks_url, self.minutes_published
-        )
+        match &self.previous_kid {
+            Some(previous) => write!(
+                f,
+                "the previous key {previous} stays in {} for {} more minutes, until every pass it signed \
+                 has expired",
+                self.jwks_url, self.minutes_published
+            ),
+            None => write!(
+                f,
+                "the stored key could not be read, so it was replaced whole: passes it signed no longer \
+                 verify (visitors who hold one can still be checked with /client-check)"
+            ),
+        }
     }
 }
 
@@ -50,7 +60,9 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
     let ctx = Ctx::new(aws, Reporter::new(Progress::new(format)), name, record);
     // Not beside a deploy, which rewrites the same secret and JWKS.
     let lock = lock::acquire(&ctx, "rotate-key", false).await?;
-    let result = rotate(&ctx, &ctx.names.bucket(&suffix), c.room.session_minutes).await;
+    let issuer = c.profile.deployment.waiting_room_url.clone();
+    let bucket = ctx.names.bucket(&suffix);
+    let result = rotate(&ctx, &bucket, issuer.as_deref(), c.room.session_minutes).await;
     if let Some(lock) = lock {
         lock.release(&ctx).await;
     }
@@ -59,7 +71,7 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
     let until = ring
         .retired
         .iter()
-        .find(|k| k.public.kid == previous)
+        .find(|k| Some(&k.public.kid) == previous.as_ref())
         .map_or(now, |k| k.publish_until);
     output::print(
         format,
@@ -75,19 +87,29 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
     Ok(())
 }
 
-/// Stores the rotated ring, then publishes its JWKS; returns the ring and the replaced key's `kid`.
+/// Stores the rotated ring, then publishes its JWKS; returns the ring and the replaced key's `kid`. A ring
+/// that cannot be read is replaced by a new one for `issuer` (the room's URL): that is the way out.
 async fn rotate(
     ctx: &Ctx,
     bucket: &str,
+    issuer: Option<&str>,
     session_minutes: u32,
-) -> Result<(beekeeper_core::pass::KeyRing, String)> {
+) -> Result<(KeyRing, Option<String>)> {
     let step = ctx.out.step("New pass signing key");
-    let mut ring = pass::read_ring(ctx)
-        .await?
-        .ok_or_else(|| CliError::NotDeployed(ctx.profile.clone()))?;
-    let previous = ring.current.public.kid.clone();
     let now = now_secs();
-    ring.rotate(beekeeper_room::pass::generate_key()?, now, session_minutes);
+    let next = beekeeper_room::pass::generate_key()?;
+    let (ring, previous) = match (pass::read_ring(ctx).await, issuer) {
+        (Ok(Some(mut ring)), _) => {
+            let previous = ring.current.public.kid.clone();
+            ring.rotate(next, now, session_minutes);
+            (ring, Some(previous))
+        }
+        (Err(CliError::Room(beekeeper_room::Error::Corrupt { .. })), Some(issuer)) => {
+            (KeyRing::new(issuer, next), None)
+        }
+        (Ok(None), _) => return Err(CliError::NotDeployed(ctx.profile.clone())),
+        (Err(e), _) => return Err(e),
+    };
     pass::put_ring(ctx, &ring).await?;
     pass::publish_jwks(ctx, bucket, &ring, now).await?;
     step.done(&ring.current.public.kid);
