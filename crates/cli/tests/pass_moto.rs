@@ -112,8 +112,22 @@ async fn the_key_lives_in_secrets_manager_rotates_without_breaking_passes_and_go
     assert!(!published.to_string().contains(&first.current.pkcs8));
     assert_eq!(published["keys"][0]["alg"], "ES256");
 
-    // A redeploy keeps the key: passes already handed out stay verifiable.
-    room.deploy_json();
+    // A redeploy keeps the key: passes already handed out stay verifiable. Even when someone deleted
+    // the secret by hand meanwhile (with AWS's recovery window): it is restored, not replaced.
+    aws.secrets
+        .delete_secret()
+        .secret_id(&secret)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let again = room.deploy_json();
+    assert!(
+        again["changed"]
+            .to_string()
+            .contains("restored the pass key secret"),
+        "{again}"
+    );
     assert_eq!(ring(&aws, &secret).await.current, first.current);
 
     let before = std::time::SystemTime::now()

@@ -29,19 +29,10 @@ pub(crate) const JWKS_KEY: &str = ".well-known/jwks.json";
 /// (scheduled for deletion) is restored first: its key may have signed passes that are still valid.
 pub(crate) async fn read_ring(ctx: &Ctx) -> Result<Option<KeyRing>> {
     let name = ctx.names.pass_secret();
-    let described = ctx
-        .aws
-        .secrets
-        .describe_secret()
-        .secret_id(&name)
-        .send()
-        .await
-        .or_absent(|e| e.is_resource_not_found_exception())
-        .map_err(ctx.aws.sdk("secretsmanager", "DescribeSecret"))?;
-    let Some(described) = described else {
+    let Some(state) = secret_state(ctx).await? else {
         return Ok(None);
     };
-    if described.deleted_date().is_some() {
+    if state == Secret::BeingDeleted {
         ctx.aws
             .secrets
             .restore_secret()
@@ -180,18 +171,32 @@ pub(crate) async fn delete_key(ctx: &Ctx) -> Result<bool> {
 
 /// The secret's name while it exists and is not being deleted.
 pub(crate) async fn existing_key(ctx: &Ctx) -> Result<Vec<String>> {
-    let name = ctx.names.pass_secret();
+    Ok(match secret_state(ctx).await? {
+        Some(Secret::Live) => vec![ctx.names.pass_secret()],
+        _ => Vec::new(),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Secret {
+    Live,
+    /// Deleted with a recovery window (by hand; `destroy` deletes at once).
+    BeingDeleted,
+}
+
+/// What became of the profile's secret; `None` when there is none.
+async fn secret_state(ctx: &Ctx) -> Result<Option<Secret>> {
     let described = ctx
         .aws
         .secrets
         .describe_secret()
-        .secret_id(&name)
+        .secret_id(ctx.names.pass_secret())
         .send()
         .await
         .or_absent(|e| e.is_resource_not_found_exception())
         .map_err(ctx.aws.sdk("secretsmanager", "DescribeSecret"))?;
-    Ok(match described {
-        Some(d) if d.deleted_date().is_none() => vec![name],
-        _ => Vec::new(),
-    })
+    Ok(described.map(|d| match d.deleted_date() {
+        Some(_) => Secret::BeingDeleted,
+        None => Secret::Live,
+    }))
 }
