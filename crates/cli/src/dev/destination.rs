@@ -120,10 +120,10 @@ fn hh_mm_utc(epoch_secs: u64) -> String {
     format!("{:02}:{:02} UTC", day / 3600, day % 3600 / 60)
 }
 
-fn page(room: &str, verdict: Verdict) -> Response {
-    let line = format!("{room}/");
-    let link = format!("<a href=\"{0}\">{0}</a>", escape(&line));
-    let (status, verdict_id, heading, detail) = match verdict {
+/// What the page says for a verdict: (status, `data-verdict`, heading, detail), as escaped HTML.
+fn wording(room: &str, verdict: Verdict) -> (StatusCode, &'static str, String, String) {
+    let link = format!("<a href=\"{0}\">{0}</a>", escape(&format!("{room}/")));
+    match verdict {
         Verdict::Passed(c) => (
             StatusCode::OK,
             "admitted",
@@ -177,7 +177,11 @@ fn page(room: &str, verdict: Verdict) -> Response {
             "The waiting room did not answer".to_string(),
             format!("Asking <code>/client-check</code> failed: {}", escape(&e)),
         ),
-    };
+    }
+}
+
+fn page(room: &str, verdict: Verdict) -> Response {
+    let (status, verdict_id, heading, detail) = wording(room, verdict);
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
