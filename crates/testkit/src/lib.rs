@@ -1,10 +1,12 @@
-//! Starts `moto_server` for the emulator test suites: one process per test binary, on a free loopback
-//! port, gone when the binary exits. A missing moto fails the test loudly; it never skips.
+//! Starts `moto_server` for the emulator test suites (LocalStack for the full-stack suite: [`localstack`]):
+//! one process per test binary, on a free loopback port, gone when the binary exits. A missing moto fails
+//! the test loudly; it never skips.
 //!
 //! A server shared through a `static` is never dropped, so moto runs under a small shell that kills it as
 //! soon as the pipe to its standard input closes, which the OS does however the test binary ends.
 
 pub mod faults;
+pub mod localstack;
 mod process;
 
 pub use process::run_bounded;
@@ -35,7 +37,7 @@ impl Drop for Moto {
     }
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
@@ -54,11 +56,11 @@ pub fn moto_binary() -> PathBuf {
     PathBuf::from("moto_server")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .expect("no free loopback port for moto_server")
+        .expect("no free loopback port")
 }
 
 /// Starts a fresh moto server (each call is a separate, empty AWS). Panics with instructions if moto is

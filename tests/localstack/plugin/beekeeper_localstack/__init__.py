@@ -1,0 +1,1 @@
+"""Test-only LocalStack plugins for Beekeeper's full-stack suite (crates/cli/tests/localstack.rs)."""
