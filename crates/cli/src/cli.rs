@@ -42,6 +42,9 @@ pub(crate) enum Command {
     SetRate(SetRateArgs),
     /// Show whether the room is open, its rate, the line and what was released.
     Status(ProfileArg),
+    /// Walk the live room as a visitor would (page, poll, client-check, pass keys) and say what works;
+    /// the synthetic visitor never confirms its place, so it takes no real visitor's slot.
+    Verify(VerifyArgs),
     /// Move visitors from the dead-letter queue back into the line (see `status`).
     Redrive(ProfileArg),
     /// Replace the key that signs visitors' passes; the old public key stays published until every
@@ -127,6 +130,17 @@ pub(crate) struct DeployArgs {
     /// Where the `bootstrap.zip` of each function is (default: target/lambda).
     #[arg(long, env = "BEEKEEPER_LAMBDA_DIR")]
     pub lambda_dir: Option<PathBuf>,
+    /// Skip the synthetic visitor `deploy` sends through the room at the end (`beekeeper verify`).
+    #[arg(long, env = "BEEKEEPER_NO_VERIFY", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    pub profile: String,
+    /// Walk this URL instead of the deployed one (e.g. your own domain in front of the room).
+    #[arg(long)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -62,6 +62,17 @@ pub(crate) enum CliError {
         missing: Vec<String>,
         command: String,
     },
+    /// A zip whose `bootstrap` cannot run on the profile's Lambda architecture (or is no Linux program).
+    #[error("{} is not a Lambda package for {expected}: {problem}", path.display())]
+    UnusableZip {
+        path: PathBuf,
+        expected: &'static str,
+        problem: String,
+        command: String,
+    },
+    /// The synthetic visitor found a step of the live room failing (each step says what to do).
+    #[error("the room {profile:?} does not serve visitors yet")]
+    VerifyFailed { profile: String },
     /// A resource did not reach the state the next step needs in time.
     #[error("{what} did not become ready within {seconds} s")]
     NotReady { what: String, seconds: u64 },
@@ -152,6 +163,13 @@ impl CliError {
             CliError::MissingZips { command, .. } => Some(format!(
                 "build them with `{command}` (needs cargo-lambda), or point --lambda-dir / BEEKEEPER_LAMBDA_DIR at \
                  a directory holding {{crate}}/bootstrap.zip"
+            )),
+            CliError::VerifyFailed { profile } => Some(format!(
+                "fix the step marked FAIL as it says, then check again with `beekeeper verify {profile}`"
+            )),
+            CliError::UnusableZip { command, .. } => Some(format!(
+                "build the zips for the profile's architecture with `{command}`, or set the profile's \
+                 architecture to the zips' with `beekeeper init --profile P --architecture ...`"
             )),
             CliError::MissingInAnswer { .. } => Some(
                 "run the same command again, it picks up where it stopped; if this repeats, the endpoint \

@@ -6,14 +6,14 @@ use beekeeper_room::SystemClock;
 use beekeeper_room::aws::{DynamoTable, SecretKeys, SqsQueue};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::env::{ConsumerEnv, process_env};
+use beekeeper_room::startup::or_init_error;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = ConsumerEnv::read(process_env)
-        .inspect_err(|e| tracing::error!(error = %e, "consumer cannot start"))?;
+    let env = or_init_error("consumer", ConsumerEnv::read(process_env)).await?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let keys = SecretKeys::new(
         aws_sdk_secretsmanager::Client::new(&config),

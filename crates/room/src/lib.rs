@@ -15,6 +15,8 @@ pub mod memory;
 pub mod page;
 pub mod pass;
 pub mod producer;
+#[cfg(feature = "runtime")]
+pub mod startup;
 pub mod trigger;
 
 pub use backend::{

@@ -96,12 +96,23 @@ struct Proxy {
     injected: Arc<Injected>,
     /// How many more times each of `faults.scripted` plays.
     scripted_left: Mutex<Vec<u32>>,
+    invoked: Arc<Mutex<Vec<Invoked>>>,
+}
+
+/// A Lambda `Invoke` the proxy forwarded: which function, and its payload. moto accepts an asynchronous
+/// invocation without running anything, so a suite hands the payload to the function itself.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub function: String,
+    pub payload: Value,
 }
 
 /// A running proxy; stops when dropped.
 pub struct FaultProxy {
     pub endpoint: String,
     pub injected: Arc<Injected>,
+    /// Every Lambda invocation forwarded, in order.
+    pub invoked: Arc<Mutex<Vec<Invoked>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -119,6 +130,7 @@ pub async fn start(upstream: &str, faults: Faults) -> FaultProxy {
     let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
     let injected = Arc::new(Injected::default());
     let scripted_left = Mutex::new(faults.scripted.iter().map(|s| s.times).collect());
+    let invoked = Arc::new(Mutex::new(Vec::new()));
     let proxy = Arc::new(Proxy {
         upstream: upstream.trim_end_matches('/').to_string(),
         client: reqwest::Client::new(),
@@ -127,6 +139,7 @@ pub async fn start(upstream: &str, faults: Faults) -> FaultProxy {
         delivered: Mutex::default(),
         injected: injected.clone(),
         scripted_left,
+        invoked: invoked.clone(),
     });
     let app = axum::Router::new().fallback(handle).with_state(proxy);
     let task = tokio::spawn(async move {
@@ -135,6 +148,7 @@ pub async fn start(upstream: &str, faults: Faults) -> FaultProxy {
     FaultProxy {
         endpoint,
         injected,
+        invoked,
         task,
     }
 }
@@ -263,6 +277,7 @@ async fn handle(
         (Some(_), Some(r)) => Bytes::from(r.to_string()),
         _ => body,
     };
+    record_invocation(&p, &method, &uri, &body);
     let answer = forward(&p, method, &uri, &headers, body).await;
     let Ok((status, resp_headers, resp_body)) = answer else {
         return json_response(
@@ -288,6 +303,25 @@ async fn handle(
         }
     }
     builder.body(Body::from(resp_body)).unwrap_or_default()
+}
+
+/// Lambda's `Invoke` is `POST /2015-03-31/functions/{name}/invocations`.
+fn record_invocation(p: &Proxy, method: &Method, uri: &Uri, body: &[u8]) {
+    let path = uri.path();
+    let Some(name) = path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+    else {
+        return;
+    };
+    if method == Method::POST {
+        if let Ok(mut list) = p.invoked.lock() {
+            list.push(Invoked {
+                function: name.to_string(),
+                payload: serde_json::from_slice(body).unwrap_or(Value::Null),
+            });
+        }
+    }
 }
 
 async fn forward(

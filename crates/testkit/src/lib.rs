@@ -6,6 +6,7 @@
 //! soon as the pipe to its standard input closes, which the OS does however the test binary ends.
 
 pub mod faults;
+pub mod lambda_rt;
 pub mod localstack;
 mod process;
 

@@ -4,6 +4,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use beekeeper_room::aws::{DynamoTable, LambdaInvoker, SqsQueue};
 use beekeeper_room::env::{TriggerEnv, process_env};
+use beekeeper_room::startup::or_init_error;
 use beekeeper_room::trigger::Trigger;
 use beekeeper_room::{Clock, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -12,8 +13,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = TriggerEnv::read(process_env)
-        .inspect_err(|e| tracing::error!(error = %e, "trigger cannot start"))?;
+    let env = or_init_error("trigger", TriggerEnv::read(process_env)).await?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let trigger = Trigger::new(
         Arc::new(SqsQueue::new(

@@ -2,6 +2,7 @@
 //! parallel where independent, recording every resource in the profile as it goes. Run it again after
 //! any failure: each step picks up what exists.
 
+use super::verify::{self, Verified};
 use crate::cli::{DeployArgs, OutputFormat};
 use crate::error::{CliError, Result};
 use crate::output;
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
-/// What `deploy` prints; with `--output json` exactly these four fields.
+/// What `deploy` prints; with `--output json` these fields (`verify` absent with `--no-verify`).
 #[derive(Debug, Serialize)]
 pub(crate) struct Deployed {
     pub waiting_room_url: String,
@@ -27,6 +28,9 @@ pub(crate) struct Deployed {
     /// The public keys that verify `bk_pass` (its issuer is the waiting-room URL).
     pub jwks_url: String,
     pub changed: Vec<String>,
+    /// What the synthetic visitor found walking the new room.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verified>,
     #[serde(skip)]
     profile: String,
     #[serde(skip)]
@@ -67,6 +71,9 @@ impl fmt::Display for Deployed {
                 apigw::STAGE
             )?;
         }
+        if let Some(v) = &self.verify {
+            write!(f, "\n\n{v}")?;
+        }
         Ok(())
     }
 }
@@ -96,10 +103,37 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
             p = args.profile
         ))
     })?;
-    let result = deployed(&ctx, &config, &api)?;
+    let mut result = deployed(&ctx, &config, &api)?;
+    if !args.no_verify {
+        result.verify = Some(verify_room(&ctx, &api, &result.waiting_room_url).await);
+    }
     output::print(format, &result);
-    Ok(())
+    match &result.verify {
+        Some(v) if !v.ok => Err(CliError::VerifyFailed {
+            profile: args.profile,
+        }),
+        _ => Ok(()),
+    }
 }
+
+/// The synthetic visitor's walk through the new room, given a minute for a new stage to appear.
+async fn verify_room(ctx: &Ctx, api: &str, url: &str) -> Verified {
+    let url = match verify::emulator() {
+        Some(endpoint) => verify::emulator_stage_url(&endpoint, api),
+        None => url.to_string(),
+    };
+    let step = ctx.out.step("Synthetic visitor");
+    let report = verify::walk(&ctx.profile, &url, VERIFY_SETTLE).await;
+    if report.ok {
+        step.done(format!("{} steps passed", report.checks.len()));
+    } else {
+        step.failed(&"a step failed (see below)");
+    }
+    report
+}
+
+/// How long a new stage may take to answer the synthetic visitor (DNS for a new API, stage propagation).
+const VERIFY_SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Everything local, checked before anything is created so a missing build or logo costs nothing.
 /// Returns the functions' zips.
@@ -166,6 +200,7 @@ fn deployed(ctx: &Ctx, config: &RoomConfig, api: &str) -> Result<Deployed> {
         waiting_room_url,
         client_check_url,
         changed: ctx.out.changes(),
+        verify: None,
         profile: ctx.profile.clone(),
         emulator: std::env::var("AWS_ENDPOINT_URL")
             .ok()

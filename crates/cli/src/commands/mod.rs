@@ -10,6 +10,7 @@ mod redrive;
 mod room;
 mod rotate_key;
 mod status;
+mod verify;
 
 use crate::aws;
 use crate::cli::{Cli, Command, OutputFormat};
@@ -29,6 +30,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::On(p) => room::switch(&p.profile, true, format).await,
         Command::SetRate(args) => room::set_rate(args, format).await,
         Command::Status(p) => status::run(&p.profile, format).await,
+        Command::Verify(args) => verify::run(args, format).await,
         Command::Redrive(p) => redrive::run(&p.profile, format).await,
         Command::RotateKey(p) => rotate_key::run(&p.profile, format).await,
         Command::Destroy(args) => destroy::run(args, format).await,

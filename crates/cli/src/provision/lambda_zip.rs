@@ -40,6 +40,7 @@ impl Zips {
             let path = dir.join(f.crate_name()).join("bootstrap.zip");
             match std::fs::read(&path) {
                 Ok(bytes) => {
+                    check_bootstrap(&path, &bytes, arch)?;
                     zips.insert(f.part(), bytes);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -69,6 +70,75 @@ impl Zips {
     }
 }
 
+/// ELF `e_machine` of the two architectures Lambda runs (x86-64 is 62, AArch64 183).
+fn elf_machine(arch: Architecture) -> u16 {
+    match arch {
+        Architecture::X86_64 => 62,
+        Architecture::Arm64 => 183,
+    }
+}
+
+fn arch_name(arch: Architecture) -> &'static str {
+    match arch {
+        Architecture::X86_64 => "x86_64",
+        Architecture::Arm64 => "arm64",
+    }
+}
+
+/// The zip must hold a `bootstrap` that is a 64-bit Linux program for `arch`: Lambda accepts any zip, and
+/// a function built for the other architecture only fails at its first cold start (`Runtime.InvalidEntrypoint`,
+/// "exec format error"), in front of the crowd.
+fn check_bootstrap(path: &Path, zip: &[u8], arch: Architecture) -> Result<()> {
+    let problem = match bootstrap_head(zip) {
+        Ok(head) => elf_problem(&head, arch),
+        Err(p) => Some(p),
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(CliError::UnusableZip {
+            path: path.to_path_buf(),
+            expected: arch_name(arch),
+            problem,
+            command: build_command(arch),
+        }),
+    }
+}
+
+/// The first 20 bytes of the zip's `bootstrap`: the ELF identification and machine.
+fn bootstrap_head(zip: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip))
+        .map_err(|e| format!("it is not a readable zip ({e})"))?;
+    let entry = archive
+        .by_name("bootstrap")
+        .map_err(|_| "it has no `bootstrap` at its root, the program Lambda starts".to_string())?;
+    let mut head = Vec::with_capacity(20);
+    entry
+        .take(20)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("its `bootstrap` cannot be read ({e})"))?;
+    Ok(head)
+}
+
+fn elf_problem(head: &[u8], arch: Architecture) -> Option<String> {
+    if head.len() < 20 || &head[..4] != b"\x7fELF" {
+        return Some("its `bootstrap` is not a Linux program (no ELF header)".into());
+    }
+    if head[4] != 2 || head[5] != 1 {
+        return Some("its `bootstrap` is not a 64-bit little-endian Linux program".into());
+    }
+    let machine = u16::from_le_bytes([head[18], head[19]]);
+    if machine == elf_machine(arch) {
+        return None;
+    }
+    let found = match machine {
+        62 => "x86_64".to_string(),
+        183 => "arm64".to_string(),
+        m => format!("ELF machine {m}"),
+    };
+    Some(format!("its `bootstrap` is built for {found}"))
+}
+
 /// Lambda's `CodeSha256`: base64 of the zip's SHA-256.
 pub(crate) fn code_sha256(zip: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(zip))
@@ -87,6 +157,63 @@ mod tests {
              -p beekeeper-trigger-lambda -p beekeeper-consumer-lambda -p beekeeper-drt-lambda"
         );
         assert_eq!(build_command(Architecture::Arm64), format!("{x86} --arm64"));
+    }
+
+    /// A zip holding `bootstrap` with the given bytes (deflated, as cargo lambda writes it).
+    fn zip_with(name: &str, bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(bytes).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    fn elf(machine: u16) -> Vec<u8> {
+        let mut h = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+        h.resize(18, 0);
+        h.extend_from_slice(&machine.to_le_bytes());
+        h.resize(64, 0);
+        h
+    }
+
+    #[test]
+    fn a_bootstrap_for_the_other_architecture_is_refused_with_the_build_command() {
+        let p = Path::new("target/lambda/x/bootstrap.zip");
+        let arm = zip_with("bootstrap", &elf(183));
+        assert!(check_bootstrap(p, &arm, Architecture::Arm64).is_ok());
+        let e = check_bootstrap(p, &arm, Architecture::X86_64).unwrap_err();
+        assert!(
+            e.to_string().contains("not a Lambda package for x86_64"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("built for arm64"), "{e}");
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.contains(&build_command(Architecture::X86_64)),
+            "{hint}"
+        );
+        let x86 = zip_with("bootstrap", &elf(62));
+        let e = check_bootstrap(p, &x86, Architecture::Arm64).unwrap_err();
+        assert!(e.to_string().contains("built for x86_64"), "{e}");
+        assert!(e.hint().unwrap().contains("--arm64"));
+    }
+
+    #[test]
+    fn a_zip_without_a_linux_bootstrap_is_refused() {
+        let p = Path::new("z.zip");
+        for (zip, says) in [
+            (b"not a zip".to_vec(), "not a readable zip"),
+            (zip_with("main", &elf(62)), "no `bootstrap`"),
+            (
+                zip_with("bootstrap", b"#!/bin/sh\necho hi\n"),
+                "no ELF header",
+            ),
+            (zip_with("bootstrap", &elf(62)[..12]), "no ELF header"),
+        ] {
+            let e = check_bootstrap(p, &zip, Architecture::X86_64).unwrap_err();
+            assert!(e.to_string().contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -1,0 +1,186 @@
+//! Prints the functions' footprint: each release zip's size and architecture, the cold-start init time of
+//! its `bootstrap` (process start to its first `/next` on the Runtime API) and warm-invocation medians, run
+//! as `lambda_runtime.rs` runs them (the environment `deploy` set on moto, real events). A measurement, not
+//! a test: it asserts nothing about time. Run it with
+//!
+//!     cargo test -p beekeeper --features test-knobs --test lambda_footprint
+//!
+//! after `cargo lambda build --release` (see README). Warm figures include moto's own answer time on
+//! loopback (a few milliseconds per DynamoDB or SQS call), so they bound the functions' overhead from above.
+
+mod common;
+
+use beekeeper_testkit::lambda_rt::{Outcome, Sandbox, Started, unpack_bootstrap};
+use common::Room;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const COLD_STARTS: usize = 15;
+const WARM_CALLS: usize = 40;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn zip_path(function: &str) -> PathBuf {
+    workspace().join(format!(
+        "target/lambda/beekeeper-{function}-lambda/bootstrap.zip"
+    ))
+}
+
+fn fixture(name: &str) -> Value {
+    let path = workspace().join("crates/room/tests/fixtures").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs.get(xs.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn elf_arch(bootstrap: &Path) -> &'static str {
+    let head = std::fs::read(bootstrap).unwrap_or_default();
+    match head.get(18..20).map(|m| u16::from_le_bytes([m[0], m[1]])) {
+        Some(62) => "x86_64",
+        Some(183) => "arm64",
+        _ => "unknown",
+    }
+}
+
+async fn env_of(room: &Room, aws: &common::Aws, function: &str) -> HashMap<String, String> {
+    let conf = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(format!("{}{function}", room.prefix()))
+        .send()
+        .await
+        .unwrap();
+    let mut env = conf
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in [
+        ("AWS_REGION", room.region.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_ENDPOINT_URL", room.moto.endpoint.as_str()),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    env
+}
+
+/// Init times of `COLD_STARTS` fresh processes.
+async fn cold_starts(
+    bootstrap: &Path,
+    function: &str,
+    env: &HashMap<String, String>,
+) -> Vec<Duration> {
+    let mut inits = Vec::new();
+    for _ in 0..COLD_STARTS {
+        let mut sandbox = Sandbox::start(bootstrap, function, env).await.unwrap();
+        match sandbox.started(Duration::from_secs(10)).await {
+            Started::Ready(d) => inits.push(d),
+            other => panic!("{function} did not start: {other:?}"),
+        }
+    }
+    inits
+}
+
+/// Median of `WARM_CALLS` invocations of one warm process with `event` (after one to warm it).
+async fn warm(
+    bootstrap: &Path,
+    function: &str,
+    env: &HashMap<String, String>,
+    event: &Value,
+) -> Duration {
+    let mut sandbox = Sandbox::start(bootstrap, function, env).await.unwrap();
+    let _ = sandbox.started(Duration::from_secs(10)).await;
+    let mut times = Vec::new();
+    for i in 0..=WARM_CALLS {
+        let (outcome, took) = sandbox
+            .invoke(event, Duration::from_secs(30))
+            .await
+            .unwrap();
+        if let Outcome::Error(e) = outcome {
+            panic!("{function} failed: {e}\n{}", sandbox.log());
+        }
+        if i > 0 {
+            times.push(took);
+        }
+    }
+    median(times)
+}
+
+/// The event each function is measured with: a visitor's first `GET /`, the trigger's and drt's
+/// schedule event, and a consumer task with nothing to release.
+fn event_for(function: &str) -> Value {
+    match function {
+        "producer" => fixture("apigw-arrival.json"),
+        "consumer" => {
+            json!({"index": 0, "of": 1, "messages": 0, "total": 0, "batch": 10, "window_ms": 60000,
+                             "minute_ms": (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+                                 .unwrap().as_millis() as u64 / 60000) * 60000})
+        }
+        _ => fixture("eventbridge-scheduled.json"),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let room = Room::new("footprint", "us-east-1", true);
+    room.deploy_json();
+    let aws = room.aws().await;
+    let dir = tempfile::tempdir().unwrap();
+    println!(
+        "{:<9} {:>9} {:>11} {:>7} {:>11} {:>12}  warm event",
+        "function", "zip", "bootstrap", "arch", "init (med)", "warm (med)"
+    );
+    for function in common::FUNCTIONS {
+        let zip = zip_path(function);
+        let zip_bytes = std::fs::metadata(&zip)
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing: run `cargo lambda build --release` first",
+                    zip.display()
+                )
+            })
+            .len();
+        let bootstrap = unpack_bootstrap(&zip, &dir.path().join(function)).unwrap();
+        let size = std::fs::metadata(&bootstrap).unwrap().len();
+        let mut env = env_of(&room, &aws, function).await;
+        if function == "drt" {
+            // The probe goes to a page that answers at once, not to the profile's (unreachable) shop.
+            env.insert("BK_HEALTH_URL".into(), format!("{}/", room.moto.endpoint));
+        }
+        let init = median(cold_starts(&bootstrap, function, &env).await);
+        let event = event_for(function);
+        let warm = warm(&bootstrap, function, &env, &event).await;
+        println!(
+            "{function:<9} {:>6.2} MB {:>8.2} MB {:>7} {:>11} {:>12}  {}",
+            zip_bytes as f64 / 1e6,
+            size as f64 / 1e6,
+            elf_arch(&bootstrap),
+            ms(init),
+            ms(warm),
+            if function == "producer" {
+                "GET / (first visit)"
+            } else if function == "consumer" {
+                "empty task"
+            } else {
+                "schedule"
+            }
+        );
+    }
+    println!(
+        "({COLD_STARTS} cold starts and {WARM_CALLS} warm calls per function; warm calls answered by moto)"
+    );
+    room.destroy();
+}

@@ -1,0 +1,340 @@
+//! The four Lambda binaries as Lambda runs them: each release `bootstrap`, unpacked from the zip `deploy`
+//! uploads, started under a Runtime API with the environment `deploy` gave the function on moto, and fed the
+//! events API Gateway and EventBridge send. Effects are read back from SQS and DynamoDB. Needs the release
+//! zips (`tests/run` builds them first).
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use beekeeper_testkit::faults::{self, Faults};
+use beekeeper_testkit::lambda_rt::{Outcome, Sandbox, Started, unpack_bootstrap};
+use common::Room;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const START: Duration = Duration::from_secs(10);
+const CALL: Duration = Duration::from_secs(30);
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The release zip of `function`, as `cargo lambda build --release` left it.
+fn release_zip(function: &str) -> PathBuf {
+    let zip = workspace().join(format!(
+        "target/lambda/beekeeper-{function}-lambda/bootstrap.zip"
+    ));
+    assert!(
+        zip.exists(),
+        "{} is missing: build the zips first with `cargo lambda build --release --output-format zip \
+         -p beekeeper-producer-lambda -p beekeeper-trigger-lambda -p beekeeper-consumer-lambda \
+         -p beekeeper-drt-lambda` (tests/run does)",
+        zip.display()
+    );
+    zip
+}
+
+fn fixture(name: &str) -> Value {
+    let path = workspace().join("crates/room/tests/fixtures").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// What Lambda adds to a function's own variables: its region and the role's credentials (here moto's),
+/// and where the SDK clients go (`endpoint`: moto or a proxy in front of it).
+fn platform_env(region: &str, endpoint: &str) -> HashMap<String, String> {
+    [
+        ("AWS_REGION", region),
+        ("AWS_DEFAULT_REGION", region),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// The variables `deploy` set on the function, read back from moto.
+async fn deployed_env(aws: &common::Aws, name: &str) -> HashMap<String, String> {
+    let conf = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    conf.environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Starts `function`'s bootstrap with `env` and insists that it starts.
+async fn start(function: &str, dir: &Path, env: &HashMap<String, String>) -> Sandbox {
+    let bootstrap = unpack_bootstrap(&release_zip(function), &dir.join(function)).unwrap();
+    let mut sandbox = Sandbox::start(&bootstrap, function, env).await.unwrap();
+    match sandbox.started(START).await {
+        Started::Ready(_) => sandbox,
+        other => panic!(
+            "{function} did not start: {other:?}\nlog:\n{}",
+            sandbox.log()
+        ),
+    }
+}
+
+async fn call(sandbox: &mut Sandbox, event: &Value) -> Outcome {
+    sandbox.invoke(event, CALL).await.unwrap().0
+}
+
+fn response(outcome: Outcome, sandbox: &Sandbox) -> Value {
+    match outcome {
+        Outcome::Response(v) => v,
+        Outcome::Error(e) => panic!("{} failed: {e}\nlog:\n{}", sandbox.name, sandbox.log()),
+    }
+}
+
+/// Every value of header `name` in a proxy response, from both forms API Gateway accepts.
+fn header_values(resp: &Value, name: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    for form in ["headers", "multiValueHeaders"] {
+        let Some(map) = resp[form].as_object() else {
+            continue;
+        };
+        for (k, v) in map {
+            if k.eq_ignore_ascii_case(name) {
+                match v {
+                    Value::Array(vs) => {
+                        all.extend(vs.iter().filter_map(Value::as_str).map(String::from))
+                    }
+                    Value::String(s) => all.push(s.clone()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    all
+}
+
+/// The `bk_token=…` pair a proxy response sets; the cookie must be HttpOnly, Secure and SameSite.
+fn set_cookie(resp: &Value) -> String {
+    let all = header_values(resp, "set-cookie");
+    let cookie = all
+        .iter()
+        .find(|c| c.starts_with("bk_token="))
+        .unwrap_or_else(|| panic!("no bk_token cookie in {resp}"));
+    for attribute in ["HttpOnly", "Secure", "SameSite="] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    cookie.split(';').next().unwrap_or_default().to_string()
+}
+
+fn with_cookie(mut event: Value, cookie: &str) -> Value {
+    event["headers"]["cookie"] = json!(cookie);
+    event["multiValueHeaders"]["cookie"] = json!([cookie]);
+    event
+}
+
+fn now_schedule_event() -> Value {
+    let mut event = fixture("eventbridge-scheduled.json");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let time = aws_smithy_types::DateTime::from_secs(now as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
+    event["time"] = json!(time);
+    event
+}
+
+async fn queued(aws: &common::Aws, room: &Room) -> u64 {
+    let url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(format!("{}queue", room.prefix()))
+        .send()
+        .await
+        .unwrap();
+    let attrs = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url.queue_url().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn token_item(
+    aws: &common::Aws,
+    room: &Room,
+    token: &str,
+) -> HashMap<String, AttributeValue> {
+    aws.ddb
+        .get_item()
+        .table_name(format!("{}table", room.prefix()))
+        .key("pk", AttributeValue::S(token.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A visitor's whole way through the real binaries: the producer gives a place (`GET /`) and takes the
+/// confirmation (`POST /join`), the trigger plans the minute from a schedule event and asks Lambda to run a
+/// consumer, that consumer's own payload releases the visitor with a signed pass, and the producer then
+/// sends them on. A malformed event gets an error answer and the producer keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_functions_take_a_visitor_from_arrival_to_release() {
+    let room = Room::new("rtwalk", "us-east-1", false);
+    room.deploy_json();
+    let aws = room.aws().await;
+    let dir = tempfile::tempdir().unwrap();
+    let moto = room.moto.endpoint.clone();
+    let env = |f: &str, endpoint: &str| {
+        let name = format!("{}{f}", room.prefix());
+        let aws = &aws;
+        let region = room.region.clone();
+        let endpoint = endpoint.to_string();
+        async move {
+            let mut env = deployed_env(aws, &name).await;
+            env.extend(platform_env(&region, &endpoint));
+            env
+        }
+    };
+    let mut producer = start("producer", dir.path(), &env("producer", &moto).await).await;
+
+    // A newcomer gets the page and nothing queued: a link scanner that stops here costs nobody a slot.
+    let page = response(
+        call(&mut producer, &fixture("apigw-arrival.json")).await,
+        &producer,
+    );
+    assert_eq!(page["statusCode"], 200, "{page}");
+    assert!(header_values(&page, "content-type")[0].starts_with("text/html"));
+    assert!(header_values(&page, "set-cookie").is_empty(), "{page}");
+    assert_eq!(queued(&aws, &room).await, 0, "GET / queues nothing");
+
+    // A payload that is no API Gateway event: an error answer, and the same process serves the next one.
+    match call(&mut producer, &json!(["not", "an", "event"])).await {
+        Outcome::Error(e) => assert!(e["errorMessage"].is_string(), "{e}"),
+        other => panic!("a malformed event was answered {other:?}"),
+    }
+    assert!(
+        producer.running(),
+        "the producer exited after a malformed event"
+    );
+
+    // The page's POST /join takes the place and sets the token cookie.
+    let joined = response(
+        call(&mut producer, &fixture("apigw-join.json")).await,
+        &producer,
+    );
+    assert_eq!(joined["statusCode"], 200, "{joined}");
+    let cookie = set_cookie(&joined);
+    let token = cookie.trim_start_matches("bk_token=").to_string();
+    assert_eq!(queued(&aws, &room).await, 1, "the join queues one place");
+
+    // The trigger's invocations go through a proxy that records them: moto accepts them without running.
+    let proxy = faults::start(&moto, Faults::default()).await;
+    let mut trigger = start(
+        "trigger",
+        dir.path(),
+        &env("trigger", &proxy.endpoint).await,
+    )
+    .await;
+    let report = response(call(&mut trigger, &now_schedule_event()).await, &trigger);
+    let invoked = proxy.invoked.lock().unwrap().clone();
+    let task = invoked
+        .iter()
+        .find(|i| i.function == format!("{}consumer", room.prefix()))
+        .unwrap_or_else(|| panic!("the trigger started no consumer: {report}"))
+        .payload
+        .clone();
+    assert_eq!(task["messages"], 1, "{task}");
+
+    let mut consumer = start("consumer", dir.path(), &env("consumer", &moto).await).await;
+    let released = response(call(&mut consumer, &task).await, &consumer);
+    let item = token_item(&aws, &room, &token).await;
+    assert!(!item.is_empty(), "{token} was not released: {released}");
+    let pass = item
+        .get("pass")
+        .and_then(|p| p.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        pass.split('.').count(),
+        3,
+        "no signed pass on the token item: {item:?}"
+    );
+
+    let sent_on = response(
+        call(
+            &mut producer,
+            &with_cookie(fixture("apigw-arrival.json"), &cookie),
+        )
+        .await,
+        &producer,
+    );
+    assert_eq!(sent_on["statusCode"], 302, "{sent_on}");
+    let location = header_values(&sent_on, "location").join("");
+    assert!(
+        location.starts_with("https://shop.example.com/sale"),
+        "{location}"
+    );
+    assert!(
+        location.contains(&format!("bk_token={token}")),
+        "{location}"
+    );
+    assert!(location.contains(&format!("bk_pass={pass}")), "{location}");
+    room.destroy();
+}
+
+/// A function started without a variable `deploy` sets fails its start with the variable's name, reported
+/// to Lambda as the init error (what the failed invocation and the console show).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_variable_is_an_init_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = platform_env("us-east-1", "http://127.0.0.1:9");
+    for (function, missing, given) in [
+        ("producer", "BK_QUEUE_URL", vec![("BK_TABLE", "t")]),
+        (
+            "consumer",
+            "BK_PASS_SECRET",
+            vec![("BK_TABLE", "t"), ("BK_QUEUE_URL", "q")],
+        ),
+        (
+            "trigger",
+            "BK_CONSUMER_FUNCTION",
+            vec![("BK_TABLE", "t"), ("BK_QUEUE_URL", "q")],
+        ),
+        ("drt", "BK_TABLE", vec![]),
+    ] {
+        let mut env = base.clone();
+        env.extend(given.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let bootstrap =
+            unpack_bootstrap(&release_zip(function), &dir.path().join(function)).unwrap();
+        let mut sandbox = Sandbox::start(&bootstrap, function, &env).await.unwrap();
+        match sandbox.started(START).await {
+            Started::InitError(e) => {
+                let message = e["errorMessage"].as_str().unwrap_or_default();
+                assert!(message.contains(missing), "{function}: {e}");
+                assert!(message.contains("beekeeper deploy"), "{function}: {e}");
+            }
+            other => panic!(
+                "{function} without {missing}: {other:?}\nlog:\n{}",
+                sandbox.log()
+            ),
+        }
+    }
+}
