@@ -138,7 +138,8 @@ pub(crate) struct DeployArgs {
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     pub profile: String,
-    /// Walk this URL instead of the deployed one (e.g. your own domain in front of the room).
+    /// Walk this URL instead of the deployed one (your own domain in front of the room, or `beekeeper
+    /// dev`); the profile then only names the commands the fixes suggest.
     #[arg(long)]
     pub url: Option<String>,
 }

@@ -314,7 +314,21 @@ async fn local_problems_are_reported_before_anything_is_created() {
         ),
         "{err}"
     );
+    // The profile is arm64 (see common::Room): zips built for x86_64 would only fail at the first cold
+    // start, so deploy refuses them with the command that builds the right ones.
     room.write_zip("consumer", "consumer v1");
+    room.edit_room(|r| {
+        r.insert("architecture".into(), "x86_64".into());
+    });
+    let out = room.run(&["deploy", "nozip"], &[]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("is not a Lambda package for x86_64"), "{err}");
+    assert!(err.contains("built for arm64"), "{err}");
+    assert!(err.contains("-p beekeeper-drt-lambda`"), "{err}");
+    room.edit_room(|r| {
+        r.insert("architecture".into(), "arm64".into());
+    });
     room.edit_room(|r| {
         r.insert(
             "logo".into(),

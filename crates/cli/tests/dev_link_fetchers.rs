@@ -4,6 +4,9 @@
 //! confirms theirs the way the page does (its first scheduled poll is a `POST /join`) and must be the
 //! first one released, within a few release "minutes", not after the 300. Measured in issue 8 before
 //! the arrival design changed: the visitor waited 56 s behind 300 of them at 30 per 5-second "minute".
+//!
+//! `beekeeper verify` sends the same kind of visitor on purpose, so it is checked here too: it walks the
+//! dev room, and its place is never released.
 
 use serde_json::Value;
 use std::net::TcpListener;
@@ -144,5 +147,72 @@ async fn three_hundred_link_fetches_ahead_do_not_delay_a_real_visitor() {
     eprintln!(
         "# admitted {:.1} s after arriving behind 300 link fetches",
         waited.as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_walks_the_room_and_its_visitor_takes_nobodys_slot() {
+    let port = free_port_pair();
+    let bin = env!("CARGO_BIN_EXE_beekeeper");
+    let _server = Server(
+        Command::new(bin)
+            .args(["dev", "--port", &port.to_string(), "--minute-secs", "2"])
+            .env("BEEKEEPER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start beekeeper dev"),
+    );
+    let origin = format!("http://127.0.0.1:{port}");
+    let c = reqwest::Client::new();
+    let started = Instant::now();
+    while c.get(format!("{origin}/__dev/stats")).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "dev did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let verify = |url: String| {
+        Command::new(bin)
+            .args(["verify", "demo", "--url", &url, "--output", "json"])
+            .env("BEEKEEPER_CONFIG_DIR", "/nonexistent/beekeeper-config")
+            .output()
+            .unwrap()
+    };
+    let out = verify(format!("{origin}/"));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{report}");
+    let steps: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["page", "poll", "client-check", "jwks"], "{report}");
+
+    // Four release "minutes" later its unconfirmed place is still not released: it takes no slot (the
+    // release passes such places over once their first poll is overdue: see the test above).
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let s = stats(&c, &origin).await;
+    assert_eq!(
+        (s["arrived"].as_u64(), s["released"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+
+    // Nothing listening: the page step fails with what to do, and the exit code says so.
+    let nobody = free_port_pair();
+    let out = verify(format!("http://127.0.0.1:{nobody}"));
+    assert!(!out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["checks"][0]["step"], "page");
+    assert!(
+        report["checks"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("beekeeper verify demo"),
+        "{report}"
     );
 }

@@ -215,15 +215,16 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
     };
     let mut producer = start("producer", dir.path(), &env("producer", &moto).await).await;
 
-    // A newcomer gets the page and nothing queued: a link scanner that stops here costs nobody a slot.
+    // A newcomer gets the page and a place, unconfirmed until the page's first poll (`POST /join`).
     let page = response(
         call(&mut producer, &fixture("apigw-arrival.json")).await,
         &producer,
     );
     assert_eq!(page["statusCode"], 200, "{page}");
     assert!(header_values(&page, "content-type")[0].starts_with("text/html"));
-    assert!(header_values(&page, "set-cookie").is_empty(), "{page}");
-    assert_eq!(queued(&aws, &room).await, 0, "GET / queues nothing");
+    let cookie = set_cookie(&page);
+    let token = cookie.trim_start_matches("bk_token=").to_string();
+    assert_eq!(queued(&aws, &room).await, 1, "GET / queues one place");
 
     // A payload that is no API Gateway event: an error answer, and the same process serves the next one.
     match call(&mut producer, &json!(["not", "an", "event"])).await {
@@ -235,15 +236,15 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
         "the producer exited after a malformed event"
     );
 
-    // The page's POST /join takes the place and sets the token cookie.
-    let joined = response(
-        call(&mut producer, &fixture("apigw-join.json")).await,
-        &producer,
-    );
+    // The page's POST /join confirms the place; nothing more is queued.
+    let join = with_cookie(fixture("apigw-join.json"), &cookie);
+    let joined = response(call(&mut producer, &join).await, &producer);
     assert_eq!(joined["statusCode"], 200, "{joined}");
-    let cookie = set_cookie(&joined);
-    let token = cookie.trim_start_matches("bk_token=").to_string();
-    assert_eq!(queued(&aws, &room).await, 1, "the join queues one place");
+    assert_eq!(
+        queued(&aws, &room).await,
+        1,
+        "a confirmation queues nothing more"
+    );
 
     // The trigger's invocations go through a proxy that records them: moto accepts them without running.
     let proxy = faults::start(&moto, Faults::default()).await;

@@ -2,9 +2,9 @@
 //! destination's backend do: the page (`GET /`), `/poll`, `/client-check` and the JWKS. Each step is
 //! reported with its time and, when it fails, what to do. `deploy` runs it last.
 //!
-//! The synthetic visitor never costs a real one a slot: like a link scanner it only fetches the page, and
-//! a place is taken only by the page's own `POST /join`. It polls and asks the gate with a token the room
-//! never issued, which must be refused.
+//! The synthetic visitor never costs a real one a slot: like a link scanner it fetches the page and never
+//! confirms the place that gives it (no `POST /join`), so the release passes that place over uncounted.
+//! It polls and asks the gate with a token the room never issued, which must be refused.
 
 mod steps;
 
@@ -61,11 +61,15 @@ impl fmt::Display for Verified {
 }
 
 pub(crate) async fn run(args: VerifyArgs, format: OutputFormat) -> Result<()> {
-    let path = profile::config_path()?;
-    let profile = ConfigFile::load(&path)?.get(&args.profile)?.clone();
+    // With --url the profile only names the commands the fixes suggest: it need not exist here.
     let url = match args.url {
         Some(u) => normalise(&u),
-        None => room_url(&args.profile, &profile)?,
+        None => {
+            let profile = ConfigFile::load(&profile::config_path()?)?
+                .get(&args.profile)?
+                .clone();
+            room_url(&args.profile, &profile)?
+        }
     };
     let report = walk(&args.profile, &url, Duration::ZERO).await;
     output::print(format, &report);

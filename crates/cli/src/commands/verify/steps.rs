@@ -8,7 +8,7 @@ use reqwest::{Client, Response, StatusCode, header};
 use std::time::{Duration, Instant};
 
 /// A token no room ever issued (22 base64url characters, as tokens are). The synthetic visitor polls and
-/// asks the gate with it: taking a real token would need `POST /join`, which takes a place in line.
+/// asks the gate with it: its own token is never released, so it would say no more.
 const MADE_UP_TOKEN: &str = "verifyVerifyVerify0000";
 
 /// What the page step learnt.
@@ -87,14 +87,22 @@ fn page_answer(r: Response, name: &str, millis: u64) -> (Check, Entry) {
         );
         return (check, Entry::Failed);
     }
+    let cookie = r
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{TOKEN_COOKIE}=")))
+        .map(str::to_string);
     let problem = page_problem(
         &header_str(&r, header::CONTENT_TYPE),
         &header_str(&r, header::CONTENT_SECURITY_POLICY),
         &header_str(&r, header::X_CONTENT_TYPE_OPTIONS),
-    );
+    )
+    .or_else(|| cookie_problem(cookie.as_deref(), r.url().scheme() == "https"));
     match problem {
         None => {
-            let detail = "200, the waiting page (no place taken: that needs the page's POST /join)";
+            let detail = "200, the waiting page and an unconfirmed place (passed over at release)";
             (ok("page", millis, detail.into()), Entry::Open)
         }
         Some(problem) => {
@@ -117,6 +125,22 @@ fn page_problem(content_type: &str, csp: &str, nosniff: &str) -> Option<String> 
     } else {
         None
     }
+}
+
+/// A newcomer's token cookie: out of scripts' reach, never sent cross-site, and over https only.
+fn cookie_problem(set_cookie: Option<&str>, https: bool) -> Option<String> {
+    let Some(c) = set_cookie else {
+        return Some(format!("a newcomer got no {TOKEN_COOKIE} cookie"));
+    };
+    let wanted: &[&str] = if https {
+        &["HttpOnly", "SameSite=", "Secure"]
+    } else {
+        &["HttpOnly", "SameSite="]
+    };
+    wanted
+        .iter()
+        .find(|a| !c.contains(*a))
+        .map(|a| format!("the {TOKEN_COOKIE} cookie lacks {a}"))
 }
 
 fn page_fix(status: StatusCode, name: &str) -> String {
@@ -351,6 +375,25 @@ mod tests {
         assert!(jwks_problem(&private).unwrap().contains("PRIVATE"));
         let rsa = json!({"keys": [{"kty": "RSA", "kid": "k1"}]});
         assert!(jwks_problem(&rsa).unwrap().contains("not a P-256 key"));
+    }
+
+    #[test]
+    fn the_token_cookie_must_be_httponly_samesite_and_secure_over_https() {
+        let good = "bk_token=abc; Path=/live/; HttpOnly; Secure; SameSite=Lax";
+        assert_eq!(cookie_problem(Some(good), true), None);
+        assert!(cookie_problem(None, true).unwrap().contains("no bk_token"));
+        let plain = "bk_token=abc; Path=/; HttpOnly; SameSite=Lax";
+        assert_eq!(cookie_problem(Some(plain), false), None);
+        assert!(
+            cookie_problem(Some(plain), true)
+                .unwrap()
+                .contains("Secure")
+        );
+        assert!(
+            cookie_problem(Some("bk_token=abc; Secure"), true)
+                .unwrap()
+                .contains("HttpOnly")
+        );
     }
 
     #[test]
