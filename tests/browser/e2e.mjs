@@ -8,23 +8,17 @@
 // Run: cargo build -p beekeeper && npm ci --prefix tests/browser && node tests/browser/e2e.mjs
 // BEEKEEPER_BIN overrides the binary (default target/debug/beekeeper); CHROMIUM the browser.
 
-import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { browserArgs, chromiumPath, launch, log, root, run, shots, sleep, step, waitFor } from "./harness.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
-const shots = path.join(here, "screenshots");
 const bin = process.env.BEEKEEPER_BIN || path.join(root, "target/debug/beekeeper");
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const DEADLINE_MS = 150_000; // the whole run, start to finish
-const browserArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const MINUTE_SECS = 5; // a release "minute", so admission comes within seconds
 // The room starts at 1 visitor a "minute" with twenty people ahead of ours, so nobody we watch can be
 // released before the 21st tick (105 s after start) while the waiting-page steps run; the admission step
@@ -32,11 +26,7 @@ const MINUTE_SECS = 5; // a release "minute", so admission comes within seconds
 
 let server = null;
 let browser = null;
-let passed = 0;
-let failed = 0;
 let admittedPass = ""; // the pass the admitted visitor arrived with, for the tampering check
-
-function log(s) { process.stdout.write(s + "\n"); }
 
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
@@ -49,13 +39,6 @@ async function cleanup() {
     clearTimeout(late);
   }
 }
-
-// A hard stop however the run goes: the server is killed even if a step hangs.
-const watchdog = setTimeout(async () => {
-  log(`not ok - the run did not finish within ${DEADLINE_MS / 1000} s`);
-  await cleanup();
-  process.exit(1);
-}, DEADLINE_MS);
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -84,32 +67,6 @@ async function freePortPair() {
   throw new Error("no pair of free loopback ports");
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what, fn, ms = 30_000, every = 200) {
-  const until = Date.now() + ms;
-  let last;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    await sleep(every);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ": " + last.message : ""}`);
-}
-
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    log(`not ok - ${name}\n  ${String(e && e.stack || e).split("\n").join("\n  ")}`);
-  }
-}
-
 async function main() {
   if (!existsSync(bin)) throw new Error(`${bin} not found: run \`cargo build -p beekeeper\` first (or set BEEKEEPER_BIN)`);
   mkdirSync(shots, { recursive: true });
@@ -134,12 +91,7 @@ async function main() {
   };
   const ticketOf = async (ctx) => (await ctx.cookies(origin)).find((c) => c.name === "bk_ticket")?.value;
 
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    // launch() gives the browser a fresh, temporary --user-data-dir of its own (Playwright refuses the flag).
-    args: browserArgs,
-    timeout: 30_000,
-  });
+  browser = await launch();
 
   // Twenty visitors ahead of ours, so the page has a line to show (joining as the page's script does).
   for (let i = 0; i < 20; i++) {
@@ -352,14 +304,4 @@ async function main() {
   });
 }
 
-try {
-  await main();
-} catch (e) {
-  failed++;
-  log(`not ok - setup\n  ${String(e && e.stack || e).split("\n").join("\n  ")}`);
-} finally {
-  await cleanup();
-  clearTimeout(watchdog);
-}
-log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run(main, cleanup, DEADLINE_MS);

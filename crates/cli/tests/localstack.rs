@@ -1,38 +1,50 @@
 //! The deployed room, end to end, on LocalStack: `beekeeper deploy` builds the room with the real release
-//! zips and `destroy` leaves nothing. The gateway and the AWS APIs are LocalStack's; the Lambda sandbox
-//! that runs each `bootstrap` is ours (tests/localstack/plugin). One LocalStack and one room for the
-//! whole life, so the suite pays LocalStack's start-up and the deploy once.
+//! zips, visitors walk through the deployed API over HTTP and in headless Chromium, and `destroy` leaves
+//! nothing. The gateway (routing,
+//! mapping templates, integrations) and the AWS APIs are LocalStack's; the Lambda sandbox that runs each
+//! `bootstrap` is ours (tests/localstack/plugin). One LocalStack and one room for the whole life, so the
+//! suite pays LocalStack's start-up and the deploy once.
 
 mod common;
 mod full_stack;
 
 use common::api_checks::api_id;
-use full_stack::Stack;
+use full_stack::visitor::Visitor;
+use full_stack::{Stack, browser, walk};
 use serde_json::Value;
 use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn deploy_builds_the_room_on_localstack_and_destroy_leaves_nothing() {
+async fn a_deployed_room_serves_visitors_and_destroy_leaves_nothing() {
     let stack = Stack::new("ls");
     let started = Instant::now();
     let out: Value = serde_json::from_str(&stack.ok(&["deploy", "ls", "--output", "json"]))
         .expect("deploy prints JSON");
     eprintln!("# deploy on LocalStack: {:?}", started.elapsed());
     let api = api_id(&out);
+    let room_url = out["waiting_room_url"].as_str().unwrap().to_string();
     let aws = stack.aws().await;
-    let apis = aws.apigw.get_rest_apis().send().await.unwrap();
-    assert!(
-        apis.items().iter().any(|a| a.id() == Some(api.as_str())),
-        "{apis:?}"
-    );
     let mut made = aws.everything_named(&stack.prefix()).await;
     made.sort();
-    assert_eq!(
-        made.len(),
-        // 5 roles, 4 functions, 1 rule (no DRT), 2 queues, 1 table, 1 bucket, 1 API, 4 log groups, 1 secret
-        20,
-        "{made:#?}"
-    );
+    // 5 roles, 4 functions, 1 rule (no DRT), 2 queues, 1 table, 1 bucket, 1 API, 4 log groups, 1 secret
+    assert_eq!(made.len(), 20, "{made:#?}");
+    stack.hold_the_schedules(&aws).await;
+
+    let walked = Instant::now();
+    let mut v = Visitor::new(&stack.stage_url(&api));
+    let token = walk::arrive(&mut v).await;
+    walk::join_and_wait(&mut v).await;
+    let released = walk::release(&stack, &aws, 10).await;
+    eprintln!("# the consumer answered {released}");
+    let pass = walk::admitted(&mut v, &token).await;
+    walk::verify_pass(&mut v, &pass, &room_url, &token).await;
+    walk::client_check(&v, &token).await;
+    check_status(&stack);
+    eprintln!("# the HTTP walk: {:?}", walked.elapsed());
+    let walked = Instant::now();
+    browser::walk_in_chromium(&stack, &aws, &stack.stage_url(&api)).await;
+    eprintln!("# the browser walk: {:?}", walked.elapsed());
+    walk::off_and_on(&stack, &v).await;
 
     let text = stack.ok(&["destroy", "ls", "--yes"]);
     assert!(text.contains("Nothing of \"ls\" is left"), "{text}");
@@ -42,4 +54,20 @@ async fn deploy_builds_the_room_on_localstack_and_destroy_leaves_nothing() {
         "destroy left these behind"
     );
     eprintln!("# the whole life: {:?}", started.elapsed());
+}
+
+/// `status` reads the room back: open, the operator's rate, the visitor released, nobody stuck.
+fn check_status(stack: &Stack) {
+    let status: Value =
+        serde_json::from_str(&stack.ok(&["status", &stack.profile, "--output", "json"])).unwrap();
+    assert_eq!(status["open"], true, "{status}");
+    assert_eq!(
+        (status["rate"].as_u64(), status["base_rate"].as_u64()),
+        (Some(300), Some(300))
+    );
+    assert!(status["released_total"].as_u64() >= Some(1), "{status}");
+    // At most deploy's verify visitor is left: its place is never confirmed, so it is never released.
+    let waiting = status["queue_depth"].as_u64().unwrap() + status["in_flight"].as_u64().unwrap();
+    assert!(waiting <= 1, "{status}");
+    assert_eq!(status["dlq_depth"], 0, "{status}");
 }

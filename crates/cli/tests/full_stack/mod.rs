@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod visitor;
+pub mod walk;
+
 use crate::common::Aws;
 use beekeeper_testkit::localstack::{self, LocalStack};
 use std::path::PathBuf;
