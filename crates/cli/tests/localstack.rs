@@ -1,6 +1,7 @@
 //! The deployed room, end to end, on LocalStack: `beekeeper deploy` builds the room with the real release
 //! zips, visitors walk through the deployed API over HTTP and in headless Chromium, and `destroy` leaves
-//! nothing. The gateway (routing,
+//! nothing; `beekeeper verify` passes on the healthy room and names the step that breaks when a part is
+//! removed behind the CLI's back (and `destroy` still cleans up after that). The gateway (routing,
 //! mapping templates, integrations) and the AWS APIs are LocalStack's; the Lambda sandbox that runs each
 //! `bootstrap` is ours (tests/localstack/plugin). One LocalStack and one room for the whole life, so the
 //! suite pays LocalStack's start-up and the deploy once.
@@ -10,7 +11,7 @@ mod full_stack;
 
 use common::api_checks::api_id;
 use full_stack::visitor::Visitor;
-use full_stack::{Stack, browser, walk};
+use full_stack::{Stack, browser, verify, walk};
 use serde_json::Value;
 use std::time::Instant;
 
@@ -22,6 +23,15 @@ async fn a_deployed_room_serves_visitors_and_destroy_leaves_nothing() {
         .expect("deploy prints JSON");
     eprintln!("# deploy on LocalStack: {:?}", started.elapsed());
     let api = api_id(&out);
+    // deploy ends with verify's synthetic visitor, walking the stage LocalStack serves.
+    verify::assert_passed(&out["verify"]);
+    let steps: Vec<String> = out["verify"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {} ms", c["step"].as_str().unwrap(), c["millis"]))
+        .collect();
+    eprintln!("# deploy's verify: {}", steps.join(", "));
     let room_url = out["waiting_room_url"].as_str().unwrap().to_string();
     let aws = stack.aws().await;
     let mut made = aws.everything_named(&stack.prefix()).await;
@@ -45,6 +55,12 @@ async fn a_deployed_room_serves_visitors_and_destroy_leaves_nothing() {
     browser::walk_in_chromium(&stack, &aws, &stack.stage_url(&api)).await;
     eprintln!("# the browser walk: {:?}", walked.elapsed());
     walk::off_and_on(&stack, &v).await;
+
+    let (ok, report) = verify::verify(&stack);
+    assert!(ok, "{report:#}");
+    verify::assert_passed(&report);
+    verify::a_missing_key_set_is_found_and_deploy_restores_it(&stack, &aws).await;
+    verify::a_missing_producer_fails_the_page_step(&stack, &aws).await;
 
     let text = stack.ok(&["destroy", "ls", "--yes"]);
     assert!(text.contains("Nothing of \"ls\" is left"), "{text}");

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod verify;
 pub mod visitor;
 pub mod walk;
 
