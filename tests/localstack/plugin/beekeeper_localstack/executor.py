@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from localstack import config
@@ -33,6 +34,15 @@ LOG = logging.getLogger(__name__)
 PREFIX = "/2018-06-01/runtime"
 # Logs kept per environment: enough for the last few invocations' output when a test fails.
 MAX_LOG_CHARS = 200_000
+
+
+def _settled(fut: Future) -> bool:
+    """Waits briefly for `fut`, so a caller can also watch the process between waits."""
+    try:
+        fut.exception(timeout=0.02)
+    except FutureTimeout:
+        return False
+    return True
 
 
 class _RuntimeApi(ThreadingHTTPServer):
@@ -135,14 +145,13 @@ class LocalProcessExecutor(RuntimeExecutor):
         )
         threading.Thread(target=self._collect_logs, daemon=True).start()
         deadline = time.monotonic() + 20
-        while not self.api.ready.done():
+        while not _settled(self.api.ready):
             if self.process.poll() is not None:
                 raise LambdaRuntimeException(
                     f"bootstrap exited ({self.process.returncode}) during init:\n{self.get_logs()}"
                 )
             if time.monotonic() > deadline:
                 raise LambdaRuntimeException("bootstrap did not ask for an invocation within 20 s")
-            time.sleep(0.005)
         self.api.ready.result()  # raises the init error, if that is how init ended
 
     def _collect_logs(self):
@@ -178,14 +187,13 @@ class LocalProcessExecutor(RuntimeExecutor):
         start = len(self.get_logs())
         self.api.pending.put(payload)
         deadline = time.monotonic() + timeout
-        while not self.api.result.done():
+        while not _settled(self.api.result):
             if self.process.poll() is not None:
                 return self._error(payload, "Runtime.ExitError", f"bootstrap exited ({self.process.returncode})")
             if time.monotonic() > deadline:
                 # Lambda ends an invocation that outlives its timeout; the environment is not reused.
                 self.process.kill()
                 return self._error(payload, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
-            time.sleep(0.002)
         result = self.api.result.result()
         result.logs = self.get_logs()[start:]
         return result
