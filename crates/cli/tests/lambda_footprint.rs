@@ -12,28 +12,14 @@ mod common;
 
 use beekeeper_testkit::lambda_rt::{Outcome, Sandbox, Started, unpack_bootstrap};
 use common::Room;
+use common::lambdas::{fixture, function_env, release_zip};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 const COLD_STARTS: usize = 15;
 const WARM_CALLS: usize = 40;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn zip_path(function: &str) -> PathBuf {
-    workspace().join(format!(
-        "target/lambda/beekeeper-{function}-lambda/bootstrap.zip"
-    ))
-}
-
-fn fixture(name: &str) -> Value {
-    let path = workspace().join("crates/room/tests/fixtures").join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
@@ -51,30 +37,6 @@ fn elf_arch(bootstrap: &Path) -> &'static str {
         Some(183) => "arm64",
         _ => "unknown",
     }
-}
-
-async fn env_of(room: &Room, aws: &common::Aws, function: &str) -> HashMap<String, String> {
-    let conf = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(format!("{}{function}", room.prefix()))
-        .send()
-        .await
-        .unwrap();
-    let mut env = conf
-        .environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default();
-    for (k, v) in [
-        ("AWS_REGION", room.region.as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_ENDPOINT_URL", room.moto.endpoint.as_str()),
-    ] {
-        env.insert(k.into(), v.into());
-    }
-    env
 }
 
 /// Init times of `COLD_STARTS` fresh processes.
@@ -144,18 +106,12 @@ async fn main() {
         "function", "zip", "bootstrap", "arch", "init (med)", "warm (med)"
     );
     for function in common::FUNCTIONS {
-        let zip = zip_path(function);
-        let zip_bytes = std::fs::metadata(&zip)
-            .unwrap_or_else(|_| {
-                panic!(
-                    "{} is missing: run `cargo lambda build --release` first",
-                    zip.display()
-                )
-            })
-            .len();
+        let zip = release_zip(function);
+        let zip_bytes = std::fs::metadata(&zip).unwrap().len();
         let bootstrap = unpack_bootstrap(&zip, &dir.path().join(function)).unwrap();
         let size = std::fs::metadata(&bootstrap).unwrap().len();
-        let mut env = env_of(&room, &aws, function).await;
+        let name = format!("{}{function}", room.prefix());
+        let mut env = function_env(&aws, &name, &room.region, &room.moto.endpoint).await;
         if function == "drt" {
             // The probe goes to a page that answers at once, not to the profile's (unreachable) shop.
             env.insert("BK_HEALTH_URL".into(), format!("{}/", room.moto.endpoint));

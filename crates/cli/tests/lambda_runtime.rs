@@ -9,68 +9,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use beekeeper_testkit::faults::{self, Faults};
 use beekeeper_testkit::lambda_rt::{Outcome, Sandbox, Started, unpack_bootstrap};
 use common::Room;
+use common::lambdas::{fixture, function_env, platform_env, release_zip};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 const START: Duration = Duration::from_secs(10);
 const CALL: Duration = Duration::from_secs(30);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The release zip of `function`, as `cargo lambda build --release` left it.
-fn release_zip(function: &str) -> PathBuf {
-    let zip = workspace().join(format!(
-        "target/lambda/beekeeper-{function}-lambda/bootstrap.zip"
-    ));
-    assert!(
-        zip.exists(),
-        "{} is missing: build the zips first with `cargo lambda build --release --output-format zip \
-         -p beekeeper-producer-lambda -p beekeeper-trigger-lambda -p beekeeper-consumer-lambda \
-         -p beekeeper-drt-lambda` (tests/run does)",
-        zip.display()
-    );
-    zip
-}
-
-fn fixture(name: &str) -> Value {
-    let path = workspace().join("crates/room/tests/fixtures").join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-/// What Lambda adds to a function's own variables: its region and the role's credentials (here moto's),
-/// and where the SDK clients go (`endpoint`: moto or a proxy in front of it).
-fn platform_env(region: &str, endpoint: &str) -> HashMap<String, String> {
-    [
-        ("AWS_REGION", region),
-        ("AWS_DEFAULT_REGION", region),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_SESSION_TOKEN", "testing"),
-        ("AWS_ENDPOINT_URL", endpoint),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
-/// The variables `deploy` set on the function, read back from moto.
-async fn deployed_env(aws: &common::Aws, name: &str) -> HashMap<String, String> {
-    let conf = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
-    conf.environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default()
-}
 
 /// Starts `function`'s bootstrap with `env` and insists that it starts.
 async fn start(function: &str, dir: &Path, env: &HashMap<String, String>) -> Sandbox {
@@ -204,14 +150,8 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
     let moto = room.moto.endpoint.clone();
     let env = |f: &str, endpoint: &str| {
         let name = format!("{}{f}", room.prefix());
-        let aws = &aws;
-        let region = room.region.clone();
-        let endpoint = endpoint.to_string();
-        async move {
-            let mut env = deployed_env(aws, &name).await;
-            env.extend(platform_env(&region, &endpoint));
-            env
-        }
+        let (aws, region, endpoint) = (&aws, room.region.clone(), endpoint.to_string());
+        async move { function_env(aws, &name, &region, &endpoint).await }
     };
     let mut producer = start("producer", dir.path(), &env("producer", &moto).await).await;
 

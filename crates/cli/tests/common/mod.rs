@@ -5,6 +5,7 @@
 
 pub mod api_checks;
 pub mod checks;
+pub mod lambdas;
 
 use beekeeper_testkit::Moto;
 use serde_json::Value;
