@@ -95,6 +95,16 @@ fn event_for(function: &str) -> Value {
     }
 }
 
+/// What a warm call of each function does: a repeated tick or task finds its minute claimed already.
+fn warm_label(function: &str) -> &'static str {
+    match function {
+        "producer" => "GET / (a newcomer: page, place, ticket)",
+        "trigger" => "schedule event, minute already claimed",
+        "consumer" => "empty task, already claimed",
+        _ => "schedule event: probe (moto's root) + table",
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let room = Room::new("footprint", "us-east-1", true);
@@ -126,13 +136,7 @@ async fn main() {
             elf_arch(&bootstrap),
             ms(init),
             ms(warm),
-            if function == "producer" {
-                "GET / (first visit)"
-            } else if function == "consumer" {
-                "empty task"
-            } else {
-                "schedule"
-            }
+            warm_label(function)
         );
     }
     println!(
