@@ -40,15 +40,14 @@ async fn stats(c: &reqwest::Client, origin: &str) -> Value {
     r.unwrap().json().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_hundred_link_fetches_ahead_do_not_delay_a_real_visitor() {
+/// `beekeeper dev` with 2-second release "minutes" and `extra` flags, once it answers: the server (killed
+/// on drop), its origin, and a client that does not follow redirects.
+async fn start_dev(bin: &str, extra: &[&str]) -> (Server, String, reqwest::Client) {
     let port = free_port_pair();
-    let bin = std::env::var("BEEKEEPER_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_beekeeper").to_string());
-    let _server = Server(
+    let server = Server(
         Command::new(bin)
             .args(["dev", "--port", &port.to_string(), "--minute-secs", "2"])
-            .args(["--rate", "30"])
+            .args(extra)
             .env("BEEKEEPER_LOG", "warn")
             .stdout(Stdio::null())
             .stdin(Stdio::null())
@@ -69,6 +68,14 @@ async fn three_hundred_link_fetches_ahead_do_not_delay_a_real_visitor() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (server, origin, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_link_fetches_ahead_do_not_delay_a_real_visitor() {
+    let bin = std::env::var("BEEKEEPER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_beekeeper").to_string());
+    let (_server, origin, c) = start_dev(&bin, &["--rate", "30"]).await;
 
     // 300 fetches of the link, each a fresh client with no cookie: every one gets the whole page, and
     // a place that waits for a confirmation that never comes.
@@ -152,27 +159,8 @@ async fn three_hundred_link_fetches_ahead_do_not_delay_a_real_visitor() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_walks_the_room_and_its_visitor_takes_nobodys_slot() {
-    let port = free_port_pair();
     let bin = env!("CARGO_BIN_EXE_beekeeper");
-    let _server = Server(
-        Command::new(bin)
-            .args(["dev", "--port", &port.to_string(), "--minute-secs", "2"])
-            .env("BEEKEEPER_LOG", "warn")
-            .stdout(Stdio::null())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start beekeeper dev"),
-    );
-    let origin = format!("http://127.0.0.1:{port}");
-    let c = reqwest::Client::new();
-    let started = Instant::now();
-    while c.get(format!("{origin}/__dev/stats")).send().await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "dev did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (_server, origin, c) = start_dev(bin, &[]).await;
     let verify = |url: String| {
         Command::new(bin)
             .args(["verify", "demo", "--url", &url, "--output", "json"])

@@ -11,21 +11,16 @@ use std::time::{Duration, Instant};
 /// asks the gate with it: its own token is never released, so it would say no more.
 const MADE_UP_TOKEN: &str = "verifyVerifyVerify0000";
 
-/// What the page step learnt.
-enum Entry {
-    Open,
-    RoomOff,
-    Failed,
-}
-
 pub(super) async fn run(name: &str, url: &str, settle: Duration) -> Vec<Check> {
     let client = match client() {
         Ok(c) => c,
         Err(e) => return vec![failed("page", 0, format!("no HTTP client: {e}"), None)],
     };
-    let (page, entry) = page(&client, name, url, settle).await;
+    let page = page(&client, name, url, settle).await;
+    // A room whose page does not answer has nothing behind it to poll or ask.
+    let answered = page.ok;
     let mut checks = vec![page];
-    if !matches!(entry, Entry::Failed) {
+    if answered {
         checks.push(poll(&client, name, url).await);
         checks.push(client_check(&client, name, url).await);
     }
@@ -47,7 +42,7 @@ fn client() -> reqwest::Result<Client> {
 }
 
 /// `GET /`, retried for up to `settle` while the stage is still appearing.
-async fn page(client: &Client, name: &str, url: &str, settle: Duration) -> (Check, Entry) {
+async fn page(client: &Client, name: &str, url: &str, settle: Duration) -> Check {
     let started = Instant::now();
     let answer = loop {
         let answer = client
@@ -66,26 +61,21 @@ async fn page(client: &Client, name: &str, url: &str, settle: Duration) -> (Chec
     };
     let millis = elapsed(started);
     match answer {
-        Err(e) => (unreachable("page", millis, name, &e), Entry::Failed),
+        Err(e) => unreachable("page", millis, name, &e),
         Ok(r) => page_answer(r, name, millis),
     }
 }
 
-fn page_answer(r: Response, name: &str, millis: u64) -> (Check, Entry) {
+fn page_answer(r: Response, name: &str, millis: u64) -> Check {
     let status = r.status();
     if status.is_redirection() {
         let to = header_str(&r, header::LOCATION);
         let detail = format!("{status}: the room is off, visitors go straight to {to}");
-        return (ok("page", millis, detail), Entry::RoomOff);
+        return ok("page", millis, detail);
     }
     if status != StatusCode::OK {
-        let check = failed(
-            "page",
-            millis,
-            format!("answered {status}"),
-            Some(page_fix(status, name)),
-        );
-        return (check, Entry::Failed);
+        let fix = page_fix(status, name);
+        return failed("page", millis, format!("answered {status}"), Some(fix));
     }
     let cookie = r
         .headers()
@@ -103,11 +93,11 @@ fn page_answer(r: Response, name: &str, millis: u64) -> (Check, Entry) {
     match problem {
         None => {
             let detail = "200, the waiting page and an unconfirmed place (passed over at release)";
-            (ok("page", millis, detail.into()), Entry::Open)
+            ok("page", millis, detail.into())
         }
         Some(problem) => {
             let fix = format!("redeploy the room's code with `beekeeper deploy {name}`");
-            (failed("page", millis, problem, Some(fix)), Entry::Failed)
+            failed("page", millis, problem, Some(fix))
         }
     }
 }
