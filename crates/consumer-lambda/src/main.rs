@@ -6,15 +6,15 @@ use beekeeper_room::SystemClock;
 use beekeeper_room::aws::{DynamoTable, SecretKeys, SqsQueue};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::env::{ConsumerEnv, process_env};
-use beekeeper_room::startup::or_init_error;
+use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let env = or_init_error("consumer", ConsumerEnv::read(process_env)).await?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = sdk_config().await;
     let keys = SecretKeys::new(
         aws_sdk_secretsmanager::Client::new(&config),
         env.pass_secret,

@@ -6,17 +6,17 @@ use beekeeper_core::drt::Tuning;
 use beekeeper_room::aws::DynamoTable;
 use beekeeper_room::drt::{Drt, HttpProber};
 use beekeeper_room::env::{DrtEnv, process_env};
-use beekeeper_room::startup::or_init_error;
+use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
 use beekeeper_room::{Clock, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let env = or_init_error("drt", DrtEnv::read(process_env)).await?;
     let prober = or_init_error("drt", HttpProber::with_defaults()).await?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = sdk_config().await;
     let drt = Drt::new(
         Arc::new(DynamoTable::new(
             aws_sdk_dynamodb::Client::new(&config),

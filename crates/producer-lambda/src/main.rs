@@ -6,17 +6,17 @@ use beekeeper_core::Token;
 use beekeeper_room::aws::{DynamoTable, SqsQueue};
 use beekeeper_room::env::{QueueEnv, page_branding, process_env};
 use beekeeper_room::producer::{Producer, ProducerSettings};
-use beekeeper_room::startup::or_init_error;
+use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
 use beekeeper_room::{Clock, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let env = or_init_error("producer", QueueEnv::read(process_env)).await?;
     let branding = or_init_error("producer", page_branding(process_env)).await?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = sdk_config().await;
     let producer = Producer::new(
         Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(&config),

@@ -9,15 +9,21 @@
 //! code runs at admission), so the pass must be in the token item when the visitor polls; and the
 //! consumers are few (the release rate's share of concurrency), so only they hold the key, never the
 //! producer that faces the crowd. The key comes from a Secrets Manager secret ([`PassKeys`]).
+//!
+//! Why ring and not `jsonwebtoken`: its signing backends are aws-lc (whose C code was a third of each
+//! Lambda zip) or RustCrypto (RSA and all); ring is what the functions' TLS links. A compact JWS is three
+//! base64url parts (RFC 7515 §7.1), and ring's fixed-width ECDSA signature is the `r || s` that ES256
+//! wants, so the whole encoding is [`PassSigner::sign`]. Every verifier in the tests and `examples/` is
+//! an independent library.
 
 use crate::Error;
 use async_trait::async_trait;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use beekeeper_core::pass::{CurrentKey, KeyRing, PassClaims, PublicKey};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -38,12 +44,19 @@ pub fn generate_key() -> Result<CurrentKey, Error> {
 
 /// The stored form of a PKCS#8 key: its public coordinates, `kid` and the DER itself.
 fn current_key(pkcs8: &[u8]) -> Result<CurrentKey, Error> {
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
-        .map_err(|e| key_error(format!("not a P-256 PKCS#8 key: {e}")))?;
     Ok(CurrentKey {
-        public: public_key(pair.public_key().as_ref())?,
+        public: public_key(key_pair(pkcs8)?.public_key().as_ref())?,
         pkcs8: STANDARD.encode(pkcs8),
     })
+}
+
+fn key_pair(pkcs8: &[u8]) -> Result<EcdsaKeyPair, Error> {
+    EcdsaKeyPair::from_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        pkcs8,
+        &SystemRandom::new(),
+    )
+    .map_err(|e| key_error(format!("not a P-256 PKCS#8 key: {e}")))
 }
 
 /// `point` is SEC1 uncompressed (0x04, x, y). The `kid` is the key's RFC 7638 thumbprint, so it names
@@ -60,11 +73,22 @@ fn public_key(point: &[u8]) -> Result<PublicKey, Error> {
     Ok(PublicKey { kid, x, y })
 }
 
+/// The JOSE header of every pass a key signs.
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+}
+
 /// The key a consumer signs with, and the claims it must put in every pass.
 pub struct PassSigner {
     kid: String,
     issuer: String,
-    key: EncodingKey,
+    pair: EcdsaKeyPair,
+    rng: SystemRandom,
+    /// The header, base64url-encoded once: it is the same in every pass this key signs.
+    header: String,
 }
 
 impl PassSigner {
@@ -79,10 +103,18 @@ impl PassSigner {
                 "the private key does not match its published public key; run `beekeeper rotate-key`",
             ));
         }
+        let header = JwsHeader {
+            alg: "ES256",
+            typ: "JWT",
+            kid: &derived.public.kid,
+        };
+        let header = serde_json::to_vec(&header).map_err(key_error)?;
         Ok(PassSigner {
+            header: URL_SAFE_NO_PAD.encode(header),
+            pair: key_pair(&der)?,
+            rng: SystemRandom::new(),
             kid: derived.public.kid,
             issuer: ring.issuer.clone(),
-            key: EncodingKey::from_ec_der(&der),
         })
     }
 
@@ -96,10 +128,18 @@ impl PassSigner {
 
     /// The compact JWS (`header.claims.signature`) for `claims`.
     pub fn sign(&self, claims: &PassClaims) -> Result<String, Error> {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key)
-            .map_err(|e| key_error(format!("cannot sign a pass: {e}")))
+        let claims = serde_json::to_vec(claims).map_err(key_error)?;
+        let mut jws = String::with_capacity(self.header.len() + claims.len() * 4 / 3 + 92);
+        jws.push_str(&self.header);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims, &mut jws);
+        let signature = self
+            .pair
+            .sign(&self.rng, jws.as_bytes())
+            .map_err(|e| key_error(format!("cannot sign a pass: {e}")))?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jws);
+        Ok(jws)
     }
 }
 
@@ -125,7 +165,7 @@ mod tests {
     use super::*;
     use beekeeper_core::Token;
     use beekeeper_core::contract::TokenItem;
-    use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 
     fn ring() -> KeyRing {
         KeyRing::new("https://r.example/live/", generate_key().unwrap())
@@ -182,6 +222,32 @@ mod tests {
             public_key(&point).unwrap().kid,
             "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s"
         );
+    }
+
+    #[test]
+    fn a_key_made_by_aws_lc_before_ring_still_signs() {
+        // Rooms deployed before the switch to ring keep their secret: this ring was made by
+        // aws-lc-rs's `generate_pkcs8`, and its pass must still verify under the kid it published.
+        let public = PublicKey {
+            kid: "c4R3EWrhrmjQL_beVeu_mhoQVZHl64Paitnq32LmtHg".into(),
+            x: "RYrYvuj_XZRr5zIU4r4BpBXkL1POnDiRhcb7dKbBC8E".into(),
+            y: "HN62UVCw2kJ90TgjQbGyRuSURluK1IhAsi7kUJ3LA-Q".into(),
+        };
+        let pkcs8 = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgqJ5LQNJ/geOk+fYdLSGRX5mZLOGIOhyXLeII\
+                     SBwhGb2hRANCAARFiti+6P9dlGvnMhTivgGkFeQvU86cOJGFxvt0psELwRzetlFQsNpCfdE4I0GxskbklEZbitSI\
+                     QLIu5FCdywPk";
+        let current = CurrentKey {
+            public: public.clone(),
+            pkcs8: pkcs8.into(),
+        };
+        let signer =
+            PassSigner::from_ring(&KeyRing::new("https://r.example/live/", current)).unwrap();
+        assert_eq!(signer.kid(), public.kid);
+        let pass = signer.sign(&claims()).unwrap();
+        let mut v = Validation::new(Algorithm::ES256);
+        v.set_audience(&["https://shop.example"]);
+        v.validate_exp = false;
+        assert!(decode::<PassClaims>(&pass, &verifier(&public), &v).is_ok());
     }
 
     #[test]

@@ -1,9 +1,56 @@
 //! A function that cannot start tells Lambda why, through the Runtime API's `/runtime/init/error`: the
 //! failed invocation and the console then show "BK_TABLE is not set; `beekeeper deploy` sets it…" instead
-//! of "Runtime exited with error: exit status 1", and the log keeps the same line.
+//! of "Runtime exited with error: exit status 1", and the log keeps the same line. And the SDK
+//! configuration every function builds its clients from, once per container.
 
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{BoxError, Client, build_request};
+
+/// Logs to stdout, where Lambda collects them: at the level Lambda's logging controls set
+/// (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO), as JSON lines when `AWS_LAMBDA_LOG_FORMAT` is
+/// JSON. `lambda_runtime`'s default subscriber does the same through an EnvFilter, whose per-target
+/// directives the functions never needed and whose regex engine went into every zip.
+pub fn init_logging() {
+    use tracing_subscriber::fmt;
+    let logs = fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(log_level(&crate::env::process_env));
+    if log_json(&crate::env::process_env) {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+}
+
+/// The level Lambda's `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`) names, INFO if none or unreadable.
+pub(crate) fn log_level(
+    get: &impl Fn(&str) -> Option<String>,
+) -> tracing::level_filters::LevelFilter {
+    get("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|| get("RUST_LOG"))
+        .and_then(|level| level.trim().parse().ok())
+        .unwrap_or(tracing::level_filters::LevelFilter::INFO)
+}
+
+pub(crate) fn log_json(get: &impl Fn(&str) -> Option<String>) -> bool {
+    get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"))
+}
+
+/// The SDK configuration from the function's environment (region, role credentials), with an HTTPS
+/// client whose TLS is rustls over ring. The SDK's default client uses aws-lc, whose C code was a third
+/// of every zip; ring is a fraction of that, serves the TLS 1.2/1.3 suites AWS endpoints offer, and
+/// also signs the pass (`crate::pass`).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await
+}
 
 /// Where a function reports an init error, relative to `AWS_LAMBDA_RUNTIME_API`.
 const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
@@ -53,6 +100,33 @@ async fn report(message: &str) -> Result<(), BoxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_log_level_is_lambdas_then_rust_logs_then_info() {
+        use tracing::level_filters::LevelFilter;
+        assert_eq!(log_level(&env(&[])), LevelFilter::INFO);
+        assert_eq!(
+            log_level(&env(&[("RUST_LOG", "debug")])),
+            LevelFilter::DEBUG
+        );
+        let both = [("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "debug")];
+        assert_eq!(log_level(&env(&both)), LevelFilter::WARN);
+        // A per-target directive is more than a level: the default, not a silenced function.
+        assert_eq!(
+            log_level(&env(&[("RUST_LOG", "h2=trace")])),
+            LevelFilter::INFO
+        );
+        assert!(log_json(&env(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")])));
+        assert!(!log_json(&env(&[("AWS_LAMBDA_LOG_FORMAT", "Text")])));
+    }
 
     #[test]
     fn the_body_carries_the_message_lambda_shows() {

@@ -4,7 +4,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use beekeeper_room::aws::{DynamoTable, LambdaInvoker, SqsQueue};
 use beekeeper_room::env::{TriggerEnv, process_env};
-use beekeeper_room::startup::or_init_error;
+use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
 use beekeeper_room::trigger::Trigger;
 use beekeeper_room::{Clock, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let env = or_init_error("trigger", TriggerEnv::read(process_env)).await?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = sdk_config().await;
     let trigger = Trigger::new(
         Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(&config),
