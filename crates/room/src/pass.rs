@@ -97,8 +97,9 @@ impl PassSigner {
         let der = STANDARD
             .decode(&ring.current.pkcs8)
             .map_err(|e| key_error(format!("pkcs8 is not base64: {e}")))?;
-        let derived = current_key(&der)?;
-        if derived.public != ring.current.public {
+        let pair = key_pair(&der)?;
+        let public = public_key(pair.public_key().as_ref())?;
+        if public != ring.current.public {
             return Err(key_error(
                 "the private key does not match its published public key; run `beekeeper rotate-key`",
             ));
@@ -106,14 +107,14 @@ impl PassSigner {
         let header = JwsHeader {
             alg: "ES256",
             typ: "JWT",
-            kid: &derived.public.kid,
+            kid: &public.kid,
         };
         let header = serde_json::to_vec(&header).map_err(key_error)?;
         Ok(PassSigner {
             header: URL_SAFE_NO_PAD.encode(header),
-            pair: key_pair(&der)?,
+            pair,
             rng: SystemRandom::new(),
-            kid: derived.public.kid,
+            kid: public.kid,
             issuer: ring.issuer.clone(),
         })
     }
@@ -129,7 +130,9 @@ impl PassSigner {
     /// The compact JWS (`header.claims.signature`) for `claims`.
     pub fn sign(&self, claims: &PassClaims) -> Result<String, Error> {
         let claims = serde_json::to_vec(claims).map_err(key_error)?;
-        let mut jws = String::with_capacity(self.header.len() + claims.len() * 4 / 3 + 92);
+        // header, claims, and the 86 characters of a 64-byte signature, with their two dots
+        let size = self.header.len() + claims.len().div_ceil(3) * 4 + 86 + 2;
+        let mut jws = String::with_capacity(size);
         jws.push_str(&self.header);
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(claims, &mut jws);

@@ -1,7 +1,8 @@
-//! A function that cannot start tells Lambda why, through the Runtime API's `/runtime/init/error`: the
-//! failed invocation and the console then show "BK_TABLE is not set; `beekeeper deploy` sets it…" instead
-//! of "Runtime exited with error: exit status 1", and the log keeps the same line. And the SDK
-//! configuration every function builds its clients from, once per container.
+//! How a Lambda function starts: its logging, the SDK configuration it builds its clients from (once
+//! per container), and, when it cannot start, telling Lambda why through the Runtime API's
+//! `/runtime/init/error`: the failed invocation and the console then show "BK_TABLE is not set;
+//! `beekeeper deploy` sets it…" instead of "Runtime exited with error: exit status 1", and the log keeps
+//! the same line.
 
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{BoxError, Client, build_request};
