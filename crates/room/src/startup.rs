@@ -101,14 +101,7 @@ async fn report(message: &str) -> Result<(), BoxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::env::tests::env;
 
     #[test]
     fn the_log_level_is_lambdas_then_rust_logs_then_info() {
