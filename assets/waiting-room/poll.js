@@ -2,7 +2,9 @@
 (function (root) {
   "use strict";
   // FAR_MS caps the polling law; MAX_MS caps back-off after failures.
-  var MIN_MS = 5000, MAX_MS = 300000, FAR_MS = 1200000, UNKNOWN_MS = 60000, LOST_MS = 180000;
+  var MIN_MS = 5000, MAX_MS = 300000, FAR_MS = 1200000, UNKNOWN_MS = 60000;
+  // After ASK_AFTER_MS at the front, the page asks the room; again no sooner than ASK_EVERY_MS.
+  var ASK_AFTER_MS = 60000, ASK_EVERY_MS = 120000;
 
   // A finite number, or NaN for anything else (a missing field, a string): each rule reads NaN as unknown.
   function num(x) { return Number.isFinite(x) ? x : NaN; }
@@ -32,12 +34,9 @@
     return a / q;
   }
 
-  // A tenth of the wait, within [5 s, 20 min]: poll load grows with the log of the crowd. The ceiling is
-  // what the far back of a long line costs (2,000,000 waiting at a 20-minute ceiling poll ~1,500 times a
-  // second; at 15 minutes ~2,000, at 5 minutes ~6,700): over three hours from the front, twenty minutes
-  // between checks changes nothing the visitor sees, and with its jitter (24 minutes at most) it stays
-  // under the default 30-minute pass, so a visitor let in sooner than estimated still comes back in time. An unknown wait polls once a minute, so a paused line
-  // that restarts is noticed soon.
+  // A tenth of the wait, within [5 s, 20 min]: poll load grows with the log of the crowd. The 20-minute
+  // ceiling is what the far back costs (2,000,000 waiting poll ~1,500 times a second; ~6,700 at 5 min),
+  // and with jitter (24 min) stays under the default 30-minute pass. An unknown wait polls each minute.
   function nextPollDelayMs(aheadCount, ratePerMinute, random) {
     var w = estimatedWaitMinutes(aheadCount, ratePerMinute);
     var centre = w === null ? UNKNOWN_MS : clamp(w * 60000 / 10, MIN_MS, FAR_MS);
@@ -65,13 +64,14 @@
     return Math.max(0, MIN_MS - (now - last));
   }
 
-  // A place the room no longer knows: the line has moved three minutes of releases past this ticket and
-  // the page has said "at the front" for three minutes, yet /poll still does not admit. Tickets can be off
-  // by a second or so of arrivals, hence a margin in minutes; a paused line (rate 0) never counts.
-  function placeLost(ticket, releasedTotal, rate, frontSinceMs, nowMs) {
-    var t = num(ticket), r = num(releasedTotal), q = num(rate), since = num(frontSinceMs), now = num(nowMs);
-    if (isNaN(t) || isNaN(r) || !(q > 0) || !(since > 0) || isNaN(now)) return false;
-    return r - t >= q * LOST_MS / 60000 && now - since >= LOST_MS;
+  // Whether to ask the room (POST join) where the place stands: counting cannot tell once the turn came
+  // and went while the page slept (`expired`), or when it stays at the front and is never let in.
+  function askDue(expired, frontSinceMs, askedAtMs, nowMs) {
+    var since = num(frontSinceMs), asked = num(askedAtMs), now = num(nowMs);
+    if (isNaN(now)) return false;
+    if (asked > 0 && now - asked < ASK_EVERY_MS) return false;
+    if (expired === true) return true;
+    return since > 0 && now - since >= ASK_AFTER_MS;
   }
 
   // Counts down between polls; rounded up so the page never promises more than the rate gives.
@@ -99,7 +99,7 @@
 
   var api = {
     nextPollDelayMs: nextPollDelayMs, backoffDelayMs: backoffDelayMs, retryDelayMs: retryDelayMs,
-    wakeDelayMs: wakeDelayMs, placeLost: placeLost, peopleAhead: peopleAhead,
+    wakeDelayMs: wakeDelayMs, askDue: askDue, peopleAhead: peopleAhead,
     estimatedWaitMinutes: estimatedWaitMinutes, aheadNow: aheadNow, formatWait: formatWait, fill: fill
   };
   if (typeof module !== "undefined" && module.exports) module.exports = api;

@@ -1,15 +1,14 @@
-// Why: wires poll.js's rules to the page. The producer gave a newcomer their place with the page and
-// embedded where they stand (#bk-state), so an arrival costs that one request. The first scheduled poll is
-// a POST {base}/join that confirms the place (link fetchers never send it, so their places are passed
-// over); the page then polls {base}/poll, counts down, follows admission, re-checks when the tab wakes up, and says plainly
-// when a session ended or a place is lost, with a one-click rejoin (a plain form, so it needs no script).
+// Why: wires poll.js's rules to the page. The place came with the page (#bk-state). If GET / could not
+// confirm it (`pending`), the page does at once (POST join), or by beacon if hidden or closed first. It
+// polls, counts down, and when let in asks POST join for the pass and goes. Where counting cannot tell
+// (slept through its turn, stuck at the front) it asks the room (POST join) and says what the room says.
 (function () {
   "use strict";
   var P = window.BeekeeperPoll, S = window.BeekeeperStrings.pick(navigator.languages || [navigator.language]);
   var nf = new Intl.NumberFormat(S.locale);
   var tf = new Intl.DateTimeFormat(S.locale, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   var st = { ahead: null, rate: 0, at: 0, first: null, failures: 0, done: false, timer: 0, said: "", saidAt: 0,
-    polledAt: 0, notBefore: 0, inFlight: false, frontSince: 0, releasedTotal: 0 };
+    polledAt: 0, notBefore: 0, inFlight: false, frontSince: 0, pending: false, askedAt: 0, returning: false };
   var ticket = null, root = document.documentElement;
 
   function $(id) { return document.getElementById(id); }
@@ -25,6 +24,7 @@
   [].forEach.call(document.querySelectorAll("[data-s]"), function (el) { el.textContent = S[el.getAttribute("data-s")]; });
 
   function safeUrl(s) {
+    if (typeof s != "string" || !s) return null; // `new URL(null)` is the relative URL "null"
     try { var u = new URL(s, location.href); return /^https?:$/.test(u.protocol) ? u.href : null; } catch (e) { return null; }
   }
 
@@ -33,12 +33,12 @@
     var a = P.aheadNow(st.ahead, st.rate, Date.now() - st.at);
     text("ahead", nf.format(a));
     text("wait", P.formatWait(P.estimatedWaitMinutes(a, st.rate), S));
-    $("front").hidden = a > 0;
+    $("front").hidden = a > 0 || st.returning;
     $("bar").value = st.first > 0 ? Math.round(100 * (st.first - a) / st.first) : 100;
     return a;
   }
 
-  // Timers re-run whatever was last tried: a failed confirmation is retried as one, not as a poll.
+  // Timers re-run whatever was last tried (a failed join is retried as one).
   function schedule(ms) { clearTimeout(st.timer); st.timer = setTimeout(st.again || poll, ms); }
 
   function finish(message, to, delayMs) {
@@ -50,7 +50,7 @@
     setTimeout(function () { location.replace(to); }, delayMs);
   }
 
-  // The place is gone (session over, or the room does not know the token): say so, offer the rejoin form.
+  // The room says the place is over: say why, offer the rejoin form.
   function ended(why) {
     st.done = true;
     clearTimeout(st.timer);
@@ -66,42 +66,47 @@
       Number.isFinite(d.releasedTotal) && Number.isFinite(d.rate);
   }
 
-  // Acts on an answer. False when it is not one (malformed, or admitted with no safe address to go to):
-  // the caller counts that as a failed request.
-  function handle(d) {
+  var OVER = { expired: "expired", gone: "gone", unknown: "unknown" };
+
+  // Acts on an answer; false when it is not one (counted as a failed request).
+  function handle(d, joined) {
     if (!wellFormed(d)) return false;
     var to = safeUrl(d.redirect);
-    if (d.admitted) {
-      if (to) finish(S.turn, to, 0);
-      return !!to;
-    }
+    // The join hands over the pass (a poll never does), on a route no rush of arrivals holds up.
+    if (d.admitted && !to && !joined) { st.again = join; schedule(0); return true; }
+    if (d.admitted) { finish(S.turn, to || new URL(base + "/", location.href).href, 0); return true; }
     if (!d.open && to) { finish(S.closed, to, 2500); return true; }
-    if (d.expired === true) { ended(S.expired); return true; }
+    if (OVER[d.place]) { ended(S[OVER[d.place]]); return true; }
+    if (d.place === "returning" || d.place === "waiting") st.returning = d.place === "returning";
     st.failures = 0;
-    st.ahead = P.peopleAhead(ticket, d.releasedTotal);
+    var now = Date.now();
+    st.ahead = st.returning || d.expired === true ? 0 : P.peopleAhead(ticket, d.releasedTotal);
     st.rate = d.rate;
-    st.at = Date.now();
-    st.frontSince = st.ahead > 0 || !d.open ? 0 : st.frontSince || st.at;
-    if (d.open && P.placeLost(ticket, d.releasedTotal, d.rate, st.frontSince, st.at)) { ended(S.lost); return true; }
+    st.at = now;
+    st.frontSince = st.ahead > 0 || !d.open ? 0 : st.frontSince || now;
+    if (d.open && !st.pending && P.askDue(d.expired === true, st.frontSince, st.askedAt, now)) {
+      st.again = join;
+      schedule(0);
+      return true;
+    }
     if (st.first === null || st.ahead > st.first) {
       st.first = st.ahead;
       store(function () { localStorage.setItem("bk_first", ticket + ":" + st.first); });
     }
     $("place").hidden = false;
     $("joining").hidden = true;
-    status(d.open ? "" : S.paused);
+    status(st.returning ? S.returning : d.open ? "" : S.paused, st.returning);
     if (st.polledAt) text("checked", P.fill(S.lastChecked, "t", tf.format(new Date())));
     var a = render(), s = S.aheadLabel + ": " + nf.format(a) + ". " + S.waitLabel + ": " + $("wait").textContent + ".";
-    // Screen readers hear the place at most once a minute (and at the front), not on every poll.
+    // Screen readers hear it at most once a minute (and at the front).
     if (s !== st.said && (a === 0 || Date.now() - st.saidAt >= 60000)) {
       st.said = s; st.saidAt = Date.now(); text("announce", s);
     }
-    schedule(P.nextPollDelayMs(st.ahead, st.rate, Math.random));
+    if (!st.pending) schedule(P.nextPollDelayMs(st.ahead, st.rate, Math.random));
     return true;
   }
 
-  // Errors never clear the place on screen; they only slow the polling down. A 503 is the room saying
-  // "busy": the visitor keeps their place and the page comes back no sooner than Retry-After.
+  // Errors never clear the place; they slow polling down (after a 503, no sooner than Retry-After).
   function failed(retryAfter) {
     if (st.done) return;
     st.failures++;
@@ -141,42 +146,56 @@
     request("/poll", { method: "GET" }, handle);
   }
 
-  // Confirming the place GET / gave: one same-origin POST, at the first scheduled poll. Link scanners and
-  // unfurlers fetch the page but run no script, so they never get here and their places never take a slot.
-  function confirm() {
-    st.again = confirm;
-    st.polledAt = Date.now();
+  // Confirms the place (link scanners run no script, so theirs never take a slot) and asks where it stands.
+  function join() {
+    st.again = join;
+    st.polledAt = st.askedAt = Date.now();
     request("/join", { method: "POST" }, function (d) {
+      if (!wellFormed(d)) return false;
       st.again = poll;
-      return handle(d);
+      st.pending = false;
+      return handle(d, true);
     });
   }
 
-  // Back from a sleeping laptop, a locked phone or a lost connection: check now (unless just checked or
-  // told to wait), and redraw at once, since background tabs run their timers late.
+  // Hidden or closed before confirming: a beacon is delivered even then.
+  function beacon() {
+    if (st.pending && !st.done && navigator.sendBeacon) store(function () { navigator.sendBeacon(base + "/join"); });
+  }
+
+  // Back from sleep or offline: redraw, and check now unless just checked or told to wait.
   function wake() {
     if (st.done || document.visibilityState === "hidden") return;
     render();
     schedule(Math.max(P.wakeDelayMs(st.polledAt, Date.now()), st.notBefore - Date.now(), 0));
   }
-  document.addEventListener("visibilitychange", wake);
-  window.addEventListener("online", wake);
-  window.addEventListener("pageshow", function (e) { if (e.persisted) wake(); });
 
-  setInterval(render, 1000);
-  if (boot.state === "expired") return ended(S.expired);
-  // A browser that stores no cookies would confirm and poll without a token and wait forever: say so.
-  if (boot.pending && (!navigator.cookieEnabled || !/(?:^|;\s*)bk_ticket=\d/.test(document.cookie))) {
-    st.done = true;
-    $("joining").hidden = false;
-    return text("joining", S.noCookies);
+  function start() {
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") beacon(); else wake();
+    });
+    window.addEventListener("pagehide", beacon);
+    window.addEventListener("online", wake);
+    window.addEventListener("pageshow", function (e) { if (e.persisted) wake(); });
+    setInterval(render, 1000);
+    if (OVER[boot.place]) return ended(S[OVER[boot.place]]);
+    // Without cookies it would wait forever: say so.
+    if (!navigator.cookieEnabled || !/(?:^|;\s*)bk_ticket=\d/.test(document.cookie)) {
+      st.done = true;
+      $("joining").hidden = false;
+      return text("joining", S.noCookies);
+    }
+    st.pending = boot.pending === true;
+    if (st.pending) st.again = join;
+    var m = /(?:^|;\s*)bk_ticket=(\d{1,15})(?:;|$)/.exec(document.cookie);
+    ticket = Number.isFinite(boot.ticket) ? boot.ticket : m ? Number(m[1]) : null;
+    var kept = String(store(function () { return localStorage.getItem("bk_first"); })).split(":");
+    if (Number(kept[0]) === ticket && /^\d+$/.test(kept[1])) st.first = Number(kept[1]);
+    // The embedded state schedules the first poll; a pending place is confirmed now.
+    if (!handle(boot) || st.pending) (st.again || poll)();
   }
-  if (boot.pending) st.again = confirm;
-  var m = /(?:^|;\s*)bk_ticket=(\d{1,15})(?:;|$)/.exec(document.cookie);
-  ticket = Number.isFinite(boot.ticket) ? boot.ticket : m ? Number(m[1]) : null;
-  var kept = String(store(function () { return localStorage.getItem("bk_first"); })).split(":");
-  if (Number(kept[0]) === ticket && /^\d+$/.test(kept[1])) st.first = Number(kept[1]);
-  // The embedded state schedules the first poll by the usual law; only a state that cannot be read
-  // costs a poll now.
-  if (!handle(boot)) (st.again || poll)();
+
+  // A prerendered page is no visitor yet: it starts when shown.
+  if (document.prerendering) document.addEventListener("prerenderingchange", start, { once: true });
+  else start();
 })();

@@ -1,9 +1,11 @@
 // Why: walks real visitors through a `beekeeper dev` room in headless Chromium (the system's, driven by
-// playwright-core): arrival in one request (the page, which comes with the place; the first scheduled poll
-// is the join that confirms it) with nothing blocked by the page's CSP, a place in line kept across reloads, a tab that wakes up re-checking, "busy" and "session ended"
-// answers, admission into the demo
-// destination which verifies the pass with /client-check, refusal of a line-skipper, the room switched off,
-// and a 320 px wide phone. Screenshots go to tests/browser/screenshots/.
+// playwright-core): arrival in one request (the page, which comes with the place, confirmed by the
+// browser's navigation) with nothing blocked by the page's CSP, a browser without fetch metadata whose
+// page confirms as it starts, a place in line kept across reloads, a tab that wakes up re-checking,
+// "busy", "session ended" and "no record" answers, admission into the demo destination which verifies
+// the pass, the phones that keep their place (a page suspended as it loaded, a tab closed and the link
+// opened again, a page asleep past its whole session), refusal of a line-skipper, the room switched
+// off, and a 320 px wide phone. Screenshots go to tests/browser/screenshots/.
 //
 // Run: cargo build -p beekeeper && npm ci --prefix tests/browser && node tests/browser/e2e.mjs
 // BEEKEEPER_BIN overrides the binary (default target/debug/beekeeper); CHROMIUM the browser.
@@ -18,7 +20,7 @@ import { chromium } from "playwright-core";
 import { browserArgs, chromiumPath, launch, log, root, run, shots, sleep, step, waitFor } from "./harness.mjs";
 
 const bin = process.env.BEEKEEPER_BIN || path.join(root, "target/debug/beekeeper");
-const DEADLINE_MS = 150_000; // the whole run, start to finish
+const DEADLINE_MS = 240_000; // the whole run, start to finish (one visitor sleeps past a 1-minute session)
 const MINUTE_SECS = 5; // a release "minute", so admission comes within seconds
 // The room starts at 1 visitor a "minute" with twenty people ahead of ours, so nobody we watch can be
 // released before the 21st tick (105 s after start) while the waiting-page steps run; the admission step
@@ -109,7 +111,7 @@ async function main() {
   visitor.on("request", (r) => { if (r.url().startsWith(origin)) requests.push({ at: Date.now(), method: r.method(), url: r.url() }); });
   page.on("console", (m) => { if (/Content Security Policy|Refused to/.test(m.text())) blocked.push(m.text()); });
 
-  await step("a new visitor costs one request (the page, with the place) before the first scheduled poll", async () => {
+  await step("a new visitor costs one request (the page, with the place its navigation confirms) before the first scheduled poll", async () => {
     const before = await stats();
     await page.goto(`${origin}/`);
     assert.equal(page.url(), `${origin}/`, "the page is answered at the link itself");
@@ -120,18 +122,36 @@ async function main() {
     assert.ok(/^\d+$/.test(ticket), `bk_ticket cookie: ${ticket}`);
     assert.equal(await page.locator("#name").textContent(), "Beekeeper dev room");
     assert.equal((await stats()).arrived, before.arrived + 1, "one place for one visitor");
-    // The first poll comes on the page's own schedule (at least 4 s), not at once, and is the join that
-    // confirms the place; polls follow.
+    // The first poll comes on the page's own schedule (at least 4 s), not at once: the navigation itself
+    // confirmed the place, so nothing else is sent first.
     await waitFor("the first scheduled poll", async () => requests.length > 1, 15_000);
     const arrival = requests.slice(0, 1).map((r) => `${r.method} ${new URL(r.url).pathname}`);
     const first = requests[1];
     log(`# requests before the first poll: ${arrival.length} (${arrival.join(", ")}); first poll (${first.method} ${new URL(first.url).pathname}) ${first.at - requests[0].at} ms after arrival`);
     assert.deepEqual(arrival, ["GET /"]);
-    assert.equal(`${first.method} ${new URL(first.url).pathname}`, "POST /join", "the first poll confirms the place");
+    assert.equal(`${first.method} ${new URL(first.url).pathname}`, "GET /poll", "no confirmation needed");
     assert.ok(first.at - requests[0].at >= 3_500, "the first poll is scheduled, not immediate");
-    await waitFor("a poll after the confirmation", async () => requests.some((r) => r.url.endsWith("/poll")), 15_000);
     assert.deepEqual(blocked, [], "the CSP blocked nothing the page uses");
     await page.screenshot({ path: path.join(shots, "1-waiting.png") });
+  });
+
+  await step("a browser without fetch metadata: its page confirms the place as its script starts", async () => {
+    // route.fetch sends the page's request from outside the browser, so it carries no Sec-Fetch-*
+    // headers, as an older browser's; the answer (its cookies included) goes to the page as usual.
+    const ctx = await browser.newContext();
+    await ctx.route(`${origin}/`, async (route) => route.fulfill({ response: await route.fetch() }));
+    const sent = [];
+    ctx.on("request", (r) => { if (r.url().startsWith(origin)) sent.push({ at: Date.now(), what: `${r.method()} ${new URL(r.url()).pathname}` }); });
+    const p = await ctx.newPage();
+    const joined = p.waitForResponse((r) => r.url().endsWith("/join"), { timeout: 10_000 });
+    await p.goto(`${origin}/`);
+    assert.equal(await p.evaluate(() => JSON.parse(document.getElementById("bk-state").textContent).pending), true);
+    const answer = await (await joined).json();
+    assert.equal(answer.place, "waiting", JSON.stringify(answer));
+    const [page, join] = sent;
+    assert.deepEqual([page.what, join.what], ["GET /", "POST /join"]);
+    assert.ok(join.at - page.at < 3_000, `confirmed ${join.at - page.at} ms after the page`);
+    await ctx.close();
   });
 
   await step("a tab that wakes up (visible again, back online) checks its place at once", async () => {
@@ -154,7 +174,7 @@ async function main() {
     await page.reload();
     await page.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
     assert.equal(await page.evaluate(() => /bk_ticket=(\d+)/.exec(document.cookie)?.[1]), ticket);
-    assert.equal(await page.evaluate(() => JSON.parse(document.getElementById("bk-state").textContent).state), "waiting");
+    assert.equal(await page.evaluate(() => JSON.parse(document.getElementById("bk-state").textContent).place), "waiting");
     await page.goto(`${origin}/`);
     assert.equal(page.url(), `${origin}/`);
     assert.equal(await ticketOf(visitor), ticket);
@@ -216,12 +236,13 @@ async function main() {
     rmSync(profile, { recursive: true, force: true });
   });
 
-  await step("a busy room (503) keeps the place; an ended session offers a one-click rejoin", async () => {
+  await step("a busy room (503) keeps the place; told the session ended, the page offers a rejoin that never gives up a place still held", async () => {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
-    let answer = null;
-    // The page's first scheduled poll is its confirming join, the later ones /poll: both get the answer.
-    await ctx.route(/\/(poll|join)$/, (route) => answer ? route.fulfill(answer) : route.continue());
+    let answer = null, join = null;
+    // /poll answers `answer`; the page then asks the room (a join), which answers `join`.
+    await ctx.route(/\/poll$/, (route) => answer ? route.fulfill(answer) : route.continue());
+    await ctx.route(/\/join$/, (route) => join ? route.fulfill(join) : route.continue());
     await p.goto(`${origin}/`);
     await waitFor("the place to be shown", async () => /\d/.test(await p.locator("#ahead").textContent()), 10_000);
     const place = await p.locator("#ahead").textContent();
@@ -230,20 +251,61 @@ async function main() {
     await waitFor("the busy notice", async () => /busy/.test(await p.locator("#status").textContent()), 5_000);
     assert.equal(await p.locator("#ahead").textContent(), place, "the place stays on screen");
     assert.ok(await p.locator("#place").isVisible());
-    answer = { status: 200, contentType: "application/json", body: '{"admitted":false,"open":true,"releasedTotal":0,"rate":12,"expired":true}' };
+    // /poll says the pass ran out; the page does not guess, it asks the room, which says it was used.
+    const ended = '{"admitted":false,"open":true,"releasedTotal":0,"rate":12,"expired":true';
+    answer = { status: 200, contentType: "application/json", body: ended + "}" };
+    join = { status: 200, contentType: "application/json", body: ended + ',"place":"expired"}' };
     await waitFor("the ended notice", async () => await p.locator("#rejoin").isVisible(), 15_000);
     assert.match(await p.locator("#rejoin-why").textContent(), /session has ended/);
     assert.ok(!(await p.locator("#place").isVisible()));
-    answer = null;
+    // The real room still holds this visitor's place: "join again" keeps it rather than start them over.
+    answer = join = null;
     const before = await stats();
     const old = await ticketOf(ctx);
     await p.locator("#rejoin button").click();
+    await p.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
+    assert.equal(await ticketOf(ctx), old, "the same place");
+    assert.equal((await stats()).arrived, before.arrived, "no second place");
+    assert.equal(p.url(), `${origin}/`);
+    await ctx.close();
+  });
+
+  await step("a place the room has no record of is said so, and one click takes a new one", async () => {
+    const ctx = await browser.newContext();
+    // A cookie this room never gave (another sale's, say).
+    await ctx.addCookies([{ name: "bk_token", value: "AAAAAAAAAAAAAAAAAAAAAA", url: origin, httpOnly: true }]);
+    const p = await ctx.newPage();
+    const before = await stats();
+    await p.goto(`${origin}/`);
+    await p.locator("#rejoin").waitFor({ state: "visible", timeout: 10_000 });
+    assert.match(await p.locator("#rejoin-why").textContent(), /no record of your place/);
+    assert.equal((await stats()).arrived, before.arrived, "showing it takes no place");
+    await p.locator("#rejoin button").click();
     await waitFor("a new place", async () => (await stats()).arrived === before.arrived + 1, 10_000);
     await p.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
-    assert.notEqual(await ticketOf(ctx), old, "a new ticket");
-    assert.equal(p.url(), `${origin}/`);
+    assert.notEqual(await ticketOf(ctx), "AAAAAAAAAAAAAAAAAAAAAA");
     await p.screenshot({ path: path.join(shots, "2c-rejoined.png") });
     await ctx.close();
+  });
+
+  // Phones that leave: each takes its place now, while the line stands still, and comes back after the
+  // line has moved past it.
+  let sleeper, longSleeper;
+  await step("a page told it is hidden and then stopped as it loaded (a locked phone) really sleeps", async () => {
+    sleeper = await asleepAfterLoading(browser, origin, "a page suspended as it loaded");
+  });
+  const closed = await browser.newContext();
+  await step("a tab closed a second after loading keeps its place", async () => {
+    const p = await closed.newPage();
+    await p.goto(`${origin}/`);
+    await sleep(1_000);
+    await p.close();
+    assert.ok(/^\d+$/.test(await ticketOf(closed)));
+  });
+  // This one sleeps past its whole session: passes last one minute from the next release on.
+  await control({ session_minutes: 1 });
+  await step("a second page sleeps the same way, to sleep past its whole session", async () => {
+    longSleeper = await asleepAfterLoading(browser, origin, "a page asleep past its session");
   });
 
   await step("after the operator raises the rate, the visitor lands on the destination, which reports admitted", async () => {
@@ -259,6 +321,21 @@ async function main() {
     // Verified offline against the room's JWKS, not by asking the room.
     assert.match(await page.locator("body").textContent(), /verified the visitor's signed pass offline/);
     await page.screenshot({ path: path.join(shots, "3-admitted.png") });
+  });
+
+  await step("the page suspended as it loaded wakes after its turn passed and goes in", async () => {
+    await sleeper.wake();
+    await sleeper.page.waitForURL((u) => u.href.startsWith(dest), { timeout: 30_000 });
+    assert.equal(await sleeper.page.locator("#verdict").getAttribute("data-verdict"), "admitted");
+  });
+
+  await step("the closed tab's link opened again after its turn goes straight in", async () => {
+    await waitFor("the line to reach the closed tab's place", () => turnCame(closed, origin), 60_000);
+    const p = await closed.newPage();
+    await p.goto(`${origin}/`);
+    assert.ok(p.url().startsWith(dest), p.url());
+    assert.equal(await p.locator("#verdict").getAttribute("data-verdict"), "admitted");
+    await closed.close();
   });
 
   await step("a visitor who skips the line is refused at the destination", async () => {
@@ -282,6 +359,21 @@ async function main() {
     await ctx.close();
   });
 
+  await step("a page asleep past its whole session is sent back to the front when it wakes, and goes in", async () => {
+    // Its session (one minute) began when the line reached it; it ends while the page still sleeps.
+    const released = longSleeper.releasedAt();
+    const left = released + 62_000 - Date.now();
+    log(`# the long sleeper's session ends ${Math.max(0, left)} ms from now`);
+    if (left > 0) await sleep(left);
+    const before = await stats();
+    await longSleeper.wake();
+    await waitFor("the welcome-back notice", async () => /Welcome back/.test(await longSleeper.page.locator("#status").textContent()), 15_000);
+    await longSleeper.page.screenshot({ path: path.join(shots, "3b-welcome-back.png") });
+    await longSleeper.page.waitForURL((u) => u.href.startsWith(dest), { timeout: 30_000 });
+    assert.equal(await longSleeper.page.locator("#verdict").getAttribute("data-verdict"), "admitted");
+    assert.equal((await stats()).readmitted, before.readmitted + 1, "let in again, once");
+  });
+
   await step("with the room off, a new visitor goes straight through to the destination", async () => {
     await control({ open: false });
     // The producer trusts its copy of the room item for half a second.
@@ -302,6 +394,60 @@ async function main() {
     await ctx.close();
     await control({ open: true });
   });
+}
+
+/// Whether the release has reached the place a browser context holds, asked as its page would (`/poll`
+/// with its cookie), without the page. `released` in the stats cannot tell: passed-over places take
+/// tickets too.
+async function turnCame(ctx, origin) {
+  const token = (await ctx.cookies(origin)).find((c) => c.name === "bk_token")?.value;
+  const r = await fetch(`${origin}/poll`, { headers: { cookie: `bk_token=${token}` } }).catch(() => null);
+  return !!r && r.ok && (await r.json().catch(() => ({}))).admitted === true;
+}
+
+/// A visitor whose page is told it is hidden and whose script thread is then stopped, as a phone does to
+/// a page when the screen locks; `wake()` undoes both. The page really stops: its timers stop firing.
+async function asleepAfterLoading(browser, origin, what) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${origin}/`);
+  await page.locator("#place").waitFor({ state: "visible", timeout: 10_000 });
+  const ticket = Number((await ctx.cookies(origin)).find((c) => c.name === "bk_ticket").value);
+  let beats = 0;
+  page.on("console", (m) => { if (m.text() === "bk-test-beat") beats++; });
+  await page.evaluate(() => {
+    setInterval(() => console.log("bk-test-beat"), 100);
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await sleep(300);
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send("Debugger.enable");
+  const paused = new Promise((r) => cdp.once("Debugger.paused", r));
+  await cdp.send("Debugger.pause");
+  await paused;
+  const during = beats;
+  await sleep(1_000);
+  assert.equal(beats, during, `${what}: its timers still run`);
+  log(`# ${what}: ticket ${ticket}, script stopped`);
+  // When the line reaches its place: watched from outside with its cookie, as the page cannot.
+  let releasedAt = 0;
+  const watch = setInterval(async () => {
+    if (!releasedAt && (await turnCame(ctx, origin))) releasedAt = Date.now();
+  }, 250);
+  return {
+    page,
+    releasedAt: () => releasedAt,
+    async wake() {
+      await waitFor(`${what}: the line to pass its place`, async () => releasedAt > 0, 60_000);
+      clearInterval(watch);
+      await cdp.send("Debugger.resume");
+      await page.evaluate(() => {
+        Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+        document.dispatchEvent(new Event("visibilitychange"));
+      });
+    },
+  };
 }
 
 await run(main, cleanup, DEADLINE_MS);

@@ -150,22 +150,17 @@ test("a tab that wakes up checks at once unless it checked in the last 5 s", () 
   assert.equal(P.wakeDelayMs(undefined, 1000), 0);
 });
 
-test("a place is lost only after three minutes of releases past it and three minutes at the front", () => {
-  const min = 60000;
-  // rate 300/min: 900 releases past the ticket, at the front for 3 minutes -> lost.
-  assert.equal(P.placeLost(1000, 1900, 300, 1, 1 + 3 * min), true);
-  // Not long enough at the front, or the line has not moved far enough past: keep waiting.
-  assert.equal(P.placeLost(1000, 1900, 300, 1, 3 * min - 1), false);
-  assert.equal(P.placeLost(1000, 1899, 300, 1, 10 * min), false);
-  // A paused line (rate 0) never makes a place lost, however long it lasts.
-  assert.equal(P.placeLost(1000, 5000, 0, 1, 60 * min), false);
-  // Never at the front yet (frontSince 0), or nonsense input: not lost.
-  assert.equal(P.placeLost(1000, 9000, 300, 0, 60 * min), false);
-  for (const bad of [NaN, undefined, null, "x"]) {
-    assert.equal(P.placeLost(bad, 9000, 300, 1, 60 * min), false);
-    assert.equal(P.placeLost(1000, bad, 300, 1, 60 * min), false);
-  }
-  // Small rates: three minutes' worth is still the bar (rate 1 -> 3 past).
-  assert.equal(P.placeLost(10, 13, 1, 1, 1 + 3 * min), true);
-  assert.equal(P.placeLost(10, 12, 1, 1, 1 + 3 * min), false);
+test("the page asks the room only where counting cannot tell, and not again for two minutes", () => {
+  const min = 60000, now = 100 * min;
+  // The session ended while the page slept: ask at once.
+  assert.equal(P.askDue(true, 0, 0, now), true);
+  // At the front and not let in: ask after a minute there.
+  assert.equal(P.askDue(false, now - min, 0, now), true);
+  assert.equal(P.askDue(false, now - min + 1, 0, now), false);
+  // Never at the front (frontSince 0): counting still tells, so never ask.
+  assert.equal(P.askDue(false, 0, 0, now), false);
+  // Asked a minute ago: the room's answer still holds, whatever the reason to ask.
+  assert.equal(P.askDue(true, now - 10 * min, now - min, now), false);
+  assert.equal(P.askDue(true, now - 10 * min, now - 2 * min, now), true);
+  for (const bad of [NaN, undefined, null, "x"]) assert.equal(P.askDue(true, 0, 0, bad), false);
 });

@@ -1,5 +1,5 @@
-//! The command line as DESIGN.md specifies it. Only argument shapes live here; each command's behaviour
-//! lives in `commands/`.
+//! The command line as the team's DESIGN.md (kept beside this repository, `../shared/DESIGN.md`) and
+//! README.md describe it. Only argument shapes live here; each command's behaviour lives in `commands/`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

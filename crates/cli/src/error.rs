@@ -25,8 +25,10 @@ pub(crate) enum CliError {
     NoTerminal { what: String },
     #[error("cancelled")]
     Cancelled,
+    /// A failure of the room crate other than an AWS call's (those become [`CliError::Aws`] through
+    /// `aws::room_failure`, with their place; there is no `From`, so none skips it).
     #[error(transparent)]
-    Room(#[from] beekeeper_room::Error),
+    Room(beekeeper_room::Error),
     /// A failed AWS call, classified by the room crate, and where it went so the hint can name the fix.
     #[error("{error}")]
     Aws {
@@ -154,6 +156,7 @@ impl CliError {
                 Some("pass the missing flags (see `beekeeper init --help`), or --yes to accept defaults".into())
             }
             CliError::Aws { error, place } => aws_hint::hint(error, Some(place)),
+            // Only a room-crate failure not yet wrapped with its place (none should reach here).
             CliError::Room(beekeeper_room::Error::Aws(error)) => aws_hint::hint(error, None),
             CliError::ConfirmationNeeded { command } => Some(format!("run `{command} --yes` to confirm")),
             CliError::InjectedFailure { .. } => Some(

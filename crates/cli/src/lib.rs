@@ -40,9 +40,15 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 /// `dev` narrates arrivals and releases (that is its point); every other command stays quiet unless asked.
+/// The SDK's credential chain warns about each provider it tried (instance metadata's in several lines)
+/// before the command can say "no AWS credentials" itself, which it does with the fix: those are errors
+/// only.
 fn default_log(command: &cli::Command) -> &'static str {
     match command {
-        cli::Command::Dev(_) => "warn,beekeeper::dev=info,beekeeper::commands::dev=info",
-        _ => "warn",
+        cli::Command::Dev(_) => {
+            "warn,aws_config::meta::credentials=error,aws_config::imds=error,beekeeper::dev=info,\
+             beekeeper::commands::dev=info"
+        }
+        _ => "warn,aws_config::meta::credentials=error,aws_config::imds=error",
     }
 }

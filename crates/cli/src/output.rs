@@ -7,10 +7,22 @@ use std::fmt::Display;
 
 pub(crate) fn print<T: Display + Serialize>(format: OutputFormat, value: &T) {
     match format {
-        OutputFormat::Text => println!("{value}"),
+        OutputFormat::Text => emit(value),
         OutputFormat::Json => match serde_json::to_string_pretty(value) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => emit(&s),
             Err(e) => eprintln!("error: could not encode the result as JSON: {e}"),
         },
+    }
+}
+
+/// Writes one result to stdout. A reader that went away (`beekeeper status | head -1`) is not an error
+/// of the command, whose work is done: `println!` would panic there, so the write's failure is dropped.
+fn emit(value: &dyn Display) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{value}").and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: could not print the result: {e}");
+        }
     }
 }

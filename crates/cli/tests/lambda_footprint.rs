@@ -5,9 +5,12 @@
 //!
 //!     cargo test -p beekeeper --features test-knobs --test lambda_footprint
 //!
-//! after `cargo lambda build --release` (see README). Warm figures include moto's own answer time on
+//! after `cargo lambda build --profile lambda` (see README). Warm figures include moto's own answer time on
 //! loopback (a few milliseconds per DynamoDB or SQS call), so they bound the functions' overhead from above.
 
+// The suites' harness (tests/it), of which the measurement uses a part.
+#[allow(dead_code)]
+#[path = "it/common/mod.rs"]
 mod common;
 
 use beekeeper_testkit::lambda_rt::{Outcome, Sandbox, Started, unpack_bootstrap};

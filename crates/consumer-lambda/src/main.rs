@@ -2,11 +2,11 @@
 //! release loop, pacing and retries live in `beekeeper_room::consumer`.
 
 use beekeeper_core::plan::ConsumerTask;
-use beekeeper_room::SystemClock;
 use beekeeper_room::aws::{DynamoTable, SecretKeys, SqsQueue};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::env::{ConsumerEnv, process_env};
 use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
+use beekeeper_room::{Lines, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
@@ -20,11 +20,13 @@ async fn main() -> Result<(), Error> {
         env.pass_secret,
         Arc::new(SystemClock),
     );
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let lines = Lines {
+        main: Arc::new(SqsQueue::new(sqs.clone(), env.queue.queue_url)),
+        front: Arc::new(SqsQueue::new(sqs, env.queue.front_queue_url)),
+    };
     let consumer = Consumer::new(
-        Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&config),
-            env.queue.queue_url,
-        )),
+        lines,
         Arc::new(DynamoTable::new(
             aws_sdk_dynamodb::Client::new(&config),
             env.queue.table,

@@ -1,21 +1,32 @@
-//! The arrival's rules. `GET /` takes the place (one request per arrival), but a place counts only once the
-//! visitor shows they are there: their page's first scheduled poll is a `POST join` that confirms it (a
-//! reload of the page does too, which is how the no-JavaScript page confirms). Email scanners, chat
-//! unfurlers and bots fetch the link and leave, so their places are passed over at release and never cost
-//! a real visitor a slot.
+//! The arrival's rules. `GET /` takes the place (one request per arrival), and a place counts once the
+//! visitor shows they are there. A browser shows it with that very request: a top-level navigation
+//! carries fetch metadata (`Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`) that link scanners,
+//! chat unfurlers and scripted fetchers do not send, and that a prefetch or prerender marks with
+//! `Sec-Purpose`. A page whose browser sent none confirms with a `POST join` as soon as its script starts
+//! (a reload of the page confirms too, which is how the no-JavaScript page confirms). Places nobody
+//! confirmed are passed over at release and never cost a real visitor a slot; a confirmed place is never
+//! passed over, whenever its visitor comes back (`beekeeper_core::place`).
 //!
 //! Confirming is harmless to forge (the worst a cross-site form can do is keep a visitor's place), but a
 //! page on another site must not be able to take places through its visitors' browsers, so a join that
 //! says it comes from elsewhere is refused. Headers a browser did not send are not held against the
 //! request: old browsers and plain HTTP clients (the no-JavaScript form is the page's own) send neither.
 
-/// How long past its latest first poll a newcomer's place waits for them: a first poll that was
-/// throttled and retried (5, 10, 20 s back-off), a phone that slept, the no-JavaScript page's 30-second
-/// reload. A link fetcher's place is passed over once this has gone by.
-pub const CONFIRM_GRACE_MS: u64 = 60_000;
-/// A place reached at release before its visitor's first poll is looked at again this long after that
-/// poll was due, so a visitor at the front of a short line is not held for the whole grace.
+/// When an unconfirmed newcomer's page should have confirmed, after the page was answered: its script
+/// confirms as it starts, so this only covers a slow start. Travels with the place as `poll_by`.
+pub const CONFIRM_BY_MS: u64 = 5_000;
+/// How long past `poll_by` a place still waits for its page: a confirmation that was throttled and
+/// retried (5, 10, 20, 40 s back-off), a connection that dropped as the page loaded. A place is passed
+/// over only when the release reaches it after this and nobody confirmed it, so a visitor far back has
+/// until their turn.
+pub const CONFIRM_GRACE_MS: u64 = 115_000;
+/// A place reached at release before `poll_by` is looked at again this long after it, so a visitor at the
+/// front of a short line is not held for the whole grace.
 pub const FIRST_LOOK_MS: u64 = 5_000;
+/// The receive of a place's message from which the release stops looking and decides. SQS counts every
+/// receive towards the queue's `maxReceiveCount` (10), so looks use at most this many of them and a
+/// place is never dead-lettered for having been looked at; the rest absorb failed writes.
+pub const LAST_LOOK_RECEIVE: u32 = 4;
 
 /// What the release does with a place whose visitor has not confirmed yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,19 +37,34 @@ pub enum Unconfirmed {
     PassOver,
 }
 
-/// `poll_by_ms` is when the visitor's first poll was due at the latest (epoch ms, recorded with the
-/// place). At most two looks before the verdict, so a passed-over place costs at most three receives,
-/// within the queue's `maxReceiveCount` of five.
-pub fn unconfirmed(poll_by_ms: u64, now_ms: u64) -> Unconfirmed {
+/// `poll_by_ms` is when the visitor's page should have confirmed (epoch ms, recorded with the place);
+/// `receives` is how many times the queue has handed this message out, this one included. Two looks
+/// before the verdict; from [`LAST_LOOK_RECEIVE`] on only the grace itself can defer it once more, so
+/// a place costs at most that many receives however its looks and failed reads fell.
+pub fn unconfirmed(poll_by_ms: u64, now_ms: u64, receives: u32) -> Unconfirmed {
     let first_look = poll_by_ms + FIRST_LOOK_MS;
     let last_look = poll_by_ms + CONFIRM_GRACE_MS;
-    if now_ms < first_look {
+    if now_ms < first_look && receives < LAST_LOOK_RECEIVE - 1 {
         Unconfirmed::Defer(first_look - now_ms)
-    } else if now_ms < last_look {
+    } else if now_ms < last_look && receives < LAST_LOOK_RECEIVE {
         Unconfirmed::Defer(last_look - now_ms)
     } else {
         Unconfirmed::PassOver
     }
+}
+
+/// Whether a `GET /` is a browser's top-level navigation to the page, as its fetch metadata tells:
+/// `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document`, and no `Sec-Purpose`/`Purpose` (a
+/// prefetch or prerender, which the visitor may never see). Such a request confirms its place at once.
+/// Link scanners and unfurlers send no fetch metadata; a script that forges it gets a place exactly as
+/// one that reloads the page does.
+pub fn navigated(
+    fetch_mode: Option<&str>,
+    fetch_dest: Option<&str>,
+    purpose: Option<&str>,
+) -> bool {
+    let is = |v: Option<&str>, want: &str| v.is_some_and(|v| v.trim().eq_ignore_ascii_case(want));
+    is(fetch_mode, "navigate") && is(fetch_dest, "document") && purpose.is_none()
 }
 
 /// Whether a `POST join` is same-origin as far as its headers tell.
@@ -92,18 +118,69 @@ mod tests {
     #[test]
     fn an_unconfirmed_place_gets_two_looks_then_is_passed_over() {
         let due = 1_000_000;
-        assert_eq!(unconfirmed(due, due - 20_000), Unconfirmed::Defer(25_000));
-        assert_eq!(unconfirmed(due, due + 5_000), Unconfirmed::Defer(55_000));
-        assert_eq!(unconfirmed(due, due + 59_999), Unconfirmed::Defer(1));
-        assert_eq!(unconfirmed(due, due + 60_000), Unconfirmed::PassOver);
+        assert_eq!(
+            unconfirmed(due, due - 20_000, 1),
+            Unconfirmed::Defer(25_000)
+        );
+        assert_eq!(
+            unconfirmed(due, due + 5_000, 2),
+            Unconfirmed::Defer(110_000)
+        );
+        assert_eq!(unconfirmed(due, due + 114_999, 3), Unconfirmed::Defer(1));
+        assert_eq!(unconfirmed(due, due + 115_000, 3), Unconfirmed::PassOver);
         // However late the first look, a deferral always lands at or after the next threshold.
         let mut now = due - 3_000;
-        let mut looks = 0;
-        while let Unconfirmed::Defer(ms) = unconfirmed(due, now) {
+        let mut receives = 1;
+        while let Unconfirmed::Defer(ms) = unconfirmed(due, now, receives) {
             now += ms;
-            looks += 1;
+            receives += 1;
         }
-        assert_eq!(looks, 2);
+        assert_eq!(receives, 3, "two looks, then the verdict");
+    }
+
+    #[test]
+    fn looks_stop_at_the_receive_bound_however_early_the_place_comes_back() {
+        let due = 1_000_000;
+        // Unread confirmations brought the place back early, twice: the third receive skips to the
+        // grace, the fourth decides even before it.
+        assert_eq!(
+            unconfirmed(due, due - 30_000, 3),
+            Unconfirmed::Defer(145_000)
+        );
+        assert_eq!(
+            unconfirmed(due, due - 30_000, LAST_LOOK_RECEIVE),
+            Unconfirmed::PassOver
+        );
+        for receives in 1..=LAST_LOOK_RECEIVE + 3 {
+            for now in [due - 60_000, due, due + 60_000, due + 200_000] {
+                let verdict = unconfirmed(due, now, receives);
+                assert!(
+                    receives < LAST_LOOK_RECEIVE || verdict == Unconfirmed::PassOver,
+                    "receive {receives} at {now}: {verdict:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_browsers_navigation_confirms_and_fetchers_and_prefetches_do_not() {
+        assert!(navigated(Some("navigate"), Some("document"), None));
+        assert!(navigated(Some(" Navigate"), Some("DOCUMENT"), None));
+        // A link scanner or unfurler: no fetch metadata at all.
+        assert!(!navigated(None, None, None));
+        // A page fetched by script, an iframe, a prefetch or a prerender.
+        assert!(!navigated(Some("cors"), Some("empty"), None));
+        assert!(!navigated(Some("navigate"), Some("iframe"), None));
+        assert!(!navigated(
+            Some("navigate"),
+            Some("document"),
+            Some("prefetch")
+        ));
+        assert!(!navigated(
+            Some("navigate"),
+            Some("document"),
+            Some("prefetch;prerender")
+        ));
     }
 
     #[test]

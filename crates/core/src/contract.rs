@@ -113,8 +113,11 @@ impl TokenItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PollResponse {
+    /// The visitor's turn has come: the page asks `POST /join`, whose answer hands over the pass and
+    /// records that it did (so a turn that passed unused can be given back; see [`crate::place`]). The
+    /// pass is never in this answer.
     pub admitted: bool,
-    /// Where the page sends the visitor now; `None` means keep waiting.
+    /// Where the page sends a visitor whom the room no longer holds (it is off): the destination.
     pub redirect: Option<String>,
     pub released_total: u64,
     pub rate: u32,
@@ -214,11 +217,7 @@ pub fn poll(
         return Answer::Busy;
     };
     let valid = item.filter(|i| i.is_valid_at(now_secs));
-    let redirect = match valid {
-        Some(i) => Some(redirect_url(&room.destination, i)),
-        None if !room.open => Some(room.destination.clone()),
-        None => None,
-    };
+    let redirect = (valid.is_none() && !room.open).then(|| room.destination.clone());
     Answer::Ok(PollResponse {
         admitted: valid.is_some(),
         redirect,
@@ -294,13 +293,12 @@ mod tests {
     }
 
     #[test]
-    fn released_token_is_admitted_with_its_token_in_the_redirect() {
-        let r = poll_ok(&room(true), Some(&item(2000)), 1000);
+    fn released_token_is_admitted_and_its_pass_is_not_in_the_answer() {
+        let mut with_pass = item(2000);
+        with_pass.pass = Some("eyJh.eyJz.c2ln-_".into());
+        let r = poll_ok(&room(true), Some(&with_pass), 1000);
         assert!(r.admitted);
-        assert_eq!(
-            r.redirect.as_deref(),
-            Some("https://shop.example.com/sale?id=7&bk_token=AbCdEfGhIjKlMnOpQrStUw")
-        );
+        assert_eq!(r.redirect, None, "the join hands the pass over");
         let j = serde_json::to_value(&r).unwrap();
         assert_eq!(j["releasedTotal"], 900);
         assert_eq!(j["expired"], false);

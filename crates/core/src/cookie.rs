@@ -6,8 +6,9 @@ use std::fmt;
 
 pub const TOKEN_COOKIE: &str = "bk_token";
 pub const TICKET_COOKIE: &str = "bk_ticket";
-/// Two days: long enough for the longest wait plus the session, short enough not to linger.
-pub const COOKIE_MAX_AGE_SECS: u64 = 172_800;
+/// As long as the room keeps a place ([`crate::place::PLACE_KEEP_SECS`], four days): the cookie is how a
+/// visitor who leaves comes back to it.
+pub const COOKIE_MAX_AGE_SECS: u64 = crate::place::PLACE_KEEP_SECS;
 
 /// The values of every cookie named `name`, in header order. Pairs without `=` and empty pairs are skipped;
 /// names match exactly after trimming whitespace (so `xbk_token` is not `bk_token`).
@@ -128,11 +129,11 @@ mod tests {
         let t = Token::parse(T).unwrap();
         assert_eq!(
             SetCookie::token(&t, "/live/", true).to_string(),
-            format!("bk_token={T}; Path=/live/; Max-Age=172800; SameSite=Lax; HttpOnly; Secure")
+            format!("bk_token={T}; Path=/live/; Max-Age=345600; SameSite=Lax; HttpOnly; Secure")
         );
         assert_eq!(
             SetCookie::ticket(17, "/", false).to_string(),
-            "bk_ticket=17; Path=/; Max-Age=172800; SameSite=Lax"
+            "bk_ticket=17; Path=/; Max-Age=345600; SameSite=Lax"
         );
     }
 

@@ -12,32 +12,99 @@ pub const ACCOUNT_BURST: u32 = 5_000;
 /// plus up to as much again at random, so a crowd does not come back in the same second.
 pub const RETRY_AFTER_SECS: u32 = 10;
 
-/// Steady rate (requests/s) per route; the burst is half of it, the account's own ratio. Each route gets
-/// a share and together they stay within the account's quota: `/poll` (every waiting visitor, adaptive)
-/// under half; a fifth each for the page (`GET /`, which gives the place) and the join that confirms it
-/// (`POST /join`, the page's first scheduled poll: in a line that moves fast it follows the page within
-/// seconds, so it gets the page's rate, which also sizes the producer's reserved concurrency); the page's one asset, the logo (styles and scripts are inline; browsers cache the logo),
-/// 3%; the destination's `/client-check` 8% (it is called about once per released visitor: even
-/// 100,000/min is 1,700 a second spread over a minute, so 800 steady covers it with the burst); the
-/// JWKS, fetched and cached by the destination, 1%.
-pub const ROUTE_LIMITS: [(&str, &str, u32); 6] = [
-    ("/", "GET", ARRIVALS_PER_SECOND),
-    ("/join", "POST", ARRIVALS_PER_SECOND),
-    ("/room/{asset}", "GET", 300),
-    ("/poll", "GET", 4_800),
-    ("/client-check", "GET", 800),
-    ("/.well-known/jwks.json", "GET", 100),
-];
-/// Any route not listed (a route added later) gets the stage default: a tenth of the account quota.
-pub const DEFAULT_LIMIT: u32 = 1_000;
-
-/// The steady limit of `method path` on the deployed stage.
-pub fn route_limit(path: &str, method: &str) -> u32 {
-    ROUTE_LIMITS
-        .iter()
-        .find(|(p, m, _)| *p == path && *m == method)
-        .map_or(DEFAULT_LIMIT, |(_, _, rate)| *rate)
+/// The room's routes, each declared once: its path, method, steady limit and what answers it. The gateway's
+/// provisioning and stage throttles, `beekeeper dev`'s router, the sale simulation and `plan` all read
+/// this table, and each matches on it exhaustively, so a route added here is a compile error wherever it
+/// is not yet served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `GET /`: the page with a newcomer's place (a returning visitor's reload, too).
+    Page,
+    /// `POST /join`: the page confirming its place, asking where it stands after a sleep, or, let in,
+    /// asking for the pass.
+    Join,
+    /// `GET /room/{asset}`: the page's one file, the operator's logo.
+    Asset,
+    /// `GET /poll`: every waiting page, adaptively.
+    Poll,
+    /// `GET /client-check`: the destination's backend asking about a token.
+    ClientCheck,
+    /// `GET /.well-known/jwks.json`: the pass's public keys, cached by the destination.
+    Jwks,
 }
+
+/// What answers a route in AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The producer Lambda (proxy integration).
+    Producer,
+    /// API Gateway itself, from DynamoDB through a VTL mapping template.
+    Table,
+    /// API Gateway itself, from the private bucket.
+    Bucket,
+}
+
+impl Route {
+    pub const ALL: [Route; 6] = [
+        Route::Page,
+        Route::Join,
+        Route::Asset,
+        Route::Poll,
+        Route::ClientCheck,
+        Route::Jwks,
+    ];
+
+    /// The resource path, in API Gateway's (and axum's) `{param}` syntax.
+    pub const fn path(self) -> &'static str {
+        match self {
+            Route::Page => "/",
+            Route::Join => "/join",
+            Route::Asset => "/room/{asset}",
+            Route::Poll => "/poll",
+            Route::ClientCheck => "/client-check",
+            Route::Jwks => "/.well-known/jwks.json",
+        }
+    }
+
+    pub const fn method(self) -> &'static str {
+        match self {
+            Route::Join => "POST",
+            _ => "GET",
+        }
+    }
+
+    pub const fn answered_by(self) -> Answer {
+        match self {
+            Route::Page | Route::Join => Answer::Producer,
+            Route::Poll | Route::ClientCheck => Answer::Table,
+            Route::Asset | Route::Jwks => Answer::Bucket,
+        }
+    }
+
+    /// Steady rate (requests/s) on the deployed stage; the burst is half of it, the account's own ratio.
+    /// Each route gets a share and together they stay within the account's quota: `/poll` (every waiting
+    /// visitor, adaptive) under half; a fifth each for the page (`GET /`, which gives the place) and the
+    /// join (`POST /join`: the page's confirmation when its browser sent no fetch metadata, its question
+    /// when it slept through its turn, and the admitted's request for the pass; a small share of arrivals,
+    /// kept at the page's rate so that a burst of old browsers or of phones coming back is never
+    /// throttled before the page itself, which also sizes the producer's reserved concurrency); the
+    /// page's one asset, the logo (styles and scripts are inline; browsers cache the logo), 3%; the
+    /// destination's `/client-check` 8% (it is called about once per released visitor: even 100,000/min
+    /// is 1,700 a second spread over a minute, so 800 steady covers it with the burst); the JWKS,
+    /// fetched and cached by the destination, 1%.
+    pub const fn limit(self) -> u32 {
+        match self {
+            Route::Page | Route::Join => ARRIVALS_PER_SECOND,
+            Route::Asset => 300,
+            Route::Poll => 4_800,
+            Route::ClientCheck => 800,
+            Route::Jwks => 100,
+        }
+    }
+}
+
+/// Any route not in [`Route`] gets the stage default: a tenth of the account quota.
+pub const DEFAULT_LIMIT: u32 = 1_000;
 
 /// The burst API Gateway allows on a route limited to `rate`.
 pub fn burst(rate: u32) -> u32 {
@@ -87,12 +154,21 @@ mod tests {
 
     #[test]
     fn every_route_at_its_limit_at_once_fits_the_account() {
-        assert!(ROUTE_LIMITS.iter().map(|r| r.2).sum::<u32>() <= ACCOUNT_RATE);
-        assert!(route_limit("/poll", "GET") <= ACCOUNT_RATE / 2);
-        // Each arrival's page is followed by its confirming join, seconds later in a fast line: a join
-        // throttled below the page would leave places the page gave unconfirmed, to be passed over.
-        assert_eq!(route_limit("/join", "POST"), route_limit("/", "GET"));
-        assert_eq!(route_limit("/new", "GET"), DEFAULT_LIMIT);
+        assert!(Route::ALL.iter().map(|r| r.limit()).sum::<u32>() <= ACCOUNT_RATE);
+        assert!(Route::Poll.limit() <= ACCOUNT_RATE / 2);
+        // A burst of old browsers confirming, or of phones coming back, is never throttled below the
+        // page that gave their places.
+        assert_eq!(Route::Join.limit(), Route::Page.limit());
+    }
+
+    #[test]
+    fn each_route_is_one_path_and_method() {
+        let mut seen: Vec<_> = Route::ALL.iter().map(|r| (r.path(), r.method())).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), Route::ALL.len());
+        assert_eq!(Route::Join.method(), "POST");
+        assert_eq!(Route::Poll.answered_by(), Answer::Table);
     }
 
     #[test]

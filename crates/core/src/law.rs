@@ -1,7 +1,7 @@
 //! The waiting page's polling law, ported from `assets/waiting-room/poll.js` (the page's own functions).
 //! `crates/sim/tests/poll_law.rs` runs the JavaScript in node on the same inputs and requires identical
-//! answers, so the simulation's poll load is the page's, not a model of it, and the producer knows when a
-//! newcomer's page will first come back. Numbers stay `f64` as in JavaScript.
+//! answers, so the simulation's poll load (and its sleeping phones' returns) is the page's, not a model
+//! of it. Numbers stay `f64` as in JavaScript.
 
 /// The page's bounds: never sooner than 5 s, never later than 20 min (`FAR_MS`), once a minute when the
 /// wait is unknown; back-off after failures stops growing at 5 min (`MAX_MS`).
@@ -9,6 +9,10 @@ pub const MIN_MS: f64 = 5_000.0;
 pub const MAX_MS: f64 = 300_000.0;
 pub const FAR_MS: f64 = 1_200_000.0;
 pub const UNKNOWN_MS: f64 = 60_000.0;
+/// At the front this long without being let in, the page asks the room where its place stands; it asks
+/// again no sooner than [`ASK_EVERY_MS`].
+pub const ASK_AFTER_MS: f64 = 60_000.0;
+pub const ASK_EVERY_MS: f64 = 120_000.0;
 
 /// JavaScript's `Math.round`: halves go up (towards +∞), unlike `f64::round`.
 fn js_round(x: f64) -> f64 {
@@ -65,11 +69,17 @@ pub fn next_poll_delay_ms(ahead: f64, rate_per_minute: f64, random: f64) -> f64 
     jitter(centre_ms(ahead, rate_per_minute), random)
 }
 
-/// The latest moment (ms after the answer) that [`next_poll_delay_ms`] can schedule for these inputs:
-/// the top of its ±20% jitter. A newcomer's first scheduled poll confirms they are there, so the room
-/// gives them at least this long before it counts them as a link fetcher.
-pub fn latest_poll_delay_ms(ahead: f64, rate_per_minute: f64) -> u64 {
-    js_round(centre_ms(ahead, rate_per_minute) * 1.2) as u64
+/// Whether the page asks the room (`POST join`) where its place stands: its session ended while it slept
+/// (`expired`), or it has been at the front since `front_since_ms` (0: not at the front) for
+/// [`ASK_AFTER_MS`]; never within [`ASK_EVERY_MS`] of its last ask (`asked_at_ms`, 0: never).
+pub fn ask_due(expired: bool, front_since_ms: f64, asked_at_ms: f64, now_ms: f64) -> bool {
+    if now_ms.is_nan() {
+        return false;
+    }
+    if asked_at_ms > 0.0 && now_ms - asked_at_ms < ASK_EVERY_MS {
+        return false;
+    }
+    expired || (front_since_ms > 0.0 && now_ms - front_since_ms >= ASK_AFTER_MS)
 }
 
 /// 5 s, 10 s, 20 s … 5 min after consecutive failures, jittered.
@@ -108,27 +118,5 @@ mod tests {
         assert_eq!(next_poll_delay_ms(10.0, 0.0, 0.5), 60_000.0);
         assert_eq!(backoff_delay_ms(3.0, 0.5), 20_000.0);
         assert_eq!(jitter(2.5, 0.5), 3.0, "halves round up, as Math.round does");
-        assert_eq!(latest_poll_delay_ms(900_000.0, 3_000.0), 1_440_000);
-        assert_eq!(latest_poll_delay_ms(0.0, 3_000.0), 6_000);
-        assert_eq!(latest_poll_delay_ms(10.0, 0.0), 72_000);
-    }
-
-    #[test]
-    fn no_jitter_goes_past_the_latest_delay() {
-        for (ahead, rate) in [
-            (0.0, 3000.0),
-            (7.0, 30.0),
-            (1e5, 3000.0),
-            (1e7, 10.0),
-            (5.0, 0.0),
-        ] {
-            let latest = latest_poll_delay_ms(ahead, rate) as f64;
-            for r in [0.0, 0.25, 0.5, 0.999_999] {
-                assert!(
-                    next_poll_delay_ms(ahead, rate, r) <= latest,
-                    "{ahead} {rate} {r}"
-                );
-            }
-        }
     }
 }

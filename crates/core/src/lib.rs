@@ -17,6 +17,7 @@ pub mod law;
 pub mod names;
 pub mod pacing;
 pub mod pass;
+pub mod place;
 pub mod plan;
 pub mod ticket;
 pub mod token;

@@ -66,6 +66,10 @@ impl Names {
     pub fn dlq(&self) -> String {
         format!("{}dlq", self.prefix)
     }
+    /// The front of the line: visitors let in again after their turn passed while they were away.
+    pub fn front_queue(&self) -> String {
+        format!("{}front", self.prefix)
+    }
     pub fn function(&self, f: Function) -> String {
         format!("{}{}", self.prefix, f.part())
     }

@@ -7,7 +7,7 @@ use beekeeper_room::aws::{DynamoTable, SqsQueue};
 use beekeeper_room::env::{QueueEnv, page_branding, process_env};
 use beekeeper_room::producer::{Producer, ProducerSettings};
 use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
-use beekeeper_room::{Clock, SystemClock};
+use beekeeper_room::{Clock, Lines, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
@@ -17,11 +17,13 @@ async fn main() -> Result<(), Error> {
     let env = or_init_error("producer", QueueEnv::read(process_env)).await?;
     let branding = or_init_error("producer", page_branding(process_env)).await?;
     let config = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let lines = Lines {
+        main: Arc::new(SqsQueue::new(sqs.clone(), env.queue_url)),
+        front: Arc::new(SqsQueue::new(sqs, env.front_queue_url)),
+    };
     let producer = Producer::new(
-        Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&config),
-            env.queue_url,
-        )),
+        lines,
         Arc::new(DynamoTable::new(
             aws_sdk_dynamodb::Client::new(&config),
             env.table,

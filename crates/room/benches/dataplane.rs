@@ -7,10 +7,12 @@ use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, TokenItem};
 use beekeeper_room::consumer::Consumer;
+use beekeeper_room::hooked::{Call, Hook, Hooked};
 use beekeeper_room::memory::{FakeClock, MemoryQueue, MemoryTable, RecordingInvoker};
 use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
 use beekeeper_room::trigger::Trigger;
-use beekeeper_room::{BatchKey, Clock, Error, Presence, Queue, Released, RoomUpdate, Table};
+use beekeeper_room::{Clock, Error, Lines, Queue, Released, Table};
+use std::any::Any;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,12 +82,18 @@ async fn time_arrivals(
 
 async fn producer_figures() {
     let clock = Arc::new(FakeClock::at(T0_MS));
-    let queue = Arc::new(MemoryQueue::new(clock, Duration::from_secs(30)));
+    let lines = Lines {
+        main: Arc::new(MemoryQueue::new(clock.clone(), Duration::from_secs(30))),
+        front: Arc::new(MemoryQueue::new(clock, Duration::from_secs(30))),
+    };
     let table = Arc::new(MemoryTable::with_room(room(3_300)));
     let waiting = token(1);
     let released = token(2);
     table.insert_token(TokenItem::released(released.clone(), T0_MS / 1000, 30));
-    let producer = Producer::new(queue, table, ProducerSettings::default());
+    if let Err(e) = table.record_place(&waiting, 4711, false, T0_MS).await {
+        panic!("record: {e}");
+    }
+    let producer = Producer::new(lines, table, ProducerSettings::default());
 
     let newcomer = time_arrivals(&producer, false, Some(COOKIE), 101, 2_000).await;
     let waiting_cookie = format!("{COOKIE}; bk_token={waiting}; bk_ticket=4711");
@@ -100,52 +108,24 @@ async fn producer_figures() {
     println!("  GET /, released (redirect)       {admitted:>7.2} µs/request");
 }
 
-/// The table, noting when (on the consumer's clock) each token item was written.
+/// Notes when (on the consumer's clock) each token item was written.
 struct Stamped {
-    inner: Arc<MemoryTable>,
     clock: Arc<dyn Clock>,
     writes: Arc<Mutex<Vec<(u64, usize)>>>,
 }
 
 #[async_trait]
-impl Table for Stamped {
-    async fn room(&self) -> Result<Option<RoomState>, Error> {
-        self.inner.room().await
-    }
-    async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
-        self.inner.put_room(room).await
-    }
-    async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
-        self.inner.update_room(update, now_secs).await
-    }
-    async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
-        self.inner.token(token).await
-    }
-    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
-        self.inner.mark_here(token, expires_at).await
-    }
-    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
-        self.inner.here(tokens).await
-    }
-    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
-        self.inner.claim_minute(minute_ms, now_secs).await
-    }
-    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
-        self.inner.claim_task(minute_ms, index, expires_at).await
-    }
-    async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error> {
-        let r = self.inner.release(items, batch).await?;
-        self.writes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((self.clock.now_ms(), r.fresh.len()));
-        Ok(r)
-    }
-    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
-        self.inner.publish_released(now_secs).await
-    }
-    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
-        self.inner.take_tickets(n).await
+impl Hook for Stamped {
+    async fn after(&self, call: &Call<'_>, r: Result<&(dyn Any + Send + Sync), &Error>) {
+        let (Call::Release(_), Ok(r)) = (call, r) else {
+            return;
+        };
+        if let Some(r) = r.downcast_ref::<Released>() {
+            self.writes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((self.clock.now_ms(), r.fresh.len()));
+        }
     }
 }
 
@@ -153,14 +133,24 @@ impl Table for Stamped {
 /// wall-clock ms the simulation took).
 async fn one_minute(rate: u32) -> (u64, u64, f64) {
     let queue_clock = Arc::new(FakeClock::at(T0_MS));
-    let queue = Arc::new(MemoryQueue::new(queue_clock, Duration::from_secs(30)));
+    let queue = Arc::new(MemoryQueue::new(
+        queue_clock.clone(),
+        Duration::from_secs(30),
+    ));
     for n in 0..u64::from(rate) + u64::from(rate) / 10 + 10 {
         let _ = queue.send(&token(n)).await;
     }
     let table = Arc::new(MemoryTable::with_room(room(rate)));
     let invoker = Arc::new(RecordingInvoker::default());
     let started = Instant::now();
-    let trigger = Trigger::new(queue.clone(), table.clone(), invoker.clone(), 60_000);
+    let lines = Lines {
+        main: queue.clone(),
+        front: Arc::new(MemoryQueue::new(
+            queue_clock.clone(),
+            Duration::from_secs(30),
+        )),
+    };
+    let trigger = Trigger::new(lines.clone(), table.clone(), invoker.clone(), 60_000);
     if let Err(e) = trigger.tick(T0_MS).await {
         panic!("trigger: {e}");
     }
@@ -169,12 +159,12 @@ async fn one_minute(rate: u32) -> (u64, u64, f64) {
     for task in invoker.take() {
         // Each consumer on its own clock from the minute's start, as they run side by side in AWS.
         let clock = Arc::new(FakeClock::at(T0_MS));
-        let stamped = Arc::new(Stamped {
-            inner: table.clone(),
+        let stamp = Stamped {
             clock: clock.clone(),
             writes: writes.clone(),
-        });
-        match Consumer::new(queue.clone(), stamped, clock)
+        };
+        let stamped = Arc::new(Hooked::new(table.clone(), stamp));
+        match Consumer::new(lines.clone(), stamped, clock)
             .run(task, None)
             .await
         {

@@ -5,8 +5,10 @@ use crate::Error;
 use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_core::place::PlaceRecord;
 use beekeeper_core::plan::ConsumerTask;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A message taken from the queue, not yet deleted.
@@ -16,9 +18,12 @@ pub struct Received {
     pub token: Option<Token>,
     /// Opaque handle for [`Queue::delete`] and [`Queue::defer`].
     pub receipt: String,
-    /// For a place taken by `GET /` and not yet confirmed when it was queued: when the visitor's first
-    /// poll was due at the latest (epoch ms). `None` for a place taken by a confirmed join.
+    /// For a place taken by `GET /` and not yet confirmed when it was queued: when the visitor's page
+    /// should have confirmed it (epoch ms). `None` for a place confirmed when it was taken.
     pub poll_by_ms: Option<u64>,
+    /// How many times the queue has handed this message out, this time included (SQS's
+    /// `ApproximateReceiveCount`), which the queue's `maxReceiveCount` is counted against.
+    pub receives: u32,
 }
 
 /// How many visitors are waiting: `visible` are queued, `in_flight` are being released right now.
@@ -28,13 +33,13 @@ pub struct QueueDepth {
     pub in_flight: u64,
 }
 
-/// The line of visitors (SQS standard queue in AWS).
+/// A line of visitors (SQS standard queue in AWS).
 #[async_trait]
 pub trait Queue: Send + Sync {
-    /// Queues a place its visitor has already confirmed (a join from the page).
+    /// Queues a place its visitor has already confirmed (a browser's navigation, a join from the page).
     async fn send(&self, token: &Token) -> Result<(), Error>;
-    /// Queues a place taken by `GET /`, to be released only once its visitor confirms it
-    /// ([`Table::mark_here`]); `poll_by_ms` travels with the message (an SQS message attribute).
+    /// Queues a place taken by `GET /` without fetch metadata, to be released only once its visitor
+    /// confirms it ([`Table::confirm`]); `poll_by_ms` travels with the message (an SQS message attribute).
     async fn send_pending(&self, token: &Token, poll_by_ms: u64) -> Result<(), Error>;
     /// Up to `max` (≤ 10) messages, waiting up to `wait` for the first one (long poll).
     async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error>;
@@ -45,6 +50,14 @@ pub trait Queue: Send + Sync {
     /// only logged by callers.
     async fn defer(&self, messages: &[(Received, Duration)]) -> Result<(), Error>;
     async fn depth(&self) -> Result<QueueDepth, Error>;
+}
+
+/// The room's two lines: everyone in arrival order, and the front, where visitors whose turn came while
+/// they were away wait to be let in again. Consumers take from the front first.
+#[derive(Clone)]
+pub struct Lines {
+    pub main: Arc<dyn Queue>,
+    pub front: Arc<dyn Queue>,
 }
 
 /// A change to the room item. Each is a single conditional-free update so concurrent writers (operator,
@@ -83,11 +96,33 @@ pub trait Table: Send + Sync {
     /// error: it returns `Ok(false)`.
     async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error>;
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error>;
-    /// Records that the visitor holding `token` is there (`#here#{token}`, kept until `expires_at`, epoch
-    /// seconds). Idempotent: every confirmation writes the same item.
-    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error>;
-    /// Which of `tokens` (at most [`MAX_RELEASE`]) have confirmed, and which could not be read (throttled).
-    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error>;
+    /// The visitor's token item and place record, strongly consistent (the producer decides admission
+    /// and readmission on them; see `beekeeper_core::place`).
+    async fn place(&self, token: &Token)
+    -> Result<(Option<TokenItem>, Option<PlaceRecord>), Error>;
+    /// Writes the record of a place just given: its ticket, and whether a page must still confirm it.
+    /// Kept [`beekeeper_core::place::PLACE_KEEP_SECS`] after its last write.
+    async fn record_place(
+        &self,
+        token: &Token,
+        ticket: u64,
+        confirmed: bool,
+        now_ms: u64,
+    ) -> Result<(), Error>;
+    /// Records that the visitor holding `token` is there, unless the release passed their place over
+    /// first or the room has no record of it: `Ok(false)` then. Idempotent.
+    async fn confirm(&self, token: &Token, now_ms: u64) -> Result<bool, Error>;
+    /// Which of `tokens` (at most [`MAX_RELEASE`]) have confirmed, were passed over already, or could not
+    /// be read (throttled). Strongly consistent: a stale read must not pass a visitor over.
+    async fn presence(&self, tokens: &[Token]) -> Result<Presence, Error>;
+    /// Passes over each of `tokens` that nobody has confirmed, atomically with respect to
+    /// [`Table::confirm`]: a place confirmed meanwhile is reported `confirmed` and must be released.
+    async fn pass_over(&self, tokens: &[Token], now_ms: u64) -> Result<PassedOver, Error>;
+    /// Records that the visitor's browser was handed their pass (their turn was used).
+    async fn collect(&self, token: &Token, now_ms: u64) -> Result<(), Error>;
+    /// Claims a readmission for a visitor whose turn passed unused: true when this call may send them to
+    /// the front (released, never collected, readmissions left, none waiting already or it is stale).
+    async fn claim_readmit(&self, token: &Token, now_ms: u64) -> Result<bool, Error>;
     /// Adds `n` to the ticket counter (created at 0 when absent) and returns its new value: tickets
     /// `new-n+1 ..= new` are the caller's. One atomic `ADD`, so containers never get the same ticket.
     async fn take_tickets(&self, n: u64) -> Result<u64, Error>;
@@ -100,7 +135,14 @@ pub trait Table: Send + Sync {
     /// Creates the token items that do not exist yet and adds exactly that many to counter `shard`, as
     /// one atomic write: a token is counted if and only if this call created its item. At most
     /// [`MAX_RELEASE`] items, distinct tokens.
+    /// Each place record is marked released in the same write, so the room knows the turn came after the
+    /// token item is gone.
     async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error>;
+    /// Lets returning visitors in again from the front: writes each token item over an expired (or
+    /// absent) one and counts the readmission on its place record, as one atomic write; nothing is added
+    /// to `released_total`, whose count the tickets follow. An item that is valid already (a duplicate
+    /// delivery) is reported `already`. At most [`MAX_RELEASE`] items, distinct tokens.
+    async fn readmit(&self, items: &[TokenItem]) -> Result<Released, Error>;
     /// Sums the counter shards and raises the room item's `released_total` to that sum (never lowers
     /// it); returns the sum.
     async fn publish_released(&self, now_secs: u64) -> Result<u64, Error>;
@@ -153,17 +195,25 @@ pub struct Released {
     pub unprocessed: Vec<TokenItem>,
 }
 
-/// What [`Table::here`] found.
+/// What [`Table::presence`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Presence {
     pub here: HashSet<Token>,
+    /// Passed over already: this delivery is a duplicate of a place that is gone.
+    pub passed: HashSet<Token>,
     /// Not read (unprocessed after retries): neither here nor absent, so neither released nor passed over.
     pub unread: HashSet<Token>,
 }
 
-/// How long a confirmation is kept: as long as the queue keeps a message (its retention), since no
-/// place can be released after that.
-pub const HERE_KEEP_SECS: u64 = 4 * 24 * 3600;
+/// What [`Table::pass_over`] did with each token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassedOver {
+    pub passed: Vec<Token>,
+    /// Confirmed after all (the confirmation won the race): release them.
+    pub confirmed: Vec<Token>,
+    /// Not written (throttled): look again later.
+    pub unwritten: Vec<Token>,
+}
 
 /// Starts a consumer without waiting for it (Lambda `Invoke` with `InvocationType=Event` in AWS).
 #[async_trait]

@@ -8,6 +8,8 @@ use crate::Error;
 
 pub const TABLE: &str = "BK_TABLE";
 pub const QUEUE_URL: &str = "BK_QUEUE_URL";
+/// The front of the line: visitors let in again after their turn passed while they were away.
+pub const FRONT_QUEUE_URL: &str = "BK_FRONT_QUEUE_URL";
 pub const CONSUMER_FUNCTION: &str = "BK_CONSUMER_FUNCTION";
 pub const WINDOW_MS: &str = "BK_WINDOW_MS";
 /// The URL the drt function probes instead of the destination; unset means the destination.
@@ -56,11 +58,12 @@ fn window_ms(get: &impl Fn(&str) -> Option<String>) -> Result<u64, Error> {
     }
 }
 
-/// The producer's and the consumer's settings.
+/// The producer's and the consumer's settings: the table and both lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueEnv {
     pub table: String,
     pub queue_url: String,
+    pub front_queue_url: String,
 }
 
 impl QueueEnv {
@@ -68,6 +71,7 @@ impl QueueEnv {
         Ok(QueueEnv {
             table: required(&get, TABLE)?,
             queue_url: required(&get, QUEUE_URL)?,
+            front_queue_url: required(&get, FRONT_QUEUE_URL)?,
         })
     }
 }
@@ -93,6 +97,7 @@ impl ConsumerEnv {
 pub struct TriggerEnv {
     pub table: String,
     pub queue_url: String,
+    pub front_queue_url: String,
     pub consumer_function: String,
     /// The span consumers spread a minute's releases over; must not exceed the schedule's minute.
     pub window_ms: u64,
@@ -103,6 +108,7 @@ impl TriggerEnv {
         Ok(TriggerEnv {
             table: required(&get, TABLE)?,
             queue_url: required(&get, QUEUE_URL)?,
+            front_queue_url: required(&get, FRONT_QUEUE_URL)?,
             consumer_function: required(&get, CONSUMER_FUNCTION)?,
             window_ms: window_ms(&get)?,
         })
@@ -195,12 +201,17 @@ pub(crate) mod tests {
                 " https://sqs.eu-west-1.amazonaws.com/1/beekeeper-sale-queue\n",
             ),
             (CONSUMER_FUNCTION, "beekeeper-sale-consumer"),
+            (
+                FRONT_QUEUE_URL,
+                "https://sqs.eu-west-1.amazonaws.com/1/beekeeper-sale-front",
+            ),
         ]);
         let q = QueueEnv::read(&e).unwrap();
         assert_eq!(
             q.queue_url,
             "https://sqs.eu-west-1.amazonaws.com/1/beekeeper-sale-queue"
         );
+        assert!(q.front_queue_url.ends_with("beekeeper-sale-front"));
         let t = TriggerEnv::read(&e).unwrap();
         assert_eq!(
             (t.consumer_function.as_str(), t.window_ms),
@@ -231,11 +242,17 @@ pub(crate) mod tests {
         let (name, p) = problem(QueueEnv::read(env(&[(TABLE, "t")])).unwrap_err());
         assert_eq!(name, QUEUE_URL);
         assert!(p.contains("not set"));
+        let (name, _) =
+            problem(QueueEnv::read(env(&[(TABLE, "t"), (QUEUE_URL, "q")])).unwrap_err());
+        assert_eq!(
+            name, FRONT_QUEUE_URL,
+            "a producer without the front cannot readmit anyone"
+        );
         let (name, p) = problem(DrtEnv::read(env(&[(TABLE, "  ")])).unwrap_err());
         assert_eq!(name, TABLE);
         assert!(p.contains("empty"));
-        let (name, _) =
-            problem(TriggerEnv::read(env(&[(TABLE, "t"), (QUEUE_URL, "q")])).unwrap_err());
+        let trigger = [(TABLE, "t"), (QUEUE_URL, "q"), (FRONT_QUEUE_URL, "f")];
+        let (name, _) = problem(TriggerEnv::read(env(&trigger)).unwrap_err());
         assert_eq!(name, CONSUMER_FUNCTION);
         let msg = QueueEnv::read(env(&[])).unwrap_err().to_string();
         assert!(msg.starts_with("environment variable BK_TABLE"), "{msg}");
@@ -243,7 +260,12 @@ pub(crate) mod tests {
 
     #[test]
     fn the_window_is_optional_but_checked() {
-        let base = [(TABLE, "t"), (QUEUE_URL, "q"), (CONSUMER_FUNCTION, "c")];
+        let base = [
+            (TABLE, "t"),
+            (QUEUE_URL, "q"),
+            (FRONT_QUEUE_URL, "f"),
+            (CONSUMER_FUNCTION, "c"),
+        ];
         let with = |w: &str| {
             let mut pairs = base.to_vec();
             pairs.push((WINDOW_MS, w));

@@ -11,6 +11,7 @@ pub mod consumer;
 pub mod drt;
 pub mod env;
 mod error;
+pub mod hooked;
 pub mod memory;
 pub mod page;
 pub mod pass;
@@ -20,7 +21,7 @@ pub mod startup;
 pub mod trigger;
 
 pub use backend::{
-    BatchKey, COUNTER_SHARDS, Clock, HERE_KEEP_SECS, Invoker, MAX_RELEASE, Presence, Queue,
+    BatchKey, COUNTER_SHARDS, Clock, Invoker, Lines, MAX_RELEASE, PassedOver, Presence, Queue,
     QueueDepth, Received, Released, RoomUpdate, SystemClock, Table,
 };
 pub use error::{AwsError, Error, Fault, service_label};

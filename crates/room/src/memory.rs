@@ -4,11 +4,13 @@
 
 use crate::Error;
 use crate::backend::{
-    BatchKey, Clock, Invoker, Presence, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
+    BatchKey, Clock, Invoker, PassedOver, Presence, Queue, QueueDepth, Received, Released,
+    RoomUpdate, Table,
 };
 use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem, here_key};
+use beekeeper_core::place::{MAX_READMITS, PlaceRecord, READMIT_RETRY_MS};
 use beekeeper_core::plan::ConsumerTask;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,6 +59,8 @@ struct QueueState {
     in_flight: HashMap<String, (u64, String, u64)>,
     /// message id → its `poll_by_ms` attribute (places not yet confirmed).
     pending: HashMap<u64, u64>,
+    /// message id → how many times it was received.
+    receives: HashMap<u64, u32>,
     sent: u64,
 }
 
@@ -139,10 +143,14 @@ impl Queue for MemoryQueue {
             };
             s.next_id += 1;
             let receipt = format!("r-{id}-{}", s.next_id);
+            let receives = s.receives.entry(id).or_default();
+            *receives += 1;
+            let receives = *receives;
             out.push(Received {
                 token: Token::parse(&body).ok(),
                 receipt: receipt.clone(),
                 poll_by_ms: s.pending.get(&id).copied(),
+                receives,
             });
             s.in_flight.insert(receipt, (id, body, until));
         }
@@ -156,6 +164,7 @@ impl Queue for MemoryQueue {
             match s.in_flight.remove(&m.receipt) {
                 Some((id, _, _)) => {
                     s.pending.remove(&id);
+                    s.receives.remove(&id);
                 }
                 None => failed.push(m.receipt.clone()),
             }
@@ -188,8 +197,8 @@ impl Queue for MemoryQueue {
 struct TableState {
     room: Option<RoomState>,
     tokens: HashMap<Token, TokenItem>,
-    /// Visitors who confirmed their place (`#here#{token}`).
-    here: HashSet<Token>,
+    /// Place records (`#here#{token}`).
+    places: HashMap<Token, PlaceRecord>,
     tickets: u64,
     /// The minute each token item was released in (DynamoDB keeps it on the item).
     minutes: HashMap<Token, u64>,
@@ -200,6 +209,21 @@ struct TableState {
     unprocessed_budget: usize,
     /// Test hook: keys (`#room` or a token) whose reads fail as a throttled or unprocessed read does.
     unreadable: HashSet<String>,
+}
+
+impl TableState {
+    /// The items a write set up with `unprocessed_budget` leaves unprocessed (as a throttled DynamoDB
+    /// transaction does), already in the answer; the rest to write.
+    fn refuse_some<'a>(&mut self, items: &'a [TokenItem]) -> (Released, &'a [TokenItem]) {
+        let refuse = self.unprocessed_budget.min(items.len());
+        self.unprocessed_budget -= refuse;
+        let (unprocessed, rest) = items.split_at(refuse);
+        let out = Released {
+            unprocessed: unprocessed.to_vec(),
+            ..Released::default()
+        };
+        (out, rest)
+    }
 }
 
 /// The DynamoDB table.
@@ -243,7 +267,23 @@ impl MemoryTable {
 
     /// Whether the visitor holding `token` has confirmed their place.
     pub fn is_here(&self, token: &Token) -> bool {
-        lock(&self.state).here.contains(token)
+        lock(&self.state)
+            .places
+            .get(token)
+            .is_some_and(|p| !p.pending && p.passed_at.is_none())
+    }
+
+    /// The visitor's place record, if any.
+    pub fn place_record(&self, token: &Token) -> Option<PlaceRecord> {
+        lock(&self.state).places.get(token).cloned()
+    }
+
+    /// Counts of place records: (passed over, readmitted at least once).
+    pub fn place_counts(&self) -> (u64, u64) {
+        let s = lock(&self.state);
+        let passed = s.places.values().filter(|p| p.passed_at.is_some()).count();
+        let readmitted = s.places.values().filter(|p| p.readmits > 0).count();
+        (passed as u64, readmitted as u64)
     }
 
     pub fn insert_token(&self, item: TokenItem) {
@@ -314,23 +354,107 @@ impl Table for MemoryTable {
         Ok(s.tokens.get(token).cloned())
     }
 
-    async fn mark_here(&self, token: &Token, _expires_at: u64) -> Result<(), Error> {
-        lock(&self.state).here.insert(token.clone());
+    async fn place(
+        &self,
+        token: &Token,
+    ) -> Result<(Option<TokenItem>, Option<PlaceRecord>), Error> {
+        let s = lock(&self.state);
+        unreadable(&s, token.as_str())?;
+        unreadable(&s, &here_key(token))?;
+        Ok((s.tokens.get(token).cloned(), s.places.get(token).cloned()))
+    }
+
+    async fn record_place(
+        &self,
+        token: &Token,
+        ticket: u64,
+        confirmed: bool,
+        _now_ms: u64,
+    ) -> Result<(), Error> {
+        let rec = PlaceRecord {
+            pending: !confirmed,
+            ticket: Some(ticket),
+            ..PlaceRecord::default()
+        };
+        lock(&self.state).places.insert(token.clone(), rec);
         Ok(())
     }
 
+    async fn confirm(&self, token: &Token, _now_ms: u64) -> Result<bool, Error> {
+        let mut s = lock(&self.state);
+        match s.places.get_mut(token) {
+            Some(rec) if rec.passed_at.is_none() => {
+                rec.pending = false;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// A token whose presence key is listed by [`MemoryTable::fail_reads_of`] is handed back unread.
-    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
+    async fn presence(&self, tokens: &[Token]) -> Result<Presence, Error> {
         let s = lock(&self.state);
         let mut out = Presence::default();
         for t in tokens {
-            if s.unreadable.contains(&here_key(t)) {
-                out.unread.insert(t.clone());
-            } else if s.here.contains(t) {
-                out.here.insert(t.clone());
+            match s.places.get(t) {
+                _ if s.unreadable.contains(&here_key(t)) => {
+                    out.unread.insert(t.clone());
+                }
+                Some(p) if p.passed_at.is_some() => {
+                    out.passed.insert(t.clone());
+                }
+                Some(p) if !p.pending => {
+                    out.here.insert(t.clone());
+                }
+                _ => {}
             }
         }
         Ok(out)
+    }
+
+    async fn pass_over(&self, tokens: &[Token], now_ms: u64) -> Result<PassedOver, Error> {
+        let mut s = lock(&self.state);
+        let mut out = PassedOver::default();
+        for t in tokens {
+            let rec = s.places.entry(t.clone()).or_insert_with(|| PlaceRecord {
+                pending: true,
+                ..PlaceRecord::default()
+            });
+            if rec.passed_at.is_some() {
+                out.passed.push(t.clone());
+            } else if rec.pending {
+                rec.passed_at = Some(now_ms);
+                out.passed.push(t.clone());
+            } else {
+                out.confirmed.push(t.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn collect(&self, token: &Token, now_ms: u64) -> Result<(), Error> {
+        let mut s = lock(&self.state);
+        let rec = s.places.entry(token.clone()).or_default();
+        rec.collected_at.get_or_insert(now_ms);
+        Ok(())
+    }
+
+    async fn claim_readmit(&self, token: &Token, now_ms: u64) -> Result<bool, Error> {
+        let mut s = lock(&self.state);
+        let Some(rec) = s.places.get_mut(token) else {
+            return Ok(false);
+        };
+        let Some(released) = rec.released_at else {
+            return Ok(false);
+        };
+        let free = rec
+            .readmitted_at
+            .is_none_or(|at| at < released || at + READMIT_RETRY_MS <= now_ms);
+        if rec.collected_at.is_some() || rec.readmits >= MAX_READMITS || !free {
+            return Ok(false);
+        }
+        rec.readmitted_at = Some(now_ms);
+        Ok(true)
     }
 
     async fn claim_minute(&self, minute_ms: u64, _now_secs: u64) -> Result<bool, Error> {
@@ -357,23 +481,40 @@ impl Table for MemoryTable {
     /// All under one lock, so it is as atomic as DynamoDB's transaction.
     async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error> {
         let mut s = lock(&self.state);
-        let refuse = s.unprocessed_budget.min(items.len());
-        s.unprocessed_budget -= refuse;
-        let (unprocessed, rest) = items.split_at(refuse);
-        let mut out = Released {
-            unprocessed: unprocessed.to_vec(),
-            ..Released::default()
-        };
+        let (mut out, rest) = s.refuse_some(items);
         for i in rest {
             if s.tokens.contains_key(&i.token) {
                 out.already.push(i.token.clone());
             } else {
                 s.tokens.insert(i.token.clone(), i.clone());
                 s.minutes.insert(i.token.clone(), batch.minute_ms);
+                let rec = s.places.entry(i.token.clone()).or_default();
+                rec.released_at = Some(i.released_at * 1000);
                 out.fresh.push(i.token.clone());
             }
         }
         *s.shards.entry(batch.shard).or_default() += out.fresh.len() as u64;
+        Ok(out)
+    }
+
+    async fn readmit(&self, items: &[TokenItem]) -> Result<Released, Error> {
+        let mut s = lock(&self.state);
+        let (mut out, rest) = s.refuse_some(items);
+        for i in rest {
+            let valid = s
+                .tokens
+                .get(&i.token)
+                .is_some_and(|t| t.is_valid_at(i.released_at));
+            if valid {
+                out.already.push(i.token.clone());
+                continue;
+            }
+            s.tokens.insert(i.token.clone(), i.clone());
+            let rec = s.places.entry(i.token.clone()).or_default();
+            rec.released_at = Some(i.released_at * 1000);
+            rec.readmits += 1;
+            out.fresh.push(i.token.clone());
+        }
         Ok(out)
     }
 

@@ -138,3 +138,20 @@ fn a_waiting_visitor_without_javascript_reloads() {
     assert!(f(true).contains("<noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript>"));
     assert!(!f(false).contains("http-equiv=\"refresh\""));
 }
+
+#[test]
+fn the_page_says_how_long_a_place_is_kept_in_every_language() {
+    // The page's words and the room's keep are one fact: change one and this fails.
+    let days = beekeeper_core::place::PLACE_KEEP_SECS / 86_400;
+    let strings = SCRIPTS[0].1;
+    let hints: Vec<&str> = strings
+        .lines()
+        .filter(|l| l.trim_start().starts_with("reloadHint:"))
+        .collect();
+    assert_eq!(hints.len(), 3, "en, de, fr");
+    for h in hints {
+        assert!(h.contains(&format!(" {days} ")), "{h}");
+    }
+    let html = fill_default(&page("Drop"));
+    assert!(html.contains(&format!("kept for {days} days")));
+}

@@ -1,5 +1,7 @@
 //! The once-a-minute planner: it turns the room's rate into consumer invocations, and is the one place
-//! that counts the queue, so the producer can hand out tickets without asking SQS per request.
+//! that counts the queue, so the producer can hand out tickets without asking SQS per request. It counts
+//! both lines: visitors back at the front after their turn passed while they were away are let in even
+//! when nobody else waits.
 //!
 //! Each minute is released once. Lambda delivers a schedule event at least once and retries a throttled
 //! one for up to the event's maximum age, so after a concurrency crunch several ticks can arrive
@@ -8,7 +10,7 @@
 //! `last_minute`; a duplicate or late tick starts nobody.
 
 use crate::Error;
-use crate::backend::{Invoker, Queue, RoomUpdate, Table};
+use crate::backend::{Invoker, Lines, QueueDepth, RoomUpdate, Table};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use beekeeper_core::plan::{ConsumerTask, minute_start, plan_for};
 use serde::Serialize;
@@ -25,6 +27,8 @@ pub struct TickReport {
     pub rate: u32,
     /// Visible messages in the queue at the start of the minute.
     pub queued: u64,
+    /// Visitors waiting at the front to be let in again.
+    pub returning: u64,
     /// The minute this tick was for (its start, epoch ms).
     pub minute_ms: u64,
     /// Why nothing was started although the room is open with visitors waiting.
@@ -42,7 +46,7 @@ pub enum Skip {
 }
 
 pub struct Trigger {
-    queue: Arc<dyn Queue>,
+    lines: Lines,
     table: Arc<dyn Table>,
     invoker: Arc<dyn Invoker>,
     window_ms: u64,
@@ -51,13 +55,13 @@ pub struct Trigger {
 impl Trigger {
     /// `window_ms` is the span consumers spread the minute's release over (60,000 in AWS).
     pub fn new(
-        queue: Arc<dyn Queue>,
+        lines: Lines,
         table: Arc<dyn Table>,
         invoker: Arc<dyn Invoker>,
         window_ms: u64,
     ) -> Self {
         Trigger {
-            queue,
+            lines,
             table,
             invoker,
             window_ms,
@@ -97,6 +101,7 @@ impl Trigger {
                 open: false,
                 rate: 0,
                 queued: 0,
+                returning: 0,
                 minute_ms,
                 skipped: Some(Skip::Late),
                 tasks: Vec::new(),
@@ -107,24 +112,18 @@ impl Trigger {
             tracing::warn!(error = %e, "could not publish released_total; pages lag");
         }
         let room = self.table.room().await?.ok_or(Error::NoRoom)?;
-        let depth = self.queue.depth().await?;
-        // Tickets drift without this count, but releasing on time matters more than accurate tickets.
-        if let Err(e) = self
-            .table
-            .update_room(RoomUpdate::QueueDepth(depth.visible), now_ms / 1000)
-            .await
-        {
-            tracing::warn!(error = %e, "could not record the queue depth; tickets drift");
-        }
+        let (depth, returning) = self.count_lines(now_ms).await?;
         let mut report = TickReport {
             open: room.open,
             rate: room.rate,
             queued: depth.visible,
+            returning,
             minute_ms,
             skipped: None,
             tasks: Vec::new(),
         };
-        if !room.open || depth.visible == 0 {
+        let waiting = depth.visible + returning;
+        if !room.open || waiting == 0 {
             tracing::info!(
                 open = room.open,
                 queued = depth.visible,
@@ -133,7 +132,7 @@ impl Trigger {
             return Ok(report);
         }
         // Planning for more than is queued would only make consumers poll an empty queue.
-        let messages = u64::from(room.rate).min(depth.visible) as u32;
+        let messages = u64::from(room.rate).min(waiting) as u32;
         // Claimed only when there is something to release, so a closed room does not use up a minute.
         if !self.table.claim_minute(minute_ms, now_ms / 1000).await? {
             tracing::warn!(
@@ -144,14 +143,58 @@ impl Trigger {
             return Ok(report);
         }
         report.tasks = plan_for(messages, self.window_ms, minute_ms);
-        let mut failed = 0;
-        let mut first = None;
+        let failed = self.invoke(&report.tasks).await;
+        tracing::info!(
+            rate = room.rate,
+            queued = depth.visible,
+            returning,
+            messages,
+            consumers = report.tasks.len(),
+            failed = failed.as_ref().map_or(0, |(n, _)| *n),
+            "minute planned"
+        );
+        match failed {
+            None => Ok(report),
+            Some((failed, first)) => Err(Error::Partial {
+                what: "consumer invocations",
+                failed,
+                total: report.tasks.len(),
+                first: Box::new(first),
+            }),
+        }
+    }
+
+    /// The line's depth (also recorded on the room item, for tickets) and how many wait at its front.
+    async fn count_lines(&self, now_ms: u64) -> Result<(QueueDepth, u64), Error> {
+        let depth = self.lines.main.depth().await?;
+        let returning = match self.lines.front.depth().await {
+            Ok(d) => d.visible,
+            Err(e) => {
+                // They wait a minute longer; the main line still moves.
+                tracing::warn!(error = %e, "could not count the front of the line");
+                0
+            }
+        };
+        // Tickets drift without this count, but releasing on time matters more than accurate tickets.
+        if let Err(e) = self
+            .table
+            .update_room(RoomUpdate::QueueDepth(depth.visible), now_ms / 1000)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the queue depth; tickets drift");
+        }
+        Ok((depth, returning))
+    }
+
+    /// Starts every task's consumer; how many failed, and the first failure, if any did.
+    async fn invoke(&self, tasks: &[ConsumerTask]) -> Option<(usize, Error)> {
         // All at once: each consumer paces from its own start, so invoking 100 of them one by one would
         // start the last one's window seconds late and push its releases into the next minute.
         let results =
-            futures::future::join_all(report.tasks.iter().map(|t| self.invoker.invoke_consumer(t)))
-                .await;
-        for (task, result) in report.tasks.iter().zip(results) {
+            futures::future::join_all(tasks.iter().map(|t| self.invoker.invoke_consumer(t))).await;
+        let mut failed = 0;
+        let mut first = None;
+        for (task, result) in tasks.iter().zip(results) {
             if let Err(e) = result {
                 let (index, of) = (task.index, task.of);
                 tracing::error!(error = %e, index, of, "consumer invocation failed");
@@ -159,23 +202,7 @@ impl Trigger {
                 first.get_or_insert(e);
             }
         }
-        tracing::info!(
-            rate = room.rate,
-            queued = depth.visible,
-            messages,
-            consumers = report.tasks.len(),
-            failed,
-            "minute planned"
-        );
-        match first {
-            None => Ok(report),
-            Some(first) => Err(Error::Partial {
-                what: "consumer invocations",
-                failed,
-                total: report.tasks.len(),
-                first: Box::new(first),
-            }),
-        }
+        first.map(|e| (failed, e))
     }
 }
 

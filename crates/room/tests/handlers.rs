@@ -19,6 +19,8 @@ mod pass;
 mod probe;
 #[path = "handlers/producer.rs"]
 mod producer;
+#[path = "handlers/returning.rs"]
+mod returning;
 #[path = "handlers/tickets.rs"]
 mod tickets;
 #[path = "handlers/trigger.rs"]
@@ -27,11 +29,12 @@ mod trigger;
 use async_trait::async_trait;
 use beekeeper_core::Token;
 use beekeeper_core::contract::{RoomState, TokenItem};
+use beekeeper_room::hooked::{Call, Hook, Hooked};
 use beekeeper_room::memory::{FakeClock, MemoryQueue, MemoryTable};
 use beekeeper_room::{
-    AwsError, BatchKey, Clock, Error, Fault, Presence, Queue, QueueDepth, Received, Released,
-    RoomUpdate, Table,
+    AwsError, Clock, Error, Fault, Lines, Queue, QueueDepth, Received, Released, RoomUpdate, Table,
 };
+use std::any::Any;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -72,6 +75,8 @@ pub fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
 pub struct Line {
     pub clock: Arc<FakeClock>,
     pub queue: Arc<MemoryQueue>,
+    /// The front: visitors let in again after their turn passed while they were away.
+    pub front: Arc<MemoryQueue>,
     pub table: Arc<MemoryTable>,
 }
 
@@ -83,9 +88,26 @@ impl Line {
             queue.send(&token(n)).await.unwrap();
         }
         Line {
+            front: Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY)),
             clock,
             queue,
             table: Arc::new(MemoryTable::with_room(room)),
+        }
+    }
+
+    /// Both lines, as the producer and the consumers see them.
+    pub fn lines(&self) -> Lines {
+        Lines {
+            main: self.queue.clone(),
+            front: self.front.clone(),
+        }
+    }
+
+    /// The line with its main queue seen through `main` (a recorder, a failing queue).
+    pub fn lines_via(&self, main: Arc<dyn Queue>) -> Lines {
+        Lines {
+            main,
+            front: self.front.clone(),
         }
     }
 
@@ -143,132 +165,105 @@ pub struct ReceiveCall {
 
 /// The memory queue, seen through the consumer's clock: records every receive, and can make the n-th
 /// receive slow (the clock moves on while it "waits").
-pub struct TimedQueue {
-    pub inner: Arc<MemoryQueue>,
+pub type TimedQueue = Hooked<MemoryQueue, Timed>;
+
+pub struct Timed {
     pub clock: Arc<FakeClock>,
     pub calls: Mutex<Vec<ReceiveCall>>,
     pub slow: Mutex<Vec<(usize, Duration)>>,
+    started: Mutex<u64>,
 }
 
-impl TimedQueue {
-    pub fn new(inner: Arc<MemoryQueue>, clock: Arc<FakeClock>) -> Self {
-        TimedQueue {
-            inner,
-            clock,
-            calls: Mutex::default(),
-            slow: Mutex::default(),
-        }
-    }
-
+impl Timed {
     pub fn calls(&self) -> Vec<ReceiveCall> {
         self.calls.lock().unwrap().clone()
     }
 }
 
+pub fn timed_queue(inner: Arc<MemoryQueue>, clock: Arc<FakeClock>) -> Arc<TimedQueue> {
+    let timed = Timed {
+        clock,
+        calls: Mutex::default(),
+        slow: Mutex::default(),
+        started: Mutex::default(),
+    };
+    Arc::new(Hooked::new(inner, timed))
+}
+
 #[async_trait]
-impl Queue for TimedQueue {
-    async fn send(&self, t: &Token) -> Result<(), Error> {
-        self.inner.send(t).await
+impl Hook for Timed {
+    async fn before(&self, call: &Call<'_>) -> Result<(), Error> {
+        if let Call::Receive { .. } = call {
+            *self.started.lock().unwrap() = self.clock.now_ms();
+        }
+        Ok(())
     }
-    async fn send_pending(&self, t: &Token, poll_by_ms: u64) -> Result<(), Error> {
-        self.inner.send_pending(t, poll_by_ms).await
-    }
-    async fn defer(&self, m: &[(Received, Duration)]) -> Result<(), Error> {
-        self.inner.defer(m).await
-    }
-    async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error> {
-        let at_ms = self.clock.now_ms();
+    async fn after(&self, call: &Call<'_>, r: Result<&(dyn Any + Send + Sync), &Error>) {
+        let (Call::Receive { max, wait }, Ok(r)) = (call, r) else {
+            return;
+        };
+        let got = r.downcast_ref::<Vec<Received>>().map_or(0, Vec::len);
         let n = self.calls.lock().unwrap().len();
-        let delay = self
-            .slow
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(i, _)| *i == n)
-            .map(|(_, d)| *d);
-        let got = self.inner.receive(max, wait).await?;
+        let at_ms = *self.started.lock().unwrap();
         self.calls.lock().unwrap().push(ReceiveCall {
             at_ms,
-            max,
-            wait,
-            got: got.len(),
+            max: *max,
+            wait: *wait,
+            got,
         });
-        if let Some(d) = delay {
-            self.clock.advance(d);
+        let slow = self.slow.lock().unwrap();
+        if let Some((_, d)) = slow.iter().find(|(i, _)| *i == n) {
+            self.clock.advance(*d);
         }
-        Ok(got)
-    }
-    async fn delete(&self, m: &[Received]) -> Result<Vec<String>, Error> {
-        self.inner.delete(m).await
-    }
-    async fn depth(&self) -> Result<QueueDepth, Error> {
-        self.inner.depth().await
     }
 }
 
 /// The memory table, recording (consumer clock ms, items written) for each release call, every room
 /// update, and every publish.
-pub struct RecordingTable {
-    pub inner: Arc<MemoryTable>,
+pub type RecordingTable = Hooked<MemoryTable, Recorder>;
+
+pub struct Recorder {
     pub clock: Arc<dyn Clock>,
     pub writes: Mutex<Vec<(u64, usize)>>,
     pub updates: Mutex<Vec<RoomUpdate>>,
     pub published: Mutex<Vec<u64>>,
 }
 
-impl RecordingTable {
-    pub fn new(inner: Arc<MemoryTable>, clock: Arc<dyn Clock>) -> Self {
-        RecordingTable {
-            inner,
-            clock,
-            writes: Mutex::default(),
-            updates: Mutex::default(),
-            published: Mutex::default(),
-        }
-    }
+pub fn recording_table(inner: Arc<MemoryTable>, clock: Arc<dyn Clock>) -> Arc<RecordingTable> {
+    let recorder = Recorder {
+        clock,
+        writes: Mutex::default(),
+        updates: Mutex::default(),
+        published: Mutex::default(),
+    };
+    Arc::new(Hooked::new(inner, recorder))
 }
 
 #[async_trait]
-impl Table for RecordingTable {
-    async fn room(&self) -> Result<Option<RoomState>, Error> {
-        self.inner.room().await
+impl Hook for Recorder {
+    async fn before(&self, call: &Call<'_>) -> Result<(), Error> {
+        if let Call::UpdateRoom(u) = call {
+            self.updates.lock().unwrap().push((*u).clone());
+        }
+        Ok(())
     }
-    async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
-        self.inner.put_room(room).await
-    }
-    async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
-        self.updates.lock().unwrap().push(update.clone());
-        self.inner.update_room(update, now_secs).await
-    }
-    async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
-        self.inner.token(token).await
-    }
-    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
-        self.inner.mark_here(token, expires_at).await
-    }
-    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
-        self.inner.here(tokens).await
-    }
-    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
-        self.inner.claim_minute(minute_ms, now_secs).await
-    }
-    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
-        self.inner.claim_task(minute_ms, index, expires_at).await
-    }
-    async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error> {
-        let r = self.inner.release(items, batch).await?;
-        self.writes
-            .lock()
-            .unwrap()
-            .push((self.clock.now_ms(), items.len() - r.unprocessed.len()));
-        Ok(r)
-    }
-    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
-        let sum = self.inner.publish_released(now_secs).await?;
-        self.published.lock().unwrap().push(sum);
-        Ok(sum)
-    }
-    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
-        self.inner.take_tickets(n).await
+    async fn after(&self, call: &Call<'_>, r: Result<&(dyn Any + Send + Sync), &Error>) {
+        match (call, r) {
+            (Call::Release(items), Ok(r)) => {
+                if let Some(r) = r.downcast_ref::<Released>() {
+                    let written = items.len() - r.unprocessed.len();
+                    self.writes
+                        .lock()
+                        .unwrap()
+                        .push((self.clock.now_ms(), written));
+                }
+            }
+            (Call::PublishReleased, Ok(r)) => {
+                if let Some(sum) = r.downcast_ref::<u64>() {
+                    self.published.lock().unwrap().push(*sum);
+                }
+            }
+            _ => {}
+        }
     }
 }

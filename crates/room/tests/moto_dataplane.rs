@@ -34,11 +34,7 @@ use std::time::{Duration, Instant};
 #[tokio::test]
 async fn the_producers_token_lands_in_the_real_queue_once() {
     let r = room_with(300, 30).await;
-    let producer = Producer::new(
-        r.queue.clone(),
-        r.table.clone(),
-        ProducerSettings::default(),
-    );
+    let producer = Producer::new(r.lines(), r.table.clone(), ProducerSettings::default());
     // The page's join (a plain form post: 303 back to the page).
     let mut event = ApiGatewayProxyRequest::default();
     event.http_method = aws_lambda_events::http::Method::POST;

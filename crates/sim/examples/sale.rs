@@ -1,8 +1,10 @@
 //! The sale benchmark: `cargo run --release -p beekeeper-sim --example sale [-- --rate N --arrivals N
-//! --waiting N --burst-secs N --duration-secs N --seed N --unthrottled]`. Prints peak requests/s per
-//! route (asked for, and let through by the deployed gateway's limits unless `--unthrottled`), how long
-//! arrivals took to get into line, the busiest DynamoDB keys, and the run's own time and memory, against
-//! the sale-day targets.
+//! --waiting N --burst-secs N --duration-secs N --seed N --sleepers PCT --sleep-min-secs N
+//! --sleep-max-secs N --no-fetch-metadata PCT --unthrottled]`. Prints peak requests/s per route (asked
+//! for, and let through by the deployed gateway's limits unless `--unthrottled`), how long arrivals took
+//! to get into line, the busiest DynamoDB keys, what became of the visitors (let in, places lost, sent
+//! back to the front after sleeping through their turn), and the run's own time and memory, against the
+//! sale-day targets.
 
 use beekeeper_sim::{Route, Scenario, run};
 use std::time::Instant;
@@ -30,14 +32,26 @@ fn parse(args: &[String]) -> Result<Scenario, String> {
             "--burst-secs" => s.burst_secs = small(n)?,
             "--duration-secs" => s.duration_secs = small(n)?,
             "--seed" => s.seed = n,
+            "--sleepers" => s.sleepers = percent(flag, n)?,
+            "--no-fetch-metadata" => s.without_fetch_metadata = percent(flag, n)?,
+            "--sleep-min-secs" => s.sleep_secs.0 = small(n)?,
+            "--sleep-max-secs" => s.sleep_secs.1 = small(n)?,
             other => {
                 return Err(format!(
-                    "unknown flag {other}: use --rate, --arrivals, --waiting, --burst-secs, --duration-secs, --seed or --unthrottled"
+                    "unknown flag {other}: use --rate, --arrivals, --waiting, --burst-secs, --duration-secs, --seed, \
+                     --sleepers, --sleep-min-secs, --sleep-max-secs, --no-fetch-metadata or --unthrottled"
                 ));
             }
         }
     }
     Ok(s)
+}
+
+fn percent(flag: &str, n: u64) -> Result<f64, String> {
+    if n > 100 {
+        return Err(format!("{flag} {n} is a percentage: give 0 to 100"));
+    }
+    Ok(n as f64 / 100.0)
 }
 
 /// The process's peak resident memory, from Linux's /proc (None elsewhere).
@@ -124,7 +138,22 @@ fn main() {
         report.busiest_key.reads_per_s,
         verdict(report.busiest_key.reads_per_s < 1_500)
     );
-    println!("admitted {}, events {}", report.admitted, report.events);
+    let o = &report.outcomes;
+    let visitors = u64::from(scenario.arrivals) + u64::from(scenario.waiting);
+    println!(
+        "visitors: {} let in, {} places lost ({} the target of 0), {} passed over unconfirmed, \
+         {} let in again after sleeping through their turn",
+        o.admitted,
+        o.lost,
+        verdict(o.lost == 0),
+        o.passed_over,
+        o.readmitted
+    );
+    println!(
+        "requests per visitor, all routes, over the run: {:.2}; events {}",
+        report.requests_per_visitor(visitors),
+        report.events
+    );
     match peak_rss_mib() {
         Some(m) => println!("ran in {wall:.1} s of wall time, peak memory {m} MiB"),
         None => println!("ran in {wall:.1} s of wall time"),

@@ -5,9 +5,10 @@
 
 use async_trait::async_trait;
 use beekeeper_core::Token;
-use beekeeper_core::contract::{ROOM_COPIES, RoomState, TokenItem};
+use beekeeper_core::contract::{ROOM_COPIES, RoomState};
+use beekeeper_room::hooked::{Call, Hook, Hooked};
 use beekeeper_room::memory::MemoryTable;
-use beekeeper_room::{Clock, Error, Presence, Queue, QueueDepth, Received, RoomUpdate, Table};
+use beekeeper_room::{Clock, Error, Queue, QueueDepth, Received, Table};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -101,6 +102,8 @@ struct QueueState {
     in_flight: HashMap<u64, (u32, u64)>,
     /// visitor → their place's `poll_by_ms`, while it waits for confirmation.
     pending: HashMap<u32, u64>,
+    /// visitor → how many times their message was received, while it is in line.
+    receives: HashMap<u32, u32>,
     next_receipt: u64,
 }
 
@@ -183,10 +186,14 @@ impl Queue for SimQueue {
             s.next_receipt += 1;
             let r = s.next_receipt;
             s.in_flight.insert(r, (id, until));
+            let receives = s.receives.entry(id).or_default();
+            *receives += 1;
+            let receives = *receives;
             out.push(Received {
                 token: Some(token_of(id)),
                 receipt: r.to_string(),
                 poll_by_ms: s.pending.get(&id).copied(),
+                receives,
             });
         }
         Ok(out)
@@ -204,6 +211,7 @@ impl Queue for SimQueue {
             match gone {
                 Some((id, _)) => {
                     s.pending.remove(&id);
+                    s.receives.remove(&id);
                 }
                 None => failed.push(m.receipt.clone()),
             }
@@ -269,37 +277,37 @@ impl Loads {
 }
 
 /// The table, counting each call as DynamoDB would bill the partition holding its key.
-pub(crate) struct CountingTable {
-    pub(crate) inner: MemoryTable,
+pub(crate) type CountingTable = Hooked<MemoryTable, Counter>;
+
+/// What [`CountingTable`] adds: the loads per key per second.
+pub(crate) struct Counter {
     clock: Arc<SimClock>,
     pub(crate) loads: Mutex<Loads>,
 }
 
-impl CountingTable {
-    pub(crate) fn new(inner: MemoryTable, clock: Arc<SimClock>, visitors: usize) -> Self {
-        let loads = Loads {
-            tokens: vec![KeyLoad::default(); visitors],
-            ..Loads::default()
-        };
-        CountingTable {
-            inner,
-            clock,
-            loads: Mutex::new(loads),
-        }
-    }
+pub(crate) fn counting_table(
+    inner: MemoryTable,
+    clock: Arc<SimClock>,
+    visitors: usize,
+) -> CountingTable {
+    let loads = Loads {
+        tokens: vec![KeyLoad::default(); visitors],
+        ..Loads::default()
+    };
+    let counter = Counter {
+        clock,
+        loads: Mutex::new(loads),
+    };
+    Hooked::new(Arc::new(inner), counter)
+}
 
+impl Counter {
     fn second(&self) -> u64 {
         self.clock.now_ms() / 1000
     }
 
-    /// What `/poll` and `/client-check` read at `at_ms`: the room item's copy for that moment, copy
-    /// `at_ms % ROOM_COPIES` as `contract::room_copy_key` and the mapping templates choose it.
-    pub(crate) async fn room_copy(&self, at_ms: u64) -> Result<Option<RoomState>, Error> {
-        let s = self.second();
-        lock(&self.loads).copies[(at_ms % ROOM_COPIES) as usize].add(s, 1, 0);
-        self.inner.room().await
-    }
-
+    /// A visitor's key. Place records are keyed by the visitor's token too (`#here#{token}`): counted
+    /// with the visitor's own key, which overstates that key's load, never understates it.
     fn token_load(&self, token: &Token, reads: u64, writes: u64) {
         let s = self.second();
         let mut l = lock(&self.loads);
@@ -307,67 +315,46 @@ impl CountingTable {
             k.add(s, reads, writes);
         }
     }
+
+    fn tokens_load(&self, tokens: impl Iterator<Item = Token>, reads: u64, writes: u64) {
+        for t in tokens {
+            self.token_load(&t, reads, writes);
+        }
+    }
+}
+
+/// What `/poll` and `/client-check` read at `at_ms`: the room item's copy for that moment, copy
+/// `at_ms % ROOM_COPIES` as `contract::room_copy_key` and the mapping templates choose it.
+pub(crate) async fn room_copy(t: &CountingTable, at_ms: u64) -> Result<Option<RoomState>, Error> {
+    let s = t.hook.second();
+    lock(&t.hook.loads).copies[(at_ms % ROOM_COPIES) as usize].add(s, 1, 0);
+    t.inner.room().await
 }
 
 #[async_trait]
-impl Table for CountingTable {
-    async fn room(&self) -> Result<Option<RoomState>, Error> {
+impl Hook for Counter {
+    async fn before(&self, call: &Call<'_>) -> Result<(), Error> {
         let s = self.second();
-        lock(&self.loads).room.add(s, 1, 0);
-        self.inner.room().await
-    }
-    async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
-        let s = self.second();
-        lock(&self.loads).room_written(s);
-        self.inner.put_room(room).await
-    }
-    async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
-        let s = self.second();
-        lock(&self.loads).room_written(s);
-        self.inner.update_room(update, now_secs).await
-    }
-    async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
-        self.token_load(token, 1, 0);
-        self.inner.token(token).await
-    }
-    /// Presence items are keyed by the visitor's token too (`#here#{token}`): counted with the visitor's
-    /// own key, which overstates that key's load, never understates it.
-    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
-        self.token_load(token, 0, 1);
-        self.inner.mark_here(token, expires_at).await
-    }
-    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
-        for t in tokens {
-            self.token_load(t, 1, 0);
+        match *call {
+            Call::Room => lock(&self.loads).room.add(s, 1, 0),
+            Call::PutRoom | Call::UpdateRoom(_) | Call::ClaimMinute(_) | Call::PublishReleased => {
+                lock(&self.loads).room_written(s)
+            }
+            Call::TakeTickets(_) => lock(&self.loads).tickets.add(s, 0, 1),
+            // The token item and the place record: two reads of the visitor's key.
+            Call::Place(t) => self.token_load(t, 2, 0),
+            Call::Token(t) => self.token_load(t, 1, 0),
+            Call::RecordPlace(t) | Call::Confirm(t) | Call::Collect(t) | Call::ClaimReadmit(t) => {
+                self.token_load(t, 0, 1)
+            }
+            Call::Presence(ts) => self.tokens_load(ts.iter().cloned(), 1, 0),
+            Call::PassOver(ts) => self.tokens_load(ts.iter().cloned(), 0, 1),
+            // The token item and the place record, in one transaction.
+            Call::Release(items) | Call::Readmit(items) => {
+                self.tokens_load(items.iter().map(|i| i.token.clone()), 0, 2)
+            }
+            _ => {}
         }
-        self.inner.here(tokens).await
-    }
-    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
-        let s = self.second();
-        lock(&self.loads).room_written(s);
-        self.inner.claim_minute(minute_ms, now_secs).await
-    }
-    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
-        self.inner.claim_task(minute_ms, index, expires_at).await
-    }
-    async fn release(
-        &self,
-        items: &[TokenItem],
-        batch: beekeeper_room::BatchKey,
-    ) -> Result<beekeeper_room::Released, Error> {
-        for i in items {
-            self.token_load(&i.token, 0, 1);
-        }
-        self.inner.release(items, batch).await
-    }
-    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
-        let s = self.second();
-        lock(&self.loads).room_written(s);
-        self.inner.publish_released(now_secs).await
-    }
-    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
-        let s = self.second();
-        lock(&self.loads).tickets.add(s, 0, 1);
-        self.inner.take_tickets(n).await
+        Ok(())
     }
 }

@@ -5,9 +5,7 @@
 //! `poll.js` says, and the destination's backend retries its client-check a second later.
 
 use crate::report::Route;
-use beekeeper_core::gateway::{
-    ACCOUNT_BURST, ACCOUNT_RATE, RETRY_AFTER_SECS, TokenBucket, burst, route_limit,
-};
+use beekeeper_core::gateway::{ACCOUNT_BURST, ACCOUNT_RATE, RETRY_AFTER_SECS, TokenBucket, burst};
 
 /// The stage's buckets, one per route the simulation sends, plus the account's.
 pub(crate) struct Gateway {
@@ -15,22 +13,11 @@ pub(crate) struct Gateway {
     account: TokenBucket,
 }
 
-/// The deployed route (path, method) a simulated route is.
-fn deployed(route: Route) -> (&'static str, &'static str) {
-    match route {
-        Route::Page => ("/", "GET"),
-        Route::Join => ("/join", "POST"),
-        Route::Poll => ("/poll", "GET"),
-        Route::ClientCheck => ("/client-check", "GET"),
-    }
-}
-
 impl Gateway {
     /// `throttled: false` models an unlimited gateway, to see the crowd's raw demand.
     pub(crate) fn new(throttled: bool, now_ms: u64) -> Self {
         let bucket = |route: Route| {
-            let (path, method) = deployed(route);
-            let rate = route_limit(path, method);
+            let rate = route.deployed().limit();
             TokenBucket::new(rate, burst(rate), now_ms)
         };
         Gateway {

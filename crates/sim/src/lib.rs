@@ -12,10 +12,11 @@ mod gateway;
 /// poll is due).
 pub use beekeeper_core::law;
 pub mod model;
+mod page;
 mod report;
 
 pub use engine::run;
-pub use report::{Delays, KeyPeak, Report, Route, Second};
+pub use report::{Delays, KeyPeak, Outcomes, Report, Route, Second};
 
 /// One sale to simulate.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +36,14 @@ pub struct Scenario {
     /// requests/s): throttled visitors get 429 and come back as the deployed room makes them. Off, the
     /// report shows the crowd's raw demand.
     pub gateway_limits: bool,
+    /// Share of arrivals whose browsers send no fetch metadata (about 5% of browsers in use lack
+    /// `Sec-Fetch-Mode`, by caniuse.com's usage figures): their pages confirm with a `POST join` as
+    /// their script starts.
+    pub without_fetch_metadata: f64,
+    /// Share of arrivals whose pages sleep right after loading (a locked phone, another app), each for
+    /// a time drawn uniformly within `sleep_secs`.
+    pub sleepers: f64,
+    pub sleep_secs: (u32, u32),
 }
 
 impl Default for Scenario {
@@ -48,6 +57,9 @@ impl Default for Scenario {
             duration_secs: 600,
             seed: 8,
             gateway_limits: true,
+            without_fetch_metadata: model::WITHOUT_FETCH_METADATA,
+            sleepers: 0.0,
+            sleep_secs: (60, 7_200),
         }
     }
 }
@@ -91,6 +103,22 @@ impl Scenario {
         }
         if u64::from(self.arrivals) + u64::from(self.waiting) > 20_000_000 {
             return bad("more than 20,000,000 visitors would not fit in memory: simulate fewer");
+        }
+        for (name, share) in [
+            (
+                "the share without fetch metadata",
+                self.without_fetch_metadata,
+            ),
+            ("the share of sleeping pages", self.sleepers),
+        ] {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(Error::Scenario(format!(
+                    "{name} is {share}: give a share from 0 to 1 (0.3 for 30%)"
+                )));
+            }
+        }
+        if self.sleep_secs.0 > self.sleep_secs.1 {
+            return bad("the shortest sleep is longer than the longest: give them in order");
         }
         Ok(())
     }

@@ -8,9 +8,10 @@ use serde::Serialize;
 /// The routes a visitor (or the destination, for `/client-check`) calls through API Gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Route {
-    /// The page itself (the producer answers it; no place in line yet).
+    /// `GET /`: the page with a newcomer's place.
     Page,
-    /// `POST /join`: the page's first scheduled poll, confirming the place `GET /` gave.
+    /// `POST /join`: a page confirming the place `GET /` could not, asking where it stands, or, let in,
+    /// asking for the pass.
     Join,
     Poll,
     ClientCheck,
@@ -19,13 +20,21 @@ pub enum Route {
 impl Route {
     pub const ALL: [Route; 4] = [Route::Page, Route::Join, Route::Poll, Route::ClientCheck];
 
-    pub fn path(self) -> &'static str {
+    /// The deployed route this is.
+    pub fn deployed(self) -> beekeeper_core::gateway::Route {
+        use beekeeper_core::gateway::Route as Deployed;
         match self {
-            Route::Page => "GET /",
-            Route::Join => "POST /join",
-            Route::Poll => "GET /poll",
-            Route::ClientCheck => "GET /client-check",
+            Route::Page => Deployed::Page,
+            Route::Join => Deployed::Join,
+            Route::Poll => Deployed::Poll,
+            Route::ClientCheck => Deployed::ClientCheck,
         }
+    }
+
+    /// `GET /`, `POST /join`, …: how reports name it.
+    pub fn path(self) -> String {
+        let r = self.deployed();
+        format!("{} {}", r.method(), r.path())
     }
 }
 
@@ -85,6 +94,20 @@ pub struct KeyPeak {
     pub writes_per_s: u64,
 }
 
+/// What became of the visitors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Outcomes {
+    /// Let in: their page loaded the room's page, which sent them on with their pass.
+    pub admitted: u64,
+    /// Told their place is over (used, passed over, unknown) without ever having been let in: a real
+    /// visitor who lost their place. The target is 0.
+    pub lost: u64,
+    /// Places passed over (no page confirmed them), and places sent back to the front and let in again
+    /// after their turn passed while the page slept.
+    pub passed_over: u64,
+    pub readmitted: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub seconds: Vec<Second>,
@@ -106,16 +129,22 @@ pub struct Report {
     pub ticket_counter: KeyPeak,
     /// The busiest single token item (each is read by its own visitor's polls only).
     pub busiest_token_item: KeyPeak,
-    pub admitted: u64,
+    pub outcomes: Outcomes,
     pub events: u64,
 }
 
 impl Report {
+    /// Requests of every route over the run, per visitor (arrivals and those already waiting).
+    pub fn requests_per_visitor(&self, visitors: u64) -> f64 {
+        let all: u64 = self.seconds.iter().map(Second::total).sum();
+        all as f64 / visitors.max(1) as f64
+    }
+
     pub(crate) fn build(
         seconds: Vec<Second>,
         loads: &Loads,
         into_line_ms: Vec<u64>,
-        admitted: u64,
+        outcomes: Outcomes,
         events: u64,
     ) -> Report {
         let mut peak_per_route = [0; 4];
@@ -168,7 +197,7 @@ impl Report {
             busiest_room_copy,
             ticket_counter,
             busiest_token_item,
-            admitted,
+            outcomes,
             events,
         }
     }

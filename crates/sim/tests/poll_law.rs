@@ -120,3 +120,35 @@ fn retry_after_a_busy_answer_matches_poll_js() {
         );
     }
 }
+
+#[test]
+fn asking_the_room_matches_poll_js() {
+    let min = 60_000.0;
+    let now = 100.0 * min;
+    let mut cases = Vec::new();
+    for expired in [false, true] {
+        for since in [0.0, now - 2.0 * min, now - min, now - min + 1.0, now] {
+            for asked in [
+                0.0,
+                now - 3.0 * min,
+                now - 2.0 * min,
+                now - 2.0 * min + 1.0,
+                now,
+            ] {
+                cases.push((expired, since, asked, now));
+            }
+        }
+    }
+    let js = node(
+        &serde_json::json!(cases),
+        "cases.map(([e, s, a, n]) => P.askDue(e, s, a, n))",
+    );
+    let js: Vec<bool> = serde_json::from_value(js).unwrap();
+    for ((e, s, a, n), want) in cases.iter().zip(js) {
+        assert_eq!(
+            law::ask_due(*e, *s, *a, *n),
+            want,
+            "expired {e}, front since {s}, asked {a}"
+        );
+    }
+}

@@ -13,6 +13,7 @@ fn small() -> Scenario {
         duration_secs: 300,
         seed: 8,
         gateway_limits: true,
+        ..Scenario::default()
     }
 }
 
@@ -27,25 +28,23 @@ fn a_small_sale_has_the_designs_shape() {
     assert_eq!(r.throttled, [0; 4]);
     assert_eq!(r.into_line.in_line, 3_000);
     assert_eq!(r.into_line.max_s, Some(0.0), "{:?}", r.into_line);
-    // Every arrival loads the page once, within the burst: one request per arrival.
+    // Every arrival loads the page once: nothing else reaches GET /.
+    let admitted = r.outcomes.admitted;
     assert_eq!(total(Route::Page), 3_000);
-    assert!(r.seconds[61..].iter().all(|s| s.requests[0] == 0));
-    // The confirming join is the page's first scheduled poll: a tenth of a ~70-minute wait (20,000
-    // ahead at 300/min), 5.3 to 8 minutes after arrival, so none comes in the first five minutes.
-    assert_eq!(total(Route::Join), 0);
+    // Browsers confirm with the page itself; the 5% without fetch metadata confirm a second later, and
+    // every admitted visitor's page asks the join once for the pass.
+    let joins = total(Route::Join) - admitted;
+    assert!((100..=200).contains(&joins), "{joins} confirming joins");
 
     // The trigger releases 300 a minute from the front of the line: five minutes, 1,500 admitted, each
     // checked once by the destination (those admitted in the last second may not be checked yet).
-    assert!(
-        (1_200..=1_500).contains(&r.admitted),
-        "admitted {}",
-        r.admitted
-    );
+    assert!((1_200..=1_500).contains(&admitted), "admitted {admitted}");
     let checks = total(Route::ClientCheck);
     assert!(
-        checks <= r.admitted && checks + 50 >= r.admitted,
+        checks <= admitted && checks + 50 >= admitted,
         "{checks} checks"
     );
+    assert_eq!((r.outcomes.lost, r.outcomes.passed_over), (0, 0));
 
     // Polls: the crowd of 23,000 polls with the page's law, far less than every 5 s (4,600/s).
     let poll_peak = r.peak(Route::Poll);
@@ -70,9 +69,10 @@ fn a_small_sale_has_the_designs_shape() {
         "{:?}",
         r.busiest_key
     );
-    // A token item is read by its own visitor only; the counter takes a few writes a second at most.
+    // A visitor's key is read by their own visitor only: a poll, and the room's page that lets them in
+    // (their item and place record); the counter takes a few writes a second at most.
     assert!(
-        r.busiest_token_item.reads_per_s <= 2,
+        r.busiest_token_item.reads_per_s <= 3,
         "{:?}",
         r.busiest_token_item
     );
@@ -87,10 +87,10 @@ fn a_small_sale_has_the_designs_shape() {
     assert_eq!(run(&small()).unwrap(), r);
 }
 
-/// Arrivals to a short line: each page confirms its place at its first poll (5 s or so), and is released
-/// and admitted; nothing is passed over.
+/// Arrivals to a short line: a browser's navigation confirms the place with the page, the pages without
+/// fetch metadata confirm a second later; all are released and let in, and nothing is passed over.
 #[test]
-fn arrivals_confirm_at_their_first_poll_and_get_in() {
+fn arrivals_confirm_with_their_page_and_get_in() {
     let r = run(&Scenario {
         arrivals: 600,
         burst_secs: 30,
@@ -104,11 +104,42 @@ fn arrivals_confirm_at_their_first_poll_and_get_in() {
         let i = Route::ALL.iter().position(|x| *x == route).unwrap();
         r.seconds.iter().map(|s| s.requests[i]).sum()
     };
-    assert_eq!(total(Route::Page), 600);
-    assert_eq!(total(Route::Join), 600, "each page confirms once");
-    // No join comes sooner than the law's floor (5 s, less its 20% jitter) after the burst's start.
-    assert!(r.seconds[..4].iter().all(|s| s.requests[1] == 0));
-    assert_eq!(r.admitted, 600, "every confirmed arrival got in");
+    assert_eq!(total(Route::Page), 600, "one page each");
+    let joins = total(Route::Join) - 600;
+    assert!(
+        (15..=50).contains(&joins),
+        "{joins}: about 5% confirm by join, besides each one's join for the pass"
+    );
+    assert_eq!(r.outcomes.admitted, 600, "every arrival got in");
+    assert_eq!((r.outcomes.lost, r.outcomes.passed_over), (0, 0));
+}
+
+/// 30% of the pages sleep right after loading, for 1 to 120 minutes (a locked phone). The line moves
+/// past many of them and their sessions end while they sleep; when they wake, the room sends them back
+/// to the front and lets them in. Nobody loses their place.
+#[test]
+fn sleeping_phones_lose_no_place() {
+    let r = run(&Scenario {
+        arrivals: 3_000,
+        burst_secs: 60,
+        waiting: 0,
+        rate: 300,
+        duration_secs: 3 * 3600,
+        sleepers: 0.3,
+        sleep_secs: (60, 7_200),
+        ..small()
+    })
+    .unwrap();
+    let o = r.outcomes;
+    assert_eq!(o.lost, 0, "{o:?}");
+    assert_eq!(o.admitted, 3_000, "{o:?}");
+    // About 900 sleep; most of them past the end of their 30-minute session.
+    assert!((300..900).contains(&o.readmitted), "{o:?}");
+    assert_eq!(o.passed_over, 0);
+    eprintln!(
+        "sleepers: {o:?}, {:.2} requests per arrival",
+        r.requests_per_visitor(3_000)
+    );
 }
 
 #[test]
@@ -120,10 +151,10 @@ fn a_faster_rate_admits_more_and_polls_more_often() {
     })
     .unwrap();
     assert!(
-        fast.admitted > slow.admitted * 5,
-        "{} vs {}",
-        fast.admitted,
-        slow.admitted
+        fast.outcomes.admitted > slow.outcomes.admitted * 5,
+        "{:?} vs {:?}",
+        fast.outcomes,
+        slow.outcomes
     );
     assert!(fast.peak(Route::Poll) > slow.peak(Route::Poll));
 }
@@ -162,6 +193,7 @@ fn rush(gateway_limits: bool) -> Scenario {
         duration_secs: 240,
         seed: 3,
         gateway_limits,
+        ..Scenario::default()
     }
 }
 

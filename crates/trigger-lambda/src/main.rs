@@ -6,7 +6,7 @@ use beekeeper_room::aws::{DynamoTable, LambdaInvoker, SqsQueue};
 use beekeeper_room::env::{TriggerEnv, process_env};
 use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
 use beekeeper_room::trigger::Trigger;
-use beekeeper_room::{Clock, SystemClock};
+use beekeeper_room::{Clock, Lines, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
@@ -15,11 +15,13 @@ async fn main() -> Result<(), Error> {
     init_logging();
     let env = or_init_error("trigger", TriggerEnv::read(process_env)).await?;
     let config = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let lines = Lines {
+        main: Arc::new(SqsQueue::new(sqs.clone(), env.queue_url)),
+        front: Arc::new(SqsQueue::new(sqs, env.front_queue_url)),
+    };
     let trigger = Trigger::new(
-        Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&config),
-            env.queue_url,
-        )),
+        lines,
         Arc::new(DynamoTable::new(
             aws_sdk_dynamodb::Client::new(&config),
             env.table,

@@ -39,6 +39,15 @@ pub(crate) fn aws_error(config: &SdkConfig, error: AwsError) -> CliError {
     }
 }
 
+/// A failure of the room crate's backends: its AWS failures (classified there) get their place like
+/// every other AWS failure, so there is one way an AWS failure reaches the operator.
+pub(crate) fn room_failure(config: &SdkConfig, e: beekeeper_room::Error) -> CliError {
+    match e {
+        beekeeper_room::Error::Aws(error) => aws_error(config, error),
+        other => CliError::Room(other),
+    }
+}
+
 /// Turns a failed SDK call into a [`CliError::Aws`]. `service` is the IAM prefix (`"sqs"`) and
 /// `operation` the API name (`"CreateQueue"`), which together name the permission a denial is about.
 pub(crate) fn sdk_error<E, R>(

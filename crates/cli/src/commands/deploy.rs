@@ -14,6 +14,7 @@ use crate::provision::{
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
 use beekeeper_core::names::Function;
+use beekeeper_room::{Clock, SystemClock};
 use futures::future::try_join_all;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -255,7 +256,7 @@ async fn provision(
 async fn pass_key(ctx: &Ctx, bucket: &str, api: &str) -> Result<()> {
     let step = ctx.out.step("Pass signing key (Secrets Manager) and JWKS");
     let issuer = apigw::stage_url(api, &ctx.aws.region);
-    let now = crate::commands::room::now_secs();
+    let now = SystemClock.now_secs();
     let ring = pass::upsert_key(ctx, bucket, &issuer, now).await?;
     step.done(format!("key {}", ring.current.public.kid));
     Ok(())
@@ -265,12 +266,12 @@ async fn pass_key(ctx: &Ctx, bucket: &str, api: &str) -> Result<()> {
 type Arns<K> = HashMap<K, String>;
 
 /// What nothing else depends on, in parallel: the roles, the bucket with the page, the queues, and the
-/// table with the room item. Returns the role ARNs and the queue URL.
+/// table with the room item. Returns the role ARNs and the queues' URLs.
 async fn foundations(
     ctx: &Ctx,
     config: &RoomConfig,
     bucket: &str,
-) -> Result<(Arns<&'static str>, String)> {
+) -> Result<(Arns<&'static str>, sqs::Queues)> {
     let p = &ctx.out;
     let roles = async {
         checkpoint("roles")?;
@@ -291,9 +292,9 @@ async fn foundations(
     };
     let queues = async {
         checkpoint("queues")?;
-        let step = p.step("Queue and dead-letter queue");
+        let step = p.step("Queues: the line, its front, and the dead-letter queue");
         let q = sqs::upsert_queues(ctx).await?;
-        step.done(&q);
+        step.done(&q.line);
         Ok(q)
     };
     let table = async {
@@ -316,7 +317,7 @@ async fn functions(
     config: &RoomConfig,
     zips: &lambda_zip::Zips,
     roles: &Arns<&'static str>,
-    queue: &str,
+    queue: &sqs::Queues,
     (view, reservation): (&concurrency::AccountView, &Reservation),
 ) -> Result<Arns<Function>> {
     let step = ctx.out.step("Log groups");

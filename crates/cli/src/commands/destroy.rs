@@ -238,7 +238,7 @@ async fn remove_schedules(ctx: &Ctx, tally: &mut Tally) {
         tally.note(Resource::Schedule(ctx.names.rule(f)), removed);
     }
     let function = ctx.names.function(Function::Producer);
-    for (sid, _, _) in crate::provision::apigw_routes::PRODUCER_INVOKERS {
+    for (sid, _) in crate::provision::apigw_routes::producer_invokers() {
         if let Err(e) = lambda::remove_permission(ctx, &function, sid).await {
             let function = function.clone();
             tally.fail(Resource::Permission { sid, function }, e);

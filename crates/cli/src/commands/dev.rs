@@ -60,7 +60,8 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
         branding,
         args.minute_secs,
         &format!("{origin}/"),
-    )?;
+    )
+    .map_err(CliError::Room)?;
     print_banner(&origin, &config, demo_port.is_some(), args.minute_secs);
 
     let (stop, stopped) = watch::channel(false);

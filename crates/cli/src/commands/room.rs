@@ -2,7 +2,7 @@
 //! item, which every function re-reads within seconds, so nothing is redeployed and no Lambda container
 //! is restarted mid-burst.
 
-use crate::aws::{aws_error, check_credentials, sdk_config};
+use crate::aws::{check_credentials, sdk_config};
 use crate::cli::{OutputFormat, SetRateArgs};
 use crate::error::{CliError, Result};
 use crate::output;
@@ -15,6 +15,7 @@ use beekeeper_core::contract::RoomState;
 use beekeeper_core::names::{Function, Names};
 use beekeeper_room::aws::DynamoTable;
 use beekeeper_room::{AwsError, Fault, RoomUpdate, Table};
+use beekeeper_room::{Clock, SystemClock};
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -50,9 +51,7 @@ pub(crate) async fn connect(name: &str) -> Result<Connected> {
             fault: Fault::NotFound,
             ..
         })) => return Err(CliError::NotDeployed(name.to_string())),
-        // Read through the room crate, classified there; wrapped with where it went for the hint.
-        Err(beekeeper_room::Error::Aws(error)) => return Err(aws_error(&config, error)),
-        Err(other) => return Err(CliError::Room(other)),
+        Err(e) => return Err(room_error(&config, name, e)),
     };
     Ok(Connected {
         file,
@@ -67,18 +66,12 @@ pub(crate) async fn connect(name: &str) -> Result<Connected> {
     })
 }
 
-fn room_error(name: &str, e: beekeeper_room::Error) -> CliError {
+/// A failure of the room's table, for the operator: a missing room item is an undeployed profile.
+fn room_error(config: &aws_config::SdkConfig, name: &str, e: beekeeper_room::Error) -> CliError {
     match e {
         beekeeper_room::Error::NoRoom => CliError::NotDeployed(name.to_string()),
-        other => CliError::Room(other),
+        other => crate::aws::room_failure(config, other),
     }
-}
-
-pub(crate) fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// What `off` / `on` did.
@@ -124,9 +117,9 @@ pub(crate) async fn switch(name: &str, open: bool, format: OutputFormat) -> Resu
     let c = connect(name).await?;
     let changed = c.room.open != open;
     c.table
-        .update_room(RoomUpdate::Open(open), now_secs())
+        .update_room(RoomUpdate::Open(open), SystemClock.now_secs())
         .await
-        .map_err(|e| room_error(name, e))?;
+        .map_err(|e| room_error(&c.config, name, e))?;
     output::print(
         format,
         &Switched {
@@ -193,9 +186,9 @@ pub(crate) async fn set_rate(args: SetRateArgs, format: OutputFormat) -> Result<
     let mut c = connect(&args.profile).await?;
     let (min_rate, saved_min) = min_rate_for(c.profile.room.min_rate, rate);
     c.table
-        .update_room(RoomUpdate::Rate { rate, min_rate }, now_secs())
+        .update_room(RoomUpdate::Rate { rate, min_rate }, SystemClock.now_secs())
         .await
-        .map_err(|e| room_error(&args.profile, e))?;
+        .map_err(|e| room_error(&c.config, &args.profile, e))?;
     // The room changed; now make the next deploy write the same rate rather than the old one.
     if let Some(p) = c.file.profiles.get_mut(&args.profile) {
         p.room.rate = rate;

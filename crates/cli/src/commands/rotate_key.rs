@@ -3,12 +3,13 @@
 //! have signed has expired, so no visitor holding a pass is turned away by the rotation.
 
 use crate::cli::OutputFormat;
-use crate::commands::room::{connect, now_secs};
+use crate::commands::room::connect;
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::provision::{Aws, Ctx, lock, pass, record::Recorder};
 use crate::ui::{Progress, Reporter};
 use beekeeper_core::pass::KeyRing;
+use beekeeper_room::{Clock, SystemClock};
 use serde::Serialize;
 use std::fmt;
 
@@ -67,7 +68,7 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
         lock.release(&ctx).await;
     }
     let (ring, previous) = result?;
-    let now = now_secs();
+    let now = SystemClock.now_secs();
     let until = ring
         .retired
         .iter()
@@ -96,8 +97,8 @@ async fn rotate(
     session_minutes: u32,
 ) -> Result<(KeyRing, Option<String>)> {
     let step = ctx.out.step("New pass signing key");
-    let now = now_secs();
-    let next = beekeeper_room::pass::generate_key()?;
+    let now = SystemClock.now_secs();
+    let next = beekeeper_room::pass::generate_key().map_err(CliError::Room)?;
     let (ring, previous) = match (pass::read_ring(ctx).await, issuer) {
         (Ok(Some(mut ring)), _) => {
             let previous = ring.current.public.kid.clone();

@@ -1,7 +1,7 @@
 //! `beekeeper status P`: what an operator watches during a sale — is the room open, how fast is the line
 //! moving, how long is it, and did anyone get stuck (the dead-letter queue).
 
-use super::room::{connect, now_secs};
+use super::room::connect;
 use crate::aws::sdk_error;
 use crate::cli::OutputFormat;
 use crate::error::{CliError, Result};
@@ -9,6 +9,7 @@ use crate::output;
 use aws_config::SdkConfig;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::types::QueueAttributeName;
+use beekeeper_room::{Clock, SystemClock};
 use serde::Serialize;
 use std::fmt;
 
@@ -41,6 +42,9 @@ struct Status {
     queue_depth: u64,
     /// Visitors being released this very moment (taken from the queue, not yet deleted).
     in_flight: u64,
+    /// Visitors back at the front after their turn passed while they were away, waiting to be let in
+    /// again (within a minute).
+    returning: u64,
     /// Visitors whose release failed repeatedly and were moved aside.
     dlq_depth: u64,
     released_total: u64,
@@ -88,6 +92,13 @@ impl fmt::Display for Status {
         };
         writeln!(f, "  in line         {}{wait}", self.queue_depth)?;
         writeln!(f, "  being released  {}", self.in_flight)?;
+        if self.returning > 0 {
+            writeln!(
+                f,
+                "  back at front   {} (their turn came while they were away; let in next)",
+                self.returning
+            )?;
+        }
         writeln!(f, "  released        {} in total", self.released_total)?;
         if self.dlq_depth > 0 {
             writeln!(
@@ -196,8 +207,10 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
     let c = connect(name).await?;
     let sqs = aws_sdk_sqs::Client::new(&c.config);
     let (queue_name, dlq_name) = (c.names.queue(), c.names.dlq());
-    let (queue, dlq) = futures::try_join!(
+    let front_name = c.names.front_queue();
+    let (queue, front, dlq) = futures::try_join!(
         depth(&c.config, &sqs, &queue_name, name),
+        depth(&c.config, &sqs, &front_name, name),
         depth(&c.config, &sqs, &dlq_name, name),
     )?;
     let r = c.room;
@@ -211,6 +224,7 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
         min_rate: r.min_rate,
         queue_depth: queue.visible,
         in_flight: queue.in_flight,
+        returning: front.visible + front.in_flight,
         dlq_depth: dlq.visible + dlq.in_flight,
         released_total: r.released_total,
         drt: Drt {
@@ -223,7 +237,7 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
         destination: r.destination,
         waiting_room_url: c.profile.deployment.waiting_room_url,
         client_check_url: c.profile.deployment.client_check_url,
-        now: now_secs(),
+        now: SystemClock.now_secs(),
     };
     output::print(format, &status);
     // On stderr in both modes, so a script reading the JSON still surfaces it to a person.

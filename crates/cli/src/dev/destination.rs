@@ -4,7 +4,7 @@
 //! so a new user sees the whole loop (line, release, verified admission, refusal of line-skippers and
 //! forged passes) on one machine, and so the browser test can check it end to end.
 
-use super::verify::{PassVerifier, Refusal};
+use super::pass_check::{PassVerifier, Refusal};
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};

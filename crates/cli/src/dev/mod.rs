@@ -3,15 +3,15 @@
 //! `commands::dev`), so the contract test can build these routers in-process with a clock of its own.
 
 pub(crate) mod destination;
+pub(crate) mod pass_check;
 pub(crate) mod release;
 pub mod server;
-pub(crate) mod verify;
 
 use beekeeper_core::pass::KeyRing;
 use beekeeper_room::memory::{MemoryQueue, MemoryTable};
 use beekeeper_room::pass::{PassSigner, generate_key};
 use beekeeper_room::producer::{Producer, ProducerSettings};
-use beekeeper_room::{Clock, Queue, Table};
+use beekeeper_room::{Clock, Lines, Queue, Table};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,15 +46,18 @@ pub struct Logo {
 /// Everything the routers and the release loop share.
 pub struct DevRoom {
     pub queue: Arc<MemoryQueue>,
+    /// The front of the line: visitors let in again after their turn passed while they were away.
+    pub front: Arc<MemoryQueue>,
     pub table: Arc<MemoryTable>,
     pub clock: Arc<dyn Clock>,
     pub producer: Producer,
     pub branding: Branding,
     /// Length of a release "minute" in seconds (`--minute-secs`).
     pub minute_secs: u64,
-    /// Places the release removed because nobody confirmed them (link fetchers), summed from the
-    /// consumers' reports.
+    /// Places the release removed because nobody confirmed them (link fetchers), and visitors it let in
+    /// again from the front, summed from the consumers' reports.
     pub passed_over: AtomicU64,
+    pub readmitted: AtomicU64,
     /// The pass key, made at start (a deployed room keeps its key in Secrets Manager): the JWKS route
     /// publishes its public half, the consumers sign with it.
     pub ring: KeyRing,
@@ -72,6 +75,10 @@ pub(crate) struct Stats {
     pub queued: u64,
     /// Places removed unconfirmed: `arrived = released + queued + passed_over` once the line is still.
     pub passed_over: u64,
+    /// Visitors at the front now, and let in again from it since start (their turn passed while they
+    /// were away); neither counts in `arrived` or `released`.
+    pub returning: u64,
+    pub readmitted: u64,
     pub open: bool,
     pub rate: u32,
 }
@@ -89,9 +96,14 @@ impl DevRoom {
         let ring = KeyRing::new(issuer, generate_key()?);
         let signer = Arc::new(PassSigner::from_ring(&ring)?);
         let queue = Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY));
+        let front = Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY));
         let table = Arc::new(table);
+        let lines = Lines {
+            main: queue.clone(),
+            front: front.clone(),
+        };
         let producer = Producer::new(
-            queue.clone() as Arc<dyn Queue>,
+            lines,
             table.clone() as Arc<dyn Table>,
             ProducerSettings {
                 // Dev serves plain http on loopback: a `Secure` cookie would never be sent back, so the
@@ -105,12 +117,14 @@ impl DevRoom {
         );
         Ok(Arc::new(DevRoom {
             queue,
+            front,
             table,
             clock,
             producer,
             branding,
             minute_secs: minute_secs.max(1),
             passed_over: AtomicU64::new(0),
+            readmitted: AtomicU64::new(0),
             ring,
             signer,
         }))
@@ -124,14 +138,25 @@ impl DevRoom {
         u32::try_from(scaled).unwrap_or(u32::MAX)
     }
 
+    /// Both lines, as the producer, the trigger and the consumers see them.
+    pub(crate) fn lines(&self) -> Lines {
+        Lines {
+            main: self.queue.clone(),
+            front: self.front.clone(),
+        }
+    }
+
     pub(crate) async fn stats(&self) -> Result<Stats, beekeeper_room::Error> {
         let room = self.table.room().await?;
         let depth = self.queue.depth().await?;
+        let front = self.front.depth().await?;
         Ok(Stats {
             arrived: self.queue.sent_total(),
             released: room.as_ref().map_or(0, |r| r.released_total),
             queued: depth.visible + depth.in_flight,
             passed_over: self.passed_over.load(Ordering::Relaxed),
+            returning: front.visible + front.in_flight,
+            readmitted: self.readmitted.load(Ordering::Relaxed),
             open: room.as_ref().is_some_and(|r| r.open),
             rate: room.as_ref().map_or(0, |r| r.rate),
         })

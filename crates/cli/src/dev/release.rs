@@ -8,7 +8,7 @@ use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::FnInvoker;
 use beekeeper_room::pass::FixedKeys;
 use beekeeper_room::trigger::Trigger;
-use beekeeper_room::{Invoker, Queue, Table};
+use beekeeper_room::{Invoker, Table};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
     let consumer = Arc::new(
         Consumer::new(
-            room.queue.clone() as Arc<dyn Queue>,
+            room.lines(),
             room.table.clone() as Arc<dyn Table>,
             room.clock.clone(),
         )
@@ -38,6 +38,14 @@ pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
                 if report.passed_over > 0 {
                     info!("passed over {} unconfirmed places", report.passed_over);
                 }
+                room.readmitted
+                    .fetch_add(report.readmitted, std::sync::atomic::Ordering::Relaxed);
+                if report.readmitted > 0 {
+                    info!(
+                        "let in again {} whose turn passed while they were away",
+                        report.readmitted
+                    );
+                }
             }
             match outcome {
                 Ok(report) if report.released > 0 => match room.stats().await {
@@ -54,7 +62,7 @@ pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
     });
     let window_ms = u64::try_from(minute.as_millis()).unwrap_or(u64::MAX);
     let trigger = Trigger::new(
-        room.queue.clone() as Arc<dyn Queue>,
+        room.lines(),
         room.table.clone() as Arc<dyn Table>,
         Arc::new(invoker) as Arc<dyn Invoker>,
         window_ms,

@@ -1,10 +1,12 @@
-//! The dev room's HTTP surface: the routes API Gateway serves in AWS, with the same response contract
-//! (`GET /` the page, `POST /join`, `/room/{logo}`, `/poll`, `/client-check`), plus two loopback-only routes for rehearsals and load
-//! tests that AWS does not have:
+//! The dev room's HTTP surface: the routes API Gateway serves in AWS ([`Route`], the one table of them),
+//! with the same response contract, plus the page's old addresses and two loopback-only routes for
+//! rehearsals and load tests that AWS does not have:
 //!
-//! - `POST /__dev/room` with a JSON body `{"open": false}`, `{"open": true}` and/or `{"rate": 120}` changes
-//!   the room item as `beekeeper off|on|set-rate` would, and answers with the stats below;
-//! - `GET /__dev/stats` answers `{"arrived":n,"released":n,"queued":n,"passed_over":n,"open":bool,"rate":n}`.
+//! - `POST /__dev/room` with a JSON body `{"open": false}`, `{"open": true}`, `{"rate": 120}` and/or
+//!   `{"session_minutes": 1}` changes the room item as `beekeeper off|on|set-rate` would, and answers
+//!   with the stats below;
+//! - `GET /__dev/stats` answers `{"arrived":n,"released":n,"queued":n,"passed_over":n,"returning":n,
+//!   "readmitted":n,"open":bool,"rate":n}`.
 
 use crate::dev::{DevRoom, Stats};
 use axum::extract::{Path, RawQuery, State};
@@ -13,10 +15,11 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, get, on, post};
 use axum::{Json, Router};
 use beekeeper_core::config::{default_min_rate, validate_rate};
 use beekeeper_core::contract::{self, RoomState, TokenItem};
+use beekeeper_core::gateway::Route;
 use beekeeper_core::{Token, cookie, headers};
 use beekeeper_room::producer::{Arrival, Reply, wants_again};
 use beekeeper_room::{RoomUpdate, Table};
@@ -27,22 +30,36 @@ use tracing::{info, warn};
 type Room = State<Arc<DevRoom>>;
 
 pub fn router(room: Arc<DevRoom>) -> Router {
-    Router::new()
-        .route("/", get(page))
-        .route("/join", post(join))
+    let mut router = Router::new();
+    for route in Route::ALL {
+        router = router.route(route.path(), served(route));
+    }
+    router
         // Where the page used to live: old links and open tabs land on the page itself.
         .route("/room", get(room_index))
         .route("/room/", get(room_index))
         .route("/room/index.html", get(room_index))
-        .route("/room/{asset}", get(asset))
-        .route("/poll", get(poll))
-        .route("/client-check", get(client_check))
-        .route("/.well-known/jwks.json", get(jwks))
         .route("/__dev/room", post(control))
         .route("/__dev/stats", get(stats))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::map_response(security_headers))
         .with_state(room)
+}
+
+/// What answers `route` here, on its method only, as API Gateway (or the producer behind it) does in AWS.
+fn served(route: Route) -> MethodRouter<Arc<DevRoom>> {
+    let method = match route.method() {
+        "POST" => MethodFilter::POST,
+        _ => MethodFilter::GET,
+    };
+    match route {
+        Route::Page => on(method, page),
+        Route::Join => on(method, join),
+        Route::Asset => on(method, asset),
+        Route::Poll => on(method, poll),
+        Route::ClientCheck => on(method, client_check),
+        Route::Jwks => on(method, jwks),
+    }
 }
 
 /// Every answer carries the headers API Gateway adds to every route (nosniff, no framing, no referrer),
@@ -73,26 +90,40 @@ fn header(headers: &HeaderMap, name: impl axum::http::header::AsHeaderName) -> O
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// `GET /`: the page itself, with where the visitor stands; a newcomer's place comes with it, released
-/// once their page's first poll confirms it.
+/// `GET /`: the page itself, with where the visitor stands; a newcomer's place comes with it, confirmed
+/// by a browser's navigation (its fetch metadata) or, without one, by the page's script.
 async fn page(State(room): Room, headers: HeaderMap) -> Response {
     let cookie = cookie_header(&headers);
     // Generated before any await: the thread-local CSPRNG must not be held across one.
     let fresh = Token::generate(&mut rand::rng());
+    let purpose = ["sec-purpose", "purpose"]
+        .into_iter()
+        .find_map(|n| headers.get(n).map(|v| v.to_str().unwrap_or("?")));
+    let navigated = beekeeper_core::arrival::navigated(
+        header(&headers, "sec-fetch-mode"),
+        header(&headers, "sec-fetch-dest"),
+        purpose,
+    );
     let arrival = Arrival {
         cookie: cookie.as_deref(),
+        navigated,
         ..Arrival::default()
     };
     let answer = room
         .producer
         .page(&arrival, fresh, room.clock.now_ms())
         .await;
-    log_new_place(&answer, "arrived", " (released once the page confirms it)");
+    let note = if navigated {
+        " (confirmed by the browser's navigation)"
+    } else {
+        " (released once the page confirms it)"
+    };
+    log_new_place(&answer, "arrived", note);
     producer_answer(answer)
 }
 
-/// `POST /join`: the page's first poll confirms the place `GET /` gave; the "join again" form (a 303
-/// back to `/` without JavaScript) takes a new one.
+/// `POST /join`: the page confirms (or, after a sleep, reclaims) the place `GET /` gave; the "join
+/// again" form (a 303 back to `/` without JavaScript) takes a new one only where the place is over.
 async fn join(State(room): Room, headers: HeaderMap, body: String) -> Response {
     let cookie = cookie_header(&headers);
     // Generated before any await: the thread-local CSPRNG must not be held across one.
@@ -103,6 +134,7 @@ async fn join(State(room): Room, headers: HeaderMap, body: String) -> Response {
         host: header(&headers, HOST),
         origin: header(&headers, ORIGIN),
         fetch_site: header(&headers, "sec-fetch-site"),
+        navigated: false,
         wants_json: header(&headers, ACCEPT).is_some_and(|a| a.contains("application/json")),
         again: wants_again(&body),
     };
@@ -284,6 +316,8 @@ async fn client_check(State(room): Room, RawQuery(query): RawQuery) -> Response 
 struct Control {
     open: Option<bool>,
     rate: Option<i64>,
+    /// How long a pass lasts from now on, in minutes (rehearse a short session).
+    session_minutes: Option<i64>,
 }
 
 /// Only requests addressed to the loopback by name or number: a web page that rebinds its own host name
@@ -321,6 +355,12 @@ async fn control(State(room): Room, headers: HeaderMap, Json(change): Json<Contr
     if let Some(open) = change.open {
         updates.push(RoomUpdate::Open(open));
     }
+    if let Some(m) = change.session_minutes {
+        match beekeeper_core::config::validate_session_minutes(m) {
+            Ok(m) => updates.push(RoomUpdate::SessionMinutes(m)),
+            Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        }
+    }
     for u in updates {
         let said = match &u {
             RoomUpdate::Open(true) => "room on: visitors wait in line".to_string(),
@@ -328,6 +368,7 @@ async fn control(State(room): Room, headers: HeaderMap, Json(change): Json<Contr
                 "room off: visitors go straight to the destination".to_string()
             }
             RoomUpdate::Rate { rate, .. } => format!("rate now {rate} per minute"),
+            RoomUpdate::SessionMinutes(m) => format!("passes now last {m} minutes"),
             _ => String::new(),
         };
         if let Err(e) = room.table.update_room(u, now).await {

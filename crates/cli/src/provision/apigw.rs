@@ -161,7 +161,8 @@ async fn upsert_routes(ctx: &Ctx, api: &str, targets: &Targets<'_>) -> Result<()
 
 /// One permission statement per producer route, each naming its method and path only.
 async fn allow_producer_routes(ctx: &Ctx, api: &str) -> Result<()> {
-    for (sid, method, path) in apigw_routes::PRODUCER_INVOKERS {
+    for (sid, route) in apigw_routes::producer_invokers() {
+        let (method, path) = (route.method(), route.path());
         let source = format!(
             "arn:{}:execute-api:{}:{}:{api}/*/{method}{path}",
             ctx.aws.partition(),

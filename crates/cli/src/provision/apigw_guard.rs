@@ -15,7 +15,7 @@ use beekeeper_core::html::escape;
 use std::collections::HashMap;
 
 pub(crate) use beekeeper_core::gateway::RETRY_AFTER_SECS;
-use beekeeper_core::gateway::{DEFAULT_LIMIT, ROUTE_LIMITS, burst};
+use beekeeper_core::gateway::{DEFAULT_LIMIT, Route, burst};
 
 /// The stage's method-settings key of a route: the resource path with `/` escaped as `~1`, then the verb.
 pub(crate) fn setting_key(path: &str, method: &str) -> String {
@@ -25,11 +25,13 @@ pub(crate) fn setting_key(path: &str, method: &str) -> String {
 /// Every (key, rate, burst) the stage should carry, the stage default (`*/*`) first.
 pub(crate) fn limits() -> Vec<(String, u32, u32)> {
     std::iter::once(("*/*".to_string(), DEFAULT_LIMIT, burst(DEFAULT_LIMIT)))
-        .chain(
-            ROUTE_LIMITS
-                .iter()
-                .map(|(p, m, r)| (setting_key(p, m), *r, burst(*r))),
-        )
+        .chain(Route::ALL.iter().map(|r| {
+            (
+                setting_key(r.path(), r.method()),
+                r.limit(),
+                burst(r.limit()),
+            )
+        }))
         .collect()
 }
 

@@ -3,6 +3,7 @@
 //! what is deployed with exactly what was meant, and lets a redeploy see whether anything changed.
 
 use aws_sdk_apigateway::types::IntegrationType;
+use beekeeper_core::gateway;
 use beekeeper_core::headers::{self, FILE_CSP, FRAME_CSP, SECURITY_HEADERS};
 use beekeeper_core::vtl;
 use std::collections::HashMap;
@@ -83,14 +84,14 @@ fn secured(mut params: HashMap<String, String>, csp: &'static str) -> HashMap<St
 }
 
 fn dynamo_route(
-    path: &'static str,
+    route: gateway::Route,
     t: &Targets,
     templates: vtl::Templates,
     params: HashMap<String, bool>,
 ) -> Route {
     Route {
-        path,
-        method: "GET",
+        path: route.path(),
+        method: route.method(),
         request_params: params,
         integration: IntegrationSpec {
             kind: IntegrationType::Aws,
@@ -135,36 +136,34 @@ fn dynamo_route(
 
 /// Every route, in creation order.
 pub(crate) fn routes(t: &Targets) -> Vec<Route> {
-    let page = producer_route("/", "GET", t);
-    let join = producer_route("/join", "POST", t);
-    let asset = s3_route(
-        "/room/{asset}",
-        "room/{asset}",
-        Some("asset"),
-        ASSET_CACHE_CONTROL,
-        t,
-    );
-    let jwks = s3_route(
-        "/.well-known/jwks.json",
-        super::pass::JWKS_KEY,
-        None,
-        beekeeper_core::pass::JWKS_CACHE_CONTROL,
-        t,
-    );
-    let poll = dynamo_route("/poll", t, vtl::poll(t.table), HashMap::new());
-    let client_check = dynamo_route(
-        "/client-check",
-        t,
-        vtl::client_check(t.table),
-        [("method.request.querystring.token".to_string(), false)].into(),
-    );
-    vec![page, join, asset, poll, client_check, jwks]
+    use gateway::Route as R;
+    R::ALL
+        .iter()
+        .map(|&r| match r {
+            R::Page | R::Join => producer_route(r, t),
+            R::Asset => s3_route(r, "room/{asset}", Some("asset"), ASSET_CACHE_CONTROL, t),
+            R::Jwks => s3_route(
+                r,
+                super::pass::JWKS_KEY,
+                None,
+                beekeeper_core::pass::JWKS_CACHE_CONTROL,
+                t,
+            ),
+            R::Poll => dynamo_route(r, t, vtl::poll(t.table), HashMap::new()),
+            R::ClientCheck => dynamo_route(
+                r,
+                t,
+                vtl::client_check(t.table),
+                [("method.request.querystring.token".to_string(), false)].into(),
+            ),
+        })
+        .collect()
 }
 
 /// A file from the private bucket, read with the gateway's role. `object` is its key, with `{param}`
 /// standing for the path parameter `param` when there is one; the answer carries `cache_control`.
 fn s3_route(
-    path: &'static str,
+    route: gateway::Route,
     object: &str,
     param: Option<&str>,
     cache_control: &str,
@@ -182,8 +181,8 @@ fn s3_route(
         ),
     };
     Route {
-        path,
-        method: "GET",
+        path: route.path(),
+        method: route.method(),
         request_params,
         integration: IntegrationSpec {
             kind: IntegrationType::Aws,
@@ -250,19 +249,27 @@ fn file_responses(cache_control: &str) -> Vec<IntegrationResponseSpec> {
     ]
 }
 
-/// The producer's routes, `(statement id, method, path)`: its resource policy lets API Gateway invoke it
-/// for exactly these, so another route of the API (or a typo'd one) cannot reach the function.
-pub(crate) const PRODUCER_INVOKERS: [(&str, &str, &str); 2] = [
-    ("beekeeper-apigw", "GET", "/"),
-    ("beekeeper-apigw-join", "POST", "/join"),
-];
+/// The producer's routes, each with the id of the statement in the producer's resource policy that lets
+/// API Gateway invoke it for exactly that method and path, so another route of the API (or a typo'd
+/// one) cannot reach the function. Rooms already deployed carry these ids: they never change.
+pub(crate) fn producer_invokers() -> impl Iterator<Item = (&'static str, gateway::Route)> {
+    use gateway::Route as R;
+    R::ALL.into_iter().filter_map(|r| {
+        let sid = match r {
+            R::Page => "beekeeper-apigw",
+            R::Join => "beekeeper-apigw-join",
+            R::Asset | R::Poll | R::ClientCheck | R::Jwks => return None,
+        };
+        Some((sid, r))
+    })
+}
 
 /// `GET /` answers the page with a place, `POST /join` confirms it (or takes a new one): both are the producer, through the Lambda proxy
 /// integration (it needs the method, headers, cookies and body as they came).
-fn producer_route(path: &'static str, method: &'static str, t: &Targets) -> Route {
+fn producer_route(route: gateway::Route, t: &Targets) -> Route {
     Route {
-        path,
-        method,
+        path: route.path(),
+        method: route.method(),
         request_params: HashMap::new(),
         integration: IntegrationSpec {
             kind: IntegrationType::AwsProxy,
@@ -294,6 +301,19 @@ mod tests {
             producer_arn: "arn:aws:lambda:eu-west-1:1:function:beekeeper-x-producer",
             gateway_role_arn: "arn:aws:iam::1:role/beekeeper-x-apigw-role",
         }
+    }
+
+    #[test]
+    fn the_api_has_exactly_the_rooms_routes() {
+        let deployed: Vec<(&str, &str)> = routes(&targets())
+            .iter()
+            .map(|r| (r.path, r.method))
+            .collect();
+        let declared: Vec<(&str, &str)> = gateway::Route::ALL
+            .iter()
+            .map(|r| (r.path(), r.method()))
+            .collect();
+        assert_eq!(deployed, declared);
     }
 
     #[test]
@@ -346,8 +366,21 @@ mod tests {
                 "functions/arn:aws:lambda:eu-west-1:1:function:beekeeper-x-producer/invocations"
             ));
         }
-        let allowed: Vec<(&str, &str)> =
-            PRODUCER_INVOKERS.iter().map(|(_, m, p)| (*m, *p)).collect();
+        let allowed: Vec<(&str, &str)> = producer_invokers()
+            .map(|(_, r)| (r.method(), r.path()))
+            .collect();
+        let sids: Vec<&str> = producer_invokers().map(|(sid, _)| sid).collect();
+        // The ids rooms already deployed carry.
+        assert_eq!(sids, ["beekeeper-apigw", "beekeeper-apigw-join"]);
+        // Every route the producer answers, and only those, has one.
+        let producer: Vec<gateway::Route> = gateway::Route::ALL
+            .into_iter()
+            .filter(|r| r.answered_by() == gateway::Answer::Producer)
+            .collect();
+        assert_eq!(
+            producer_invokers().map(|(_, r)| r).collect::<Vec<_>>(),
+            producer
+        );
         assert_eq!(
             allowed, to_producer,
             "the resource policy names exactly the producer's routes"

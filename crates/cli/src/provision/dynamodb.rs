@@ -13,6 +13,7 @@ use beekeeper_core::config::RoomConfig;
 use beekeeper_core::contract::RoomState;
 use beekeeper_core::names::PROFILE_TAG;
 use beekeeper_room::aws::DynamoTable;
+use beekeeper_room::{Clock, SystemClock};
 use beekeeper_room::{RoomUpdate, Table};
 use std::time::Duration;
 
@@ -184,13 +185,6 @@ async fn enable_ttl(ctx: &Ctx, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The operator settings of `config` that differ from the stored room item, as updates plus the line
 /// that reports each.
 pub(crate) fn setting_updates(room: &RoomState, config: &RoomConfig) -> Vec<(RoomUpdate, String)> {
@@ -236,27 +230,32 @@ pub(crate) fn setting_updates(room: &RoomState, config: &RoomConfig) -> Vec<(Roo
 /// settings and rewrites the copies.
 pub(crate) async fn upsert_room_item(ctx: &Ctx, config: &RoomConfig) -> Result<()> {
     let table = DynamoTable::new(ctx.aws.dynamodb.clone(), ctx.names.table());
-    match table.room().await? {
+    let failed = |e| crate::aws::room_failure(&ctx.aws.conf, e);
+    match table.room().await.map_err(failed)? {
         None => {
             table
-                .put_room(&RoomState::initial(config, now_secs()))
-                .await?;
+                .put_room(&RoomState::initial(config, SystemClock.now_secs()))
+                .await
+                .map_err(failed)?;
             ctx.out
                 .changed(format!("room opened at {} visitors/minute", config.rate));
         }
         Some(room) => {
             for (update, line) in setting_updates(&room, config) {
-                table.update_room(update, now_secs()).await?;
+                table
+                    .update_room(update, SystemClock.now_secs())
+                    .await
+                    .map_err(failed)?;
                 ctx.out.changed(line);
             }
-            if let Some(n) = table.seed_released_counters().await? {
+            if let Some(n) = table.seed_released_counters().await.map_err(failed)? {
                 ctx.out.changed(format!(
                     "{n} released visitors carried into the release counters (room made by an older beekeeper)"
                 ));
             }
             // Every write keeps the copies /poll reads in step; this also gives a room deployed before
             // the copies existed its copies, and mends one that missed a write.
-            table.refresh_copies().await?;
+            table.refresh_copies().await.map_err(failed)?;
         }
     }
     Ok(())

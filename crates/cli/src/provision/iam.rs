@@ -26,6 +26,7 @@ pub(crate) struct RoleSpec {
 /// The resource ARNs the policies name.
 pub(crate) struct Arns {
     pub queue: String,
+    pub front: String,
     pub table: String,
     pub bucket_room: String,
     pub jwks: String,
@@ -37,6 +38,7 @@ impl Arns {
     pub(crate) fn new(ctx: &Ctx, bucket: &str) -> Arns {
         Arns {
             queue: ctx.aws.arn("sqs", &ctx.names.queue()),
+            front: ctx.aws.arn("sqs", &ctx.names.front_queue()),
             table: ctx
                 .aws
                 .arn("dynamodb", &format!("table/{}", ctx.names.table())),
@@ -93,79 +95,7 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
                 &["logs:CreateLogStream", "logs:PutLogEvents"],
                 &[&group, &streams],
             );
-            // The room item's copies, which every room write rewrites (PutItem) so the waiting path
-            // reads them instead of the one room item; only functions that write the room get this,
-            // and only on those keys.
-            let copies = json!({
-                "Effect": "Allow",
-                "Action": ["dynamodb:PutItem"],
-                "Resource": [&arns.table],
-                "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": room_copy_keys().collect::<Vec<_>>()}}
-            });
-            let own = match f {
-                Function::Producer => vec![
-                    statement(&["sqs:SendMessage"], &[&arns.queue]),
-                    statement(&["dynamodb:GetItem"], &[&arns.table]),
-                    // Tickets: the producer may update the counter item and nothing else.
-                    json!({
-                        "Effect": "Allow",
-                        "Action": ["dynamodb:UpdateItem"],
-                        "Resource": [&arns.table],
-                        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [TICKETS_KEY]}}
-                    }),
-                    // Confirmations: PutItem on presence items (`#here#{token}`) only.
-                    json!({
-                        "Effect": "Allow",
-                        "Action": ["dynamodb:PutItem"],
-                        "Resource": [&arns.table],
-                        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [format!("{HERE_PREFIX}*")]}}
-                    }),
-                ],
-                // Publishing released_total reads the counter shards (BatchGetItem); claiming the
-                // minute is an UpdateItem on the room item, then its copies.
-                Function::Trigger => vec![
-                    statement(
-                        &[
-                            "dynamodb:GetItem",
-                            "dynamodb:UpdateItem",
-                            "dynamodb:BatchGetItem",
-                        ],
-                        &[&arns.table],
-                    ),
-                    copies,
-                    statement(&["sqs:GetQueueAttributes"], &[&arns.queue]),
-                    statement(&["lambda:InvokeFunction"], &[&arns.consumer]),
-                ],
-                Function::Consumer => vec![
-                    statement(
-                        &[
-                            "sqs:ReceiveMessage",
-                            "sqs:DeleteMessage",
-                            "sqs:ChangeMessageVisibility",
-                            "sqs:GetQueueAttributes",
-                        ],
-                        &[&arns.queue],
-                    ),
-                    // A release is a TransactWriteItems of conditional Puts and a counter Update,
-                    // which IAM authorises as PutItem and UpdateItem; task claims are PutItems and
-                    // publishing reads the counter shards.
-                    statement(
-                        &[
-                            "dynamodb:GetItem",
-                            "dynamodb:PutItem",
-                            "dynamodb:UpdateItem",
-                            "dynamodb:BatchGetItem",
-                        ],
-                        &[&arns.table],
-                    ),
-                    // Signing passes: the key ring, read once per container every five minutes.
-                    statement(&["secretsmanager:GetSecretValue"], &[&arns.pass_secret]),
-                ],
-                Function::Drt => vec![
-                    statement(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[&arns.table]),
-                    copies,
-                ],
-            };
+            let own = function_statements(f, arns);
             RoleSpec {
                 key: f.part(),
                 name: ctx.names.function_role(f),
@@ -184,6 +114,88 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
         ]),
     });
     out
+}
+
+/// What a function's own role may do, besides writing its logs.
+fn function_statements(f: Function, arns: &Arns) -> Vec<serde_json::Value> {
+    // The room item's copies, which every room write rewrites (PutItem) so the waiting path
+    // reads them instead of the one room item; only functions that write the room get this,
+    // and only on those keys.
+    let copies = json!({
+        "Effect": "Allow",
+        "Action": ["dynamodb:PutItem"],
+        "Resource": [&arns.table],
+        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": room_copy_keys().collect::<Vec<_>>()}}
+    });
+    match f {
+        Function::Producer => vec![
+            // A place goes in the line; a returning visitor whose turn passed, at its front.
+            statement(&["sqs:SendMessage"], &[&arns.queue, &arns.front]),
+            // The room item, a visitor's token item and place record (read together).
+            statement(
+                &["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+                &[&arns.table],
+            ),
+            // Tickets: the counter item; and the place records (`#here#{token}`): written with
+            // the place, confirmed, marked collected or sent to the front. Nothing else.
+            json!({
+                "Effect": "Allow",
+                "Action": ["dynamodb:UpdateItem"],
+                "Resource": [&arns.table],
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [TICKETS_KEY, &format!("{HERE_PREFIX}*")]}}
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["dynamodb:PutItem"],
+                "Resource": [&arns.table],
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [format!("{HERE_PREFIX}*")]}}
+            }),
+        ],
+        // Publishing released_total reads the counter shards (BatchGetItem); claiming the
+        // minute is an UpdateItem on the room item, then its copies.
+        Function::Trigger => vec![
+            statement(
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:BatchGetItem",
+                ],
+                &[&arns.table],
+            ),
+            copies,
+            statement(&["sqs:GetQueueAttributes"], &[&arns.queue, &arns.front]),
+            statement(&["lambda:InvokeFunction"], &[&arns.consumer]),
+        ],
+        Function::Consumer => vec![
+            statement(
+                &[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                ],
+                &[&arns.queue, &arns.front],
+            ),
+            // A release is a TransactWriteItems of conditional Puts and a counter Update,
+            // which IAM authorises as PutItem and UpdateItem; task claims are PutItems and
+            // publishing reads the counter shards.
+            statement(
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:BatchGetItem",
+                ],
+                &[&arns.table],
+            ),
+            // Signing passes: the key ring, read once per container every five minutes.
+            statement(&["secretsmanager:GetSecretValue"], &[&arns.pass_secret]),
+        ],
+        Function::Drt => vec![
+            statement(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[&arns.table]),
+            copies,
+        ],
+    }
 }
 
 /// Every role name a room can have (what `destroy` looks for).

@@ -48,7 +48,7 @@ pub(crate) fn spec(
     ctx: &Ctx,
     f: Function,
     role_arn: &str,
-    queue_url: &str,
+    queues: &super::sqs::Queues,
     config: &RoomConfig,
 ) -> FnSpec {
     let arch = config.architecture;
@@ -56,7 +56,8 @@ pub(crate) fn spec(
     let (memory_mb, timeout_secs) = sizing(f);
     let mut vars = HashMap::from([(env::TABLE.to_string(), ctx.names.table())]);
     if f != Function::Drt {
-        vars.insert(env::QUEUE_URL.to_string(), queue_url.to_string());
+        vars.insert(env::QUEUE_URL.to_string(), queues.line.clone());
+        vars.insert(env::FRONT_QUEUE_URL.to_string(), queues.front.clone());
     }
     // Only the drt function probes; it gets the health URL only when the operator set one.
     if let (Function::Drt, Some(url)) = (f, health_url) {

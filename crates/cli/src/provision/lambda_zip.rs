@@ -15,7 +15,7 @@ pub(crate) const DEFAULT_DIR: &str = "target/lambda";
 
 /// The command that builds every zip for `arch`.
 pub(crate) fn build_command(arch: Architecture) -> String {
-    let mut cmd = String::from("cargo lambda build --release --output-format zip");
+    let mut cmd = String::from("cargo lambda build --profile lambda --output-format zip");
     for f in Function::ALL {
         cmd.push_str(" -p ");
         cmd.push_str(&f.crate_name());
@@ -153,7 +153,7 @@ mod tests {
         let x86 = build_command(Architecture::X86_64);
         assert_eq!(
             x86,
-            "cargo lambda build --release --output-format zip -p beekeeper-producer-lambda \
+            "cargo lambda build --profile lambda --output-format zip -p beekeeper-producer-lambda \
              -p beekeeper-trigger-lambda -p beekeeper-consumer-lambda -p beekeeper-drt-lambda"
         );
         assert_eq!(build_command(Architecture::Arm64), format!("{x86} --arm64"));

@@ -12,8 +12,9 @@ use super::{Ctx, OrAbsent};
 use crate::error::{CliError, Result};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use beekeeper_room::{Clock, SystemClock};
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The lock item's key: `#` cannot start a visitor token, so it cannot collide with one.
 pub(crate) const LOCK_KEY: &str = "#deploy-lock";
@@ -33,13 +34,6 @@ impl Drop for DeployLock {
     fn drop(&mut self) {
         self.renewer.abort();
     }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Who is running: user, host and process, so the other operator knows whom to ask.
@@ -103,7 +97,7 @@ pub(crate) async fn acquire(
     let client = ctx.aws.dynamodb.clone();
     let table = ctx.names.table();
     let run_id = beekeeper_core::Token::generate(&mut rand::rng()).to_string();
-    let now = now_secs();
+    let now = SystemClock.now_secs();
     let put = client
         .put_item()
         .table_name(&table)
@@ -175,7 +169,7 @@ async fn renew(client: Client, table: String, run_id: String) {
             .key("pk", s(LOCK_KEY))
             .update_expression("SET expires_at = :t")
             .condition_expression("run_id = :me")
-            .expression_attribute_values(":t", n(now_secs() + LEASE_SECS))
+            .expression_attribute_values(":t", n(SystemClock.now_secs() + LEASE_SECS))
             .expression_attribute_values(":me", s(&run_id))
             .send()
             .await;

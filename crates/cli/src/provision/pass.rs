@@ -13,7 +13,7 @@
 //!   [`beekeeper_core::pass::KEY_REFRESH_SECS`] (a few cents a sale). Signing happens in the consumer.
 
 use super::{Ctx, OrAbsent, backoff, retry};
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
 use aws_sdk_secretsmanager::types::Tag;
@@ -60,7 +60,8 @@ pub(crate) async fn read_ring(ctx: &Ctx) -> Result<Option<KeyRing>> {
             detail: format!(
                 "{name} does not hold a key ring; run `beekeeper rotate-key` to write a new key"
             ),
-        })?;
+        })
+        .map_err(CliError::Room)?;
     Ok(Some(ring))
 }
 
@@ -69,7 +70,10 @@ pub(crate) async fn read_ring(ctx: &Ctx) -> Result<Option<KeyRing>> {
 pub(crate) async fn upsert_key(ctx: &Ctx, bucket: &str, issuer: &str, now: u64) -> Result<KeyRing> {
     let ring = match read_ring(ctx).await? {
         None => {
-            let ring = KeyRing::new(issuer, beekeeper_room::pass::generate_key()?);
+            let ring = KeyRing::new(
+                issuer,
+                beekeeper_room::pass::generate_key().map_err(CliError::Room)?,
+            );
             create_secret(ctx, &ring).await?;
             ctx.out.changed(format!(
                 "created the pass signing key {}",
@@ -92,12 +96,12 @@ pub(crate) async fn upsert_key(ctx: &Ctx, bucket: &str, issuer: &str, now: u64) 
 }
 
 fn ring_text(ring: &KeyRing) -> Result<String> {
-    Ok(
-        serde_json::to_string(ring).map_err(|e| beekeeper_room::Error::Corrupt {
+    serde_json::to_string(ring).map_err(|e| {
+        CliError::Room(beekeeper_room::Error::Corrupt {
             what: "pass key ring",
             detail: e.to_string(),
-        })?,
-    )
+        })
+    })
 }
 
 /// Creates the secret. A forced deletion (the last `destroy`) frees the name a few seconds later, not at

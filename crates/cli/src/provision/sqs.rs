@@ -1,5 +1,6 @@
-//! SQS: the line of visitors (a standard queue) and its dead-letter queue, where a message nobody could
-//! release ends after a few tries instead of circling forever.
+//! SQS: the line of visitors (a standard queue), its front (visitors let in again after their turn passed
+//! while they were away, taken before the line), and the dead-letter queue both redrive to, where a
+//! message nobody could release ends after repeated tries instead of circling forever.
 
 use super::{Ctx, OrAbsent, backoff, required, retry};
 use crate::error::Result;
@@ -11,11 +12,15 @@ use std::collections::HashMap;
 pub(crate) const VISIBILITY_TIMEOUT_SECS: u32 = 120;
 /// Four days: a visitor who queued at the start of a long sale is still in line at its end.
 pub(crate) const RETENTION_SECS: u32 = 4 * 24 * 3600;
-// A confirmation must outlive every place it confirms.
-const _: () = assert!(RETENTION_SECS as u64 <= beekeeper_room::HERE_KEEP_SECS);
+// A place record must outlive every place in line.
+const _: () = assert!(RETENTION_SECS as u64 <= beekeeper_core::place::PLACE_KEEP_SECS);
 /// The DLQ keeps failures for the longest SQS allows, for inspection after the sale.
 pub(crate) const DLQ_RETENTION_SECS: u32 = 14 * 24 * 3600;
-pub(crate) const MAX_RECEIVE_COUNT: u32 = 5;
+/// Receives before a message goes to the dead-letter queue. Ten: looking at an unconfirmed place uses at
+/// most `beekeeper_core::arrival::LAST_LOOK_RECEIVE` of them, so a place is never dead-lettered for
+/// having been looked at, and the rest absorb writes that failed (each one a visibility timeout).
+pub(crate) const MAX_RECEIVE_COUNT: u32 = 10;
+const _: () = assert!(beekeeper_core::arrival::LAST_LOOK_RECEIVE + 4 <= MAX_RECEIVE_COUNT);
 
 pub(crate) fn redrive_policy(dlq_arn: &str) -> Value {
     json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
@@ -34,8 +39,15 @@ fn same_redrive(current: Option<&String>, want: &Value) -> bool {
     cur["deadLetterTargetArn"] == want["deadLetterTargetArn"] && count(&cur) == count(want)
 }
 
-/// Creates or corrects the DLQ, then the queue that redrives to it; returns the queue's URL.
-pub(crate) async fn upsert_queues(ctx: &Ctx) -> Result<String> {
+/// The URLs of the two lines.
+#[derive(Debug, Clone)]
+pub(crate) struct Queues {
+    pub line: String,
+    pub front: String,
+}
+
+/// Creates or corrects the DLQ, then the line and its front, which redrive to it.
+pub(crate) async fn upsert_queues(ctx: &Ctx) -> Result<Queues> {
     upsert(
         ctx,
         "dlq",
@@ -44,17 +56,17 @@ pub(crate) async fn upsert_queues(ctx: &Ctx) -> Result<String> {
     )
     .await?;
     let dlq_arn = ctx.aws.arn("sqs", &ctx.names.dlq());
-    upsert(
-        ctx,
-        "queue",
-        &ctx.names.queue(),
-        vec![
-            (A::VisibilityTimeout, VISIBILITY_TIMEOUT_SECS.to_string()),
-            (A::MessageRetentionPeriod, RETENTION_SECS.to_string()),
-            (A::RedrivePolicy, redrive_policy(&dlq_arn).to_string()),
-        ],
-    )
-    .await
+    let attrs = vec![
+        (A::VisibilityTimeout, VISIBILITY_TIMEOUT_SECS.to_string()),
+        (A::MessageRetentionPeriod, RETENTION_SECS.to_string()),
+        (A::RedrivePolicy, redrive_policy(&dlq_arn).to_string()),
+    ];
+    let (queue, front) = (ctx.names.queue(), ctx.names.front_queue());
+    let (line, front) = futures::try_join!(
+        upsert(ctx, "queue", &queue, attrs.clone()),
+        upsert(ctx, "front", &front, attrs),
+    )?;
+    Ok(Queues { line, front })
 }
 
 async fn queue_url(ctx: &Ctx, name: &str) -> Result<Option<String>> {
@@ -152,8 +164,8 @@ async fn create(ctx: &Ctx, name: &str, attrs: &[(A, String)]) -> Result<String> 
 }
 
 /// The names this profile's queues have.
-pub(crate) fn queue_names(ctx: &Ctx) -> [String; 2] {
-    [ctx.names.queue(), ctx.names.dlq()]
+pub(crate) fn queue_names(ctx: &Ctx) -> [String; 3] {
+    [ctx.names.queue(), ctx.names.front_queue(), ctx.names.dlq()]
 }
 
 /// Deletes a queue by name; a missing queue is done. Returns whether it existed.
@@ -206,10 +218,10 @@ mod tests {
     #[test]
     fn redrive_compares_by_meaning() {
         let want = redrive_policy("arn:aws:sqs:eu-west-1:1:beekeeper-x-dlq");
-        let as_string = r#"{"deadLetterTargetArn":"arn:aws:sqs:eu-west-1:1:beekeeper-x-dlq","maxReceiveCount":"5"}"#;
+        let as_string = r#"{"deadLetterTargetArn":"arn:aws:sqs:eu-west-1:1:beekeeper-x-dlq","maxReceiveCount":"10"}"#;
         assert!(same_redrive(Some(&as_string.to_string()), &want));
         assert!(!same_redrive(
-            Some(&as_string.replace("\"5\"", "\"6\"")),
+            Some(&as_string.replace("\"10\"", "\"5\"")),
             &want
         ));
         assert!(!same_redrive(None, &want));

@@ -4,14 +4,17 @@
 //! live in `release.rs`; the copies of the room item that the waiting path reads, in `copies.rs`.
 
 use super::item::{self, Item};
-use super::{copies, presence, release, sdk_error};
+use super::{copies, place, release, sdk_error};
 use crate::Error;
-use crate::backend::{BatchKey, Presence, Released, RoomUpdate, Table};
+use crate::backend::{
+    BatchKey, Clock, PassedOver, Presence, Released, RoomUpdate, SystemClock, Table,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use beekeeper_core::Token;
 use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
+use beekeeper_core::place::PlaceRecord;
 use beekeeper_core::ticket::TICKETS_KEY;
 
 /// [`Table`] over one DynamoDB table with partition key `pk` (S).
@@ -26,12 +29,14 @@ impl DynamoTable {
         DynamoTable { client, table_name }
     }
 
-    async fn get(&self, pk: &str) -> Result<Option<Item>, Error> {
+    /// `consistent` where a stale answer would refuse an admitted visitor (a token just released).
+    async fn get(&self, pk: &str, consistent: bool) -> Result<Option<Item>, Error> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table_name)
             .set_key(Some(item::key(pk)))
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(|e| sdk_error("dynamodb", "GetItem", e))?;
@@ -42,7 +47,7 @@ impl DynamoTable {
 #[async_trait]
 impl Table for DynamoTable {
     async fn room(&self) -> Result<Option<RoomState>, Error> {
-        self.get(ROOM_KEY)
+        self.get(ROOM_KEY, false)
             .await?
             .as_ref()
             .map(item::room_from_item)
@@ -55,7 +60,7 @@ impl Table for DynamoTable {
         // any copy written before (the room is written far less than once a millisecond).
         room_item.insert(
             item::VERSION.into(),
-            aws_sdk_dynamodb::types::AttributeValue::N(epoch_ms().to_string()),
+            aws_sdk_dynamodb::types::AttributeValue::N(SystemClock.now_ms().to_string()),
         );
         self.client
             .put_item()
@@ -106,19 +111,56 @@ impl Table for DynamoTable {
     }
 
     async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
-        self.get(token.as_str())
+        self.get(token.as_str(), true)
             .await?
             .as_ref()
             .map(item::token_from_item)
             .transpose()
     }
 
-    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
-        presence::mark(&self.client, &self.table_name, token, expires_at).await
+    async fn place(
+        &self,
+        token: &Token,
+    ) -> Result<(Option<TokenItem>, Option<PlaceRecord>), Error> {
+        place::place(&self.client, &self.table_name, token).await
     }
 
-    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
-        presence::read(&self.client, &self.table_name, tokens).await
+    async fn record_place(
+        &self,
+        token: &Token,
+        ticket: u64,
+        confirmed: bool,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        place::record(
+            &self.client,
+            &self.table_name,
+            token,
+            ticket,
+            confirmed,
+            now_ms,
+        )
+        .await
+    }
+
+    async fn confirm(&self, token: &Token, now_ms: u64) -> Result<bool, Error> {
+        place::confirm(&self.client, &self.table_name, token, now_ms).await
+    }
+
+    async fn presence(&self, tokens: &[Token]) -> Result<Presence, Error> {
+        place::presence(&self.client, &self.table_name, tokens).await
+    }
+
+    async fn pass_over(&self, tokens: &[Token], now_ms: u64) -> Result<PassedOver, Error> {
+        place::pass_over(&self.client, &self.table_name, tokens, now_ms).await
+    }
+
+    async fn collect(&self, token: &Token, now_ms: u64) -> Result<(), Error> {
+        place::collect(&self.client, &self.table_name, token, now_ms).await
+    }
+
+    async fn claim_readmit(&self, token: &Token, now_ms: u64) -> Result<bool, Error> {
+        place::claim_readmit(&self.client, &self.table_name, token, now_ms).await
     }
 
     async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
@@ -130,7 +172,11 @@ impl Table for DynamoTable {
     }
 
     async fn release(&self, items: &[TokenItem], batch: BatchKey) -> Result<Released, Error> {
-        release::release(&self.client, &self.table_name, items, batch).await
+        release::release(&self.client, &self.table_name, items, Some(batch)).await
+    }
+
+    async fn readmit(&self, items: &[TokenItem]) -> Result<Released, Error> {
+        release::release(&self.client, &self.table_name, items, None).await
     }
 
     async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
@@ -162,11 +208,4 @@ impl Table for DynamoTable {
             .map_err(|e| sdk_error("dynamodb", "UpdateItem", e))?;
         item::tickets_from_answer(out.attributes())
     }
-}
-
-fn epoch_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -27,7 +27,11 @@ fn corrupt(what: &'static str, detail: String) -> Error {
     Error::Corrupt { what, detail }
 }
 
-fn number<T: FromStr>(item: &Item, what: &'static str, attr: &str) -> Result<Option<T>, Error> {
+pub(crate) fn number<T: FromStr>(
+    item: &Item,
+    what: &'static str,
+    attr: &str,
+) -> Result<Option<T>, Error> {
     match item.get(attr) {
         None => Ok(None),
         Some(AttributeValue::N(raw)) => raw.parse().map(Some).map_err(|_| {

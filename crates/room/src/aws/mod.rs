@@ -15,7 +15,7 @@ mod item;
 #[cfg(feature = "lambda")]
 mod lambda;
 #[cfg(feature = "dynamodb")]
-mod presence;
+mod place;
 #[cfg(feature = "dynamodb")]
 mod release;
 #[cfg(feature = "secrets")]

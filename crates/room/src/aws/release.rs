@@ -2,7 +2,8 @@
 //! consumers killed at any point.
 //!
 //! **Count in the same write as the token.** A batch is one `TransactWriteItems`: a conditional Put per
-//! token (`attribute_not_exists(pk)`) and an `ADD count :n` on a counter item. DynamoDB applies all or
+//! token (`attribute_not_exists(pk)`), an Update per place record (`released_at`, see `place.rs`) and an
+//! `ADD count :n` on a counter item. DynamoDB applies all or
 //! none, so a token is counted exactly when its item is created: a kill before the commit leaves
 //! nothing (the message comes back and is released then), a kill after it leaves both (the message
 //! comes back, its Put fails the condition, and it is deleted without counting). A token that already
@@ -25,7 +26,7 @@
 //! consumer killed before publishing appear at the next tick.
 
 use super::item::{self, Item};
-use super::{copies, sdk_error};
+use super::{copies, place, sdk_error};
 use crate::backend::{BatchKey, COUNTER_SHARDS, MAX_RELEASE, Released};
 use crate::{AwsError, Error, Fault};
 use aws_sdk_dynamodb::Client;
@@ -35,7 +36,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
 };
-use beekeeper_core::contract::{ROOM_KEY, TokenItem};
+use beekeeper_core::contract::{ROOM_KEY, TokenItem, here_key};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -151,26 +152,63 @@ pub(crate) async fn claim_task(
     }
 }
 
-fn token_put(table: &str, t: &TokenItem, minute_ms: u64) -> Result<TransactWriteItem, Error> {
+/// The conditional Put of a token item: created only where none exists (a release), or only over one
+/// whose session is over (a readmission from the front, `minute_ms` `None`).
+fn token_put(
+    table: &str,
+    t: &TokenItem,
+    minute_ms: Option<u64>,
+) -> Result<TransactWriteItem, Error> {
     let mut it = item::token_to_item(t);
-    it.insert(RELEASE_MINUTE.into(), n(minute_ms));
-    let put = built(
-        "TransactWriteItems",
-        Put::builder()
-            .table_name(table)
-            .set_item(Some(it))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", item::PK)
-            .build(),
-    )?;
+    let mut put = Put::builder()
+        .table_name(table)
+        .expression_attribute_names("#pk", item::PK);
+    match minute_ms {
+        Some(m) => {
+            it.insert(RELEASE_MINUTE.into(), n(m));
+            put = put.condition_expression("attribute_not_exists(#pk)");
+        }
+        None => {
+            put = put
+                .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+                .expression_attribute_names("#exp", place::EXPIRES_AT)
+                .expression_attribute_values(":now", n(t.released_at));
+        }
+    }
+    let put = built("TransactWriteItems", put.set_item(Some(it)).build())?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// Marks the visitor's place record released (and, for a readmission, counts it), in the same
+/// transaction as the token item, so the room knows the turn came even after TTL removed the item.
+fn place_released(table: &str, t: &TokenItem, readmit: bool) -> Result<TransactWriteItem, Error> {
+    let at_ms = t.released_at * 1000;
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(item::key(&here_key(&t.token))))
+        .expression_attribute_names("#released", place::RELEASED_AT)
+        .expression_attribute_names("#exp", place::EXPIRES_AT)
+        .expression_attribute_values(":at", n(at_ms))
+        .expression_attribute_values(":keep", n(place::keep_until(at_ms)));
+    update = if readmit {
+        update
+            .update_expression("SET #released = :at, #exp = :keep ADD #n :one")
+            .expression_attribute_names("#n", place::READMITS)
+            .expression_attribute_values(":one", n(1))
+    } else {
+        update.update_expression("SET #released = :at, #exp = :keep")
+    };
+    let update = built("TransactWriteItems", update.build())?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Releases `items` (`batch` names the minute and counter shard) or, with `batch` `None`, readmits them
+/// from the front without counting them.
 pub(crate) async fn release(
     client: &Client,
     table: &str,
     items: &[TokenItem],
-    batch: BatchKey,
+    batch: Option<BatchKey>,
 ) -> Result<Released, Error> {
     if items.is_empty() {
         return Ok(Released::default());
@@ -181,21 +219,27 @@ pub(crate) async fn release(
             items.len()
         )));
     }
+    // Token puts first: cancellation reasons come in request order, so reason `i` is item `i`'s.
     let mut actions = items
         .iter()
-        .map(|t| token_put(table, t, batch.minute_ms))
+        .map(|t| token_put(table, t, batch.map(|b| b.minute_ms)))
         .collect::<Result<Vec<_>, _>>()?;
-    let count = built(
-        "TransactWriteItems",
-        Update::builder()
-            .table_name(table)
-            .set_key(Some(item::key(&shard_key(batch.shard))))
-            .update_expression("ADD #count :n")
-            .expression_attribute_names("#count", COUNT)
-            .expression_attribute_values(":n", n(items.len()))
-            .build(),
-    )?;
-    actions.push(TransactWriteItem::builder().update(count).build());
+    for t in items {
+        actions.push(place_released(table, t, batch.is_none())?);
+    }
+    if let Some(batch) = batch {
+        let count = built(
+            "TransactWriteItems",
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(item::key(&shard_key(batch.shard))))
+                .update_expression("ADD #count :n")
+                .expression_attribute_names("#count", COUNT)
+                .expression_attribute_values(":n", n(items.len()))
+                .build(),
+        )?;
+        actions.push(TransactWriteItem::builder().update(count).build());
+    }
     let result = client
         .transact_write_items()
         .set_transact_items(Some(actions))
@@ -214,8 +258,8 @@ pub(crate) async fn release(
     else {
         return Err(sdk_error("dynamodb", "TransactWriteItems", e));
     };
-    // Reasons come in request order. Tokens that already exist are settled; everything else (conflict,
-    // throttling, "None" for actions that were fine) is retried as a whole next time.
+    // Tokens that already exist (or, for a readmission, are valid already) are settled; everything else
+    // (conflict, throttling, "None" for actions that were fine) is retried as a whole next time.
     let reasons = cancel.cancellation_reasons();
     let mut out = Released::default();
     for (i, t) in items.iter().enumerate() {

@@ -9,7 +9,7 @@ use crate::{AwsError, Error, Fault};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
-    MessageAttributeValue, QueueAttributeName,
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
 };
 use beekeeper_core::Token;
 use std::time::Duration;
@@ -30,6 +30,11 @@ fn malformed(operation: &'static str, e: impl std::fmt::Display) -> Error {
         Fault::Caller,
         e.to_string(),
     ))
+}
+
+/// A deferral in whole seconds, rounded up, within what SQS takes.
+fn visibility_secs(d: Duration) -> i32 {
+    (d.as_millis().div_ceil(1000) as u64).clamp(1, MAX_VISIBILITY_SECS) as i32
 }
 
 /// [`Queue`] over one SQS queue, addressed by URL.
@@ -85,6 +90,7 @@ impl Queue for SqsQueue {
             .max_number_of_messages(max)
             .wait_time_seconds(wait)
             .message_attribute_names(POLL_BY)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await
             .map_err(|e| sdk_error("sqs", "ReceiveMessage", e))?;
@@ -110,10 +116,17 @@ impl Queue for SqsQueue {
                 .and_then(|a| a.get(POLL_BY))
                 .and_then(|v| v.string_value())
                 .and_then(|v| v.parse().ok());
+            // Unknown counts as a first receive: the bound on looks then waits for the next one.
+            let receives = m
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
             received.push(Received {
                 token,
                 receipt: receipt.to_string(),
                 poll_by_ms,
+                receives,
             });
         }
         Ok(received)
@@ -173,7 +186,9 @@ impl Queue for SqsQueue {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(i.to_string())
                         .receipt_handle(&m.receipt)
-                        .visibility_timeout(d.as_secs().clamp(1, MAX_VISIBILITY_SECS) as i32)
+                        // Rounded up: a place back a fraction of a second before its next look would
+                        // cost a receive for nothing.
+                        .visibility_timeout(visibility_secs(*d))
                         .build()
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -224,5 +239,18 @@ impl Queue for SqsQueue {
             visible: count(QueueAttributeName::ApproximateNumberOfMessages)?,
             in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deferrals_round_up_to_whole_seconds_within_sqs_bounds() {
+        assert_eq!(visibility_secs(Duration::from_millis(4_001)), 5);
+        assert_eq!(visibility_secs(Duration::from_millis(5_000)), 5);
+        assert_eq!(visibility_secs(Duration::ZERO), 1);
+        assert_eq!(visibility_secs(Duration::from_secs(100_000)), 43_200);
     }
 }

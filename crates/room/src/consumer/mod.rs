@@ -9,16 +9,19 @@
 //! (a batch it does not start stays queued for the next minute).
 //!
 //! A place `GET /` gave is released only once its visitor confirmed it; a link fetcher's place is passed
-//! over without using a slot, and the batch receives again in its stead (`confirm.rs`).
+//! over without using a slot, and the batch receives again in its stead (`confirm.rs`). Each batch
+//! first lets in visitors waiting at the front, whose turn came while they were away (`front.rs`): they
+//! take the batch's first slots, so the destination still sees the rate.
 //!
 //! `released_total` is exact under duplicates and kills because a token is counted in the same atomic
 //! write that creates its item ([`Table::release`]); see `aws/release.rs` for how that scales.
 
 mod confirm;
+mod front;
 mod stamp;
 
 use crate::Error;
-use crate::backend::{BatchKey, Clock, Queue, Received, Table};
+use crate::backend::{BatchKey, Clock, Lines, Queue, Received, Table};
 use crate::pass::PassKeys;
 use beekeeper_core::Token;
 use beekeeper_core::contract::TokenItem;
@@ -81,16 +84,19 @@ pub struct ConsumeReport {
     pub unwritten: u64,
     /// Batches not started because the minute or the invocation was about to end.
     pub skipped_batches: u32,
-    /// Unconfirmed places looked at before their visitor's first poll was overdue: left in line.
+    /// Unconfirmed places looked at before their confirmation was overdue: left in line.
     pub deferred: u64,
     /// Unconfirmed places whose visitor never came back (link fetchers): removed without using a slot.
     pub passed_over: u64,
     /// Receives made within a batch to replace places set aside.
     pub extra_receives: u32,
+    /// Visitors let in again from the front (their first turn passed while they were away). Not in
+    /// `released`: `released_total` counts first releases, which the tickets follow.
+    pub readmitted: u64,
 }
 
 pub struct Consumer {
-    queue: Arc<dyn Queue>,
+    lines: Lines,
     table: Arc<dyn Table>,
     clock: Arc<dyn Clock>,
     /// Set when the room signs passes (every deployed room and `dev`).
@@ -106,9 +112,9 @@ struct Limits {
 }
 
 impl Consumer {
-    pub fn new(queue: Arc<dyn Queue>, table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(lines: Lines, table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
         Consumer {
-            queue,
+            lines,
             table,
             clock,
             passes: None,
@@ -192,6 +198,7 @@ impl Consumer {
             skipped_batches = report.skipped_batches,
             deferred = report.deferred,
             passed_over = report.passed_over,
+            readmitted = report.readmitted,
             "consumer done"
         );
         Ok(report)
@@ -238,7 +245,7 @@ impl Consumer {
             // A short batch (malformed bodies, duplicates, unwritten items, a thin queue) is made up in
             // later ones, within SQS's ten per receive.
             let want = planned
-                .saturating_sub(report.released)
+                .saturating_sub(report.released + report.readmitted)
                 .min(u64::from(BATCH)) as u32;
             let next_due = minute_ms + offsets.get(i + 1).copied().unwrap_or(task.window_ms);
             let mut wait = next_due
@@ -250,8 +257,11 @@ impl Consumer {
                 wait = wait.min(d.saturating_sub(at + AFTER_RECEIVE_MS) / 1000);
             }
             report.batches += 1;
-            self.take(want, Duration::from_secs(wait), stamp, key, limits, report)
-                .await?;
+            let want = self.front(want, stamp, report).await?;
+            if want > 0 {
+                self.take(want, Duration::from_secs(wait), stamp, key, limits, report)
+                    .await?;
+            }
             let now = self.clock.now_ms();
             if now.saturating_sub(last_publish) >= PUBLISH_EVERY_MS {
                 self.publish().await;
@@ -280,7 +290,7 @@ impl Consumer {
                 }
                 report.extra_receives += 1;
             }
-            let received = match self.queue.receive(want, wait).await {
+            let received = match self.lines.main.receive(want, wait).await {
                 Ok(r) => r,
                 Err(e) if e.is_retryable() => {
                     tracing::warn!(error = %e, "receive failed; trying again at the next batch");
@@ -313,7 +323,24 @@ impl Consumer {
         report: &mut ConsumeReport,
     ) -> Result<u32, Error> {
         let (received, set_aside) = self.confirmed(received, report).await?;
-        let received = &received[..];
+        let w = self
+            .settle(&*self.lines.main, &received, stamp, Write::Release(key))
+            .await?;
+        report.released += w.fresh;
+        report.already += w.already;
+        report.unwritten += w.unwritten;
+        Ok(set_aside)
+    }
+
+    /// Writes one item per token of `received` as `how` says, then deletes from `queue` every message
+    /// whose item now exists; the rest stay in line and come back.
+    async fn settle(
+        &self,
+        queue: &dyn Queue,
+        received: &[Received],
+        stamp: &Stamp,
+        how: Write,
+    ) -> Result<Written, Error> {
         let malformed = received.iter().filter(|m| m.token.is_none()).count();
         if malformed > 0 {
             // Left undeleted: redrive moves them to the dead-letter queue after a few receives.
@@ -333,12 +360,9 @@ impl Consumer {
             .map(|t| stamp.item(t, now_secs))
             .collect::<Result<_, _>>()?;
         if items.is_empty() {
-            return Ok(set_aside);
+            return Ok(Written::default());
         }
-        let (fresh, already, unwritten) = self.write(items, key).await?;
-        report.released += fresh;
-        report.already += already;
-        report.unwritten += unwritten.len() as u64;
+        let (fresh, already, unwritten) = self.write(items, how).await?;
         if !unwritten.is_empty() {
             tracing::warn!(
                 unwritten = unwritten.len(),
@@ -351,7 +375,7 @@ impl Consumer {
             .cloned()
             .collect();
         if !written.is_empty() {
-            match self.queue.delete(&written).await {
+            match queue.delete(&written).await {
                 Ok(failed) if !failed.is_empty() => {
                     // They come back, find their item, and are deleted then without being counted again.
                     tracing::warn!(failed = failed.len(), "released messages not deleted");
@@ -362,7 +386,11 @@ impl Consumer {
                 }
             }
         }
-        Ok(set_aside)
+        Ok(Written {
+            fresh,
+            already,
+            unwritten: unwritten.len() as u64,
+        })
     }
 
     /// Writes `items`, retrying what the table hands back. Returns (created, found already released,
@@ -370,12 +398,16 @@ impl Consumer {
     async fn write(
         &self,
         mut pending: Vec<TokenItem>,
-        key: BatchKey,
+        how: Write,
     ) -> Result<(u64, u64, HashSet<Token>), Error> {
         let (mut fresh, mut already) = (0u64, 0u64);
         let mut failures = 0;
         while !pending.is_empty() && failures < WRITE_ATTEMPTS {
-            match self.table.release(&pending, key).await {
+            let result = match how {
+                Write::Release(key) => self.table.release(&pending, key).await,
+                Write::Readmit => self.table.readmit(&pending).await,
+            };
+            match result {
                 Ok(r) => {
                     let progress = r.unprocessed.len() < pending.len();
                     fresh += r.fresh.len() as u64;
@@ -409,6 +441,23 @@ impl Consumer {
             tracing::warn!(error = %e, "could not publish released_total; pages lag");
         }
     }
+}
+
+/// How a batch's items are written.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// A first release, counted into this shard.
+    Release(BatchKey),
+    /// Again from the front, over an expired item, not counted.
+    Readmit,
+}
+
+/// What [`Consumer::settle`] did.
+#[derive(Debug, Default)]
+struct Written {
+    fresh: u64,
+    already: u64,
+    unwritten: u64,
 }
 
 /// Exponential with "equal jitter": many consumers throttled at once do not retry in step.

@@ -1,25 +1,30 @@
 //! The arrival routes. `GET /` answers a newcomer with the waiting page itself and their place in line: one
-//! request per arrival. The place is released only once the visitor confirms it — the page's first
-//! scheduled poll is a same-origin `POST join`, and a reload of the page (the no-JavaScript path) confirms
-//! too — so email scanners, chat unfurlers and bots that fetch the link and leave are passed over at
-//! release and cost a real visitor nothing (see `beekeeper_core::arrival`). The arrival burst lands here,
-//! so the producer does the least it can per request — one queue send per place, one table read for a
-//! returning visitor — and reads the room item from a short-lived per-container cache rather than from
-//! DynamoDB on every request.
+//! request per arrival. A browser's navigation confirms the place with that request (its fetch metadata);
+//! otherwise the page confirms as soon as its script starts (`POST join`), and a reload confirms too (the
+//! no-JavaScript path). Email scanners, chat unfurlers and bots that fetch the link and leave are passed
+//! over at release and cost a real visitor nothing (see `beekeeper_core::arrival`).
+//!
+//! A visitor who comes back (the link clicked again, a tab reopened, a phone woken) is answered from
+//! their token item and place record (`beekeeper_core::place`): in line, let in, sent back to the front
+//! when their turn passed while they were away, or told plainly that the place is gone or used.
+//!
+//! The arrival burst lands here, so the producer does the least it can per request — one queue send per
+//! place, one table read for a returning visitor — and reads the room item from a short-lived
+//! per-container cache rather than from DynamoDB on every request.
 
 mod proxy;
 mod view;
 
 use crate::Error;
-use crate::backend::{HERE_KEEP_SECS, Queue, Table};
+use crate::backend::{Lines, Table};
 use crate::page::{Branding, Page};
 use beekeeper_core::Token;
-use beekeeper_core::arrival::join_allowed;
+use beekeeper_core::arrival::{CONFIRM_BY_MS, join_allowed};
 use beekeeper_core::contract::{RoomState, TokenItem, redirect_url};
 use beekeeper_core::cookie::{self, SetCookie};
-use beekeeper_core::law::latest_poll_delay_ms;
-use beekeeper_core::ticket::{TicketBlocks, counter_floor, people_ahead};
-pub use proxy::wants_again;
+use beekeeper_core::place::{self, Standing as Verdict};
+use beekeeper_core::ticket::{TicketBlocks, counter_floor};
+pub use proxy::{purpose, wants_again};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 pub use view::Reply;
@@ -61,10 +66,21 @@ pub struct Arrival<'a> {
     pub host: Option<&'a str>,
     pub origin: Option<&'a str>,
     pub fetch_site: Option<&'a str>,
+    /// A browser's top-level navigation (`beekeeper_core::arrival::navigated`): it confirms the place
+    /// `GET /` gives.
+    pub navigated: bool,
     /// The page's script asks for JSON; a plain form gets a 303 back to the page.
     pub wants_json: bool,
     /// The visitor asked for a new place (the "join again" button), giving up the one they hold.
     pub again: bool,
+}
+
+/// A returning visitor's verdict, with what their place record says.
+struct Returning {
+    verdict: Verdict,
+    /// A page must still confirm the place.
+    pending: bool,
+    ticket: Option<u64>,
 }
 
 /// The room item as this container last read it.
@@ -74,7 +90,7 @@ struct Cached {
 }
 
 pub struct Producer {
-    queue: Arc<dyn Queue>,
+    lines: Lines,
     table: Arc<dyn Table>,
     settings: ProducerSettings,
     page: Page,
@@ -89,22 +105,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Where a visitor's cookie puts them.
-enum Held {
-    None,
-    /// Released and still within the session: they belong at the destination, with their pass.
-    Admitted(TokenItem),
-    /// Released, but the session is over: the token is spent.
-    Expired,
-    /// Not released: in line (or a token this room never issued, or one passed over for never confirming,
-    /// which the page tells by its ticket falling far behind the released count).
-    Waiting(Token),
-}
-
 impl Producer {
-    pub fn new(queue: Arc<dyn Queue>, table: Arc<dyn Table>, settings: ProducerSettings) -> Self {
+    pub fn new(lines: Lines, table: Arc<dyn Table>, settings: ProducerSettings) -> Self {
         Producer {
-            queue,
+            lines,
             table,
             page: Page::new(settings.branding.clone()),
             settings,
@@ -119,41 +123,49 @@ impl Producer {
     }
 
     /// `GET /`: the page, with where the visitor stands. A newcomer gets their place here, so an arrival
-    /// costs one request; the place is released only once the page's first scheduled poll confirms it
-    /// ([`Producer::join`]), so a link fetcher's place is passed over. `fresh` is the token a newcomer
-    /// gets (from a CSPRNG, made by the caller so this stays deterministic under test).
+    /// costs one request; a browser's navigation confirms it at once, and anything else waits for the
+    /// page's confirmation ([`Producer::join`]), so a link fetcher's place is passed over. `fresh` is the
+    /// token a newcomer gets (from a CSPRNG, made by the caller so this stays deterministic under test).
     pub async fn page(&self, a: &Arrival<'_>, fresh: Token, now_ms: u64) -> Result<Reply, Error> {
         let room = self.room(now_ms).await?;
         if !room.open {
             return Ok(Reply::redirect(302, room.destination, Vec::new()));
         }
-        Ok(match self.held(a, now_ms).await? {
-            Held::Admitted(t) => Reply::redirect(302, redirect_url(&room.destination, &t), vec![]),
-            Held::Expired => self.view(a, Kind::Expired, self.standing(&room, None)),
-            Held::Waiting(token) => {
-                // A reload is the visitor coming back: it confirms the place. This is how the
-                // no-JavaScript page (reloading every 30 s) confirms; with JavaScript the first poll
-                // confirms again if this write failed.
-                let mut standing = self.standing(&room, a.cookie.and_then(cookie::find_ticket));
-                if let Err(e) = self.confirm(&token, now_ms).await {
+        let Some(token) = a.cookie.and_then(cookie::find_token) else {
+            let (mut standing, cookies) = self
+                .take_place(a, &room, fresh, a.navigated, now_ms)
+                .await?;
+            standing.pending = !a.navigated;
+            let mut reply = self.view(a, standing);
+            reply.set_cookies = cookies;
+            return Ok(reply);
+        };
+        let back = self.returning(&token, now_ms).await?;
+        let mut standing = self.standing(
+            &room,
+            back.ticket.or(a.cookie.and_then(cookie::find_ticket)),
+        );
+        match back.verdict {
+            Verdict::Admitted(item) => return Ok(self.admit(&room, &item, now_ms).await),
+            // A reload is the visitor coming back: it confirms the place. This is how the
+            // no-JavaScript page (reloading every 30 s) confirms; with JavaScript the page confirms
+            // again if this write failed.
+            Verdict::InLine if back.pending => match self.confirm(&token, now_ms).await {
+                Ok(true) => {}
+                Ok(false) => standing.place = Kind::Gone,
+                Err(e) => {
                     tracing::warn!(error = %e, "could not record a reload as a confirmation");
                     standing.pending = true;
                 }
-                self.view(a, Kind::Waiting, standing)
-            }
-            Held::None => {
-                let (mut standing, cookies) =
-                    self.take_place(a, &room, fresh, true, now_ms).await?;
-                standing.pending = true;
-                let mut reply = self.view(a, Kind::Waiting, standing);
-                reply.set_cookies = cookies;
-                reply
-            }
-        })
+            },
+            other => standing.place = Kind::of(&other),
+        }
+        Ok(self.view(a, standing))
     }
 
-    /// `POST join`: the page's first scheduled poll, which confirms the place `GET /` gave; or a new
-    /// place, confirmed at once, for a visitor who holds none or asked for a new one ("join again").
+    /// `POST join`: the page confirming the place `GET /` gave, or asking where it stands; a new place,
+    /// confirmed at once, for a visitor who holds none. "Join again" takes a new place only when the old
+    /// one is gone or used: a place that can still be released is never given up for one further back.
     pub async fn join(&self, a: &Arrival<'_>, fresh: Token, now_ms: u64) -> Result<Reply, Error> {
         if !join_allowed(a.fetch_site, a.origin, a.host) {
             return Ok(Reply::forbidden());
@@ -164,45 +176,100 @@ impl Producer {
             closed.redirect = Some(room.destination.clone());
             return Ok(self.answer(a, closed, Vec::new()));
         }
-        match self.held(a, now_ms).await? {
-            Held::Admitted(t) => {
-                let mut s = self.standing(&room, None);
-                s.admitted = true;
-                s.redirect = Some(redirect_url(&room.destination, &t));
-                Ok(self.answer(a, s, Vec::new()))
+        let Some(token) = a.cookie.and_then(cookie::find_token) else {
+            let (standing, cookies) = self.take_place(a, &room, fresh, true, now_ms).await?;
+            return Ok(self.answer(a, standing, cookies));
+        };
+        let back = self.returning(&token, now_ms).await?;
+        let mut standing = self.standing(
+            &room,
+            back.ticket.or(a.cookie.and_then(cookie::find_ticket)),
+        );
+        match back.verdict {
+            Verdict::Admitted(item) => {
+                self.collect(&token, now_ms).await;
+                standing.admitted = true;
+                standing.redirect = Some(redirect_url(&room.destination, &item));
             }
-            // Already in line: the same place, now confirmed, never a second one.
-            Held::Waiting(token) if !a.again => {
-                self.confirm(&token, now_ms).await?;
-                let ticket = a.cookie.and_then(cookie::find_ticket);
-                Ok(self.answer(a, self.standing(&room, ticket), Vec::new()))
+            Verdict::InLine if back.pending => {
+                if !self.confirm(&token, now_ms).await? {
+                    standing.place = Kind::Gone;
+                }
             }
-            Held::Waiting(_) | Held::Expired | Held::None => {
-                let (standing, cookies) = self.take_place(a, &room, fresh, false, now_ms).await?;
-                Ok(self.answer(a, standing, cookies))
-            }
+            other => standing.place = Kind::of(&other),
+        }
+        if a.again && standing.place.is_over() {
+            let (standing, cookies) = self.take_place(a, &room, fresh, true, now_ms).await?;
+            return Ok(self.answer(a, standing, cookies));
+        }
+        Ok(self.answer(a, standing, Vec::new()))
+    }
+
+    /// Where a returning visitor stands: the verdict, and their place's record (its ticket, and whether
+    /// a page must still confirm it). A turn that passed unused sends them to the front first.
+    async fn returning(&self, token: &Token, now_ms: u64) -> Result<Returning, Error> {
+        let (item, record) = self.table.place(token).await?;
+        let mut verdict = place::standing(item.as_ref(), record.as_ref(), now_ms);
+        if verdict == Verdict::Readmit {
+            verdict = self.readmit(token, now_ms).await?;
+        }
+        Ok(Returning {
+            verdict,
+            pending: record.as_ref().is_some_and(|r| r.pending),
+            ticket: record.and_then(|r| r.ticket),
+        })
+    }
+
+    /// Sends a visitor whose turn passed unused to the front, once their claim wins.
+    async fn readmit(&self, token: &Token, now_ms: u64) -> Result<Verdict, Error> {
+        if !self.table.claim_readmit(token, now_ms).await? {
+            // Another request of theirs won the claim (a second tab), or the record moved on meanwhile.
+            let (item, record) = self.table.place(token).await?;
+            return Ok(place::standing(item.as_ref(), record.as_ref(), now_ms));
+        }
+        self.lines.front.send(token).await?;
+        tracing::info!("a visitor whose turn passed while away is back: sent to the front");
+        Ok(Verdict::AtFront)
+    }
+
+    /// The redirect that lets an admitted visitor in, their pass handed over and recorded as used.
+    async fn admit(&self, room: &RoomState, item: &TokenItem, now_ms: u64) -> Reply {
+        self.collect(&item.token, now_ms).await;
+        Reply::redirect(302, redirect_url(&room.destination, item), vec![])
+    }
+
+    /// Records that the pass was handed over. A failure only means the visitor could be let in once
+    /// more should they return after their session, so it must not keep them out now.
+    async fn collect(&self, token: &Token, now_ms: u64) {
+        if let Err(e) = self.table.collect(token, now_ms).await {
+            tracing::warn!(error = %e, "could not record that a pass was handed over");
         }
     }
 
     /// Queues `fresh` and gives it the next ticket; returns the standing and the cookies that hold both.
-    /// A `pending` place waits for its visitor's confirmation, due by their page's first poll.
+    /// An unconfirmed place waits for its visitor's page to confirm it.
     async fn take_place(
         &self,
         a: &Arrival<'_>,
         room: &RoomState,
         fresh: Token,
-        pending: bool,
+        confirmed: bool,
         now_ms: u64,
     ) -> Result<(Standing, Vec<String>), Error> {
         let ticket = self.next_ticket(room, now_ms).await?;
         let standing = self.standing(room, Some(ticket));
-        // Enqueue before any cookie is set: a visitor must never hold a token that is not in line.
-        if pending {
-            let ahead = people_ahead(ticket, room.released_total) as f64;
-            let poll_by = now_ms + latest_poll_delay_ms(ahead, f64::from(standing.rate));
-            self.queue.send_pending(&fresh, poll_by).await?;
+        // The record first, then the queue, then the cookies: a visitor never holds a token that is not
+        // in line, and the room has a record of every place in it.
+        self.table
+            .record_place(&fresh, ticket, confirmed, now_ms)
+            .await?;
+        if confirmed {
+            self.lines.main.send(&fresh).await?;
         } else {
-            self.queue.send(&fresh).await?;
+            self.lines
+                .main
+                .send_pending(&fresh, now_ms + CONFIRM_BY_MS)
+                .await?;
         }
         // `{base}` itself (not `{base}/`), so the cookies come back on a reload of the stage's root URL
         // without its trailing slash, as well as on every route under it.
@@ -219,22 +286,9 @@ impl Producer {
         Ok((standing, cookies))
     }
 
-    /// Records that the visitor holding `token` is there.
-    async fn confirm(&self, token: &Token, now_ms: u64) -> Result<(), Error> {
-        self.table
-            .mark_here(token, now_ms / 1000 + HERE_KEEP_SECS)
-            .await
-    }
-
-    async fn held(&self, a: &Arrival<'_>, now_ms: u64) -> Result<Held, Error> {
-        let Some(token) = a.cookie.and_then(cookie::find_token) else {
-            return Ok(Held::None);
-        };
-        Ok(match self.table.token(&token).await? {
-            Some(item) if item.is_valid_at(now_ms / 1000) => Held::Admitted(item),
-            Some(_) => Held::Expired,
-            None => Held::Waiting(token),
-        })
+    /// Records that the visitor holding `token` is there; false when their place was passed over first.
+    async fn confirm(&self, token: &Token, now_ms: u64) -> Result<bool, Error> {
+        self.table.confirm(token, now_ms).await
     }
 
     /// The room item, from the cache while it is fresh.
@@ -283,6 +337,7 @@ impl Producer {
             redirect: None,
             ticket,
             pending: false,
+            place: Kind::Waiting,
         }
     }
 }

@@ -9,6 +9,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use base64::Engine;
 use beekeeper_core::Token;
+use beekeeper_core::arrival::navigated;
 
 impl Producer {
     /// The Lambda entry point.
@@ -28,6 +29,11 @@ impl Producer {
             host: h(header::HOST),
             origin: h(header::ORIGIN),
             fetch_site: h(HeaderName::from_static("sec-fetch-site")),
+            navigated: navigated(
+                h(HeaderName::from_static("sec-fetch-mode")),
+                h(HeaderName::from_static("sec-fetch-dest")),
+                purpose(&event.headers),
+            ),
             wants_json: h(header::ACCEPT).is_some_and(|a| a.contains("application/json")),
             again: wants_again(&body),
         };
@@ -46,6 +52,13 @@ impl Producer {
             to_proxy_response(Reply::busy()).unwrap_or_default()
         })
     }
+}
+
+/// The header that marks a speculative load (`Sec-Purpose`, or the older `Purpose`), if any.
+pub fn purpose(headers: &HeaderMap) -> Option<&str> {
+    ["sec-purpose", "purpose"]
+        .into_iter()
+        .find_map(|n| headers.get(n).map(|v| v.to_str().unwrap_or("?")))
 }
 
 /// The request body as text (API Gateway base64-encodes bodies it considers binary).

@@ -4,6 +4,7 @@
 use super::{Arrival, Producer};
 use crate::page::Fill;
 use beekeeper_core::html::escape;
+use beekeeper_core::place::Standing as Verdict;
 use serde::Serialize;
 
 /// Seconds a visitor waits before retrying after a 503; short, because the usual cause is a throttled
@@ -37,22 +38,48 @@ pub(crate) struct Standing {
     pub redirect: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket: Option<u64>,
-    /// The place is not confirmed yet: the page's first scheduled poll is a `POST join` that confirms it.
+    /// The place is not confirmed yet: the page confirms it with a `POST join` as soon as it starts.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pending: bool,
+    /// Where the place stands, as the room knows it (the page says "gone" only when the room does).
+    pub place: Kind,
 }
 
+/// A place as the page is told of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Kind {
+    /// In line (or let in: `admitted` says so).
     Waiting,
-    /// The visitor's pass ran out: a new place is one click away.
+    /// Their turn came while they were away: back at the front, let in within moments.
+    Returning,
+    /// Their session is over: a new place is one click away.
     Expired,
+    /// Passed over before any page confirmed it: a new place is one click away.
+    Gone,
+    /// The room has no record of it (not this room's, or older than the keep): one click away too.
+    Unknown,
+}
+
+impl Kind {
+    pub(crate) fn of(v: &Verdict) -> Kind {
+        match v {
+            Verdict::Admitted(_) | Verdict::InLine => Kind::Waiting,
+            Verdict::AtFront | Verdict::Readmit => Kind::Returning,
+            Verdict::Expired => Kind::Expired,
+            Verdict::Gone => Kind::Gone,
+            Verdict::Unknown => Kind::Unknown,
+        }
+    }
+
+    /// Nothing to wait for: "join again" takes a new place.
+    pub(crate) fn is_over(self) -> bool {
+        matches!(self, Kind::Expired | Kind::Gone | Kind::Unknown)
+    }
 }
 
 #[derive(Serialize)]
 struct Boot<'a> {
-    state: Kind,
     base: &'a str,
     name: &'a str,
     #[serde(flatten)]
@@ -104,10 +131,10 @@ impl Reply {
 
 impl Producer {
     /// The page for this visitor.
-    pub(crate) fn view(&self, a: &Arrival<'_>, kind: Kind, standing: Standing) -> Reply {
+    pub(crate) fn view(&self, a: &Arrival<'_>, standing: Standing) -> Reply {
+        let kind = standing.place;
         let noscript = noscript(kind, a.base_path, &standing);
         let boot = Boot {
-            state: kind,
             base: a.base_path,
             name: self.page.display_name(),
             standing,
@@ -118,7 +145,7 @@ impl Producer {
             base: a.base_path,
             state_json: &state_json,
             noscript: &noscript,
-            refresh: kind == Kind::Waiting,
+            refresh: matches!(kind, Kind::Waiting | Kind::Returning),
         });
         Reply {
             status: 200,
@@ -155,7 +182,13 @@ impl Producer {
 
 /// What a visitor without JavaScript sees: their place, worked out here, or a plain form to rejoin.
 fn noscript(kind: Kind, base: &str, s: &Standing) -> String {
-    let action = format!("{base}/join");
+    let rejoin = |why: &str| {
+        format!(
+            "<noscript><p class=\"notice\">{why}</p>\
+             <form method=\"post\" action=\"{base}/join\"><input type=\"hidden\" name=\"again\" value=\"1\">\
+             <button class=\"button\">Join the line again</button></form></noscript>"
+        )
+    };
     match kind {
         Kind::Waiting => {
             let place = s.ticket.map_or(String::new(), |t| {
@@ -169,10 +202,15 @@ fn noscript(kind: Kind, base: &str, s: &Standing) -> String {
                  {place}</noscript>"
             )
         }
-        Kind::Expired => format!(
-            "<noscript><p class=\"notice\">Your session has ended, so your place is used up.</p>\
-             <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"again\" value=\"1\">\
-             <button class=\"button\">Join the line again</button></form></noscript>"
+        Kind::Returning => {
+            "<noscript><p class=\"notice\">Your turn came while you were away, so you \
+             are at the front of the line again. This page reloads every 30 seconds.</p></noscript>"
+                .to_string()
+        }
+        Kind::Expired => rejoin("Your session has ended, so your place is used up."),
+        Kind::Gone => rejoin(
+            "No browser confirmed this place before its turn came, so it went to the next person.",
         ),
+        Kind::Unknown => rejoin("This waiting room has no record of your place."),
     }
 }

@@ -17,9 +17,9 @@ struct Run {
 
 fn run_on(line: &Line) -> Run {
     let clock = Arc::new(FakeClock::at(T0_MS));
-    let queue = Arc::new(TimedQueue::new(line.queue.clone(), clock.clone()));
-    let table = Arc::new(RecordingTable::new(line.table.clone(), clock.clone()));
-    let consumer = Consumer::new(queue.clone(), table.clone(), clock.clone());
+    let queue = timed_queue(line.queue.clone(), clock.clone());
+    let table = recording_table(line.table.clone(), clock.clone());
+    let consumer = Consumer::new(line.lines_via(queue.clone()), table.clone(), clock.clone());
     Run {
         clock,
         queue,
@@ -60,7 +60,7 @@ async fn releases_exactly_the_tasks_messages_when_enough_are_queued() {
     );
     assert_eq!(line.room().await.released_total, 120);
     // Batches every 5 s: released_total follows within one publish interval, and ends exact.
-    let published = run.table.published.lock().unwrap().clone();
+    let published = run.table.hook.published.lock().unwrap().clone();
     assert_eq!(published.last(), Some(&120));
     assert!(published.len() >= 10, "{published:?}");
     assert!(published.windows(2).all(|w| w[0] <= w[1]));
@@ -89,7 +89,7 @@ async fn receives_follow_the_minute_wide_schedule() {
         let line = Line::new(room(), 4_000).await;
         let run = run_on(&line);
         run.consumer.run(t, None).await.unwrap();
-        let calls = run.queue.calls();
+        let calls = run.queue.hook.calls();
         let at: Vec<u64> = calls.iter().map(|c| c.at_ms - T0_MS).collect();
         assert_eq!(at, schedule(&t), "{t:?}");
         assert!(calls.iter().all(|c| c.max == 10 && c.got == 10));
@@ -109,13 +109,20 @@ async fn a_slow_call_is_caught_up_at_no_more_than_twice_the_pace() {
     let run = run_on(&line);
     // The first receive takes 20 s: batches 1..3 (due at 6, 12, 18 s) are then overdue.
     run.queue
+        .hook
         .slow
         .lock()
         .unwrap()
         .push((0, Duration::from_secs(20)));
     let report = run.consumer.run(task(100), None).await.unwrap();
     assert_eq!(report.released, 100);
-    let at: Vec<u64> = run.queue.calls().iter().map(|c| c.at_ms - T0_MS).collect();
+    let at: Vec<u64> = run
+        .queue
+        .hook
+        .calls()
+        .iter()
+        .map(|c| c.at_ms - T0_MS)
+        .collect();
     assert_eq!(
         at,
         vec![
@@ -135,6 +142,7 @@ async fn unprocessed_writes_are_retried_until_written() {
     assert_eq!(line.depth().await, QueueDepth::default());
     let writes: Vec<usize> = run
         .table
+        .hook
         .writes
         .lock()
         .unwrap()
@@ -154,6 +162,7 @@ async fn only_written_visitors_are_deleted_the_rest_come_back() {
     assert_eq!((report.released, report.unwritten), (10, 10));
     let writes: Vec<usize> = run
         .table
+        .hook
         .writes
         .lock()
         .unwrap()
@@ -197,7 +206,7 @@ async fn malformed_bodies_are_neither_written_nor_deleted() {
     let report = run.consumer.run(task(25), None).await.unwrap();
     // The two bad bodies take room in the first batch; the last batch makes up for them.
     assert_eq!(report.released, 25);
-    let maxes: Vec<u32> = run.queue.calls().iter().map(|c| c.max).collect();
+    let maxes: Vec<u32> = run.queue.hook.calls().iter().map(|c| c.max).collect();
     assert_eq!(maxes, vec![10, 10, 7]);
     assert_eq!(line.table.token_count(), 25);
     assert_eq!(
@@ -279,7 +288,7 @@ async fn a_closed_room_releases_nobody() {
             ..ConsumeReport::default()
         }
     );
-    assert!(run.queue.calls().is_empty());
+    assert!(run.queue.hook.calls().is_empty());
     assert_eq!(line.depth().await.visible, 50);
 }
 

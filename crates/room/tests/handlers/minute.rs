@@ -14,17 +14,12 @@ const M0: u64 = T0_MS - T0_MS % 60_000 + 60_000;
 /// same release).
 async fn minute(line: &Line, start_ms: u64) -> u64 {
     let invoker = Arc::new(RecordingInvoker::default());
-    let trigger = Trigger::new(
-        line.queue.clone(),
-        line.table.clone(),
-        invoker.clone(),
-        60_000,
-    );
+    let trigger = Trigger::new(line.lines(), line.table.clone(), invoker.clone(), 60_000);
     trigger.tick(start_ms).await.unwrap();
     let mut released = 0;
     for task in invoker.take() {
         let clock = Arc::new(FakeClock::at(start_ms));
-        let consumer = Consumer::new(line.queue.clone(), line.table.clone(), clock);
+        let consumer = Consumer::new(line.lines(), line.table.clone(), clock);
         released += consumer.run(task, None).await.unwrap().released;
     }
     line.clock.advance(Duration::from_secs(60));

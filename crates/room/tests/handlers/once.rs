@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const M0: u64 = T0_MS - T0_MS % 60_000 + 60_000;
 
 fn trigger(line: &Line, invoker: Arc<RecordingInvoker>) -> Trigger {
-    Trigger::new(line.queue.clone(), line.table.clone(), invoker, 60_000)
+    Trigger::new(line.lines(), line.table.clone(), invoker, 60_000)
 }
 
 fn consumer_at(line: &Line, now_ms: u64) -> Consumer {
     Consumer::new(
-        line.queue.clone(),
+        line.lines(),
         line.table.clone(),
         Arc::new(FakeClock::at(now_ms)),
     )
@@ -133,10 +133,14 @@ async fn a_late_start_catches_up_but_never_releases_past_the_minutes_end() {
     let line = Line::new(room(), 200).await;
     // Started 40 s into its minute: six of ten batches are overdue.
     let clock = Arc::new(FakeClock::at(T0_MS + 40_000));
-    let queue = Arc::new(TimedQueue::new(line.queue.clone(), clock.clone()));
-    let c = Consumer::new(queue.clone(), line.table.clone(), clock.clone());
+    let queue = timed_queue(line.queue.clone(), clock.clone());
+    let c = Consumer::new(
+        line.lines_via(queue.clone()),
+        line.table.clone(),
+        clock.clone(),
+    );
     let r = c.run(task(100), None).await.unwrap();
-    let at: Vec<u64> = queue.calls().iter().map(|c| c.at_ms - T0_MS).collect();
+    let at: Vec<u64> = queue.hook.calls().iter().map(|c| c.at_ms - T0_MS).collect();
     assert!(at.iter().all(|&a| a < 60_000), "{at:?}");
     assert_eq!(at[0], 40_000);
     assert_eq!(r.released, 10 * at.len() as u64);
@@ -148,11 +152,15 @@ async fn a_late_start_catches_up_but_never_releases_past_the_minutes_end() {
 async fn no_batch_starts_too_close_to_the_invocations_deadline() {
     let line = Line::new(room(), 200).await;
     let clock = Arc::new(FakeClock::at(T0_MS));
-    let queue = Arc::new(TimedQueue::new(line.queue.clone(), clock.clone()));
-    let c = Consumer::new(queue.clone(), line.table.clone(), clock.clone());
+    let queue = timed_queue(line.queue.clone(), clock.clone());
+    let c = Consumer::new(
+        line.lines_via(queue.clone()),
+        line.table.clone(),
+        clock.clone(),
+    );
     // Killed at 20 s: batches are due every 6 s, and each needs up to 3 s.
     let r = c.run(task(100), Some(T0_MS + 20_000)).await.unwrap();
-    let calls = queue.calls();
+    let calls = queue.hook.calls();
     let at: Vec<u64> = calls.iter().map(|c| c.at_ms - T0_MS).collect();
     assert_eq!(at, vec![0, 6_000, 12_000]);
     assert!(
@@ -178,92 +186,36 @@ impl Kill {
     }
 }
 
-/// The line's queue and table, each call passing the kill switch before and after the real call, so
-/// a kill can land between a commit and its answer.
-struct Killable {
-    line_queue: Arc<beekeeper_room::memory::MemoryQueue>,
-    line_table: Arc<MemoryTable>,
-    kill: Arc<Kill>,
-}
-
+/// The line's queue and table, the calls a consumer's release makes passing the kill switch before and
+/// after the real call, so a kill can land between a commit and its answer.
 #[async_trait]
-impl Queue for Killable {
-    async fn send(&self, t: &Token) -> Result<(), Error> {
-        self.line_queue.send(t).await
+impl Hook for Kill {
+    async fn before(&self, call: &Call<'_>) -> Result<(), Error> {
+        if kills(call) {
+            self.step().await;
+        }
+        Ok(())
     }
-    async fn send_pending(&self, t: &Token, poll_by_ms: u64) -> Result<(), Error> {
-        self.line_queue.send_pending(t, poll_by_ms).await
-    }
-    async fn defer(&self, m: &[(Received, Duration)]) -> Result<(), Error> {
-        self.kill.step().await;
-        let r = self.line_queue.defer(m).await;
-        self.kill.step().await;
-        r
-    }
-    async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, Error> {
-        self.kill.step().await;
-        let r = self.line_queue.receive(max, wait).await;
-        self.kill.step().await;
-        r
-    }
-    async fn delete(&self, m: &[Received]) -> Result<Vec<String>, Error> {
-        self.kill.step().await;
-        let r = self.line_queue.delete(m).await;
-        self.kill.step().await;
-        r
-    }
-    async fn depth(&self) -> Result<QueueDepth, Error> {
-        self.line_queue.depth().await
+    async fn after(&self, call: &Call<'_>, _: Result<&(dyn Any + Send + Sync), &Error>) {
+        if kills(call) {
+            self.step().await;
+        }
     }
 }
 
-#[async_trait]
-impl Table for Killable {
-    async fn room(&self) -> Result<Option<RoomState>, Error> {
-        self.line_table.room().await
-    }
-    async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
-        self.line_table.put_room(room).await
-    }
-    async fn update_room(&self, u: RoomUpdate, now: u64) -> Result<bool, Error> {
-        self.line_table.update_room(u, now).await
-    }
-    async fn token(&self, t: &Token) -> Result<Option<TokenItem>, Error> {
-        self.line_table.token(t).await
-    }
-    async fn mark_here(&self, t: &Token, expires_at: u64) -> Result<(), Error> {
-        self.line_table.mark_here(t, expires_at).await
-    }
-    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
-        self.kill.step().await;
-        let r = self.line_table.here(tokens).await;
-        self.kill.step().await;
-        r
-    }
-    async fn claim_minute(&self, m: u64, now: u64) -> Result<bool, Error> {
-        self.line_table.claim_minute(m, now).await
-    }
-    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
-        self.line_table.take_tickets(n).await
-    }
-    async fn claim_task(&self, m: u64, i: u32, e: u64) -> Result<bool, Error> {
-        self.kill.step().await;
-        let r = self.line_table.claim_task(m, i, e).await;
-        self.kill.step().await;
-        r
-    }
-    async fn release(&self, items: &[TokenItem], b: BatchKey) -> Result<Released, Error> {
-        self.kill.step().await;
-        let r = self.line_table.release(items, b).await;
-        self.kill.step().await;
-        r
-    }
-    async fn publish_released(&self, now: u64) -> Result<u64, Error> {
-        self.kill.step().await;
-        let r = self.line_table.publish_released(now).await;
-        self.kill.step().await;
-        r
-    }
+fn kills(call: &Call<'_>) -> bool {
+    matches!(
+        call,
+        Call::Defer(_)
+            | Call::Receive { .. }
+            | Call::Delete(_)
+            | Call::Presence(_)
+            | Call::PassOver(_)
+            | Call::ClaimTask { .. }
+            | Call::Release(_)
+            | Call::Readmit(_)
+            | Call::PublishReleased
+    )
 }
 
 /// Every visitor is released (item written) or still in line, never both lost and never counted twice.
@@ -289,12 +241,9 @@ async fn a_consumer_killed_at_any_point_loses_and_doubles_nobody() {
             steps: AtomicUsize::new(0),
             kill_at,
         });
-        let k = Arc::new(Killable {
-            line_queue: line.queue.clone(),
-            line_table: line.table.clone(),
-            kill,
-        });
-        let c = Consumer::new(k.clone(), k.clone(), Arc::new(FakeClock::at(T0_MS)));
+        let queue = Arc::new(Hooked::new(line.queue.clone(), kill.clone()));
+        let table = Arc::new(Hooked::new(line.table.clone(), kill));
+        let c = Consumer::new(line.lines_via(queue), table, Arc::new(FakeClock::at(T0_MS)));
         // Everything here completes in one poll unless the kill switch hangs it: then it is dropped,
         // mid-call, as Lambda's timeout would.
         let finished = c.run(task(40), None).now_or_never();

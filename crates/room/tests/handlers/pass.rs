@@ -16,7 +16,7 @@ const ISSUER: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com/live/";
 fn keyed(line: &Line, clock: Arc<FakeClock>) -> (Consumer, KeyRing) {
     let ring = KeyRing::new(ISSUER, generate_key().unwrap());
     let signer = Arc::new(PassSigner::from_ring(&ring).unwrap());
-    let consumer = Consumer::new(line.queue.clone(), line.table.clone(), clock)
+    let consumer = Consumer::new(line.lines(), line.table.clone(), clock)
         .with_passes(Arc::new(FixedKeys(signer)));
     (consumer, ring)
 }
@@ -95,7 +95,7 @@ impl PassKeys for NoKeys {
 async fn without_the_key_nobody_is_released_and_everyone_stays_in_line() {
     let line = Line::new(room(), 20).await;
     let consumer = Consumer::new(
-        line.queue.clone(),
+        line.lines(),
         line.table.clone(),
         Arc::new(FakeClock::at(T0_MS)),
     )

@@ -6,27 +6,28 @@ use super::*;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::HeaderValue;
+use beekeeper_core::arrival::CONFIRM_BY_MS;
 use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
 
-const FRESH: &str = "FreshTokenFreshToken_-";
+pub const FRESH: &str = "FreshTokenFreshToken_-";
 
-fn fresh() -> Token {
+pub fn fresh() -> Token {
     Token::parse(FRESH).unwrap()
 }
 
-fn producer(line: &Line) -> Producer {
+pub fn producer(line: &Line) -> Producer {
     Producer::new(
-        line.queue.clone(),
+        line.lines(),
         line.table.clone(),
         ProducerSettings::default(),
     )
 }
 
-fn header<'a>(r: &'a ApiGatewayProxyResponse, name: &str) -> Option<&'a str> {
+pub fn header<'a>(r: &'a ApiGatewayProxyResponse, name: &str) -> Option<&'a str> {
     r.headers.get(name).map(|v| v.to_str().unwrap())
 }
 
-fn set_cookies(r: &ApiGatewayProxyResponse) -> Vec<String> {
+pub fn set_cookies(r: &ApiGatewayProxyResponse) -> Vec<String> {
     let mut all: Vec<String> = r
         .multi_value_headers
         .get_all("set-cookie")
@@ -42,7 +43,7 @@ fn set_cookies(r: &ApiGatewayProxyResponse) -> Vec<String> {
     all
 }
 
-fn body(r: &ApiGatewayProxyResponse) -> &str {
+pub fn body(r: &ApiGatewayProxyResponse) -> &str {
     match &r.body {
         Some(Body::Text(b)) => b,
         other => panic!("no text body: {other:?}"),
@@ -50,17 +51,38 @@ fn body(r: &ApiGatewayProxyResponse) -> &str {
 }
 
 /// The JSON the page embeds in `#bk-state`.
-fn boot_state(html: &str) -> serde_json::Value {
+pub fn boot_state(html: &str) -> serde_json::Value {
     let s = html.split("id=\"bk-state\">").nth(1).expect("no #bk-state");
     serde_json::from_str(&s[..s.find("</script>").unwrap()]).unwrap()
 }
 
-fn join_event() -> ApiGatewayProxyRequest {
+pub fn join_event() -> ApiGatewayProxyRequest {
     fixture("apigw-join.json")
 }
 
+/// `GET /` as an email scanner or a chat unfurler sends it: the arrival without a browser's fetch
+/// metadata.
+pub fn fetched() -> ApiGatewayProxyRequest {
+    let mut e: ApiGatewayProxyRequest = fixture("apigw-arrival.json");
+    for h in [&mut e.headers, &mut e.multi_value_headers] {
+        for name in [
+            "sec-fetch-dest",
+            "sec-fetch-mode",
+            "sec-fetch-site",
+            "upgrade-insecure-requests",
+        ] {
+            h.remove(name);
+        }
+        h.insert(
+            "user-agent",
+            HeaderValue::from_static("Slackbot-LinkExpanding 1.0"),
+        );
+    }
+    e
+}
+
 /// The fixture's join as a plain HTML form sends it (no script: `Accept: text/html`).
-fn form_join_event(body: Option<&str>) -> ApiGatewayProxyRequest {
+pub fn form_join_event(body: Option<&str>) -> ApiGatewayProxyRequest {
     let mut e = join_event();
     for h in [&mut e.headers, &mut e.multi_value_headers] {
         h.insert("accept", HeaderValue::from_static("text/html"));
@@ -71,14 +93,14 @@ fn form_join_event(body: Option<&str>) -> ApiGatewayProxyRequest {
 }
 
 /// `event` carrying `cookie` as its only cookie header.
-fn with_cookie(mut e: ApiGatewayProxyRequest, cookie: &str) -> ApiGatewayProxyRequest {
+pub fn with_cookie(mut e: ApiGatewayProxyRequest, cookie: &str) -> ApiGatewayProxyRequest {
     e.multi_value_headers.remove("cookie");
     e.headers
         .insert("cookie", HeaderValue::from_str(cookie).unwrap());
     e
 }
 
-fn ticket_of(cookies: &[String]) -> u64 {
+pub fn ticket_of(cookies: &[String]) -> u64 {
     let c = cookies
         .iter()
         .find(|c| c.starts_with("bk_ticket="))
@@ -87,7 +109,7 @@ fn ticket_of(cookies: &[String]) -> u64 {
 }
 
 /// The tokens now in line, in order (takes them off the queue).
-async fn queued_tokens(line: &Line) -> Vec<String> {
+pub async fn queued_tokens(line: &Line) -> Vec<String> {
     let mut out = Vec::new();
     loop {
         let got = line.queue.receive(10, Duration::ZERO).await.unwrap();
@@ -109,7 +131,7 @@ fn csp_hash(text: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_plain_get_answers_the_page_with_a_place_that_waits_for_confirmation() {
+async fn a_browsers_navigation_gets_the_page_with_a_place_confirmed_by_that_request() {
     let line = Line::new(room(), 0).await;
     let p = producer(&line);
     let r = p
@@ -122,8 +144,8 @@ async fn a_plain_get_answers_the_page_with_a_place_that_waits_for_confirmation()
     assert_eq!(
         set_cookies(&r),
         vec![
-            format!("bk_token={FRESH}; Path=/live; Max-Age=172800; SameSite=Lax; HttpOnly; Secure"),
-            "bk_ticket=1; Path=/live; Max-Age=172800; SameSite=Lax; Secure".to_string(),
+            format!("bk_token={FRESH}; Path=/live; Max-Age=345600; SameSite=Lax; HttpOnly; Secure"),
+            "bk_ticket=1; Path=/live; Max-Age=345600; SameSite=Lax; Secure".to_string(),
         ]
     );
     assert!(
@@ -133,8 +155,9 @@ async fn a_plain_get_answers_the_page_with_a_place_that_waits_for_confirmation()
     let html = body(&r);
     let boot = boot_state(html);
     assert_eq!(
-        (boot["state"].as_str(), boot["pending"].as_bool()),
-        (Some("waiting"), Some(true))
+        (boot["place"].as_str(), boot.get("pending")),
+        (Some("waiting"), None),
+        "nothing left for the page to confirm"
     );
     assert_eq!(boot["base"], "/live");
     assert_eq!(boot["ticket"], 1);
@@ -142,30 +165,46 @@ async fn a_plain_get_answers_the_page_with_a_place_that_waits_for_confirmation()
         (boot["open"].as_bool(), boot["rate"].as_u64()),
         (Some(true), Some(300))
     );
-    // Without JavaScript the page reloads, and the reload confirms.
     assert!(html.contains("<noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript>"));
-
-    // The place is queued, marked unconfirmed with the latest moment its first poll is due: the front of
-    // the line polls after 5 s (±20%), so 6 s.
     let got = line.queue.receive(10, Duration::ZERO).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].token.as_ref().map(Token::as_str), Some(FRESH));
-    assert_eq!(got[0].poll_by_ms, Some(T0_MS + 6_000));
-    assert!(!line.table.is_here(&fresh()));
+    assert_eq!(got[0].poll_by_ms, None, "released without a look");
+    assert!(line.table.is_here(&fresh()));
+    assert_eq!(line.table.place_record(&fresh()).unwrap().ticket, Some(1));
 }
 
 #[tokio::test]
-async fn a_place_far_back_is_given_until_its_later_first_poll() {
-    let mut r0 = room();
-    r0.released_total = 0;
-    r0.queue_depth = 30_000;
-    let line = Line::new(r0, 0).await;
+async fn a_plain_get_answers_the_page_with_a_place_that_waits_for_its_page() {
+    let line = Line::new(room(), 0).await;
     let p = producer(&line);
-    p.handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
-        .await;
+    let r = p.handle(fetched(), fresh(), T0_MS).await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(ticket_of(&set_cookies(&r)), 1);
+    let boot = boot_state(body(&r));
+    assert_eq!(
+        (boot["place"].as_str(), boot["pending"].as_bool()),
+        (Some("waiting"), Some(true))
+    );
+    // However far back, the page is due to confirm within seconds: its script does it as it starts.
     let got = line.queue.receive(10, Duration::ZERO).await.unwrap();
-    // 30,000 ahead at 300/min: 100 minutes; a tenth is 10 minutes, at most 12 with jitter.
-    assert_eq!(got[0].poll_by_ms, Some(T0_MS + 720_000));
+    assert_eq!(got[0].poll_by_ms, Some(T0_MS + CONFIRM_BY_MS));
+    assert!(!line.table.is_here(&fresh()));
+    assert!(line.table.place_record(&fresh()).unwrap().pending);
+}
+
+#[tokio::test]
+async fn a_prefetch_or_prerender_confirms_nothing() {
+    let line = Line::new(room(), 0).await;
+    let p = producer(&line);
+    let mut e = fixture::<ApiGatewayProxyRequest>("apigw-arrival.json");
+    e.headers.insert(
+        "sec-purpose",
+        HeaderValue::from_static("prefetch;prerender"),
+    );
+    let r = p.handle(e, fresh(), T0_MS).await;
+    assert_eq!(boot_state(body(&r))["pending"], true);
+    assert!(!line.table.is_here(&fresh()));
 }
 
 #[tokio::test]
@@ -204,16 +243,15 @@ async fn the_csp_header_allows_the_inline_code_of_the_page_it_came_with() {
 }
 
 #[tokio::test]
-async fn the_first_poll_confirms_the_place_once_and_takes_no_second() {
+async fn the_pages_join_confirms_the_place_once_and_takes_no_second() {
     let line = Line::new(room(), 0).await;
     let p = producer(&line);
-    let arrived = p
-        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
-        .await;
+    let arrived = p.handle(fetched(), fresh(), T0_MS).await;
     assert_eq!(ticket_of(&set_cookies(&arrived)), 1);
-    let held = format!("bk_token={FRESH}; bk_ticket=1");
-    for (i, at) in [T0_MS + 5_000, T0_MS + 5_010].into_iter().enumerate() {
-        // The page's first scheduled poll, then a retry of it (a double delivery, a reload mid-request).
+    // The cookie's ticket is the page's to show; the room answers with the one it recorded.
+    let held = format!("bk_token={FRESH}; bk_ticket=99");
+    for (i, at) in [T0_MS + 500, T0_MS + 510].into_iter().enumerate() {
+        // The page's confirmation, then a retry of it (a beacon as the tab hid, a double delivery).
         let r = p
             .handle(with_cookie(join_event(), &held), token(90 + i as u64), at)
             .await;
@@ -223,7 +261,7 @@ async fn the_first_poll_confirms_the_place_once_and_takes_no_second() {
         let answer: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
         assert_eq!(
             answer,
-            serde_json::json!({"admitted": false, "open": true, "releasedTotal": 0, "rate": 300, "ticket": 1})
+            serde_json::json!({"admitted": false, "open": true, "releasedTotal": 0, "rate": 300, "ticket": 1, "place": "waiting"})
         );
     }
     assert!(line.table.is_here(&fresh()));
@@ -236,9 +274,7 @@ async fn link_fetchers_each_leave_an_unconfirmed_place_and_confirm_nothing() {
     let p = producer(&line);
     // An email scanner, a chat unfurler, a bot: 300 fetches of the link, no cookies kept.
     for i in 0..300u64 {
-        let r = p
-            .handle(fixture("apigw-arrival.json"), token(i), T0_MS)
-            .await;
+        let r = p.handle(fetched(), token(i), T0_MS).await;
         assert_eq!(r.status_code, 200);
     }
     assert_eq!(line.depth().await.visible, 300);
@@ -263,17 +299,13 @@ async fn without_javascript_the_reload_confirms_and_shows_the_place() {
     r0.queue_depth = 10;
     let line = Line::new(r0, 0).await;
     let p = producer(&line);
-    let first = p
-        .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
-        .await;
+    // A browser without fetch metadata and without JavaScript.
+    let first = p.handle(fetched(), fresh(), T0_MS).await;
     assert_eq!(ticket_of(&set_cookies(&first)), 51);
     assert!(!line.table.is_here(&fresh()));
 
     // The page's 30-second reload, with the cookies it was given.
-    let back = with_cookie(
-        fixture("apigw-arrival.json"),
-        &format!("bk_token={FRESH}; bk_ticket=51"),
-    );
+    let back = with_cookie(fetched(), &format!("bk_token={FRESH}; bk_ticket=51"));
     let page = p.handle(back, token(7), T0_MS + 30_000).await;
     assert_eq!(page.status_code, 200);
     assert!(set_cookies(&page).is_empty());
@@ -287,7 +319,7 @@ async fn without_javascript_the_reload_confirms_and_shows_the_place() {
     let boot = boot_state(html);
     assert_eq!(
         (
-            boot["state"].as_str(),
+            boot["place"].as_str(),
             boot["ticket"].as_u64(),
             boot.get("pending")
         ),
@@ -349,6 +381,13 @@ async fn a_released_visitor_goes_to_the_destination_with_their_token() {
     assert_eq!(r.status_code, 302);
     assert_eq!(header(&r, "location"), Some(to.as_str()));
     assert!(set_cookies(&r).is_empty());
+    let rec = line
+        .table
+        .place_record(&Token::parse(FIXTURE_TOKEN).unwrap());
+    assert!(
+        rec.unwrap().collected_at.is_some(),
+        "the pass was handed over"
+    );
     let joined = p
         .handle(
             with_cookie(join_event(), &format!("bk_token={FIXTURE_TOKEN}")),
@@ -375,7 +414,7 @@ async fn an_expired_pass_is_shown_as_such_and_one_post_lines_up_again() {
         .handle(fixture("apigw-with-token.json"), fresh(), T0_MS)
         .await;
     assert_eq!(r.status_code, 200);
-    assert_eq!(boot_state(body(&r))["state"], "expired");
+    assert_eq!(boot_state(body(&r))["place"], "expired");
     assert!(body(&r).contains("<input type=\"hidden\" name=\"again\" value=\"1\">"));
     assert_eq!(
         line.depth().await.visible,
@@ -444,7 +483,7 @@ async fn a_closed_room_sends_everyone_straight_on_and_enqueues_nobody() {
 async fn a_missing_room_item_is_an_error_and_a_503() {
     let line = Line::new(room(), 0).await;
     let p = Producer::new(
-        line.queue.clone(),
+        line.lines(),
         Arc::new(MemoryTable::default()),
         ProducerSettings::default(),
     );
@@ -463,8 +502,12 @@ async fn a_missing_room_item_is_an_error_and_a_503() {
 
 #[tokio::test]
 async fn a_failed_send_gives_no_cookie_for_a_token_that_is_not_in_line() {
-    let table = Arc::new(MemoryTable::with_room(room()));
-    let p = Producer::new(Arc::new(FailingQueue), table, ProducerSettings::default());
+    let line = Line::new(room(), 0).await;
+    let p = Producer::new(
+        line.lines_via(Arc::new(FailingQueue)),
+        line.table.clone(),
+        ProducerSettings::default(),
+    );
     assert!(p.join(&Arrival::default(), fresh(), T0_MS).await.is_err());
     let r = p.handle(join_event(), fresh(), T0_MS).await;
     assert_eq!(r.status_code, 503);
@@ -487,7 +530,7 @@ async fn a_malformed_token_cookie_is_treated_as_a_newcomer() {
     let r = p
         .handle(fixture("apigw-malformed-cookie.json"), fresh(), T0_MS)
         .await;
-    assert_eq!(boot_state(body(&r))["pending"], true);
+    assert_eq!(boot_state(body(&r))["place"], "waiting");
     assert!(set_cookies(&r)[0].starts_with(&format!("bk_token={FRESH};")));
     assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
 }
@@ -495,6 +538,11 @@ async fn a_malformed_token_cookie_is_treated_as_a_newcomer() {
 #[tokio::test]
 async fn a_lowercase_cookie_header_without_multi_values_is_read() {
     let line = Line::new(room(), 0).await;
+    let held = Token::parse(FIXTURE_TOKEN).unwrap();
+    line.table
+        .record_place(&held, 3, true, T0_MS)
+        .await
+        .unwrap();
     let mut event = with_cookie(
         fixture("apigw-with-token.json"),
         &format!("a=1; bk_token={FIXTURE_TOKEN}; bk_ticket=3"),
@@ -504,7 +552,7 @@ async fn a_lowercase_cookie_header_without_multi_values_is_read() {
     let r = producer(&line).handle(event, fresh(), T0_MS).await;
     let boot = boot_state(body(&r));
     assert_eq!(
-        (boot["state"].as_str(), boot["base"].as_str()),
+        (boot["place"].as_str(), boot["base"].as_str()),
         (Some("waiting"), Some("")),
         "no stage, no prefix"
     );
@@ -523,7 +571,7 @@ async fn the_display_name_cannot_break_out_of_the_page() {
         },
         ..ProducerSettings::default()
     };
-    let p = Producer::new(line.queue.clone(), line.table.clone(), settings);
+    let p = Producer::new(line.lines(), line.table.clone(), settings);
     let r = p
         .handle(fixture("apigw-arrival.json"), fresh(), T0_MS)
         .await;
@@ -611,7 +659,7 @@ async fn dev_mode_has_no_prefix_no_secure_flag_and_tells_the_page_the_real_rate(
         minute_secs: 5,
         ..ProducerSettings::default()
     };
-    let p = Producer::new(line.queue.clone(), line.table.clone(), settings);
+    let p = Producer::new(line.lines(), line.table.clone(), settings);
     let a = Arrival {
         wants_json: true,
         ..Arrival::default()
@@ -620,8 +668,8 @@ async fn dev_mode_has_no_prefix_no_secure_flag_and_tells_the_page_the_real_rate(
     assert_eq!(
         r.set_cookies,
         vec![
-            format!("bk_token={FRESH}; Path=/; Max-Age=172800; SameSite=Lax; HttpOnly"),
-            "bk_ticket=1; Path=/; Max-Age=172800; SameSite=Lax".to_string(),
+            format!("bk_token={FRESH}; Path=/; Max-Age=345600; SameSite=Lax; HttpOnly"),
+            "bk_ticket=1; Path=/; Max-Age=345600; SameSite=Lax".to_string(),
         ]
     );
     let answer: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -684,7 +732,7 @@ async fn every_answer_forbids_framing_and_sniffing() {
         .handle(fixture("apigw-with-token.json"), fresh(), T0_MS)
         .await;
     let failed = Producer::new(
-        Arc::new(FailingQueue),
+        line.lines_via(Arc::new(FailingQueue)),
         line.table.clone(),
         ProducerSettings::default(),
     )

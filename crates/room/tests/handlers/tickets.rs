@@ -14,54 +14,18 @@ use std::collections::HashSet;
 const BUSY_MS: u64 = 20;
 
 /// The counter's writes, by the time they happened.
-struct CountingTable {
-    inner: Arc<MemoryTable>,
+struct CounterWrites {
     clock: Arc<FakeClock>,
-    counter_writes: Mutex<Vec<u64>>,
+    at: Mutex<Vec<u64>>,
 }
 
 #[async_trait]
-impl Table for CountingTable {
-    async fn room(&self) -> Result<Option<RoomState>, Error> {
-        self.inner.room().await
-    }
-    async fn put_room(&self, room: &RoomState) -> Result<(), Error> {
-        self.inner.put_room(room).await
-    }
-    async fn update_room(&self, update: RoomUpdate, now_secs: u64) -> Result<bool, Error> {
-        self.inner.update_room(update, now_secs).await
-    }
-    async fn token(&self, token: &Token) -> Result<Option<TokenItem>, Error> {
-        self.inner.token(token).await
-    }
-    async fn mark_here(&self, token: &Token, expires_at: u64) -> Result<(), Error> {
-        self.inner.mark_here(token, expires_at).await
-    }
-    async fn here(&self, tokens: &[Token]) -> Result<Presence, Error> {
-        self.inner.here(tokens).await
-    }
-    async fn claim_minute(&self, minute_ms: u64, now_secs: u64) -> Result<bool, Error> {
-        self.inner.claim_minute(minute_ms, now_secs).await
-    }
-    async fn claim_task(&self, minute_ms: u64, index: u32, expires_at: u64) -> Result<bool, Error> {
-        self.inner.claim_task(minute_ms, index, expires_at).await
-    }
-    async fn release(
-        &self,
-        items: &[TokenItem],
-        batch: beekeeper_room::BatchKey,
-    ) -> Result<beekeeper_room::Released, Error> {
-        self.inner.release(items, batch).await
-    }
-    async fn publish_released(&self, now_secs: u64) -> Result<u64, Error> {
-        self.inner.publish_released(now_secs).await
-    }
-    async fn take_tickets(&self, n: u64) -> Result<u64, Error> {
-        self.counter_writes
-            .lock()
-            .unwrap()
-            .push(self.clock.now_ms());
-        self.inner.take_tickets(n).await
+impl Hook for CounterWrites {
+    async fn before(&self, call: &Call<'_>) -> Result<(), Error> {
+        if let Call::TakeTickets(_) = call {
+            self.at.lock().unwrap().push(self.clock.now_ms());
+        }
+        Ok(())
     }
 }
 
@@ -103,11 +67,18 @@ async fn many_containers_interleaved_give_unique_tickets_within_a_second_of_arri
     let times = arrivals(&phases, &mut rng);
     let clock = Arc::new(FakeClock::at(T0_MS));
     let queue = Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY));
-    let table = Arc::new(CountingTable {
-        inner: Arc::new(MemoryTable::with_room(room())),
+    let lines = Lines {
+        main: queue.clone(),
+        front: Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY)),
+    };
+    let counter = CounterWrites {
         clock: clock.clone(),
-        counter_writes: Mutex::default(),
-    });
+        at: Mutex::default(),
+    };
+    let table = Arc::new(Hooked::new(
+        Arc::new(MemoryTable::with_room(room())),
+        counter,
+    ));
     let settings = ProducerSettings::default();
     // (producer, busy until ms)
     let mut containers: Vec<(Producer, u64)> = Vec::new();
@@ -122,7 +93,7 @@ async fn many_containers_interleaved_give_unique_tickets_within_a_second_of_arri
             .collect();
         let c = if idle.is_empty() {
             containers.push((
-                Producer::new(queue.clone(), table.clone(), settings.clone()),
+                Producer::new(lines.clone(), table.clone(), settings.clone()),
                 0,
             ));
             containers.len() - 1
@@ -167,7 +138,7 @@ async fn many_containers_interleaved_give_unique_tickets_within_a_second_of_arri
     }
     ratios.sort_by(f64::total_cmp);
     let p99 = ratios[ratios.len() * 99 / 100];
-    let writes = table.counter_writes.lock().unwrap().clone();
+    let writes = table.hook.at.lock().unwrap().clone();
     let peak = (0..times.last().unwrap() / 1000 + 1)
         .map(|s| writes.iter().filter(|&&w| (w - T0_MS) / 1000 == s).count())
         .max()

@@ -9,7 +9,7 @@ use beekeeper_room::memory::RecordingInvoker;
 use beekeeper_room::trigger::Trigger;
 
 fn trigger(line: &Line, invoker: Arc<dyn Invoker>) -> Trigger {
-    Trigger::new(line.queue.clone(), line.table.clone(), invoker, 60_000)
+    Trigger::new(line.lines(), line.table.clone(), invoker, 60_000)
 }
 
 fn with_rate(rate: u32) -> RoomState {
@@ -38,6 +38,24 @@ async fn plans_the_rate_when_enough_are_queued_and_records_the_depth() {
     let room = line.room().await;
     assert_eq!(room.queue_depth, 1_000);
     assert_eq!(room.updated_at, T0_MS / 1000);
+}
+
+#[tokio::test]
+async fn visitors_back_at_the_front_are_planned_for_even_when_nobody_else_waits() {
+    // After the sale: the line is empty, and three phones that slept through their turn come back.
+    let line = Line::new(with_rate(300), 0).await;
+    for n in 0..3 {
+        line.front.send(&token(n)).await.unwrap();
+    }
+    let invoker = Arc::new(RecordingInvoker::default());
+    let report = trigger(&line, invoker.clone()).tick(T0_MS).await.unwrap();
+    assert_eq!((report.queued, report.returning), (0, 3));
+    assert_eq!(planned(&report.tasks), vec![3]);
+    assert_eq!(
+        line.room().await.queue_depth,
+        0,
+        "tickets count the line only"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +163,7 @@ async fn runs_on_the_schedule_event_and_refuses_anything_else() {
 async fn a_missing_room_item_is_an_error() {
     let line = Line::new(room(), 5).await;
     let t = Trigger::new(
-        line.queue.clone(),
+        line.lines(),
         Arc::new(MemoryTable::default()),
         Arc::new(RecordingInvoker::default()),
         60_000,

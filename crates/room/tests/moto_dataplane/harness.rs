@@ -10,7 +10,7 @@ use beekeeper_room::aws::{DynamoTable, SqsQueue};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::RecordingInvoker;
 use beekeeper_room::trigger::Trigger;
-use beekeeper_room::{Clock, Invoker, Queue, SystemClock, Table};
+use beekeeper_room::{Clock, Invoker, Lines, Queue, SystemClock, Table};
 use beekeeper_testkit::Moto;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -53,7 +53,7 @@ pub fn unique(tag: &str) -> String {
     )
 }
 
-/// A queue as `deploy` makes it: a dead-letter queue after five receives.
+/// A queue as `deploy` makes it: a dead-letter queue after ten receives.
 pub async fn create_queue(aws: &Aws, tag: &str, visibility_secs: u32) -> String {
     let name = unique(tag);
     let dlq = aws
@@ -75,7 +75,7 @@ pub async fn create_queue(aws: &Aws, tag: &str, visibility_secs: u32) -> String 
         .unwrap()[&QueueAttributeName::QueueArn]
         .clone();
     let redrive =
-        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}).to_string();
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "10"}).to_string();
     let q = aws
         .sqs
         .create_queue()
@@ -119,6 +119,9 @@ pub struct Room {
     pub queue_url: String,
     pub table_name: String,
     pub queue: Arc<SqsQueue>,
+    /// The front of the line (visitors let in again), with its own URL.
+    pub front_url: String,
+    pub front: Arc<SqsQueue>,
     pub table: Arc<DynamoTable>,
 }
 
@@ -131,6 +134,8 @@ pub async fn room_on(moto: &Moto, rate: u32, visibility_secs: u32) -> Room {
     let queue_url = create_queue(&aws, "queue", visibility_secs).await;
     let table_name = create_table(&aws).await;
     let queue = Arc::new(SqsQueue::new(aws.sqs.clone(), queue_url.clone()));
+    let front_url = create_queue(&aws, "front", visibility_secs).await;
+    let front = Arc::new(SqsQueue::new(aws.sqs.clone(), front_url.clone()));
     let table = Arc::new(DynamoTable::new(aws.ddb.clone(), table_name.clone()));
     table.put_room(&room(rate)).await.unwrap();
     Room {
@@ -138,21 +143,26 @@ pub async fn room_on(moto: &Moto, rate: u32, visibility_secs: u32) -> Room {
         queue_url,
         table_name,
         queue,
+        front_url,
+        front,
         table,
     }
 }
 
 impl Room {
     pub fn trigger(&self, invoker: Arc<dyn Invoker>) -> Trigger {
-        Trigger::new(self.queue.clone(), self.table.clone(), invoker, WINDOW_MS)
+        Trigger::new(self.lines(), self.table.clone(), invoker, WINDOW_MS)
+    }
+
+    pub fn lines(&self) -> Lines {
+        Lines {
+            main: self.queue.clone(),
+            front: self.front.clone(),
+        }
     }
 
     pub fn consumer(&self) -> Consumer {
-        Consumer::new(
-            self.queue.clone(),
-            self.table.clone(),
-            Arc::new(SystemClock),
-        )
+        Consumer::new(self.lines(), self.table.clone(), Arc::new(SystemClock))
     }
 
     /// One minute: the trigger plans, and each planned consumer runs (at once, as Lambda would start them).
@@ -230,11 +240,16 @@ impl Room {
 
     /// SQS's own counts, straight from GetQueueAttributes (not through the backend under test).
     pub async fn sqs_counts(&self) -> (u64, u64) {
+        self.counts_of(&self.queue_url).await
+    }
+
+    /// The same for any queue of the room (the front).
+    pub async fn counts_of(&self, url: &str) -> (u64, u64) {
         let out = self
             .aws
             .sqs
             .get_queue_attributes()
-            .queue_url(&self.queue_url)
+            .queue_url(url)
             .attribute_names(QueueAttributeName::All)
             .send()
             .await

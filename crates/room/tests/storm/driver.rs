@@ -17,7 +17,7 @@ use beekeeper_room::aws::{DynamoTable, SqsQueue};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::RecordingInvoker;
 use beekeeper_room::trigger::{Skip, Trigger};
-use beekeeper_room::{Clock, SystemClock, Table};
+use beekeeper_room::{Clock, Lines, SystemClock, Table};
 use beekeeper_testkit::faults::{self, Faults};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -128,7 +128,7 @@ async fn queues(c: &Clients, name: &str) -> (String, String) {
         .await
         .unwrap();
     let arn = attrs.attributes().unwrap()[&QueueAttributeName::QueueArn].clone();
-    let redrive = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": "5"});
+    let redrive = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": "10"});
     let q = c
         .sqs
         .create_queue()
@@ -239,10 +239,23 @@ pub async fn run(moto_endpoint: &str, s: &Storm) -> Outcome {
     send_all(&direct, &queue_url, &sent).await;
 
     let queue = Arc::new(SqsQueue::new(faulty.sqs.clone(), queue_url.clone()));
+    // The front of the line stays empty here (nobody comes back); its receives go through the faults too.
+    let front_url = direct
+        .sqs
+        .create_queue()
+        .queue_name(format!("{name}-front"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let front = Arc::new(SqsQueue::new(faulty.sqs.clone(), front_url));
     let table = Arc::new(DynamoTable::new(faulty.ddb.clone(), name.clone()));
     let invoker = Arc::new(RecordingInvoker::default());
-    let trigger = Trigger::new(queue.clone(), table.clone(), invoker.clone(), s.window_ms);
-    let consumer = Arc::new(Consumer::new(queue, table, Arc::new(SystemClock)));
+    let lines = Lines { main: queue, front };
+    let trigger = Trigger::new(lines.clone(), table.clone(), invoker.clone(), s.window_ms);
+    let consumer = Arc::new(Consumer::new(lines, table, Arc::new(SystemClock)));
     let mut rng = StdRng::seed_from_u64(s.seed);
     let mut out = Outcome {
         rate: s.rate,

@@ -10,7 +10,6 @@ use crate::report::Route;
 use beekeeper_core::concurrency as cc;
 use beekeeper_core::config::MAX_RATE;
 use beekeeper_core::contract::ROOM_COPIES;
-use beekeeper_core::gateway::route_limit;
 use beekeeper_core::ticket::{COUNTER_WRITE_BUDGET, MAX_BLOCK_LIFETIME_MS};
 use serde::Serialize;
 
@@ -122,8 +121,7 @@ fn route_index(route: Route) -> usize {
 }
 
 fn limit_of(route: Route) -> f64 {
-    let (path, method) = model::deployed(route);
-    f64::from(route_limit(path, method))
+    f64::from(route.deployed().limit())
 }
 
 /// Arrivals a second the gateway lets through to the producer: the tightest arrival route decides.
@@ -202,20 +200,24 @@ fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
         .against(Some(limit), "stage throttle set by deploy");
         let arrival_cost = model::count(ARRIVAL_REQUESTS, route);
         let release_cost = model::count(RELEASE_REQUESTS, route);
+        // The admitted visitors' own requests on this route (a join for the pass) share its limit.
+        let hops = f64::from(release_cost) * f64::from(sale.rate) / 60.0;
         out.push(c.fix_if_over(|| {
             if arrival_cost > 0 {
+                let arrivals = ((limit - hops) / f64::from(arrival_cost)).max(1.0);
                 format!(
-                    "arrivals above {:.0}/s wait on the room's busy page and come back 10-20 s later, \
-                     all of them get in line; to spare them the wait, send the emails over at least {} s",
-                    limit / f64::from(arrival_cost),
-                    spread_secs(sale, limit / f64::from(arrival_cost))
+                    "arrivals above {arrivals:.0}/s wait on the room's busy page and come back 10-20 s \
+                     later, all of them get in line; to spare them the wait, send the emails over at \
+                     least {} s",
+                    spread_secs(sale, arrivals)
                 )
-            } else if route == model::FIRST_POLL_ROUTE {
+            } else if route == Route::Join {
                 format!(
-                    "confirmations above {limit:.0}/s get 429 and the page retries them (after 5, 10, \
-                     20 s), within the minute a place waits for its confirmation; to keep them off \
-                     the throttle, send the emails over at least {} s",
-                    spread_secs(sale, limit)
+                    "confirmations and admitted visitors' requests for their pass above {limit:.0}/s \
+                     get 429 and the page retries them (after 5, 10, 20 s), within the two minutes a \
+                     place waits for its confirmation; to keep them off the throttle, send the emails \
+                     over at least {} s",
+                    spread_secs(sale, (limit - hops).max(1.0) / model::WITHOUT_FETCH_METADATA)
                 )
             } else if release_cost > 0 {
                 format!(
@@ -350,7 +352,8 @@ fn dynamodb(t: &Timeline) -> Vec<Check> {
 fn sqs(limits: &Limits, t: &Timeline) -> Vec<Check> {
     let calls = peak(t, |f| {
         admitted_arrivals(f.arrivals) * f64::from(model::ENQUEUES_PER_ARRIVAL)
-            + 2.0 * f.released / f64::from(beekeeper_core::plan::BATCH)
+            + f64::from(model::SQS_CALLS_PER_BATCH) * f.released
+                / f64::from(beekeeper_core::plan::BATCH)
     });
     let held = t
         .drain_secs

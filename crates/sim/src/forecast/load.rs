@@ -5,7 +5,6 @@
 
 use super::curve::Arrivals;
 use super::polls::PollTable;
-use crate::law;
 use crate::model::{self, ARRIVAL_REQUESTS, RELEASE_REQUESTS};
 use crate::report::Route;
 use serde::Serialize;
@@ -50,12 +49,17 @@ pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64)
     let mut arrived_by = Vec::new();
     let mut released_by = Vec::new();
     let mut arrived = waiting as f64;
-    // Confirmations due per second: each arrival's first scheduled poll, by the law, from the back.
+    // Confirmations due per second: the arrivals whose browsers sent no fetch metadata, as their
+    // pages' scripts start.
     let mut confirms: Vec<f64> = Vec::new();
     for s in 0..horizon_secs {
         let a = arrivals.per_second.get(s as usize).copied().unwrap_or(0.0);
         if a > 0.0 {
-            spread_confirmations(&mut confirms, s, a, line + a / 2.0, rate);
+            let at = (s + model::CONFIRM_AFTER_SECS) as usize;
+            if confirms.len() <= at {
+                confirms.resize(at + 1, 0.0);
+            }
+            confirms[at] += a * model::WITHOUT_FETCH_METADATA;
         }
         line += a;
         arrived += a;
@@ -84,11 +88,10 @@ pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64)
                 requests[i] = a * f64::from(model::count(ARRIVAL_REQUESTS, *route))
                     + r * f64::from(model::count(RELEASE_REQUESTS, *route));
                 if *route == Route::Poll {
-                    // The line's polls by the law; a newcomer's first one is counted here too, which
-                    // overstates /poll by the confirmations below (a few percent in a burst).
+                    // The line's polls by the law, a newcomer's first one among them.
                     requests[i] += polls.line(l);
                 }
-                if *route == model::FIRST_POLL_ROUTE {
+                if *route == Route::Join {
                     requests[i] += confirms.get(s).copied().unwrap_or(0.0);
                 }
             }
@@ -104,25 +107,6 @@ pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64)
         seconds,
         drain_secs,
         longest_wait_secs: longest_wait(&arrived_by, &released_by, waiting as f64),
-    }
-}
-
-/// Adds the confirmations of `a` arrivals of second `s`, `ahead` in line: their first polls fall
-/// uniformly over the law's ±20% jitter around its delay, as the engine's visitors draw them.
-fn spread_confirmations(confirms: &mut Vec<f64>, s: u64, a: f64, ahead: f64, rate: u32) {
-    let rate = f64::from(rate.max(1));
-    let earliest = s as f64 + law::next_poll_delay_ms(ahead, rate, 0.0) / 1000.0;
-    let latest = s as f64 + law::next_poll_delay_ms(ahead, rate, 1.0 - 1e-9) / 1000.0;
-    let (first, last) = (
-        earliest.floor() as usize,
-        (latest.ceil() as usize).max(earliest.floor() as usize + 1),
-    );
-    if confirms.len() < last {
-        confirms.resize(last, 0.0);
-    }
-    let share = a / (last - first) as f64;
-    for c in &mut confirms[first..last] {
-        *c += share;
     }
 }
 
@@ -159,16 +143,16 @@ mod tests {
         assert_eq!(t.drain_secs, Some(6_000));
         let after_burst = t.seconds[59];
         assert!((after_burst.waiting - 297_000.0).abs() < 1e-6);
+        // The page of each arrival.
         assert_eq!(after_burst.requests[0], 5_000.0);
-        // The confirmations trail the arrivals by a tenth of each one's wait: the arrival of second s
-        // has about 4,950 s ahead, polls first 9.9 s later, so second 59 confirms the arrivals of
-        // second 5.4 and the 5,000 a second are spread over 10.9 s each: about 460 a second.
-        let confirms = after_burst.requests[1];
-        assert!((400.0..520.0).contains(&confirms), "{confirms}");
+        // Browsers confirm with the page; the 5% without fetch metadata join a second later, and each
+        // of the 50 let in a second asks the join for the pass.
+        assert_eq!(after_burst.requests[1], 300.0);
+        assert_eq!(t.seconds[0].requests[1], 50.0);
         let all: f64 = t.seconds.iter().map(|f| f.requests[1]).sum();
         assert!(
-            (all - 300_000.0).abs() < 1.0,
-            "one confirmation per arrival: {all}"
+            (all - 315_000.0).abs() < 1.0,
+            "5% of the arrivals, and a join for each of the 300,000: {all}"
         );
         assert_eq!(after_burst.requests[3], 50.0);
         // The last arrival (second 60) leaves when the 300,000th release happens: second 6,000.
@@ -180,7 +164,9 @@ mod tests {
         // Polls of 297,000 by the law: 2,500 × 0.2 + 500 × ln(297,000 / 2,500) ≈ 2,889.
         let polls = after_burst.requests[2];
         assert!((2_870.0..2_910.0).contains(&polls), "{polls}");
+        // After the burst: no pages, and a join for each of the 50 let in.
         assert_eq!(t.seconds[100].requests[0], 0.0);
+        assert_eq!(t.seconds[100].requests[1], 50.0);
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Limits {
 /// A route's peak requests per second.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoutePeak {
-    pub route: &'static str,
+    pub route: String,
     pub requests_per_s: f64,
 }
 
@@ -197,6 +197,7 @@ fn usage(sale: &Sale, t: &Timeline) -> Usage {
         + consumer_calls * 60.0 * gb(sale.release_mb)
         + ticks * model::TICK_CALL_MS as f64 / 1000.0 * gb(sale.release_mb);
     let (poll, check) = (index(Route::Poll), index(Route::ClientCheck));
+    let join = index(Route::Join);
     let counter = sum(&|f| {
         limits::counter_writes(
             limits::admitted_arrivals(f.arrivals),
@@ -208,11 +209,16 @@ fn usage(sale: &Sale, t: &Timeline) -> Usage {
         lambda_invocations: producer_calls + consumer_calls + ticks,
         lambda_gb_seconds: gb_seconds,
         sqs_requests: arrivals * f64::from(model::ENQUEUES_PER_ARRIVAL)
-            + 2.0 * (released / f64::from(BATCH)).ceil(),
-        read_units: sum(&|f| f.requests[poll] + f.requests[check])
+            + f64::from(model::SQS_CALLS_PER_BATCH) * (released / f64::from(BATCH)).ceil(),
+        // Polls read eventually consistent (half a unit an item), checks strongly (a whole one); the
+        // room's page that lets a visitor in reads their item and place record strongly.
+        read_units: sum(&|f| f.requests[poll] * 0.5 + f.requests[check])
             * f64::from(model::ITEMS_READ_PER_POLL)
-            * 0.5,
-        write_units: released * f64::from(model::WRITE_UNITS_PER_RELEASE) + counter,
+            + released * 2.0,
+        write_units: released * f64::from(model::WRITE_UNITS_PER_RELEASE)
+            + arrivals * f64::from(model::WRITE_UNITS_PER_ARRIVAL)
+            + sum(&|f| f.requests[join])
+            + counter,
     }
 }
 

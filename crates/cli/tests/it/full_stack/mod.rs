@@ -2,8 +2,6 @@
 //! shared LocalStack with the workspace's release zips, and SDK clients on LocalStack to read back and
 //! drive what `deploy` built.
 
-#![allow(dead_code)]
-
 pub mod browser;
 pub mod verify;
 pub mod visitor;
@@ -47,7 +45,7 @@ pub fn lambda_dir() -> PathBuf {
     assert!(
         missing.is_empty(),
         "{} lacks {missing:?}. The full-stack suite runs the functions deploy uploads; build them first \
-         with `cargo lambda build --release --output-format zip -p beekeeper-producer-lambda -p \
+         with `cargo lambda build --profile lambda --output-format zip -p beekeeper-producer-lambda -p \
          beekeeper-trigger-lambda -p beekeeper-consumer-lambda -p beekeeper-drt-lambda` (tests/run does)",
         dir.display()
     );

@@ -254,6 +254,8 @@ fn join_request(c: &reqwest::Client, origin: &str) -> reqwest::RequestBuilder {
 
 #[tokio::test]
 async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits_after_release() {
+    // A plain HTTP client sends no fetch metadata, as an older browser would not: its place waits for
+    // the page's confirmation.
     let (room, origin) = dev_room(true, dev::Branding::default()).await;
     let c = client();
 
@@ -288,13 +290,13 @@ async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits
     );
     let html = res.text().await.unwrap();
     // released 4 + queued 2 at the last count, then this visitor
-    assert!(html.contains("\"state\":\"waiting\"") && html.contains("\"pending\":true"));
+    assert!(html.contains("\"place\":\"waiting\"") && html.contains("\"pending\":true"));
     assert!(html.contains("\"ticket\":7"));
     assert_eq!(room.queue.sent_total(), 1, "one place per arrival");
     let token = beekeeper_core::cookie::find_token(token_cookie).unwrap();
     assert!(!room.table.is_here(&token));
 
-    // The page's first scheduled poll confirms the place.
+    // The page confirms the place as its script starts.
     let res = join_request(&c, &origin)
         .header("cookie", format!("bk_token={token}; bk_ticket=7"))
         .send()
@@ -305,7 +307,7 @@ async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits
     let answer: Value = res.json().await.unwrap();
     assert_eq!(
         answer,
-        json!({"admitted": false, "open": true, "releasedTotal": 4, "rate": 60, "ticket": 7})
+        json!({"admitted": false, "open": true, "releasedTotal": 4, "rate": 60, "ticket": 7, "place": "waiting"})
     );
     assert!(room.table.is_here(&token));
 
@@ -324,7 +326,7 @@ async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits
             .text()
             .await
             .unwrap()
-            .contains("\"state\":\"waiting\"")
+            .contains("\"place\":\"waiting\"")
     );
     let rejoin = join_request(&c, &origin)
         .header("cookie", format!("bk_token={token}; bk_ticket=7"))
@@ -342,7 +344,7 @@ async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits
         .unwrap();
     assert_eq!(
         stats,
-        json!({"arrived": 1, "released": 4, "queued": 1, "passed_over": 0, "open": true, "rate": 60})
+        json!({"arrived": 1, "released": 4, "queued": 1, "passed_over": 0, "returning": 0, "readmitted": 0, "open": true, "rate": 60})
     );
 
     room.table
@@ -357,6 +359,35 @@ async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits
         header(&through, "location"),
         Some(format!("http://127.0.0.1:9/shop?x=1&bk_token={token}"))
     );
+}
+
+#[tokio::test]
+async fn a_browsers_navigation_confirms_its_place_with_the_page_and_a_prefetch_does_not() {
+    let (room, origin) = dev_room(true, dev::Branding::default()).await;
+    let c = client();
+    let visit = |purpose: Option<&'static str>| {
+        let mut r = c
+            .get(format!("{origin}/"))
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", "document")
+            .header("sec-fetch-site", "none");
+        if let Some(p) = purpose {
+            r = r.header("sec-purpose", p);
+        }
+        r.send()
+    };
+    for (purpose, confirmed) in [(None, true), (Some("prefetch;prerender"), false)] {
+        let res = visit(purpose).await.unwrap();
+        let token = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .find_map(|v| beekeeper_core::cookie::find_token(v.to_str().unwrap()))
+            .unwrap();
+        let html = res.text().await.unwrap();
+        assert_eq!(html.contains("\"pending\":true"), !confirmed, "{purpose:?}");
+        assert_eq!(room.table.is_here(&token), confirmed, "{purpose:?}");
+    }
 }
 
 #[tokio::test]
@@ -616,4 +647,22 @@ async fn every_answer_forbids_framing_sniffing_and_referrers() {
         );
         assert_eq!(h("referrer-policy"), "no-referrer", "{what}");
     }
+}
+
+/// `beekeeper dev` serves every route the deployed API has (`gateway::Route`, which provisioning reads
+/// too), each on its own method: another method on the path is a 405, not the fallback's 404.
+#[tokio::test]
+async fn dev_serves_every_deployed_route_on_its_method() {
+    let (_room, origin) = dev_room(true, dev::Branding::default()).await;
+    let c = client();
+    for route in beekeeper_core::gateway::Route::ALL {
+        let url = format!("{origin}{}", route.path().replace("{asset}", "logo.png"));
+        let method = reqwest::Method::from_bytes(route.method().as_bytes()).unwrap();
+        let right = c.request(method, &url).send().await.unwrap();
+        assert_ne!(right.status(), 405, "{route:?} on {}", route.method());
+        let wrong = c.put(&url).send().await.unwrap();
+        assert_eq!(wrong.status(), 405, "{route:?}: {url} is not routed");
+    }
+    let unknown = c.put(format!("{origin}/nowhere")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
 }

@@ -3,13 +3,11 @@
 //! events API Gateway and EventBridge send. Effects are read back from SQS and DynamoDB. Needs the release
 //! zips (`tests/run` builds them first).
 
-mod common;
-
+use crate::common::Room;
+use crate::common::lambdas::{fixture, function_env, platform_env, release_zip};
 use aws_sdk_dynamodb::types::AttributeValue;
 use beekeeper_testkit::faults::{self, Faults};
 use beekeeper_testkit::lambda_rt::{Outcome, Sandbox, Started, unpack_bootstrap};
-use common::Room;
-use common::lambdas::{fixture, function_env, platform_env, release_zip};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -96,7 +94,7 @@ fn now_schedule_event() -> Value {
     event
 }
 
-async fn queued(aws: &common::Aws, room: &Room) -> u64 {
+async fn queued(aws: &crate::common::Aws, room: &Room) -> u64 {
     let url = aws
         .sqs
         .get_queue_url()
@@ -120,7 +118,7 @@ async fn queued(aws: &common::Aws, room: &Room) -> u64 {
 }
 
 async fn token_item(
-    aws: &common::Aws,
+    aws: &crate::common::Aws,
     room: &Room,
     token: &str,
 ) -> HashMap<String, AttributeValue> {
@@ -155,7 +153,8 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
     };
     let mut producer = start("producer", dir.path(), &env("producer", &moto).await).await;
 
-    // A newcomer gets the page and a place, unconfirmed until the page's first poll (`POST /join`).
+    // A newcomer whose request has no fetch metadata gets the page and a place, unconfirmed until
+    // the page starts and confirms it (`POST /join`).
     let page = response(
         call(&mut producer, &fixture("apigw-arrival.json")).await,
         &producer,
@@ -252,12 +251,20 @@ async fn a_missing_variable_is_an_init_error_naming_it() {
         (
             "consumer",
             "BK_PASS_SECRET",
-            vec![("BK_TABLE", "t"), ("BK_QUEUE_URL", "q")],
+            vec![
+                ("BK_TABLE", "t"),
+                ("BK_QUEUE_URL", "q"),
+                ("BK_FRONT_QUEUE_URL", "f"),
+            ],
         ),
         (
             "trigger",
             "BK_CONSUMER_FUNCTION",
-            vec![("BK_TABLE", "t"), ("BK_QUEUE_URL", "q")],
+            vec![
+                ("BK_TABLE", "t"),
+                ("BK_QUEUE_URL", "q"),
+                ("BK_FRONT_QUEUE_URL", "f"),
+            ],
         ),
         ("drt", "BK_TABLE", vec![]),
     ] {

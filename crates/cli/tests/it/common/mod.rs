@@ -1,15 +1,14 @@
 //! Shared harness for the emulator suites: a temp config directory with one profile, fake Lambda zips,
 //! the built `beekeeper` binary pointed at moto, and SDK clients to read back what it created.
 
-#![allow(dead_code)]
-
 pub mod api_checks;
+pub mod binary;
 pub mod checks;
 pub mod lambdas;
 
 use beekeeper_testkit::Moto;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 pub const FUNCTIONS: [&str; 4] = ["producer", "trigger", "consumer", "drt"];
@@ -299,8 +298,4 @@ impl Aws {
         );
         found
     }
-}
-
-pub fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
 }

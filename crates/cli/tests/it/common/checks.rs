@@ -91,6 +91,7 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
     let p = room.prefix();
     let r = &room.region;
     let queue = format!("arn:aws:sqs:{r}:{ACCOUNT}:{p}queue");
+    let front = format!("arn:aws:sqs:{r}:{ACCOUNT}:{p}front");
     let table = format!("arn:aws:dynamodb:{r}:{ACCOUNT}:table/{p}table");
     let consumer = format!("arn:aws:lambda:{r}:{ACCOUNT}:function:{p}consumer");
     // The six `?` match exactly the random suffix Secrets Manager gives the secret's ARN.
@@ -100,7 +101,9 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             "producer",
             vec![
                 ("sqs:SendMessage", &queue),
+                ("sqs:SendMessage", &front),
                 ("dynamodb:GetItem", &table),
+                ("dynamodb:BatchGetItem", &table),
                 ("dynamodb:UpdateItem", &table),
                 ("dynamodb:PutItem", &table),
             ],
@@ -113,6 +116,7 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
                 ("dynamodb:BatchGetItem", &table),
                 ("dynamodb:PutItem", &table),
                 ("sqs:GetQueueAttributes", &queue),
+                ("sqs:GetQueueAttributes", &front),
                 ("lambda:InvokeFunction", &consumer),
             ],
         ),
@@ -123,6 +127,10 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
                 ("sqs:DeleteMessage", &queue),
                 ("sqs:ChangeMessageVisibility", &queue),
                 ("sqs:GetQueueAttributes", &queue),
+                ("sqs:ReceiveMessage", &front),
+                ("sqs:DeleteMessage", &front),
+                ("sqs:ChangeMessageVisibility", &front),
+                ("sqs:GetQueueAttributes", &front),
                 ("dynamodb:GetItem", &table),
                 ("dynamodb:PutItem", &table),
                 ("dynamodb:UpdateItem", &table),
@@ -139,12 +147,10 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             ],
         ),
     ];
-    // Writes confined to a few keys: the producer's UpdateItem to the ticket counter, the trigger's and
-    // DRT's PutItem to the room item's copies, the producer's PutItem to presence items.
+    // Writes confined to a few keys: the trigger's and DRT's PutItem to the room item's copies; the
+    // producer's (below) to the ticket counter and place records.
     let copies: Vec<String> = beekeeper_core::contract::room_copy_keys().collect();
-    let tickets = vec!["#tickets".to_string()];
     for (f, action, keys) in [
-        ("producer", "dynamodb:UpdateItem", &tickets),
         ("trigger", "dynamodb:PutItem", &copies),
         ("drt", "dynamodb:PutItem", &copies),
     ] {
@@ -161,19 +167,27 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             "{f}: {st}"
         );
     }
-    // The producer's PutItem: confirmations only (`#here#{token}`), never a token item (a release).
+    // The producer writes place records (`#here#{token}`) and the ticket counter, never a token item (a
+    // release) or the room.
     let doc = role_policy(aws, &format!("{p}producer-role")).await;
-    let put = doc["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|st| st["Action"].to_string().contains("dynamodb:PutItem"))
-        .unwrap();
-    assert_eq!(
-        put["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
-        serde_json::json!(["#here#*"]),
-        "producer: {put}"
-    );
+    for (action, keys) in [
+        ("dynamodb:PutItem", serde_json::json!(["#here#*"])),
+        (
+            "dynamodb:UpdateItem",
+            serde_json::json!(["#tickets", "#here#*"]),
+        ),
+    ] {
+        let st = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["Action"].to_string().contains(action))
+            .unwrap();
+        assert_eq!(
+            st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"], keys,
+            "producer: {st}"
+        );
+    }
     for (f, own) in expected {
         let role = format!("{p}{f}-role");
         let got = grants(&role_policy(aws, &role).await);
@@ -322,7 +336,7 @@ pub async fn check_storage(room: &Room, aws: &Aws, bucket: &str) {
     );
     assert_eq!(
         redrive["maxReceiveCount"].to_string().trim_matches('"'),
-        "5"
+        "10"
     );
     assert_eq!(get("VisibilityTimeout"), "120");
     assert_eq!(get("MessageRetentionPeriod"), "345600");

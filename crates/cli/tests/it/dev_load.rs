@@ -7,8 +7,8 @@
 //! BK_LOAD_POLLS, BK_LOAD_CONCURRENCY, BEEKEEPER_BIN. It prints throughput and latency; numbers from a
 //! debug build are labelled as such.
 
+use crate::common::binary::free_port_pair;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,18 +21,6 @@ fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A port whose successor is free too (the demo destination takes port + 1).
-fn free_port_pair() -> u16 {
-    for _ in 0..50 {
-        let a = TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = a.local_addr().unwrap().port();
-        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
-            return p;
-        }
-    }
-    panic!("no pair of free loopback ports");
 }
 
 /// The dev server, killed when the test ends however it ends.
@@ -194,7 +182,7 @@ async fn a_burst_of_arrivals_and_polls_is_served_without_errors_and_fully_accoun
             let (c, o) = (c.clone(), o.clone());
             async move {
                 // The arrival (the page, with the place) and the page's confirmation of it, which a
-                // real page sends at its first scheduled poll.
+                // real page sends as it starts when its browser sent no fetch metadata.
                 let res = c
                     .get(format!("{o}/"))
                     .send()

@@ -54,8 +54,9 @@ async fn wait_for(c: &reqwest::Client, url: &str, what: &str) {
     }
 }
 
-/// A visitor's way through the dev room, as the page makes it: arrive, confirm, poll until admitted.
-/// Returns their token and the pass in the redirect.
+/// A visitor's way through the dev room, as the page makes it: arrive, confirm, poll until admitted,
+/// then load the room page again, which redirects with the pass (a poll never carries it).
+/// Returns their token and the pass in that redirect.
 async fn admitted(c: &reqwest::Client, room: &str) -> (String, String) {
     let page = c.get(room).send().await.unwrap();
     let held: Vec<String> = page
@@ -79,17 +80,21 @@ async fn admitted(c: &reqwest::Client, room: &str) -> (String, String) {
     loop {
         let poll = get_json(c.get(format!("{room}poll")).header("cookie", &held)).await;
         if poll["admitted"] == true {
-            let redirect = reqwest::Url::parse(poll["redirect"].as_str().unwrap()).unwrap();
-            let pass = redirect
-                .query_pairs()
-                .find(|(k, _)| k == "bk_pass")
-                .map(|(_, v)| v.into_owned())
-                .expect("the redirect carries bk_pass");
-            return (token.to_string(), pass);
+            break;
         }
         assert!(Instant::now() < deadline, "not admitted: {poll}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let enter = c.get(room).header("cookie", &held).send().await.unwrap();
+    assert_eq!(enter.status(), 302, "an admitted visitor's page redirects");
+    let location = enter.headers()["location"].to_str().unwrap();
+    let redirect = reqwest::Url::parse(location).unwrap();
+    let pass = redirect
+        .query_pairs()
+        .find(|(k, _)| k == "bk_pass")
+        .map(|(_, v)| v.into_owned())
+        .expect("the redirect carries bk_pass");
+    (token.to_string(), pass)
 }
 
 /// What every example must do with a real pass, a tampered one, and no pass at all.

@@ -1,15 +1,15 @@
 //! Link fetchers cost a real visitor nothing: against the real `beekeeper dev` binary, 300 plain `GET /`
 //! requests (no cookies kept, no scripts run: what email scanners, chat unfurlers and bots do) arrive
 //! ahead of a real visitor. Each gets a place, as every arrival does, but never confirms it; the visitor
-//! confirms theirs the way the page does (its first scheduled poll is a `POST /join`) and must be the
-//! first one released, within a few release "minutes", not after the 300. Measured in issue 8 before
+//! confirms theirs the way a page without fetch metadata does (a `POST /join` as its script starts) and
+//! must be the first one released, within a few release "minutes", not after the 300. Measured in issue 8 before
 //! the arrival design changed: the visitor waited 56 s behind 300 of them at 30 per 5-second "minute".
 //!
 //! `beekeeper verify` sends the same kind of visitor on purpose, so it is checked here too: it walks the
 //! dev room, and its place is never released.
 
+use crate::common::binary::free_port_pair;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,18 +21,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A port whose successor is free too (the demo destination takes port + 1).
-fn free_port_pair() -> u16 {
-    for _ in 0..50 {
-        let a = TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = a.local_addr().unwrap().port();
-        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
-            return p;
-        }
-    }
-    panic!("no pair of free loopback ports");
 }
 
 async fn stats(c: &reqwest::Client, origin: &str) -> Value {
@@ -180,7 +168,7 @@ async fn verify_walks_the_room_and_its_visitor_takes_nobodys_slot() {
     assert_eq!(steps, ["page", "poll", "client-check", "jwks"], "{report}");
 
     // Four release "minutes" later its unconfirmed place is still not released: it takes no slot (the
-    // release passes such places over once their first poll is overdue: see the test above).
+    // release passes such places over once their confirmation is overdue: see the test above).
     tokio::time::sleep(Duration::from_secs(8)).await;
     let s = stats(&c, &origin).await;
     assert_eq!(

@@ -9,14 +9,14 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The release zip of `function`, as `cargo lambda build --release` left it.
+/// The release zip of `function`, as `cargo lambda build --profile lambda` left it.
 pub fn release_zip(function: &str) -> PathBuf {
     let zip = workspace().join(format!(
         "target/lambda/beekeeper-{function}-lambda/bootstrap.zip"
     ));
     assert!(
         zip.exists(),
-        "{} is missing: build the zips first with `cargo lambda build --release --output-format zip \
+        "{} is missing: build the zips first with `cargo lambda build --profile lambda --output-format zip \
          -p beekeeper-producer-lambda -p beekeeper-trigger-lambda -p beekeeper-consumer-lambda \
          -p beekeeper-drt-lambda` (tests/run does)",
         zip.display()

@@ -3,12 +3,10 @@
 //! API's integrations carrying the core's VTL), a redeploy changes only what changed, an interrupted
 //! deploy is always recoverable, and destroy leaves nothing in any service.
 
-mod common;
-
+use crate::common::api_checks::{api_id, check_api, check_functions_and_schedules, deployments};
+use crate::common::checks::{assert_room_copies_match, check_roles, check_storage, room_item};
+use crate::common::{Room, stderr};
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::api_checks::{api_id, check_api, check_functions_and_schedules, deployments};
-use common::checks::{assert_room_copies_match, check_roles, check_storage, room_item};
-use common::{Room, stderr};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -185,7 +183,7 @@ async fn a_redeploy_changes_only_what_changed_and_keeps_the_rooms_progress() {
     use base64::Engine;
     use sha2::Digest;
     let want = base64::engine::general_purpose::STANDARD
-        .encode(sha2::Sha256::digest(common::fake_zip("producer v2")));
+        .encode(sha2::Sha256::digest(crate::common::fake_zip("producer v2")));
     assert_eq!(sha.code_sha256(), Some(want.as_str()));
     check_functions_and_schedules(&room, &aws, false).await;
     assert_eq!(room.deploy_json()["changed"], json!([]));
@@ -309,12 +307,12 @@ async fn local_problems_are_reported_before_anything_is_created() {
     );
     assert!(
         err.contains(
-            "cargo lambda build --release --output-format zip -p beekeeper-producer-lambda -p beekeeper-trigger-lambda \
+            "cargo lambda build --profile lambda --output-format zip -p beekeeper-producer-lambda -p beekeeper-trigger-lambda \
              -p beekeeper-consumer-lambda -p beekeeper-drt-lambda --arm64"
         ),
         "{err}"
     );
-    // The profile is arm64 (see common::Room): zips built for x86_64 would only fail at the first cold
+    // The profile is arm64 (see crate::common::Room): zips built for x86_64 would only fail at the first cold
     // start, so deploy refuses them with the command that builds the right ones.
     room.write_zip("consumer", "consumer v1");
     room.edit_room(|r| {
@@ -417,9 +415,9 @@ async fn a_logo_is_uploaded_with_its_type_and_replaced_cleanly() {
 }
 
 /// Reserved concurrency of each function, by part.
-async fn reserved(aws: &common::Aws, profile: &str) -> Vec<(String, Option<i32>)> {
+async fn reserved(aws: &crate::common::Aws, profile: &str) -> Vec<(String, Option<i32>)> {
     let mut out = Vec::new();
-    for f in common::FUNCTIONS {
+    for f in crate::common::FUNCTIONS {
         let r = aws
             .lambda
             .get_function_concurrency()
@@ -432,7 +430,7 @@ async fn reserved(aws: &common::Aws, profile: &str) -> Vec<(String, Option<i32>)
     out
 }
 
-async fn retention(aws: &common::Aws, profile: &str) -> Vec<(String, Option<i32>)> {
+async fn retention(aws: &crate::common::Aws, profile: &str) -> Vec<(String, Option<i32>)> {
     let groups = aws
         .logs
         .describe_log_groups()

@@ -1,11 +1,10 @@
 //! `beekeeper init` and `beekeeper config` as an operator (or a script) meets them: the built binary, a
 //! temporary config directory, no terminal for the scripted cases and a pseudo-terminal for the prompts.
 
+use crate::common::binary::{BIN, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_beekeeper");
 
 fn command(dir: &Path) -> Command {
     let mut c = Command::new(BIN);
@@ -21,10 +20,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     let mut c = command(dir);
     c.args(args);
     beekeeper_testkit::run_bounded(c, Duration::from_secs(20))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn config_file(dir: &Path) -> PathBuf {

@@ -2,6 +2,7 @@
 //! built binary, pointed at moto by `AWS_ENDPOINT_URL`, on a room laid out the way `deploy` lays it out —
 //! and the producer, reading the same table, must obey them.
 
+use crate::common::binary::{against_moto, isolated, ok, run, text};
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use beekeeper_core::Token;
@@ -12,11 +13,9 @@ use beekeeper_room::aws::{DynamoTable, SqsQueue};
 use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
 use beekeeper_room::{Queue, Table};
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_beekeeper");
 const REGION: &str = "us-east-1";
 
 fn room_config(profile: &str, rate: u32, min_rate: Option<u32>) -> RoomConfig {
@@ -35,47 +34,6 @@ fn room_config(profile: &str, rate: u32, min_rate: Option<u32>) -> RoomConfig {
         health_url: None,
         log_retention_days: None,
     }
-}
-
-/// A process environment with nothing of the developer's own AWS setup in it.
-fn isolated(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("BEEKEEPER_CONFIG_DIR", dir)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1");
-    c
-}
-
-/// The binary as an operator runs it against moto.
-fn against_moto(dir: &Path) -> Command {
-    let mut c = isolated(dir);
-    c.env("AWS_ENDPOINT_URL", &beekeeper_testkit::shared().endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION);
-    c
-}
-
-fn run(mut c: Command, args: &[&str]) -> Output {
-    c.args(args);
-    beekeeper_testkit::run_bounded(c, Duration::from_secs(60))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        text(&out.stderr),
-        text(&out.stdout)
-    );
-    text(&out.stdout)
 }
 
 /// Saves the profile with `init`, as the operator did before deploying.
@@ -146,6 +104,12 @@ async fn deploy_like(c: &RoomConfig) -> Room {
         .unwrap()
         .queue_url
         .unwrap();
+    // `status` reads the front queue's depth (returning visitors) as well.
+    sqs.create_queue()
+        .queue_name(names.front_queue())
+        .send()
+        .await
+        .unwrap();
     Room {
         table,
         queue: SqsQueue::new(sqs.clone(), queue_url.clone()),
@@ -164,8 +128,13 @@ fn now_ms() -> u64 {
 
 /// A fresh producer container (its room cache starts empty, as after the cache's few seconds).
 async fn arrive(room: &Room) -> beekeeper_room::producer::Reply {
+    // The front is unused here (nobody returns after their turn), so the line stands in for it.
+    let lines = beekeeper_room::Lines {
+        main: Arc::new(room.queue.clone()),
+        front: Arc::new(room.queue.clone()),
+    };
     let producer = Producer::new(
-        Arc::new(room.queue.clone()),
+        lines,
         Arc::new(room.table.clone()),
         ProducerSettings::default(),
     );

@@ -3,10 +3,8 @@
 //! account (naming both ids), and `destroy` cleans the region the record names, whatever the settings
 //! say, so no room is left running where no command would find it.
 
-mod common;
-
+use crate::common::{Room, stderr};
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{Room, stderr};
 
 /// moto's default account, which the suite's dummy credentials map to.
 const ACCOUNT: &str = "123456789012";

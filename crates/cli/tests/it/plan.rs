@@ -3,12 +3,10 @@
 //! `GetAccountSettings` is a 404 there, so the default is said), text, JSON and plain output when piped,
 //! and bad input named with its fix.
 
+use crate::common::binary::{against_moto, isolated, ok, run, text};
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_beekeeper");
 const SEED: [&str; 7] = [
     "plan",
     "--visitors",
@@ -18,46 +16,6 @@ const SEED: [&str; 7] = [
     "--rate",
     "3000",
 ];
-
-/// A process environment with nothing of the developer's own AWS setup in it.
-fn isolated(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("BEEKEEPER_CONFIG_DIR", dir)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1");
-    c
-}
-
-fn against_moto(dir: &Path) -> Command {
-    let mut c = isolated(dir);
-    c.env("AWS_ENDPOINT_URL", &beekeeper_testkit::shared().endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1");
-    c
-}
-
-fn run(mut c: Command, args: &[&str]) -> Output {
-    c.args(args);
-    beekeeper_testkit::run_bounded(c, Duration::from_secs(60))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        text(&out.stderr),
-        text(&out.stdout)
-    );
-    text(&out.stdout)
-}
 
 fn json(out: &Output) -> Value {
     serde_json::from_str(&ok(out)).expect("plan --output json prints JSON")
@@ -89,9 +47,10 @@ fn the_seeds_sale_without_credentials_uses_aws_defaults_and_says_so() {
         page.contains("5,000/s") && page.contains("2,000/s") && page.contains("OVER"),
         "{page}"
     );
+    assert!(out.contains("arrivals above 2000/s"), "{out}");
     assert!(out.contains("send the emails over at least 150 s"), "{out}");
     assert!(
-        out.contains("throttles let through at most 5788/s, within the account's 10000"),
+        out.contains("throttles let through at most 5239/s, within the account's 10000"),
         "{out}"
     );
     assert!(out.contains("the line is empty after 1 h 40 min"), "{out}");
@@ -335,4 +294,44 @@ fn a_terminal_gets_sparklines() {
         .unwrap();
     s.exp_string(&as_rexpect_reads("requests/s  █▄")).unwrap();
     s.exp_string("verdict: OVER").unwrap();
+}
+
+/// Without credentials the answer is the whole output: the SDK's credential chain, trying instance
+/// metadata (here a port that refuses), prints nothing of its own; `plan` says "no AWS credentials".
+#[test]
+fn without_credentials_plan_prints_its_answer_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = isolated(dir.path());
+    c.env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
+    let mut args = SEED.to_vec();
+    args.extend(["--region", "us-east-1"]);
+    let out = run(c, &args);
+    let said = ok(&out);
+    assert!(said.contains("AWS default (no AWS credentials)"), "{said}");
+    assert_eq!(text(&out.stderr), "", "stderr carries nothing");
+}
+
+/// A reader that stops early (`beekeeper plan … | head -1`) ends the command quietly and successfully:
+/// its work is done, and a panic message about a broken pipe would only alarm.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = isolated(dir.path());
+    let mut args = SEED.to_vec();
+    args.extend(["--region", "us-east-1"]);
+    c.args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped());
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stderr), "");
 }

@@ -4,10 +4,8 @@
 //! "cannot assume the role" for a role that is new (IAM catching up: waited for) and for one that is
 //! not (a real error: reported at once).
 
-mod common;
-
+use crate::common::{Room, stderr};
 use beekeeper_testkit::faults::{self, Faults, Scripted};
-use common::{Room, stderr};
 use std::sync::atomic::Ordering;
 
 fn conflict(function: &str, times: u32, after_forwarding: bool) -> Scripted {

@@ -1,6 +1,7 @@
 //! A visitor's whole life through the deployed API over HTTP: the page with a place, the join, waiting
-//! polls, a release by the real consumer function, admission with a signed pass that verifies against the
-//! room's JWKS, `/client-check` for the destination, and the room switched off and on again.
+//! polls, a release by the real consumer function, admission through the room's page with a signed pass
+//! that verifies against the room's JWKS, `/client-check` for the destination, and the room switched off
+//! and on again.
 
 use super::Stack;
 use super::visitor::{Visitor, assert_guarded, header};
@@ -36,14 +37,15 @@ pub async fn arrive(v: &mut Visitor) -> String {
         "{set:?}"
     );
     let html = res.text().await.unwrap();
+    // A plain HTTP client sends no fetch metadata: the place waits for the page's confirmation.
     assert!(
-        html.contains("\"state\":\"waiting\"") && html.contains("\"pending\":true"),
+        html.contains("\"place\":\"waiting\"") && html.contains("\"pending\":true"),
         "the page holds the waiting state:\n{html}"
     );
     v.cookie("bk_token").unwrap().to_string()
 }
 
-/// The page's first scheduled poll confirms the place; polls then say the visitor waits.
+/// The page confirms the place as its script starts; polls then say the visitor waits.
 pub async fn join_and_wait(v: &mut Visitor) {
     let (res, set) = v.join().await;
     assert_eq!(res.status(), 200, "POST /join");
@@ -54,6 +56,7 @@ pub async fn join_and_wait(v: &mut Visitor) {
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["admitted"], false, "{answer}");
     assert_eq!(answer["open"], true, "{answer}");
+    assert_eq!(answer["place"], "waiting", "{answer}");
     let poll = v.poll().await;
     assert_eq!(
         (&poll["admitted"], &poll["open"], &poll["rate"]),
@@ -103,7 +106,8 @@ pub async fn release(stack: &Stack, aws: &Aws, messages: u32) -> Value {
     serde_json::from_str(&payload).unwrap_or(Value::String(payload))
 }
 
-/// After the release `/poll` admits the visitor with the destination, `bk_token` and a signed pass.
+/// After the release `/poll` admits the visitor, and the room's page sends them to the destination with
+/// `bk_token` and a signed pass (which never appears in `/poll`'s answer).
 pub async fn admitted(v: &mut Visitor, token: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     let poll = loop {
@@ -114,8 +118,15 @@ pub async fn admitted(v: &mut Visitor, token: &str) -> String {
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert_eq!(poll["admitted"], true, "{poll}");
+    assert_eq!(poll["redirect"], Value::Null, "{poll}");
     assert!(poll["releasedTotal"].as_u64().unwrap() >= 1, "{poll}");
-    let redirect = url::Url::parse(poll["redirect"].as_str().unwrap()).unwrap();
+    let (res, _) = v.get("/").await;
+    assert_eq!(
+        res.status(),
+        302,
+        "the room's page lets the admitted visitor in"
+    );
+    let redirect = url::Url::parse(&header(res.headers(), "location")).unwrap();
     assert_eq!(
         redirect.as_str().split('?').next(),
         Some(DESTINATION),

@@ -6,12 +6,9 @@
 //! `bootstrap` is ours (tests/localstack/plugin). One LocalStack and one room for the whole life, so the
 //! suite pays LocalStack's start-up and the deploy once.
 
-mod common;
-mod full_stack;
-
-use common::api_checks::api_id;
-use full_stack::visitor::Visitor;
-use full_stack::{Stack, browser, verify, walk};
+use crate::common::api_checks::api_id;
+use crate::full_stack::visitor::Visitor;
+use crate::full_stack::{Stack, browser, verify, walk};
 use serde_json::Value;
 use std::time::Instant;
 
@@ -36,8 +33,8 @@ async fn a_deployed_room_serves_visitors_and_destroy_leaves_nothing() {
     let aws = stack.aws().await;
     let mut made = aws.everything_named(&stack.prefix()).await;
     made.sort();
-    // 5 roles, 4 functions, 1 rule (no DRT), 2 queues, 1 table, 1 bucket, 1 API, 4 log groups, 1 secret
-    assert_eq!(made.len(), 20, "{made:#?}");
+    // 5 roles, 4 functions, 1 rule (no DRT), 3 queues, 1 table, 1 bucket, 1 API, 4 log groups, 1 secret
+    assert_eq!(made.len(), 21, "{made:#?}");
     stack.hold_the_schedules(&aws).await;
 
     let walked = Instant::now();

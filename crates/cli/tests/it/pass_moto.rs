@@ -3,11 +3,9 @@
 //! public half in the JWKS object the gateway serves, rotated without dropping the key live passes
 //! were signed with, the same key after a redeploy, and gone after destroy.
 
-mod common;
-
+use crate::common::checks::role_policy;
+use crate::common::{Aws, Room};
 use beekeeper_core::pass::{KeyRing, publish_until};
-use common::checks::role_policy;
-use common::{Aws, Room};
 use serde_json::Value;
 
 async fn ring(aws: &Aws, name: &str) -> KeyRing {
@@ -166,7 +164,7 @@ async fn the_key_lives_in_secrets_manager_rotates_without_breaking_passes_and_go
         .unwrap();
     let failed = room.run(&["deploy", "keys"], &[]);
     assert!(!failed.status.success());
-    let err = common::stderr(&failed);
+    let err = crate::common::stderr(&failed);
     assert!(err.contains("rotate-key"), "{err}");
     let replaced: Value =
         serde_json::from_str(&room.ok(&["rotate-key", "keys", "--output", "json"], &[])).unwrap();
@@ -197,6 +195,6 @@ async fn rotate_key_on_a_room_never_deployed_says_so() {
     let room = Room::new("nokey", "eu-west-1", false);
     let out = room.run(&["rotate-key", "nokey"], &[]);
     assert!(!out.status.success());
-    let err = common::stderr(&out);
+    let err = crate::common::stderr(&out);
     assert!(err.contains("not deployed"), "{err}");
 }
