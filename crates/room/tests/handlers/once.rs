@@ -1,6 +1,6 @@
 //! Each minute is released once, and `released_total` stays exact, whatever Lambda and SQS deliver: the
 //! rules of issue 7 one by one, over the in-memory backends (fast and deterministic). The storm over
-//! moto with a fault-injecting proxy is in `tests/storm.rs`.
+//! moto with a fault-injecting proxy is in `tests/storm/`.
 
 use super::consumer::task;
 use super::*;

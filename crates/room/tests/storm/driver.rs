@@ -4,7 +4,7 @@
 //! cancelled transactions, partial batch reads and duplicated SQS deliveries. Then an audit with a
 //! fault-free client: what each minute released, and where every visitor is.
 //!
-//! Shared by the storm test (`tests/storm.rs`) and the figure (`examples/storm.rs`).
+//! Shared by the storm test (`tests/storm/`) and the figure (`examples/storm.rs`).
 
 #![allow(dead_code)] // The test and the example each use part of it.
 

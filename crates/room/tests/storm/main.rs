@@ -2,7 +2,6 @@
 //! real trigger and consumer code against moto through the fault-injecting proxy (see
 //! `storm/driver.rs` for what the storm throws at them). Seeded, so a failure can be replayed.
 
-#[path = "storm/driver.rs"]
 mod driver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,14 +5,10 @@
 //! Each test makes its own queue and table, so they share one moto server and run in parallel (the crowd
 //! test brings its own server; see there).
 
-#[path = "moto_dataplane/harness.rs"]
 mod harness;
 
-#[path = "moto_dataplane/confirm.rs"]
 mod confirm;
-#[path = "moto_dataplane/copies.rs"]
 mod copies;
-#[path = "moto_dataplane/secret.rs"]
 mod secret;
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;

@@ -2,28 +2,17 @@
 //! the test doubles they need (a queue that fails or is slow, a table that records writes). One module a
 //! handler under `tests/handlers/`; what they share lives here.
 
-#[path = "handlers/confirm.rs"]
 mod confirm;
-#[path = "handlers/consumer.rs"]
 mod consumer;
-#[path = "handlers/drt.rs"]
 mod drt;
-#[path = "handlers/minute.rs"]
 mod minute;
-#[path = "handlers/once.rs"]
 mod once;
-#[path = "handlers/pass.rs"]
 mod pass;
 #[cfg(feature = "probe")]
-#[path = "handlers/probe.rs"]
 mod probe;
-#[path = "handlers/producer.rs"]
 mod producer;
-#[path = "handlers/returning.rs"]
 mod returning;
-#[path = "handlers/tickets.rs"]
 mod tickets;
-#[path = "handlers/trigger.rs"]
 mod trigger;
 
 use async_trait::async_trait;
