@@ -85,7 +85,8 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
     let profile = ConfigFile::load(&path)?.get(&args.profile)?.clone();
     let config = profile.room.clone();
     let zips = check_local(&profile, &args)?;
-    let ctx = super::connect(&config.region, Some(&profile), &args.profile, path, format).await?;
+    let ctx = super::provisioning_ctx(&config.region, Some(&profile), &args.profile, path, format)
+        .await?;
     let (view, reservation) = check_concurrency(&ctx, &config).await?;
     // Recorded before anything is created, so even a deploy that stops at once is tied to its place.
     ctx.record.update(|d| {

@@ -42,7 +42,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
 
 /// What `deploy` and `destroy` start with: the credentials checked (and, for a profile that has a
 /// deployment, its account), then the context they provision in, recording into the profile at `path`.
-async fn connect(
+async fn provisioning_ctx(
     region: &str,
     profile: Option<&Profile>,
     name: &str,

@@ -7,7 +7,7 @@
 //! a message is deleted from the DLQ only after the queue accepted its copy, so a failure part-way leaves
 //! it in the DLQ for the next run, never lost.
 
-use super::room::connect;
+use super::room::deployed_room;
 use crate::aws::{aws_error, sdk_error};
 use crate::cli::OutputFormat;
 use crate::error::{CliError, Result};
@@ -111,7 +111,7 @@ async fn depth(config: &SdkConfig, sqs: &Client, url: &str) -> Result<u64> {
 }
 
 pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
-    let c = connect(name).await?;
+    let c = deployed_room(name).await?;
     let sqs = Client::new(&c.config);
     let dlq = queue(&c.config, &sqs, &c.names.dlq(), name).await?;
     let line = queue(&c.config, &sqs, &c.names.queue(), name).await?;

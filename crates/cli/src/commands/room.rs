@@ -35,7 +35,7 @@ pub(crate) struct Connected {
 
 /// Loads the profile, proves the credentials, and reads the room item; a missing table or item means the
 /// profile was never deployed (or was destroyed), which is said as such rather than as a DynamoDB error.
-pub(crate) async fn connect(name: &str) -> Result<Connected> {
+pub(crate) async fn deployed_room(name: &str) -> Result<Connected> {
     let path = config_path()?;
     let file = ConfigFile::load(&path)?;
     let profile = file.get(name)?.clone();
@@ -114,7 +114,7 @@ impl fmt::Display for Switched {
 
 /// `off` (open = false) and `on` (open = true).
 pub(crate) async fn switch(name: &str, open: bool, format: OutputFormat) -> Result<()> {
-    let c = connect(name).await?;
+    let c = deployed_room(name).await?;
     let changed = c.room.open != open;
     c.table
         .update_room(RoomUpdate::Open(open), SystemClock.now_secs())
@@ -183,7 +183,7 @@ fn min_rate_for(profile_min: Option<u32>, rate: u32) -> (u32, Option<u32>) {
 pub(crate) async fn set_rate(args: SetRateArgs, format: OutputFormat) -> Result<()> {
     // A bad number is refused before anything is read or called.
     let rate = validate_rate(args.rate)?;
-    let mut c = connect(&args.profile).await?;
+    let mut c = deployed_room(&args.profile).await?;
     let (min_rate, saved_min) = min_rate_for(c.profile.room.min_rate, rate);
     c.table
         .update_room(RoomUpdate::Rate { rate, min_rate }, SystemClock.now_secs())

@@ -3,7 +3,7 @@
 //! have signed has expired, so no visitor holding a pass is turned away by the rotation.
 
 use crate::cli::OutputFormat;
-use crate::commands::room::connect;
+use crate::commands::room::deployed_room;
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::provision::{Aws, Ctx, lock, pass, record::Recorder};
@@ -50,7 +50,7 @@ impl fmt::Display for Rotated {
 }
 
 pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
-    let c = connect(name).await?;
+    let c = deployed_room(name).await?;
     let deployment = c.profile.deployment.clone();
     let Some(suffix) = deployment.bucket_suffix.clone() else {
         return Err(CliError::NotDeployed(name.to_string()));

@@ -1,7 +1,7 @@
 //! `beekeeper status P`: what an operator watches during a sale — is the room open, how fast is the line
 //! moving, how long is it, and did anyone get stuck (the dead-letter queue).
 
-use super::room::connect;
+use super::room::deployed_room;
 use crate::aws::sdk_error;
 use crate::cli::OutputFormat;
 use crate::error::{CliError, Result};
@@ -204,7 +204,7 @@ async fn depth(
 }
 
 pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
-    let c = connect(name).await?;
+    let c = deployed_room(name).await?;
     let sqs = aws_sdk_sqs::Client::new(&c.config);
     let (queue_name, dlq_name) = (c.names.queue(), c.names.dlq());
     let front_name = c.names.front_queue();

@@ -103,7 +103,7 @@ pub(crate) async fn run(args: DestroyArgs, format: OutputFormat) -> Result<()> {
     if !args.yes {
         confirm(&args.profile, &region)?;
     }
-    let ctx = super::connect(&region, profile, &args.profile, path, format).await?;
+    let ctx = super::provisioning_ctx(&region, profile, &args.profile, path, format).await?;
     let deployment = profile.map(|p| p.deployment.clone()).unwrap_or_default();
 
     // Not while a deploy of the profile runs (it would re-create what this removes). Without a table
