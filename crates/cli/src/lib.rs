@@ -1,6 +1,6 @@
 //! The `beekeeper` CLI as a library: the binary (`main.rs`) only parses the command line and calls
 //! [`run`]; the integration tests build the dev room's routers from [`dev`] in-process and interrupt a
-//! deploy at each of [`DEPLOY_STEPS`].
+//! deploy at each of [`deploy_steps`].
 
 mod assets;
 mod aws;
@@ -16,7 +16,7 @@ mod provision;
 mod ui;
 
 pub use cli::Cli;
-pub use provision::STEPS as DEPLOY_STEPS;
+pub use provision::graph::steps as deploy_steps;
 use std::process::ExitCode;
 
 /// Runs one parsed command line: sets up logging, runs the command, and turns any failure into a

@@ -1,23 +1,17 @@
-//! `beekeeper deploy P`: creates what is missing and updates what changed, in dependency order and in
-//! parallel where independent, recording every resource in the profile as it goes. Run it again after
-//! any failure: each step picks up what exists.
+//! `beekeeper deploy P`: checks what it can before touching AWS (the build, the logo, the account's
+//! concurrency), takes the deploy lock, applies the room's graph (`provision::graph`: what is missing is
+//! created, what changed updated, every resource recorded as it goes) and walks the new room. Run it again
+//! after any failure: each part picks up what exists.
 
 use super::verify::{self, Verified};
 use crate::cli::{DeployArgs, OutputFormat};
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile, Profile};
-use crate::provision::{
-    self, Ctx, apigw, checkpoint, concurrency, dynamodb, events, iam, lambda, lambda_zip, lock,
-    logs, pass, s3, sqs,
-};
+use crate::provision::{Ctx, apigw, concurrency, graph, lambda_zip, lock, s3};
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
-use beekeeper_core::names::Function;
-use beekeeper_room::{Clock, SystemClock};
-use futures::future::try_join_all;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -80,7 +74,7 @@ impl fmt::Display for Deployed {
 }
 
 pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
-    provision::check_fail_at()?;
+    graph::check_fail_at()?;
     let path = profile::config_path()?;
     let profile = ConfigFile::load(&path)?.get(&args.profile)?.clone();
     let config = profile.room.clone();
@@ -210,27 +204,7 @@ fn deployed(ctx: &Ctx, config: &RoomConfig, api: &str) -> Result<Deployed> {
     })
 }
 
-/// The bucket's suffix: recorded, else recovered from an existing bucket of the profile, else new. It is
-/// recorded before the bucket exists so an interrupted deploy reuses the name.
-async fn bucket_name(ctx: &Ctx) -> Result<String> {
-    let suffix = match ctx.record.snapshot().bucket_suffix {
-        Some(s) => s,
-        None => {
-            let prefix = ctx.names.bucket("");
-            let found = s3::existing_buckets(ctx).await?;
-            let s = found
-                .first()
-                .and_then(|b| b.strip_prefix(&prefix))
-                .map(str::to_string)
-                .unwrap_or_else(s3::new_suffix);
-            ctx.record.update(|d| d.bucket_suffix = Some(s.clone()))?;
-            s
-        }
-    };
-    Ok(ctx.names.bucket(&suffix))
-}
-
-/// Runs every step; returns the API id.
+/// Makes the room: fixes the bucket's name, then applies the graph. Returns the API id.
 async fn provision(
     ctx: &Ctx,
     config: &RoomConfig,
@@ -238,159 +212,12 @@ async fn provision(
     view: &concurrency::AccountView,
     reservation: &Reservation,
 ) -> Result<String> {
-    let bucket = bucket_name(ctx).await?;
-    let (roles, queue) = foundations(ctx, config, &bucket).await?;
-    checkpoint("functions")?;
-    let functions = functions(ctx, config, zips, &roles, &queue, (view, reservation)).await?;
-    let api = schedules_and_api(ctx, config, &bucket, &roles, &functions).await?;
-    checkpoint("pass-key")?;
-    pass_key(ctx, &bucket, &api).await?;
-    checkpoint("stage")?;
-    let step = ctx.out.step(format!("Stage {}", apigw::STAGE));
-    apigw::deploy_stage(ctx, &api).await?;
-    step.done("");
-    Ok(api)
-}
-
-/// The pass's signing key, for the room's URL (its issuer), and the JWKS that publishes it. Written
-/// seconds after the schedule exists, long before the schedule's first tick a minute later.
-async fn pass_key(ctx: &Ctx, bucket: &str, api: &str) -> Result<()> {
-    let step = ctx.out.step("Pass signing key (Secrets Manager) and JWKS");
-    let issuer = apigw::stage_url(api, &ctx.aws.region);
-    let now = SystemClock.now_secs();
-    let ring = pass::upsert_key(ctx, bucket, &issuer, now).await?;
-    step.done(format!("key {}", ring.current.public.kid));
-    Ok(())
-}
-
-/// Role ARNs by role key (a function's part, or `apigw`), and function ARNs by function.
-type Arns<K> = HashMap<K, String>;
-
-/// What nothing else depends on, in parallel: the roles, the bucket with the page, the queues, and the
-/// table with the room item. Returns the role ARNs and the queues' URLs.
-async fn foundations(
-    ctx: &Ctx,
-    config: &RoomConfig,
-    bucket: &str,
-) -> Result<(Arns<&'static str>, sqs::Queues)> {
-    let p = &ctx.out;
-    let roles = async {
-        checkpoint("roles")?;
-        let step = p.step("IAM roles (least privilege, one per function + API Gateway)");
-        let specs = iam::specs(ctx, &iam::Arns::new(ctx, bucket));
-        let arns = try_join_all(specs.iter().map(|s| iam::upsert_role(ctx, s))).await?;
-        step.done(format!("{} roles", arns.len()));
-        Ok::<_, CliError>(specs.iter().map(|s| s.key).zip(arns).collect())
+    let plan = graph::deploy::Plan {
+        config,
+        zips,
+        view,
+        reservation,
+        bucket: s3::bucket_name(ctx).await?,
     };
-    let page = async {
-        checkpoint("bucket")?;
-        let step = p.step(format!("Private bucket {bucket}"));
-        s3::upsert_bucket(ctx, bucket).await?;
-        checkpoint("assets")?;
-        s3::upload_assets(ctx, bucket, config).await?;
-        step.done("page uploaded");
-        Ok(())
-    };
-    let queues = async {
-        checkpoint("queues")?;
-        let step = p.step("Queues: the line, its front, and the dead-letter queue");
-        let q = sqs::upsert_queues(ctx).await?;
-        step.done(&q.line);
-        Ok(q)
-    };
-    let table = async {
-        checkpoint("table")?;
-        let step = p.step(format!("Table {}", ctx.names.table()));
-        dynamodb::upsert_table(ctx).await?;
-        checkpoint("room-item")?;
-        dynamodb::upsert_room_item(ctx, config).await?;
-        step.done("room item ready");
-        Ok(())
-    };
-    let (roles, (), queue, ()) = futures::try_join!(roles, page, queues, table)?;
-    Ok((roles, queue))
-}
-
-/// The log groups, then every function (in parallel) and their reserved concurrency. Returns the
-/// function ARNs.
-async fn functions(
-    ctx: &Ctx,
-    config: &RoomConfig,
-    zips: &lambda_zip::Zips,
-    roles: &Arns<&'static str>,
-    queue: &sqs::Queues,
-    (view, reservation): (&concurrency::AccountView, &Reservation),
-) -> Result<Arns<Function>> {
-    let step = ctx.out.step("Log groups");
-    let days = config.effective_log_retention_days();
-    logs::upsert_groups(ctx, days).await?;
-    step.done(format!("logs kept {days} days"));
-    let step = ctx.out.step("Lambda functions");
-    let specs = Function::ALL
-        .iter()
-        .map(|&f| Ok(lambda::spec(ctx, f, arn(roles, &f.part())?, queue, config)))
-        .collect::<Result<Vec<lambda::FnSpec>>>()?;
-    let arns = try_join_all(specs.iter().map(|s| lambda::upsert_function(ctx, s, zips))).await?;
-    concurrency::apply(ctx, view, reservation).await?;
-    step.done(format!(
-        "{} functions, {} executions reserved",
-        arns.len(),
-        reservation.total()
-    ));
-    Ok(Function::ALL.into_iter().zip(arns).collect())
-}
-
-/// The schedules and the API, in parallel. Returns the API id.
-async fn schedules_and_api(
-    ctx: &Ctx,
-    config: &RoomConfig,
-    bucket: &str,
-    roles: &Arns<&'static str>,
-    functions: &Arns<Function>,
-) -> Result<String> {
-    checkpoint("schedules")?;
-    let schedules = async {
-        let step = ctx.out.step("Schedules (once a minute)");
-        events::upsert_schedule(ctx, Function::Trigger, arn(functions, &Function::Trigger)?)
-            .await?;
-        if config.drt {
-            events::upsert_schedule(ctx, Function::Drt, arn(functions, &Function::Drt)?).await?;
-        } else if events::delete_schedule(ctx, Function::Drt).await? {
-            ctx.out
-                .changed("dynamic rate throttling turned off (drt schedule removed)");
-        }
-        step.done(if config.drt {
-            "trigger + drt"
-        } else {
-            "trigger"
-        });
-        Ok::<(), CliError>(())
-    };
-    let api = async {
-        checkpoint("api")?;
-        let step = ctx.out.step(format!("API {}", ctx.names.api()));
-        let id = apigw::upsert_api(
-            ctx,
-            bucket,
-            arn(functions, &Function::Producer)?,
-            arn(roles, &"apigw")?,
-            &config.display_name,
-        )
-        .await?;
-        step.done(&id);
-        Ok(id)
-    };
-    let ((), api) = futures::try_join!(schedules, api)?;
-    Ok(api)
-}
-
-/// The ARN made for `key` earlier in this deploy; missing only through a bug, which is reported rather
-/// than passed on as an empty ARN.
-fn arn<'a, K: std::hash::Hash + Eq + fmt::Debug>(arns: &'a Arns<K>, key: &K) -> Result<&'a str> {
-    arns.get(key)
-        .map(String::as_str)
-        .ok_or_else(|| CliError::BadRequest {
-            what: "deploy",
-            detail: format!("no ARN was made for {key:?}"),
-        })
+    graph::deploy::apply(ctx, &plan).await
 }

@@ -5,6 +5,7 @@
 use super::apigw_guard;
 use super::apigw_method;
 use super::apigw_routes::{self, Targets};
+use super::graph::Part;
 use super::{Ctx, OrAbsent, backoff, lambda, required, retry};
 use crate::error::Result;
 use aws_sdk_apigateway::operation::update_rest_api::UpdateRestApiOutput;
@@ -19,7 +20,8 @@ pub(crate) const BINARY_TYPES: &str = "image/*";
 /// kilobytes, sent to every arrival) is; a `/poll` answer (about a hundred bytes) is not worth the CPU.
 pub(crate) const MIN_COMPRESSION_BYTES: i32 = 1024;
 /// Recorded while routes were changed but not yet deployed to the stage.
-const UNDEPLOYED: &str = "api:undeployed";
+/// The record of an API change not yet deployed to the stage (`api:undeployed`).
+const UNDEPLOYED: (Part, Option<&str>) = (Part::Api, Some("undeployed"));
 
 /// The base URL of the stage on AWS.
 pub(crate) fn stage_url(api: &str, region: &str) -> String {
@@ -34,7 +36,7 @@ pub(crate) fn stage_url(api: &str, region: &str) -> String {
 pub(crate) async fn find_apis(ctx: &Ctx) -> Result<Vec<String>> {
     let name = ctx.names.api();
     let mut ids = Vec::new();
-    if let Some(id) = ctx.record.get("api") {
+    if let Some(id) = ctx.record.get(Part::Api, None) {
         let found = ctx
             .aws
             .apigw
@@ -85,7 +87,7 @@ pub(crate) async fn upsert_api(
         }
         None => create_api(ctx).await?,
     };
-    ctx.record.set("api", &api)?;
+    ctx.record.set(Part::Api, None, &api)?;
     let targets = Targets {
         region: &ctx.aws.region,
         partition: ctx.aws.partition(),
@@ -96,7 +98,8 @@ pub(crate) async fn upsert_api(
     };
     upsert_routes(ctx, &api, &targets).await?;
     if apigw_guard::upsert_responses(ctx, &api, display_name).await? {
-        ctx.record.set(UNDEPLOYED, "gateway responses")?;
+        ctx.record
+            .set(UNDEPLOYED.0, UNDEPLOYED.1, "gateway responses")?;
         ctx.out.changed("error pages (gateway responses) updated");
     }
     allow_producer_routes(ctx, &api).await?;
@@ -153,7 +156,7 @@ async fn upsert_routes(ctx: &Ctx, api: &str, targets: &Targets<'_>) -> Result<()
         let id = ensure_path(ctx, api, &mut resources, route.path).await?;
         if apigw_method::upsert_method(ctx, api, &id, &route).await? {
             // Recorded before the deployment, so a deploy stopped in between still deploys next time.
-            ctx.record.set(UNDEPLOYED, "routes")?;
+            ctx.record.set(UNDEPLOYED.0, UNDEPLOYED.1, "routes")?;
         }
     }
     Ok(())
@@ -243,7 +246,7 @@ async fn patch_api(
     if !kept(&out) {
         return Ok(false);
     }
-    ctx.record.set(UNDEPLOYED, what)?;
+    ctx.record.set(UNDEPLOYED.0, UNDEPLOYED.1, what)?;
     Ok(true)
 }
 
@@ -258,7 +261,7 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
         .await
         .or_absent(|e| e.is_not_found_exception())
         .map_err(ctx.aws.sdk("apigateway", "GetStage"))?;
-    if stage.is_none() || ctx.record.get(UNDEPLOYED).is_some() {
+    if stage.is_none() || ctx.record.get(UNDEPLOYED.0, UNDEPLOYED.1).is_some() {
         let out = gw
             .create_deployment()
             .rest_api_id(api)
@@ -268,14 +271,14 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
             .await
             .map_err(ctx.aws.sdk("apigateway", "CreateDeployment"))?;
         let deployment = required(out.id(), "apigateway CreateDeployment", "id")?;
-        ctx.record.set("deployment", deployment)?;
-        ctx.record.remove(UNDEPLOYED)?;
+        ctx.record
+            .set(Part::Stage, Some("deployment"), deployment)?;
+        ctx.record.remove(UNDEPLOYED.0, UNDEPLOYED.1)?;
         ctx.out.changed(match stage {
             None => format!("API deployed to stage {STAGE}"),
             Some(_) => format!("API changes deployed to stage {STAGE}"),
         });
     }
-    ctx.record.set("stage", STAGE)?;
     apigw_guard::throttle_stage(ctx, api, STAGE).await?;
     gw.tag_resource()
         .resource_arn(format!(

@@ -92,7 +92,6 @@ pub(crate) async fn upsert_table(ctx: &Ctx) -> Result<()> {
         Some(_) => switch_to_on_demand(ctx, &name).await?,
         None => create_table(ctx, &name, &tag).await?,
     }
-    ctx.record.set("table", &name)?;
     wait_active(ctx, &name).await?;
     enable_ttl(ctx, &name).await?;
     ctx.aws

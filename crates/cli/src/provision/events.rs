@@ -2,6 +2,7 @@
 //! when dynamic rate throttling is on), each with the Lambda permission that lets that one rule invoke
 //! that one function.
 
+use super::graph::Part;
 use super::{Ctx, OrAbsent, build_error, lambda};
 use crate::error::Result;
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
@@ -31,7 +32,7 @@ pub(crate) async fn upsert_schedule(ctx: &Ctx, f: Function, function_arn: &str) 
         .build()
         .map_err(build_error("EventBridge tag"))?;
     let arn = upsert_rule(ctx, f, &tag).await?;
-    ctx.record.set(&format!("rule:{}", f.part()), &arn)?;
+    ctx.record.set(Part::Schedules, Some(f.part()), &arn)?;
     ctx.aws
         .events
         .tag_resource()
@@ -179,7 +180,7 @@ pub(crate) async fn delete_schedule(ctx: &Ctx, f: Function) -> Result<bool> {
         }
     };
     lambda::remove_permission(ctx, &ctx.names.function(f), PERMISSION_SID).await?;
-    ctx.record.remove(&format!("rule:{}", f.part()))?;
+    ctx.record.remove(Part::Schedules, Some(f.part()))?;
     Ok(existed)
 }
 

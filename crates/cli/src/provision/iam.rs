@@ -2,6 +2,7 @@
 //! the actions and resource ARNs that part uses (least privilege: no wildcard actions, no managed
 //! policies). The ARNs are derived from names, so roles can be created before the resources they name.
 
+use super::graph::Part;
 use super::{Ctx, OrAbsent, build_error, required};
 use crate::error::Result;
 use aws_sdk_iam::types::Tag;
@@ -286,7 +287,7 @@ pub(crate) async fn upsert_role(ctx: &Ctx, spec: &RoleSpec) -> Result<String> {
             (arn, true)
         }
     };
-    ctx.record.set(&format!("role:{}", spec.key), &arn)?;
+    ctx.record.set(Part::Roles, Some(spec.key), &arn)?;
 
     let current = iam
         .get_role_policy()

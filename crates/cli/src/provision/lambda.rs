@@ -3,6 +3,7 @@
 //! differs from what Lambda runs, and touches the configuration only when a setting differs, because
 //! either update cold-starts every container during a sale.
 
+use super::graph::Part;
 use super::lambda_zip::{Zips, code_sha256};
 pub(crate) use super::permission::{ensure_permission, remove_permission};
 use super::{Ctx, OrAbsent, backoff, required, retry, waited};
@@ -144,7 +145,7 @@ pub(crate) async fn upsert_function(ctx: &Ctx, s: &FnSpec, zips: &Zips) -> Resul
         None => create_function(ctx, s, zip).await?,
         Some(cur) => update_function(ctx, s, zip, &cur).await?,
     };
-    ctx.record.set(&format!("function:{}", s.f.part()), &arn)?;
+    ctx.record.set(Part::Functions, Some(s.f.part()), &arn)?;
     // A new function is Pending until Active; an existing one may be Inactive (idle for weeks), which
     // an update does not change, so only the update is waited for.
     if created {

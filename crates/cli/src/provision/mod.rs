@@ -1,6 +1,6 @@
 //! Provisioning: one module per AWS service, each an idempotent "upsert" (get → create if missing → update
-//! what differs) and a matching delete that treats not-found as done. `deploy` and `destroy` only order
-//! these calls; everything that touches a service lives here.
+//! what differs) and a matching delete that treats not-found as done; [`graph`] declares the room's parts
+//! and orders these calls for `deploy` and `destroy`. Everything that touches a service lives here.
 //!
 //! Every call's failure becomes a [`CliError`] naming the service and the call. Not-found is recognised
 //! by the SDK's typed errors only.
@@ -12,6 +12,7 @@ pub(crate) mod apigw_routes;
 pub(crate) mod concurrency;
 pub(crate) mod dynamodb;
 pub(crate) mod events;
+pub(crate) mod graph;
 pub(crate) mod iam;
 pub(crate) mod lambda;
 pub(crate) mod lambda_zip;
@@ -25,7 +26,6 @@ pub(crate) mod s3;
 pub(crate) mod sqs;
 
 use crate::error::{CliError, Result};
-use crate::knobs;
 use crate::ui::Reporter;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -35,22 +35,6 @@ use record::Recorder;
 pub(crate) use retry::{Wait, backoff, poll, retry, retry_base, waited};
 use std::collections::HashSet;
 use std::sync::Mutex;
-
-/// The named steps of a deploy, in order. `BEEKEEPER_FAIL_AT=<step>` (test builds only) makes a deploy
-/// fail right before that step, so tests can prove every interruption is recoverable.
-pub const STEPS: &[&str] = &[
-    "roles",
-    "bucket",
-    "assets",
-    "queues",
-    "table",
-    "room-item",
-    "functions",
-    "schedules",
-    "api",
-    "pass-key",
-    "stage",
-];
 
 /// Where the room is provisioned and with what: the SDK config, one client per service (all from that
 /// config: region, credentials, `AWS_ENDPOINT_URL`), the region and the account.
@@ -189,27 +173,6 @@ pub(crate) fn dns_suffix(region: &str) -> &'static str {
         "amazonaws.com.cn"
     } else {
         "amazonaws.com"
-    }
-}
-
-/// Test-only fault injection: fails right before `step` when `BEEKEEPER_FAIL_AT` names it (builds with
-/// the `test-knobs` feature only, see [`crate::knobs`]).
-pub(crate) fn checkpoint(step: &'static str) -> Result<()> {
-    debug_assert!(STEPS.contains(&step), "{step} is not in STEPS");
-    if knobs::get(knobs::FAIL_AT).is_some_and(|s| s == step) {
-        return Err(CliError::InjectedFailure { step });
-    }
-    Ok(())
-}
-
-/// Rejects a `BEEKEEPER_FAIL_AT` that names no step, so a typo in a test cannot pass silently.
-pub(crate) fn check_fail_at() -> Result<()> {
-    match knobs::get(knobs::FAIL_AT) {
-        Some(step) if !STEPS.contains(&step.as_str()) => Err(CliError::UnknownFailStep {
-            step,
-            steps: STEPS.join(", "),
-        }),
-        _ => Ok(()),
     }
 }
 

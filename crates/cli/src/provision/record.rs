@@ -1,6 +1,7 @@
 //! The deployment record, written to the profile after every resource a deploy creates, so that a deploy
 //! stopped by a failure or Ctrl-C still tells `destroy` (and the next deploy) what exists.
 
+use super::graph::{self, Part};
 use crate::error::Result;
 use crate::profile::{ConfigFile, Deployment};
 use std::path::PathBuf;
@@ -13,7 +14,11 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(path: PathBuf, profile: &str, deployment: Deployment) -> Recorder {
+    /// Keys no declared part owns (written by an older beekeeper) are dropped with the next save.
+    pub(crate) fn new(path: PathBuf, profile: &str, mut deployment: Deployment) -> Recorder {
+        deployment
+            .resources
+            .retain(|k, _| graph::is_declared_key(k));
         Recorder {
             path,
             profile: profile.to_string(),
@@ -21,8 +26,10 @@ impl Recorder {
         }
     }
 
-    pub(crate) fn get(&self, key: &str) -> Option<String> {
-        self.snapshot().resources.get(key).cloned()
+    /// What is recorded for `part` (`sub` None) or one resource of it.
+    pub(crate) fn get(&self, part: Part, sub: Option<&str>) -> Option<String> {
+        let key = graph::record_key(part, sub);
+        self.snapshot().resources.get(&key).cloned()
     }
 
     pub(crate) fn snapshot(&self) -> Deployment {
@@ -32,16 +39,18 @@ impl Recorder {
             .unwrap_or_default()
     }
 
-    /// Records `key = value` (e.g. `queue` → its URL) and saves the profile.
-    pub(crate) fn set(&self, key: &str, value: &str) -> Result<()> {
+    /// Records `value` for `part` or one resource of it (`queues:front` → its URL) and saves the profile.
+    pub(crate) fn set(&self, part: Part, sub: Option<&str>, value: &str) -> Result<()> {
+        let key = graph::record_key(part, sub);
         self.update(|d| {
-            d.resources.insert(key.to_string(), value.to_string());
+            d.resources.insert(key, value.to_string());
         })
     }
 
-    pub(crate) fn remove(&self, key: &str) -> Result<()> {
+    pub(crate) fn remove(&self, part: Part, sub: Option<&str>) -> Result<()> {
+        let key = graph::record_key(part, sub);
         self.update(|d| {
-            d.resources.remove(key);
+            d.resources.remove(&key);
         })
     }
 

@@ -2,6 +2,7 @@
 //! while they were away, taken before the line), and the dead-letter queue both redrive to, where a
 //! message nobody could release ends after repeated tries instead of circling forever.
 
+use super::graph::Part;
 use super::{Ctx, OrAbsent, backoff, required, retry};
 use crate::error::Result;
 use aws_sdk_sqs::types::QueueAttributeName as A;
@@ -124,7 +125,7 @@ async fn upsert(ctx: &Ctx, key: &str, name: &str, attrs: Vec<(A, String)>) -> Re
         }
         None => create(ctx, name, &attrs).await?,
     };
-    ctx.record.set(key, &url)?;
+    ctx.record.set(Part::Queues, Some(key), &url)?;
     Ok(url)
 }
 

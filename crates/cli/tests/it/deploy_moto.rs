@@ -66,9 +66,16 @@ async fn deploy_creates_every_resource_as_designed_and_destroy_removes_them_all(
     check_storage(&room, &aws, bucket).await;
     check_functions_and_schedules(&room, &aws, true).await;
     check_api(&room, &aws, &api, bucket).await;
+    check_record_names_every_part(&room);
 
+    // Destroy removes, part by part, every resource the services list (read independently here).
+    let listed = aws.everything_named(&room.prefix()).await;
     let text = room.destroy();
     assert!(text.contains("Nothing of \"full\" is left"), "{text}");
+    assert!(
+        text.contains(&format!("Removed {} resource(s)", listed.len())),
+        "the services listed {listed:#?}\n{text}"
+    );
     assert_eq!(
         aws.everything_named(&room.prefix()).await,
         Vec::<String>::new()
@@ -195,12 +202,33 @@ async fn a_redeploy_changes_only_what_changed_and_keeps_the_rooms_progress() {
     );
 }
 
+/// Every part of the room is in the profile's record once made (each key a part's or one resource of
+/// it), so a part the graph forgot to record, or a record key no part owns, fails here.
+fn check_record_names_every_part(room: &Room) {
+    let doc: toml::Table = toml::from_str(&room.config_text()).unwrap();
+    let resources = doc["profiles"][room.profile.as_str()]["deployment"]["resources"]
+        .as_table()
+        .unwrap();
+    let steps: Vec<&str> = beekeeper::deploy_steps().collect();
+    for step in &steps {
+        assert!(
+            resources.contains_key(*step),
+            "{step} is not recorded: {resources:#?}"
+        );
+    }
+    for key in resources.keys() {
+        let part = key.split(':').next().unwrap();
+        assert!(steps.contains(&part), "{key} belongs to no part");
+    }
+    assert!(resources.contains_key("queues:front"), "{resources:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deploy_interrupted_at_any_step_can_be_finished_and_destroyed() {
     let room = Room::new("halt", "eu-central-1", true);
     let aws = room.aws().await;
     // The CLI's own list, so a step added to deploy is interrupted here too.
-    for &step in beekeeper::DEPLOY_STEPS {
+    for step in beekeeper::deploy_steps() {
         let failed = room.run(&["deploy", "halt"], &[("BEEKEEPER_FAIL_AT", step)]);
         assert!(!failed.status.success(), "{step}: deploy should fail");
         let err = stderr(&failed);

@@ -98,13 +98,32 @@ async fn tagged_ours(ctx: &Ctx, bucket: &str) -> Result<bool> {
     }
 }
 
+/// The bucket's name: its suffix recorded, else recovered from an existing bucket of the profile, else
+/// new. It is recorded before the bucket exists so an interrupted deploy reuses the name.
+pub(crate) async fn bucket_name(ctx: &Ctx) -> Result<String> {
+    let suffix = match ctx.record.snapshot().bucket_suffix {
+        Some(s) => s,
+        None => {
+            let prefix = ctx.names.bucket("");
+            let found = existing_buckets(ctx).await?;
+            let s = found
+                .first()
+                .and_then(|b| b.strip_prefix(&prefix))
+                .map(str::to_string)
+                .unwrap_or_else(new_suffix);
+            ctx.record.update(|d| d.bucket_suffix = Some(s.clone()))?;
+            s
+        }
+    };
+    Ok(ctx.names.bucket(&suffix))
+}
+
 /// Creates the bucket if missing and (re)applies what keeps it private: all four public-access blocks,
 /// owner-enforced object ownership (ACLs off), and the profile tag.
 pub(crate) async fn upsert_bucket(ctx: &Ctx, bucket: &str) -> Result<()> {
     if !bucket_exists(ctx, bucket).await? {
         create_bucket(ctx, bucket).await?;
     }
-    ctx.record.set("bucket", bucket)?;
     block_public_access(ctx, bucket).await?;
     let s3 = &ctx.aws.s3;
     s3.put_bucket_ownership_controls()

@@ -7,21 +7,17 @@ use crate::cli::{DestroyArgs, OutputFormat};
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile, Deployment, Profile};
-use crate::provision::{
-    Ctx, Wait, apigw, backoff, dynamodb, events, iam, lambda, lock, logs, pass, poll, s3, sqs,
-};
-use crate::ui::{self, Step};
+use crate::provision::graph::destroy::{inventory, remove};
+use crate::provision::graph::{Part, Resource, waves};
+use crate::provision::{Ctx, Wait, backoff, lock, poll};
+use crate::ui;
 use aws_config::meta::region::ProvideRegion;
-use beekeeper_core::names::Function;
 use futures::future::join_all;
-use resource::{Kind, Resource, inventory};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt;
-
-mod resource;
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Destroyed {
@@ -79,18 +75,6 @@ impl Tally {
 
     fn fail(&mut self, what: Resource, e: CliError) {
         self.failed.insert(what, e.to_string());
-    }
-
-    /// Starts a progress step; [`Tally::finish`] says what it removed.
-    fn step(&self, ctx: &Ctx, what: &str) -> (Step, usize) {
-        (ctx.out.step(what), self.removed.len())
-    }
-
-    fn finish(&self, (step, before): (Step, usize)) {
-        match self.removed.len() - before {
-            0 => step.skipped("nothing found"),
-            n => step.done(format!("{n} removed")),
-        }
     }
 }
 
@@ -164,111 +148,46 @@ fn confirm(profile: &str, region: &str) -> Result<()> {
     Ok(())
 }
 
-/// The buckets to remove: the recorded one plus any found by prefix and tag.
-async fn buckets(ctx: &Ctx, deployment: &Deployment) -> Result<Vec<String>> {
-    let mut out: Vec<String> = deployment
-        .bucket_suffix
-        .iter()
-        .map(|s| ctx.names.bucket(s))
-        .collect();
-    for b in s3::existing_buckets(ctx).await? {
-        if !out.contains(&b) {
-            out.push(b);
-        }
-    }
-    Ok(out)
-}
-
-/// Removes the room in reverse dependency order, one progress step per group, going on past failures.
+/// Removes the room's parts in reverse dependency order (the parts of a wave in parallel), one progress
+/// line per part, going on past failures.
 async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
-    let step = tally.step(ctx, "API and stage");
-    remove_apis(ctx, tally).await;
-    tally.finish(step);
-    let step = tally.step(ctx, "Schedules and invoke permissions");
-    remove_schedules(ctx, tally).await;
-    tally.finish(step);
-    let step = tally.step(ctx, "Functions");
-    let names = Function::ALL.map(|f| ctx.names.function(f));
-    let results = join_all(names.iter().map(|n| lambda::delete_function(ctx, n))).await;
-    for (n, r) in names.into_iter().zip(results) {
-        tally.note(Resource::Function(n), r);
-    }
-    tally.finish(step);
-    let step = tally.step(ctx, "Table, queues and bucket");
-    remove_data(ctx, deployment, tally).await;
-    tally.finish(step);
-    let step = tally.step(ctx, "Pass signing key");
-    let removed = pass::delete_key(ctx).await;
-    tally.note(Resource::Secret(ctx.names.pass_secret()), removed);
-    tally.finish(step);
-    let step = tally.step(ctx, "IAM roles");
-    let roles = iam::role_names(ctx);
-    let results = join_all(roles.iter().map(|r| iam::delete_role(ctx, r))).await;
-    for (r, res) in roles.into_iter().zip(results) {
-        tally.note(Resource::Role(r), res);
-    }
-    tally.finish(step);
-    let step = tally.step(ctx, "Log groups");
-    let groups = logs::group_names(ctx);
-    let results = join_all(groups.iter().map(|g| logs::delete_group(ctx, g))).await;
-    for (g, res) in groups.into_iter().zip(results) {
-        tally.note(Resource::LogGroup(g), res);
-    }
-    tally.finish(step);
-}
-
-/// Every API of the profile's name (with its stage).
-async fn remove_apis(ctx: &Ctx, tally: &mut Tally) {
-    match apigw::find_apis(ctx).await {
-        Ok(apis) => {
-            for id in apis {
-                let removed = apigw::delete_api(ctx, &id).await;
-                let name = ctx.names.api();
-                tally.note(Resource::Api { name, id }, removed);
+    for wave in waves().into_iter().rev() {
+        let wave: Vec<Part> = wave
+            .into_iter()
+            .filter(|p| p.removed_with().is_none())
+            .collect();
+        let removals = wave.iter().map(|&part| async move {
+            let step = ctx.out.step(label(part));
+            let outcomes = remove(ctx, deployment, part).await;
+            match outcomes
+                .iter()
+                .filter(|(_, r)| matches!(r, Ok(true)))
+                .count()
+            {
+                _ if outcomes.iter().any(|(_, r)| r.is_err()) => step.failed(&"see below"),
+                0 => step.skipped("nothing found"),
+                n => step.done(format!("{n} removed")),
             }
-        }
-        Err(e) => tally.fail(Resource::Unlisted(Kind::Apis), e),
-    }
-}
-
-/// The schedules, then the producer's invoke permissions (the function may outlive this run).
-async fn remove_schedules(ctx: &Ctx, tally: &mut Tally) {
-    for f in events::SCHEDULED {
-        let removed = events::delete_schedule(ctx, f).await;
-        tally.note(Resource::Schedule(ctx.names.rule(f)), removed);
-    }
-    let function = ctx.names.function(Function::Producer);
-    for (sid, _) in crate::provision::apigw_routes::producer_invokers() {
-        if let Err(e) = lambda::remove_permission(ctx, &function, sid).await {
-            let function = function.clone();
-            tally.fail(Resource::Permission { sid, function }, e);
+            outcomes
+        });
+        for (what, result) in join_all(removals).await.into_iter().flatten() {
+            tally.note(what, result);
         }
     }
 }
 
-/// The table, the queues and the buckets, in parallel.
-async fn remove_data(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
-    let queues = sqs::queue_names(ctx);
-    let (table, queue_results, buckets) = futures::join!(
-        dynamodb::delete_table(ctx),
-        join_all(queues.iter().map(|n| sqs::delete_queue(ctx, n))),
-        async {
-            let names = buckets(ctx, deployment).await?;
-            let results = join_all(names.iter().map(|b| s3::delete_bucket(ctx, b))).await;
-            Ok::<_, CliError>(names.into_iter().zip(results).collect::<Vec<_>>())
-        }
-    );
-    tally.note(Resource::Table(ctx.names.table()), table);
-    for (n, r) in queues.into_iter().zip(queue_results) {
-        tally.note(Resource::Queue(n), r);
-    }
-    match buckets {
-        Ok(buckets) => {
-            for (b, r) in buckets {
-                tally.note(Resource::Bucket(b), r);
-            }
-        }
-        Err(e) => tally.fail(Resource::Unlisted(Kind::Buckets), e),
+/// The progress line of a part's removal (named for what goes with it).
+fn label(part: Part) -> &'static str {
+    match part {
+        Part::Roles => "IAM roles",
+        Part::Bucket | Part::Assets => "Bucket (page, assets, JWKS)",
+        Part::Queues => "Queues",
+        Part::Table | Part::RoomItem => "Table",
+        Part::LogGroups => "Log groups",
+        Part::Functions => "Functions",
+        Part::Schedules => "Schedules and their invoke permissions",
+        Part::Api | Part::Stage => "API, stage and invoke permissions",
+        Part::PassKey => "Pass signing key",
     }
 }
 
