@@ -76,12 +76,16 @@ def ref_token(route: str, request: dict):
 
 def ref_answer(route: str, request: dict, items: list, dynamodb: dict | None = None):
     """(status, headers, body) the route must answer, from the contract: 503 busy whenever the room state
-    was not fully read (an error, any unprocessed key, or no room item), else 200 and the body."""
+    was not fully read (an error, any unprocessed key, no room item, or one without a BOOL `open`), else
+    200 and the body."""
     dynamodb = dynamodb or {}
     unprocessed = set(dynamodb.get("unprocessed", []))
     read = [i for i in items if i["pk"]["S"] not in unprocessed]
     copy = room_copy(request["requestTimeEpoch"])
-    if "error" in dynamodb or unprocessed or not any(i["pk"]["S"] in (ROOM, copy) for i in read):
+    # A room item whose `open` is not a BOOL is no room state: read as "closed" it would let everyone in.
+    room_read = any(i["pk"]["S"] in (ROOM, copy) and isinstance(i.get("open", {}).get("BOOL"), bool)
+                    for i in read)
+    if "error" in dynamodb or unprocessed or not room_read:
         return 503, BUSY_HEADERS, BUSY
     return 200, {}, ref_body(route, request, read)
 
@@ -540,7 +544,9 @@ ODD_RESULTS = {
 
 
 BUSY_RESULTS = {"throttled", "empty-object", "unprocessed", "no-items", "unprocessed-token-only",
-                "unprocessed-not-a-list", "room-item-not-a-copy"}
+                "unprocessed-not-a-list", "room-item-not-a-copy",
+                # No BOOL `open`: read as closed it would let everyone in, so no answer but busy.
+                "room-without-fields", "wrong-types"}
 
 
 @pytest.mark.parametrize("kind", list(ODD_RESULTS))
