@@ -6,7 +6,7 @@ use super::graph::Part;
 use super::{Ctx, OrAbsent, build_error, required};
 use crate::error::Result;
 use aws_sdk_iam::types::Tag;
-use beekeeper_core::contract::{HERE_PREFIX, room_copy_keys};
+use beekeeper_core::contract::{HERE_PREFIX, ROOM_KEY, room_copy_keys};
 use beekeeper_core::names::{Function, PROFILE_TAG};
 use beekeeper_core::ticket::TICKETS_KEY;
 use serde_json::{Value, json};
@@ -128,6 +128,14 @@ fn function_statements(f: Function, arns: &Arns) -> Vec<serde_json::Value> {
         "Resource": [&arns.table],
         "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": room_copy_keys().collect::<Vec<_>>()}}
     });
+    // The room item itself. UpdateItem creates the item it names, so without this condition a role that
+    // updates the room could write a token item: an admission nobody was released for.
+    let room = json!({
+        "Effect": "Allow",
+        "Action": ["dynamodb:UpdateItem"],
+        "Resource": [&arns.table],
+        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [ROOM_KEY]}}
+    });
     match f {
         Function::Producer => vec![
             // A place goes in the line; a returning visitor whose turn passed, at its front.
@@ -153,16 +161,13 @@ fn function_statements(f: Function, arns: &Arns) -> Vec<serde_json::Value> {
             }),
         ],
         // Publishing released_total reads the counter shards (BatchGetItem); claiming the
-        // minute is an UpdateItem on the room item, then its copies.
+        // minute, the line's depth and released_total are UpdateItems on the room item, then its copies.
         Function::Trigger => vec![
             statement(
-                &[
-                    "dynamodb:GetItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:BatchGetItem",
-                ],
+                &["dynamodb:GetItem", "dynamodb:BatchGetItem"],
                 &[&arns.table],
             ),
+            room,
             copies,
             statement(&["sqs:GetQueueAttributes"], &[&arns.queue, &arns.front]),
             statement(&["lambda:InvokeFunction"], &[&arns.consumer]),
@@ -192,8 +197,10 @@ fn function_statements(f: Function, arns: &Arns) -> Vec<serde_json::Value> {
             // Signing passes: the key ring, read once per container every five minutes.
             statement(&["secretsmanager:GetSecretValue"], &[&arns.pass_secret]),
         ],
+        // DRT acts on answers from an outside URL: it may move the rate on the room item and nothing else.
         Function::Drt => vec![
-            statement(&["dynamodb:GetItem", "dynamodb:UpdateItem"], &[&arns.table]),
+            statement(&["dynamodb:GetItem"], &[&arns.table]),
+            room,
             copies,
         ],
     }

@@ -147,12 +147,16 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             ],
         ),
     ];
-    // Writes confined to a few keys: the trigger's and DRT's PutItem to the room item's copies; the
-    // producer's (below) to the ticket counter and place records.
+    // Writes confined to a few keys: the trigger's and DRT's UpdateItem to the room item (UpdateItem
+    // creates what it names: unconditioned, either could write a token item, an admission) and PutItem
+    // to its copies; the producer's (below) to the ticket counter and place records.
     let copies: Vec<String> = beekeeper_core::contract::room_copy_keys().collect();
+    let room_key = vec![beekeeper_core::contract::ROOM_KEY.to_string()];
     for (f, action, keys) in [
         ("trigger", "dynamodb:PutItem", &copies),
         ("drt", "dynamodb:PutItem", &copies),
+        ("trigger", "dynamodb:UpdateItem", &room_key),
+        ("drt", "dynamodb:UpdateItem", &room_key),
     ] {
         let doc = role_policy(aws, &format!("{p}{f}-role")).await;
         let st = doc["Statement"]
