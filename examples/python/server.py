@@ -1,8 +1,12 @@
 """A destination's backend in Python, verifying Beekeeper's signed pass with PyJWT.
 
 The visitor arrives from the waiting room at /?bk_pass=<JWT>; the pass is checked offline against the
-room's JWKS (PyJWKClient fetches it once, caches it, and fetches again for a `kid` it does not know, as
-after `beekeeper rotate-key`), then this site keeps its own session and the pass is not needed again.
+room's JWKS (fetched once and cached; fetched again for a `kid` it does not know, as after `beekeeper
+rotate-key`, but at most every 30 s, so forged passes with random kids cannot flood the room's JWKS), then
+this site keeps its own session and the pass is not needed again. A pass is redeemed once: it travels in a
+URL, and a URL gets shared. While the room is off (`beekeeper off`) it sends visitors here without a pass,
+so a visitor without a session is let in when the room's client check says it is off, instead of being
+sent back to the room (which would send them here again, forever).
 
 Run: BK_ROOM_URL=https://…/live/ PORT=3000 python server.py   (needs `pip install "PyJWT[crypto]"`)
 """
@@ -11,7 +15,9 @@ import json
 import os
 import secrets
 import sys
+import threading
 import time
+import urllib.request
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -23,12 +29,32 @@ PORT = int(os.environ.get("PORT", "3000"))
 SITE = os.environ.get("SITE_ORIGIN", f"http://127.0.0.1:{PORT}")  # this site's origin: their `aud`
 if not ROOM.endswith("/"):
     sys.exit("set BK_ROOM_URL to the waiting room's URL, ending in '/'")
-KEYS = jwt.PyJWKClient(ROOM + ".well-known/jwks.json", cache_keys=True)
+KEYS = jwt.PyJWKClient(ROOM + ".well-known/jwks.json", timeout=3)
 SESSIONS = {}  # session id -> {"sub", "exp"}; a real site uses its own session store
+# Passes already redeemed, by `jti`, until they expire. A real site keeps these where every server sees
+# them (its database, or Redis `SET jti 1 NX EXAT exp`), since a shared URL may reach any of them.
+SPENT = {}
+LOCK = threading.Lock()
+REFETCH_EVERY = 30  # seconds between JWKS fetches for unknown kids
+last_fetch = [0.0]
+room_off = {"at": 0.0, "off": False}
+
+
+def signing_key(kid):
+    """The room's key `kid`, refetching the JWKS for an unknown kid at most every REFETCH_EVERY s."""
+    with LOCK:
+        refresh = time.monotonic() - last_fetch[0] >= REFETCH_EVERY
+        if refresh:
+            last_fetch[0] = time.monotonic()
+    for refetch in (False, True) if refresh else (False,):
+        for key in KEYS.get_signing_keys(refresh=refetch):
+            if key.key_id == kid:
+                return key
+    raise jwt.PyJWKClientError(f"unknown key {kid!r}")
 
 
 def verify_pass(token):
-    key = KEYS.get_signing_key_from_jwt(token)
+    key = signing_key(jwt.get_unverified_header(token).get("kid"))
     return jwt.decode(
         token,
         key.key,
@@ -36,8 +62,33 @@ def verify_pass(token):
         audience=SITE,
         issuer=ROOM,
         leeway=30,
-        options={"require": ["exp", "nbf", "iss", "aud", "sub"]},
+        options={"require": ["exp", "nbf", "iss", "aud", "sub", "jti"]},
     )
+
+
+def redeem(claims):
+    """Records the pass as redeemed; False when it already was."""
+    now = time.time()
+    with LOCK:
+        for jti in [j for j, exp in SPENT.items() if exp + 30 < now]:
+            del SPENT[jti]
+        if claims["jti"] in SPENT:
+            return False
+        SPENT[claims["jti"]] = claims["exp"]
+        return True
+
+
+def is_room_off():
+    """Whether the room is off, asked at most every 5 s; any failure counts as "on" (join the line)."""
+    if time.monotonic() - room_off["at"] < 5:
+        return room_off["off"]
+    try:
+        with urllib.request.urlopen(ROOM + "client-check", timeout=2) as r:
+            off = json.load(r).get("open") is False
+    except (OSError, ValueError):
+        off = False
+    room_off.update(at=time.monotonic(), off=off)
+    return off
 
 
 class Site(BaseHTTPRequestHandler):
@@ -48,6 +99,8 @@ class Site(BaseHTTPRequestHandler):
                 claims = verify_pass(passes[0])
             except (jwt.PyJWTError, jwt.PyJWKClientError) as e:
                 return self.answer(403, "text/plain", f"refused: {type(e).__name__}: {e}\n")
+            if not redeem(claims):
+                return self.answer(403, "text/plain", "refused: this pass was already used\n")
             sid = secrets.token_urlsafe(16)
             SESSIONS[sid] = {"sub": claims["sub"], "exp": claims["exp"]}
             secure = "; Secure" if SITE.startswith("https:") else ""
@@ -56,6 +109,9 @@ class Site(BaseHTTPRequestHandler):
             return self.answer(303, None, "", {"Location": "/", "Set-Cookie": cookie})
         jar = SimpleCookie(self.headers.get("Cookie", ""))
         session = SESSIONS.get(jar["site_session"].value) if "site_session" in jar else None
+        if (not session or session["exp"] <= time.time()) and is_room_off():
+            body = json.dumps({"welcome": None, "room": "off"}) + "\n"  # the room is off: everyone comes in
+            return self.answer(200, "application/json", body)
         if not session or session["exp"] <= time.time():
             return self.answer(302, None, "", {"Location": ROOM})  # no session: join the line
         body = json.dumps({"welcome": session["sub"], "until": session["exp"]}) + "\n"

@@ -1,7 +1,8 @@
 //! The pass verifiers in `examples/` (Node with `jose`, Python with PyJWT, Rust with `jsonwebtoken` in an
 //! axum middleware) against the real `beekeeper dev`: each is the destination of a dev room, admits a
 //! visitor with the real pass the room gave them (fetching the room's JWKS), keeps its own session after,
-//! refuses a tampered pass, and sends a visitor without a session to the line.
+//! refuses a tampered pass and a second redemption of the same one, never redirects off the site, sends a
+//! visitor without a session to the line, and lets everyone in while the room is off.
 //!
 //! Needs `node` with `examples/node/node_modules` and the Python venv with PyJWT (`tests/setup` installs
 //! both); `BEEKEEPER_PYTHON` names another interpreter.
@@ -97,14 +98,18 @@ async fn admitted(c: &reqwest::Client, room: &str) -> (String, String) {
     (token.to_string(), pass)
 }
 
-/// What every example must do with a real pass, a tampered one, and no pass at all.
-async fn check_site(c: &reqwest::Client, site: &str, room: &str, name: &str) {
-    let (token, pass) = admitted(c, room).await;
-    let enter = c
-        .get(format!("{site}/?bk_pass={pass}"))
+/// A visitor arriving at `path` of the site with `pass` in the URL, as the room's redirect brings them.
+async fn arrive(c: &reqwest::Client, site: &str, path: &str, pass: &str) -> reqwest::Response {
+    c.get(format!("{site}{path}?bk_pass={pass}"))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// What every example must do with a real pass, a tampered one, a used one, and no pass at all.
+async fn check_site(c: &reqwest::Client, site: &str, room: &str, name: &str) {
+    let (token, pass) = admitted(c, room).await;
+    let enter = arrive(c, site, "/", &pass).await;
     assert_eq!(enter.status(), 303, "{name}: a real pass starts a session");
     let cookie = enter.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
@@ -132,22 +137,27 @@ async fn check_site(c: &reqwest::Client, site: &str, room: &str, name: &str) {
         if was == "A" { "B" } else { "A" },
         &pass[at + 1..]
     );
-    let refused = c
-        .get(format!("{site}/?bk_pass={forged}"))
-        .send()
-        .await
-        .unwrap();
+    let refused = arrive(c, site, "/", &forged).await;
     assert_eq!(refused.status(), 403, "{name}: a tampered pass is refused");
     // The claims changed (another visitor's token): the signature no longer matches.
     let mut parts: Vec<&str> = pass.split('.').collect();
     let other = base64_json_with_sub(parts[1], "ZZZZZZZZZZZZZZZZZZZZZZ");
     parts[1] = &other;
-    let swapped = c
-        .get(format!("{site}/?bk_pass={}", parts.join(".")))
-        .send()
-        .await
-        .unwrap();
+    let swapped = arrive(c, site, "/", &parts.join(".")).await;
     assert_eq!(swapped.status(), 403, "{name}: changed claims are refused");
+
+    // A pass travels in a URL, and URLs get shared: the second redemption is refused.
+    let again = arrive(c, site, "/", &pass).await;
+    assert_eq!(again.status(), 403, "{name}: a pass is redeemed once");
+
+    // A pass on a path a browser reads as another site is never an open redirect.
+    let (_, pass) = admitted(c, room).await;
+    let odd = arrive(c, site, "//evil.example", &pass).await;
+    let location = odd.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with('/') && !location.starts_with("//"),
+        "{name}: redirected to {location}"
+    );
 
     let outside = c.get(format!("{site}/")).send().await.unwrap();
     assert!(outside.status().is_redirection(), "{name}");
@@ -156,6 +166,46 @@ async fn check_site(c: &reqwest::Client, site: &str, room: &str, name: &str) {
         room,
         "{name}: no session, back to the line"
     );
+    room_off_lets_everyone_in(c, site, room, name).await;
+}
+
+/// `beekeeper off` sends visitors to the destination without a pass: the site lets them in rather than
+/// sending them back to the room (and the room back to the site, forever).
+async fn room_off_lets_everyone_in(c: &reqwest::Client, site: &str, room: &str, name: &str) {
+    let control = |open: bool| {
+        c.post(format!("{room}__dev/room"))
+            .json(&serde_json::json!({ "open": open }))
+            .send()
+    };
+    assert!(control(false).await.unwrap().status().is_success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let from_room = c.get(room).send().await.unwrap();
+        if from_room.status().is_redirection() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: the dev room did not turn off"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Examples cache the room's state for 5 s; the one they hold from the last check is "on".
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let inside = c.get(format!("{site}/")).send().await.unwrap();
+        if inside.status() == 200 {
+            break inside.json::<Value>().await.unwrap();
+        }
+        assert!(
+            inside.status().is_redirection() && Instant::now() < deadline,
+            "{name}: with the room off, a visitor without a pass is not let in ({})",
+            inside.status()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(body["room"], "off", "{name}: {body}");
+    assert!(control(true).await.unwrap().status().is_success());
 }
 
 fn base64_json_with_sub(part: &str, sub: &str) -> String {
