@@ -35,19 +35,30 @@ SESSIONS = {}  # session id -> {"sub", "exp"}; a real site uses its own session 
 # them (its database, or Redis `SET jti 1 NX EXAT exp`), since a shared URL may reach any of them.
 SPENT = {}
 LOCK = threading.Lock()
+FETCH_LOCK = threading.Lock()  # one JWKS refetch at a time
 REFETCH_EVERY = 30  # seconds between JWKS fetches for unknown kids
-last_fetch = [0.0]
+last_fetch = [float("-inf")]
 room_off = {"at": 0.0, "off": False}
 
 
+def cached_key(kid):
+    return next((k for k in KEYS.get_signing_keys() if k.key_id == kid), None)
+
+
 def signing_key(kid):
-    """The room's key `kid`, refetching the JWKS for an unknown kid at most every REFETCH_EVERY s."""
-    with LOCK:
-        refresh = time.monotonic() - last_fetch[0] >= REFETCH_EVERY
-        if refresh:
-            last_fetch[0] = time.monotonic()
-    for refetch in (False, True) if refresh else (False,):
-        for key in KEYS.get_signing_keys(refresh=refetch):
+    """The room's key `kid`: from the cached JWKS, else from one refetch, at most every REFETCH_EVERY s.
+    Requests for a new kid wait for the one refetch in flight (3 s at most) rather than start their own."""
+    key = cached_key(kid)
+    if key:
+        return key
+    with FETCH_LOCK:
+        key = cached_key(kid)  # fetched by the request we waited for
+        if key:
+            return key
+        if time.monotonic() - last_fetch[0] < REFETCH_EVERY:
+            raise jwt.PyJWKClientError(f"unknown key {kid!r}")
+        last_fetch[0] = time.monotonic()
+        for key in KEYS.get_signing_keys(refresh=True):
             if key.key_id == kid:
                 return key
     raise jwt.PyJWKClientError(f"unknown key {kid!r}")

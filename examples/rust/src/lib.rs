@@ -48,6 +48,8 @@ pub struct Gate {
     http: reqwest::Client,
     /// The keys and when they were last fetched (or a fetch was last tried).
     keys: Mutex<(Option<Instant>, JwkSet)>,
+    /// Held for the one JWKS fetch in flight.
+    fetching: tokio::sync::Mutex<()>,
     sessions: Mutex<HashMap<String, Visitor>>,
     /// Passes already redeemed, by `jti`, until they expire. A real site keeps these where every server
     /// sees them (its database, or Redis `SET jti 1 NX EXAT exp`), since a shared URL may reach any.
@@ -66,6 +68,7 @@ impl Gate {
                 .build()
                 .unwrap_or_default(),
             keys: Mutex::new((None, JwkSet { keys: Vec::new() })),
+            fetching: tokio::sync::Mutex::new(()),
             sessions: Mutex::new(HashMap::new()),
             spent: Mutex::new(HashMap::new()),
             room_off: Mutex::new(None),
@@ -91,33 +94,34 @@ impl Gate {
     }
 
     /// The room's key `kid`: from the cache, else from one fetch of the JWKS, at most every
-    /// [`REFETCH_EVERY`]. No lock is held across the fetch, so one slow fetch delays only its visitor.
+    /// [`REFETCH_EVERY`]. Known keys never wait on a fetch; a new `kid` waits for the one fetch in flight
+    /// (3 s at most) rather than start its own.
     async fn key(&self, kid: &str) -> Result<DecodingKey, String> {
-        let cached = {
+        if let Some(jwk) = self.cached(kid)? {
+            return DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string());
+        }
+        let _one_fetch = self.fetching.lock().await;
+        if let Some(jwk) = self.cached(kid)? {
+            return DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string());
+        }
+        {
             let mut keys = self.keys.lock().map_err(|_| "key cache poisoned")?;
-            match keys.1.find(kid).cloned() {
-                Some(jwk) => Some(jwk),
-                None if keys.0.is_some_and(|at| at.elapsed() < REFETCH_EVERY) => {
-                    return Err("unknown key".into());
-                }
-                None => {
-                    keys.0 = Some(Instant::now());
-                    None
-                }
+            if keys.0.is_some_and(|at| at.elapsed() < REFETCH_EVERY) {
+                return Err("unknown key".into());
             }
-        };
-        let jwk = match cached {
-            Some(jwk) => jwk,
-            None => {
-                let set = self.fetch_keys().await?;
-                let jwk = set.find(kid).cloned();
-                if let Ok(mut keys) = self.keys.lock() {
-                    keys.1 = set;
-                }
-                jwk.ok_or("unknown key")?
-            }
-        };
-        DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())
+            keys.0 = Some(Instant::now());
+        }
+        let set = self.fetch_keys().await?;
+        let jwk = set.find(kid).cloned();
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.1 = set;
+        }
+        DecodingKey::from_jwk(&jwk.ok_or("unknown key")?).map_err(|e| e.to_string())
+    }
+
+    fn cached(&self, kid: &str) -> Result<Option<jsonwebtoken::jwk::Jwk>, String> {
+        let keys = self.keys.lock().map_err(|_| "key cache poisoned")?;
+        Ok(keys.1.find(kid).cloned())
     }
 
     async fn fetch_keys(&self) -> Result<JwkSet, String> {
