@@ -19,9 +19,9 @@ pub(crate) const BINARY_TYPES: &str = "image/*";
 /// Responses at least this large are gzip-compressed for a client that accepts it: the page (tens of
 /// kilobytes, sent to every arrival) is; a `/poll` answer (about a hundred bytes) is not worth the CPU.
 pub(crate) const MIN_COMPRESSION_BYTES: i32 = 1024;
-/// Recorded while routes were changed but not yet deployed to the stage.
-/// The record of an API change not yet deployed to the stage (`api:undeployed`).
-const UNDEPLOYED: (Part, Option<&str>) = (Part::Api, Some("undeployed"));
+/// Recorded under the API (`api:undeployed`) while its routes or settings changed but were not yet
+/// deployed to the stage.
+const UNDEPLOYED: Option<&str> = Some("undeployed");
 
 /// The base URL of the stage on AWS.
 pub(crate) fn stage_url(api: &str, region: &str) -> String {
@@ -98,8 +98,7 @@ pub(crate) async fn upsert_api(
     };
     upsert_routes(ctx, &api, &targets).await?;
     if apigw_guard::upsert_responses(ctx, &api, display_name).await? {
-        ctx.record
-            .set(UNDEPLOYED.0, UNDEPLOYED.1, "gateway responses")?;
+        ctx.record.set(Part::Api, UNDEPLOYED, "gateway responses")?;
         ctx.out.changed("error pages (gateway responses) updated");
     }
     allow_producer_routes(ctx, &api).await?;
@@ -156,7 +155,7 @@ async fn upsert_routes(ctx: &Ctx, api: &str, targets: &Targets<'_>) -> Result<()
         let id = ensure_path(ctx, api, &mut resources, route.path).await?;
         if apigw_method::upsert_method(ctx, api, &id, &route).await? {
             // Recorded before the deployment, so a deploy stopped in between still deploys next time.
-            ctx.record.set(UNDEPLOYED.0, UNDEPLOYED.1, "routes")?;
+            ctx.record.set(Part::Api, UNDEPLOYED, "routes")?;
         }
     }
     Ok(())
@@ -246,7 +245,7 @@ async fn patch_api(
     if !kept(&out) {
         return Ok(false);
     }
-    ctx.record.set(UNDEPLOYED.0, UNDEPLOYED.1, what)?;
+    ctx.record.set(Part::Api, UNDEPLOYED, what)?;
     Ok(true)
 }
 
@@ -261,7 +260,7 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
         .await
         .or_absent(|e| e.is_not_found_exception())
         .map_err(ctx.aws.sdk("apigateway", "GetStage"))?;
-    if stage.is_none() || ctx.record.get(UNDEPLOYED.0, UNDEPLOYED.1).is_some() {
+    if stage.is_none() || ctx.record.get(Part::Api, UNDEPLOYED).is_some() {
         let out = gw
             .create_deployment()
             .rest_api_id(api)
@@ -273,7 +272,7 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
         let deployment = required(out.id(), "apigateway CreateDeployment", "id")?;
         ctx.record
             .set(Part::Stage, Some("deployment"), deployment)?;
-        ctx.record.remove(UNDEPLOYED.0, UNDEPLOYED.1)?;
+        ctx.record.remove(Part::Api, UNDEPLOYED)?;
         ctx.out.changed(match stage {
             None => format!("API deployed to stage {STAGE}"),
             Some(_) => format!("API changes deployed to stage {STAGE}"),
