@@ -6,10 +6,10 @@
   // After ASK_AFTER_MS at the front, the page asks the room; again no sooner than ASK_EVERY_MS.
   var ASK_AFTER_MS = 60000, ASK_EVERY_MS = 120000;
 
-  // A finite number, or NaN for anything else (a missing field, a string): each rule reads NaN as unknown.
+  // A finite number, or NaN (read as unknown) for anything else.
   function num(x) { return Number.isFinite(x) ? x : NaN; }
 
-  // Uniform ±20% so that visitors who arrived together stop polling in step.
+  // Uniform ±20%, so visitors who arrived together stop polling in step.
   function jitter(centreMs, random) {
     var r = typeof random === "function" ? num(random()) : 0.5;
     if (!(r >= 0 && r < 1)) r = 0.5;
@@ -35,12 +35,12 @@
   }
 
   // A tenth of the wait, within [5 s, 20 min]: poll load grows with the log of the crowd. The 20-minute
-  // ceiling is what the far back costs (2,000,000 waiting poll ~1,500 times a second; ~6,700 at 5 min),
-  // and with jitter (24 min) stays under the default 30-minute pass. An unknown wait polls each minute.
-  function nextPollDelayMs(aheadCount, ratePerMinute, random) {
-    var w = estimatedWaitMinutes(aheadCount, ratePerMinute);
-    var centre = w === null ? UNKNOWN_MS : clamp(w * 60000 / 10, MIN_MS, FAR_MS);
-    return jitter(centre, random);
+  // ceiling is what the far back costs (2,000,000 waiting poll ~1,500 times a second; ~6,700 at 5 min);
+  // a shorter session lowers it to 2/3 of it (80% with jitter). An unknown wait polls each minute.
+  function nextPollDelayMs(aheadCount, ratePerMinute, random, sessionMinutes) {
+    var w = estimatedWaitMinutes(aheadCount, ratePerMinute), s = num(sessionMinutes);
+    var far = s > 0 ? clamp(s * 40000, MIN_MS, FAR_MS) : FAR_MS;
+    return jitter(w === null ? Math.min(UNKNOWN_MS, far) : clamp(w * 6000, MIN_MS, far), random);
   }
 
   // 5 s, 10 s, 20 s ... 5 min after consecutive failures; jittered so an outage does not end in a stampede.

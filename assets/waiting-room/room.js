@@ -17,7 +17,7 @@
   function status(s, ok) { $("status").className = ok ? "status ok" : "status"; text("status", s); }
 
   var boot = store(function () { return JSON.parse($("bk-state").textContent); }) || {};
-  // The stage prefix ("" or "/name"); anything else would send requests elsewhere, so it is ignored.
+  // The stage prefix ("" or "/name"); anything else (it would send requests elsewhere) is ignored.
   var base = typeof boot.base == "string" && /^(\/[A-Za-z0-9_-]+)?$/.test(boot.base) ? boot.base : "";
 
   root.lang = S.locale;
@@ -102,7 +102,7 @@
     if (s !== st.said && (a === 0 || Date.now() - st.saidAt >= 60000)) {
       st.said = s; st.saidAt = Date.now(); text("announce", s);
     }
-    if (!st.pending) schedule(P.nextPollDelayMs(st.ahead, st.rate, Math.random));
+    if (!st.pending) schedule(P.nextPollDelayMs(st.ahead, st.rate, Math.random, boot.session));
     return true;
   }
 
@@ -146,7 +146,7 @@
     request("/poll", { method: "GET" }, handle);
   }
 
-  // Confirms the place (link scanners run no script, so theirs never take a slot) and asks where it stands.
+  // Confirms the place (link scanners run no script) and asks where it stands.
   function join() {
     st.again = join;
     st.polledAt = st.askedAt = Date.now();

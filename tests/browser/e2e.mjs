@@ -95,10 +95,17 @@ async function main() {
 
   browser = await launch();
 
-  // Twenty visitors ahead of ours, so the page has a line to show (joining as the page's script does).
+  // Twenty visitors ahead of ours, so the page has a line to show. A cookie-less join only takes a place
+  // that waits for its confirmation (a script's one POST never holds a confirmed place), so each confirms
+  // with its cookie, as a page's script does.
   for (let i = 0; i < 20; i++) {
     const r = await fetch(`${origin}/join`, { method: "POST", headers: { Accept: "application/json" } });
     assert.equal(r.status, 200);
+    assert.equal((await r.json()).pending, true, "not confirmed without a cookie");
+    const cookie = r.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const confirmed = await fetch(`${origin}/join`, { method: "POST", headers: { Accept: "application/json", Cookie: cookie } });
+    assert.equal(confirmed.status, 200);
+    assert.equal((await confirmed.json()).pending, undefined);
   }
 
   const visitor = await browser.newContext({ viewport: { width: 1000, height: 760 } });

@@ -25,6 +25,17 @@ test("far back is capped at 20 minutes ± 20%", () => {
   within(P.nextPollDelayMs(1000000, 300, fixed(0.999)), 1439000, 1440000);
 });
 
+test("a short session brings the longest gap within 80% of it, so the page sees its turn in time", () => {
+  // A 1-minute session far back: 40 s at the centre, at most 48 s, where a 30-minute one waits 20 min.
+  assert.equal(P.nextPollDelayMs(1000000, 300, fixed(0.5), 1), 40000);
+  within(P.nextPollDelayMs(1000000, 300, fixed(0.999), 1), 47900, 48000);
+  assert.equal(P.nextPollDelayMs(1000000, 300, fixed(0.5), 30), 1200000);
+  // A paused line (unknown wait) is held to it too; no session (an older room) keeps the old law.
+  assert.equal(P.nextPollDelayMs(3000, 0, fixed(0.5), 1), 40000);
+  assert.equal(P.nextPollDelayMs(1000000, 300, fixed(0.5), undefined), 1200000);
+  for (let m = 1; m <= 1440; m++) assert.ok(P.nextPollDelayMs(1e9, 1, fixed(0.999), m) <= m * 48000, `${m} min`);
+});
+
 test("between the bounds the delay is a tenth of the wait", () => {
   // 3000 ahead at 300/min = 10 min wait -> 60 s
   assert.equal(P.nextPollDelayMs(3000, 300, fixed(0.5)), 60000);

@@ -48,8 +48,8 @@ pub(crate) enum Command {
     /// Move visitors from the dead-letter queue back into the line (see `status`).
     Redrive(ProfileArg),
     /// Replace the key that signs visitors' passes; the old public key stays published until every
-    /// pass it signed has expired.
-    RotateKey(ProfileArg),
+    /// pass it signed has expired (`--revoke`: dropped at once, for a leaked key).
+    RotateKey(RotateKeyArgs),
     /// Remove every AWS resource of a profile, also after a failed deploy.
     Destroy(DestroyArgs),
     /// List profiles and their deployed URLs.
@@ -149,6 +149,19 @@ pub(crate) struct SetRateArgs {
     pub profile: String,
     /// Visitors per minute (1-100000).
     pub rate: i64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateKeyArgs {
+    pub profile: String,
+    /// Drop the replaced keys from the JWKS at once instead of when their passes expire: for a key
+    /// that leaked. Every pass they signed stops verifying, including those consumers sign in the next
+    /// five minutes, until they pick up the new key.
+    #[arg(long)]
+    pub revoke: bool,
+    /// Do not ask for confirmation of `--revoke`.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

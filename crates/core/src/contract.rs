@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 /// The partition key of the room item. Tokens are base64url, so no token can collide with it.
 pub const ROOM_KEY: &str = "#room";
 
+/// The partition key of the JWKS item: the public keys that may still verify a pass, each retired one
+/// with the moment it stops (`until`), which the gateway's `/.well-known/jwks.json` template reads and
+/// filters (at most that route's 100 requests/s: a sliver of one partition's reads).
+pub const JWKS_KEY: &str = "#jwks";
+
 /// Copies of the room item that the waiting path reads instead of `#room`.
 ///
 /// Why: every `/poll` and `/client-check` reads the room state, and one item lives in one partition

@@ -56,17 +56,36 @@ pub fn estimated_wait_minutes(ahead: f64, rate: f64) -> Option<f64> {
     Some(ahead / rate)
 }
 
-/// The law's delay before jitter: a tenth of the wait, within [5 s, 20 min]; a minute when unknown.
-fn centre_ms(ahead: f64, rate_per_minute: f64) -> f64 {
+/// The law's delay before jitter: a tenth of the wait, within [5 s, the ceiling]; a minute when unknown
+/// (never above the ceiling).
+fn centre_ms(ahead: f64, rate_per_minute: f64, session_minutes: f64) -> f64 {
+    let far = ceiling_ms(session_minutes);
     match estimated_wait_minutes(ahead, rate_per_minute) {
-        None => UNKNOWN_MS,
-        Some(w) => (w * 60_000.0 / 10.0).clamp(MIN_MS, FAR_MS),
+        None => UNKNOWN_MS.min(far),
+        Some(w) => (w * 6_000.0).clamp(MIN_MS, far),
     }
 }
 
-/// A tenth of the wait, within [5 s, 20 min], jittered; once a minute when the wait is unknown.
-pub fn next_poll_delay_ms(ahead: f64, rate_per_minute: f64, random: f64) -> f64 {
-    jitter(centre_ms(ahead, rate_per_minute), random)
+/// [`FAR_MS`], or two thirds of a shorter session (80% of it with jitter), so a visitor let in just
+/// after a poll sees it with part of their session left. Anything but a positive session (NaN, 0, a
+/// page without one) keeps [`FAR_MS`].
+fn ceiling_ms(session_minutes: f64) -> f64 {
+    if session_minutes > 0.0 {
+        (session_minutes * 40_000.0).clamp(MIN_MS, FAR_MS)
+    } else {
+        FAR_MS
+    }
+}
+
+/// A tenth of the wait, within [5 s, 20 min or 2/3 of the session], jittered; once a minute when the
+/// wait is unknown.
+pub fn next_poll_delay_ms(
+    ahead: f64,
+    rate_per_minute: f64,
+    random: f64,
+    session_minutes: f64,
+) -> f64 {
+    jitter(centre_ms(ahead, rate_per_minute, session_minutes), random)
 }
 
 /// Whether the page asks the room (`POST join`) where its place stands: its session ended while it slept
@@ -112,11 +131,37 @@ mod tests {
         assert_eq!(people_ahead(1006.0, 900.0), 105.0);
         assert_eq!(people_ahead(5.0, 900.0), 0.0);
         // 150,000 ahead at 3,000/min: 50 min, a tenth is 5 min; 900,000 ahead: 5 h, capped at 20 min.
-        assert_eq!(next_poll_delay_ms(150_000.0, 3_000.0, 0.5), 300_000.0);
-        assert_eq!(next_poll_delay_ms(900_000.0, 3_000.0, 0.5), 1_200_000.0);
-        assert_eq!(next_poll_delay_ms(10.0, 3_000.0, 0.0), 4_000.0);
-        assert_eq!(next_poll_delay_ms(10.0, 0.0, 0.5), 60_000.0);
+        assert_eq!(next_poll_delay_ms(150_000.0, 3_000.0, 0.5, 30.0), 300_000.0);
+        assert_eq!(
+            next_poll_delay_ms(900_000.0, 3_000.0, 0.5, 30.0),
+            1_200_000.0
+        );
+        assert_eq!(next_poll_delay_ms(10.0, 3_000.0, 0.0, 30.0), 4_000.0);
+        assert_eq!(next_poll_delay_ms(10.0, 0.0, 0.5, 30.0), 60_000.0);
         assert_eq!(backoff_delay_ms(3.0, 0.5), 20_000.0);
         assert_eq!(jitter(2.5, 0.5), 3.0, "halves round up, as Math.round does");
+    }
+
+    #[test]
+    fn a_short_session_brings_every_poll_within_80_percent_of_it() {
+        // 5 h away at a 1-minute session: 40 s at the centre, never more than 48 s with jitter.
+        assert_eq!(next_poll_delay_ms(900_000.0, 3_000.0, 0.5, 1.0), 40_000.0);
+        assert_eq!(
+            next_poll_delay_ms(900_000.0, 3_000.0, 0.999_999, 1.0),
+            48_000.0
+        );
+        // A paused line at 1 minute polls at 40 s too, not once a minute.
+        assert_eq!(next_poll_delay_ms(10.0, 0.0, 0.5, 1.0), 40_000.0);
+        // The default session leaves the 20-minute ceiling as it was.
+        for session in [30.0, 1_440.0, 0.0, f64::NAN] {
+            assert_eq!(next_poll_delay_ms(900_000.0, 3_000.0, 0.5, session), FAR_MS);
+        }
+        for minutes in 1..=1_440 {
+            let longest = next_poll_delay_ms(1e9, 1.0, 0.999_999, f64::from(minutes));
+            assert!(
+                longest <= f64::from(minutes) * 48_000.0 + 1.0,
+                "{minutes} min: {longest} ms"
+            );
+        }
     }
 }

@@ -149,16 +149,32 @@ impl KeyRing {
         self.retired.retain(|k| k.publish_until > now);
     }
 
-    /// The keys a verifier must know at `now`: the current one first, then the retired ones still live.
-    pub fn published(&self, now: u64) -> Vec<&PublicKey> {
-        std::iter::once(&self.current.public)
+    /// Replaces every retired key's remaining time with none: they leave the JWKS at once (a leaked
+    /// key). Passes they signed stop verifying offline.
+    pub fn revoke_retired(&mut self) -> Vec<PublicKey> {
+        std::mem::take(&mut self.retired)
+            .into_iter()
+            .map(|k| k.public)
+            .collect()
+    }
+
+    /// The keys a verifier must know at `now`: the current one first, then the retired ones still live,
+    /// each with the moment it stops verifying any pass (`None` for the key in use). This is what the
+    /// JWKS item holds; the gateway leaves a key out once its moment has passed.
+    pub fn listed(&self, now: u64) -> Vec<(&PublicKey, Option<u64>)> {
+        std::iter::once((&self.current.public, None))
             .chain(
                 self.retired
                     .iter()
                     .filter(|k| k.publish_until > now)
-                    .map(|k| &k.public),
+                    .map(|k| (&k.public, Some(k.publish_until))),
             )
             .collect()
+    }
+
+    /// The keys a verifier must know at `now`: the current one first, then the retired ones still live.
+    pub fn published(&self, now: u64) -> Vec<&PublicKey> {
+        self.listed(now).into_iter().map(|(k, _)| k).collect()
     }
 
     /// The JWKS document (RFC 7517) for [`KeyRing::published`].

@@ -1,5 +1,5 @@
 //! The API Gateway mapping templates for the routes served straight from DynamoDB (`/poll`,
-//! `/client-check`). They live as `.vtl` files so an independent Velocity renderer can test the very text
+//! `/client-check`, `/.well-known/jwks.json`). They live as `.vtl` files so an independent Velocity renderer can test the very text
 //! that `deploy` uploads.
 
 const TABLE_PLACEHOLDER: &str = "__TABLE__";
@@ -8,6 +8,8 @@ const POLL_REQUEST: &str = include_str!("vtl/poll-request.vtl");
 const POLL_RESPONSE: &str = include_str!("vtl/poll-response.vtl");
 const CLIENT_CHECK_REQUEST: &str = include_str!("vtl/client-check-request.vtl");
 const CLIENT_CHECK_RESPONSE: &str = include_str!("vtl/client-check-response.vtl");
+const JWKS_REQUEST: &str = include_str!("vtl/jwks-request.vtl");
+const JWKS_RESPONSE: &str = include_str!("vtl/jwks-response.vtl");
 /// The body (and `Retry-After`) of the 503 integration response of both routes, selected when DynamoDB
 /// answers with an error status. It names no table, so it needs no filling.
 pub const UNAVAILABLE_RESPONSE: &str = include_str!("vtl/unavailable-response.vtl");
@@ -37,13 +39,26 @@ pub fn client_check(table: &str) -> Templates {
     }
 }
 
+/// The JWKS from the table's [`crate::contract::JWKS_KEY`] item, each retired key left out once its
+/// `until` has passed.
+pub fn jwks(table: &str) -> Templates {
+    Templates {
+        request: fill(JWKS_REQUEST, table),
+        response: fill(JWKS_RESPONSE, table),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_template_names_the_table_and_nothing_is_left_unfilled() {
-        for t in [poll("beekeeper-x-table"), client_check("beekeeper-x-table")] {
+        for t in [
+            poll("beekeeper-x-table"),
+            client_check("beekeeper-x-table"),
+            jwks("beekeeper-x-table"),
+        ] {
             assert!(t.request.contains("beekeeper-x-table"), "{}", t.request);
             assert!(
                 !t.request.contains(TABLE_PLACEHOLDER) && !t.response.contains(TABLE_PLACEHOLDER)

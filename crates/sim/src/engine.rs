@@ -31,6 +31,8 @@ pub(crate) const T0_MS: u64 = 1_800_000_000_000;
 const PRODUCER_BUSY_MS: u64 = crate::model::PRODUCER_CALL_MS;
 const VISIBILITY_MS: u64 = 30_000;
 const MINUTE_MS: u64 = 60_000;
+/// The simulated room's session: the default, so its pages poll as a default room's do.
+pub(crate) const SESSION_MINUTES: u32 = beekeeper_core::config::DEFAULT_SESSION_MINUTES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Kind {
@@ -103,7 +105,7 @@ impl Sim {
             base_rate: scenario.rate,
             min_rate: 1,
             destination: "https://shop.example.com/sale".into(),
-            session_minutes: 30,
+            session_minutes: SESSION_MINUTES,
             released_total: 0,
             queue_depth: u64::from(scenario.waiting),
             updated_at: T0_MS / 1000,
@@ -143,7 +145,12 @@ impl Sim {
                 rate: scenario.rate,
                 ..Visitor::default()
             };
-            let cycle = law::next_poll_delay_ms(id as f64, f64::from(scenario.rate), rng.random());
+            let cycle = law::next_poll_delay_ms(
+                id as f64,
+                f64::from(scenario.rate),
+                rng.random(),
+                f64::from(SESSION_MINUTES),
+            );
             let first = T0_MS + rng.random_range(0..cycle.max(1.0) as u64);
             events.push(Reverse((first, Kind::Poll, id as u32)));
         }

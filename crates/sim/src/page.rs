@@ -243,7 +243,12 @@ impl Sim {
         } else {
             law::people_ahead(v.ticket as f64, v.released_total as f64)
         };
-        let delay = law::next_poll_delay_ms(ahead, f64::from(v.rate), self.rng.random());
+        let delay = law::next_poll_delay_ms(
+            ahead,
+            f64::from(v.rate),
+            self.rng.random(),
+            f64::from(crate::engine::SESSION_MINUTES),
+        );
         self.push(at + delay as u64, kind, id);
     }
 

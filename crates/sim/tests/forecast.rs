@@ -64,6 +64,7 @@ fn the_flows_confirmations_are_the_engines() {
         },
         0,
         1_200,
+        30,
         150,
     );
     let join = Route::ALL.iter().position(|x| *x == Route::Join).unwrap();
@@ -90,7 +91,7 @@ fn the_flows_polls_are_the_engines() {
     // cycles. Over a minute the flow's count and the engine's agree within a few percent.
     let r = run(&scenario(0, 1, 20_000, 3_000, 100)).unwrap();
     let none = Arrivals { per_second: vec![] };
-    let t = timeline(&none, 20_000, 3_000, 100);
+    let t = timeline(&none, 20_000, 3_000, 30, 100);
     let flow = |route: usize| -> f64 { t.seconds[30..90].iter().map(|f| f.requests[route]).sum() };
     let sim_polls = total(&r, Route::Poll, 30, 90) as f64;
     let ratio = flow(2) / sim_polls;
@@ -110,7 +111,7 @@ fn the_flows_polls_are_the_engines() {
     // The law's own figure for this line, by hand: 2,500 places at 0.2/s, then 500/k.
     let by_hand = 500.0 + (2_500..20_000u64).map(|k| 500.0 / k as f64).sum::<f64>();
     assert!((t.seconds[0].requests[2] - by_hand).abs() < 5.0);
-    assert_eq!(polls_per_second(0, 3_000), 0.2);
+    assert_eq!(polls_per_second(0, 3_000, 30), 0.2);
 }
 
 fn defaults() -> Limits {
@@ -132,6 +133,7 @@ fn sale(visitors: u64, secs: u64, rate: u32) -> Sale {
         rate,
         drt: false,
         arm64: false,
+        session_minutes: 30,
         producer_mb: 256,
         release_mb: 128,
     }

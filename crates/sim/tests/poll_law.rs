@@ -2,7 +2,7 @@
 //! node on the same inputs. Node is required: without it this test fails and says how to install it.
 
 use beekeeper_sim::law;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 const POLL_JS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -11,16 +11,25 @@ const POLL_JS: &str = concat!(
 
 /// Runs `expr` (JavaScript, with `P` = poll.js's exports and `cases` = the inputs) and returns its JSON.
 fn node(cases: &serde_json::Value, expr: &str) -> serde_json::Value {
+    use std::io::Write;
+    // The cases go through stdin: thousands of them overflow an argument list.
     let script = format!(
-        "const P = require({POLL_JS:?}); const cases = JSON.parse(process.argv[1]); \
+        "const P = require({POLL_JS:?}); \
+         const cases = JSON.parse(require('fs').readFileSync(0, 'utf8')); \
          process.stdout.write(JSON.stringify({expr}));"
     );
-    let out = Command::new("node")
+    let mut child = Command::new("node")
         .arg("-e")
         .arg(&script)
-        .arg(cases.to_string())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("cannot run node ({e}): install it (apt-get install nodejs)"));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(cases.to_string().as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "node failed: {}",
@@ -29,18 +38,22 @@ fn node(cases: &serde_json::Value, expr: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn inputs() -> Vec<(f64, f64, f64)> {
+fn inputs() -> Vec<(f64, f64, f64, f64)> {
     let aheads = [
         0.0, 1.0, 9.0, 10.0, 499.0, 500.0, 2_499.0, 2_500.0, 2_501.0, 49_999.0, 150_000.0, 1e6,
         2e6, -3.0,
     ];
     let rates = [0.0, 1.0, 7.0, 30.0, 3_000.0, 30_000.0, 100_000.0];
     let randoms = [0.0, 0.123, 0.25, 0.5, 0.75, 0.999_999, 1.0, -0.1];
+    // Session minutes: none (0), shorter than every ceiling, around it, the default, the longest.
+    let sessions = [0.0, -5.0, 0.1, 1.0, 7.0, 29.0, 30.0, 1_440.0];
     let mut out = Vec::new();
     for &a in &aheads {
         for &q in &rates {
             for &r in &randoms {
-                out.push((a, q, r));
+                for &s in &sessions {
+                    out.push((a, q, r, s));
+                }
             }
         }
     }
@@ -52,15 +65,15 @@ fn next_poll_delay_matches_poll_js() {
     let cases = inputs();
     let js = node(
         &serde_json::json!(cases),
-        "cases.map(([a, q, r]) => P.nextPollDelayMs(a, q, () => r))",
+        "cases.map(([a, q, r, s]) => P.nextPollDelayMs(a, q, () => r, s))",
     );
     let js: Vec<f64> = serde_json::from_value(js).unwrap();
     assert_eq!(js.len(), cases.len());
-    for ((a, q, r), want) in cases.iter().zip(js) {
+    for ((a, q, r, s), want) in cases.iter().zip(js) {
         assert_eq!(
-            law::next_poll_delay_ms(*a, *q, *r),
+            law::next_poll_delay_ms(*a, *q, *r, *s),
             want,
-            "ahead {a}, rate {q}, random {r}"
+            "ahead {a}, rate {q}, random {r}, session {s}"
         );
     }
 }

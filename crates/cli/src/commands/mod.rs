@@ -32,7 +32,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Status(p) => status::run(&p.profile, format).await,
         Command::Verify(args) => verify::run(args, format).await,
         Command::Redrive(p) => redrive::run(&p.profile, format).await,
-        Command::RotateKey(p) => rotate_key::run(&p.profile, format).await,
+        Command::RotateKey(args) => rotate_key::run(args, format).await,
         Command::Destroy(args) => destroy::run(args, format).await,
         Command::Config => config::run(format),
         Command::Dev(args) => dev::run(args).await,

@@ -5,6 +5,7 @@
 use aws_sdk_apigateway::types::IntegrationType;
 use beekeeper_core::gateway;
 use beekeeper_core::headers::{self, FILE_CSP, FRAME_CSP, SECURITY_HEADERS};
+use beekeeper_core::pass::JWKS_CACHE_CONTROL;
 use beekeeper_core::vtl;
 use std::collections::HashMap;
 
@@ -83,11 +84,14 @@ fn secured(mut params: HashMap<String, String>, csp: &'static str) -> HashMap<St
     params
 }
 
+/// A route answered from the table through its mapping templates; a 200 carries `cache_control`, a
+/// 503 never lets anything keep it.
 fn dynamo_route(
     route: gateway::Route,
     t: &Targets,
     templates: vtl::Templates,
     params: HashMap<String, bool>,
+    cache_control: &str,
 ) -> Route {
     Route {
         path: route.path(),
@@ -116,7 +120,10 @@ fn dynamo_route(
                 status: "200",
                 selection_pattern: None,
                 params: secured(
-                    map([("method.response.header.Cache-Control", "'no-store'")]),
+                    map([(
+                        "method.response.header.Cache-Control",
+                        &format!("'{cache_control}'"),
+                    )]),
                     FRAME_CSP,
                 ),
                 templates: map([(JSON, &templates.response)]),
@@ -142,19 +149,14 @@ pub(crate) fn routes(t: &Targets) -> Vec<Route> {
         .map(|&r| match r {
             R::Page | R::Join => producer_route(r, t),
             R::Asset => s3_route(r, "room/{asset}", Some("asset"), ASSET_CACHE_CONTROL, t),
-            R::Jwks => s3_route(
-                r,
-                super::pass::JWKS_KEY,
-                None,
-                beekeeper_core::pass::JWKS_CACHE_CONTROL,
-                t,
-            ),
-            R::Poll => dynamo_route(r, t, vtl::poll(t.table), HashMap::new()),
+            R::Jwks => dynamo_route(r, t, vtl::jwks(t.table), HashMap::new(), JWKS_CACHE_CONTROL),
+            R::Poll => dynamo_route(r, t, vtl::poll(t.table), HashMap::new(), "no-store"),
             R::ClientCheck => dynamo_route(
                 r,
                 t,
                 vtl::client_check(t.table),
                 [("method.request.querystring.token".to_string(), false)].into(),
+                "no-store",
             ),
         })
         .collect()

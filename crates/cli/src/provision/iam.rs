@@ -30,7 +30,6 @@ pub(crate) struct Arns {
     pub front: String,
     pub table: String,
     pub bucket_room: String,
-    pub jwks: String,
     pub consumer: String,
     pub pass_secret: String,
 }
@@ -44,11 +43,6 @@ impl Arns {
                 .aws
                 .arn("dynamodb", &format!("table/{}", ctx.names.table())),
             bucket_room: format!("arn:{}:s3:::{bucket}/room/*", ctx.aws.partition()),
-            jwks: format!(
-                "arn:{}:s3:::{bucket}/{}",
-                ctx.aws.partition(),
-                super::pass::JWKS_KEY
-            ),
             consumer: function_arn(ctx, Function::Consumer),
             // Secrets Manager appends six random characters to a secret's ARN; `??????` matches exactly
             // those, so a role names the secret before it exists and no other secret's name fits.
@@ -110,7 +104,7 @@ pub(crate) fn specs(ctx: &Ctx, arns: &Arns) -> Vec<RoleSpec> {
         name: ctx.names.gateway_role(),
         service: "apigateway.amazonaws.com",
         policy: policy(vec![
-            statement(&["s3:GetObject"], &[&arns.bucket_room, &arns.jwks]),
+            statement(&["s3:GetObject"], &[&arns.bucket_room]),
             statement(&["dynamodb:BatchGetItem"], &[&arns.table]),
         ]),
     });

@@ -1,6 +1,10 @@
 //! The pass's signing key: a Secrets Manager secret holding the room's [`KeyRing`] (encrypted at rest
 //! with the account's `aws/secretsmanager` key; only the consumer's role may read it), and the public
-//! JWKS the gateway serves from the private bucket.
+//! keys in the table's JWKS item, which the gateway serves (`/.well-known/jwks.json`) leaving each
+//! retired key out once its last pass has expired.
+//!
+//! Order matters: a new key is published before it is stored, so a key consumers sign with is always
+//! one destinations can find; if storing fails, the JWKS only lists a key nobody uses yet.
 //!
 //! Why Secrets Manager, at 100,000 releases a minute (1,667 passes a second):
 //! - a KMS asymmetric key signs inside KMS, and ECC `Sign` shares a quota of 300 requests a second
@@ -14,16 +18,15 @@
 
 use super::{Ctx, OrAbsent, backoff, retry};
 use crate::error::{CliError, Result};
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
 use aws_sdk_secretsmanager::types::Tag;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
+use beekeeper_core::contract::JWKS_KEY;
 use beekeeper_core::names::PROFILE_TAG;
-use beekeeper_core::pass::KeyRing;
-
-/// Where the JWKS is kept in the bucket; the gateway serves it at `{room URL}.well-known/jwks.json`.
-pub(crate) const JWKS_KEY: &str = ".well-known/jwks.json";
+use beekeeper_core::pass::{KeyRing, PublicKey};
+use std::collections::HashMap;
 
 /// The ring as stored, or `None` when the profile has no key yet. A secret an operator deleted by hand
 /// (scheduled for deletion) is restored first: its key may have signed passes that are still valid.
@@ -65,15 +68,16 @@ pub(crate) async fn read_ring(ctx: &Ctx) -> Result<Option<KeyRing>> {
     Ok(Some(ring))
 }
 
-/// Makes sure the profile has a signing key for `issuer` (the room URL) and that the JWKS in `bucket`
-/// lists exactly the keys that can still verify a pass. Returns the ring as stored.
-pub(crate) async fn upsert_key(ctx: &Ctx, bucket: &str, issuer: &str, now: u64) -> Result<KeyRing> {
+/// Makes sure the profile has a signing key for `issuer` (the room URL) and that the JWKS item lists
+/// exactly the keys that can still verify a pass. Returns the ring as stored.
+pub(crate) async fn upsert_key(ctx: &Ctx, issuer: &str, now: u64) -> Result<KeyRing> {
     let ring = match read_ring(ctx).await? {
         None => {
             let ring = KeyRing::new(
                 issuer,
                 beekeeper_room::pass::generate_key().map_err(CliError::Room)?,
             );
+            publish_jwks(ctx, &ring.listed(now), now).await?;
             create_secret(ctx, &ring).await?;
             ctx.out.changed(format!(
                 "created the pass signing key {}",
@@ -85,13 +89,14 @@ pub(crate) async fn upsert_key(ctx: &Ctx, bucket: &str, issuer: &str, now: u64) 
             let mut ring = stored.clone();
             ring.issuer = issuer.to_string();
             ring.prune(now);
+            // Published first: pruning only drops keys, so the JWKS never misses one still in use.
+            publish_jwks(ctx, &ring.listed(now), now).await?;
             if ring != stored {
                 put_ring(ctx, &ring).await?;
             }
             ring
         }
     };
-    publish_jwks(ctx, bucket, &ring, now).await?;
     Ok(ring)
 }
 
@@ -142,19 +147,46 @@ pub(crate) async fn put_ring(ctx: &Ctx, ring: &KeyRing) -> Result<()> {
     Ok(())
 }
 
-/// Writes the JWKS (public halves only) where the gateway's `/.well-known/jwks.json` reads it.
-pub(crate) async fn publish_jwks(ctx: &Ctx, bucket: &str, ring: &KeyRing, now: u64) -> Result<()> {
+/// Writes the JWKS item that the gateway's `/.well-known/jwks.json` reads: `keys` (public halves only),
+/// each with the moment it stops verifying passes, `None` for a key in use.
+pub(crate) async fn publish_jwks(ctx: &Ctx, keys: &[Listed<'_>], now: u64) -> Result<()> {
     ctx.aws
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(JWKS_KEY)
-        .content_type("application/json")
-        .body(ByteStream::from(ring.jwks(now).to_string().into_bytes()))
+        .dynamodb
+        .put_item()
+        .table_name(ctx.names.table())
+        .set_item(Some(jwks_item(keys, now)))
         .send()
         .await
-        .map_err(ctx.aws.sdk("s3", "PutObject"))?;
+        .map_err(ctx.aws.sdk("dynamodb", "PutItem"))?;
     Ok(())
+}
+
+/// A published key and when it stops verifying passes (`None`: in use).
+pub(crate) type Listed<'a> = (&'a PublicKey, Option<u64>);
+
+/// The JWKS item in DynamoDB's form: `published` is a list of `{kid, x, y, until?}` (`until` in epoch
+/// seconds, absent for a key in use), the shape `core/src/vtl/jwks-response.vtl` reads.
+fn jwks_item(keys: &[Listed<'_>], now: u64) -> HashMap<String, AttributeValue> {
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    let keys = keys
+        .iter()
+        .map(|&(k, until)| {
+            let mut m = HashMap::from([
+                ("kid".to_string(), s(&k.kid)),
+                ("x".to_string(), s(&k.x)),
+                ("y".to_string(), s(&k.y)),
+            ]);
+            if let Some(until) = until {
+                m.insert("until".into(), AttributeValue::N(until.to_string()));
+            }
+            AttributeValue::M(m)
+        })
+        .collect();
+    HashMap::from([
+        ("pk".to_string(), s(JWKS_KEY)),
+        ("published".to_string(), AttributeValue::L(keys)),
+        ("updated_at".to_string(), AttributeValue::N(now.to_string())),
+    ])
 }
 
 /// Deletes the secret at once, without the recovery window (which would also block the name for a

@@ -310,7 +310,7 @@ async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits
     let answer: Value = res.json().await.unwrap();
     assert_eq!(
         answer,
-        json!({"admitted": false, "open": true, "releasedTotal": 4, "rate": 60, "ticket": 7, "place": "waiting"})
+        json!({"admitted": false, "open": true, "releasedTotal": 4, "rate": 60, "ticket": 7, "place": "waiting", "session": 10})
     );
     assert!(room.table.is_here(&token));
 

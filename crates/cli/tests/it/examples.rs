@@ -292,3 +292,98 @@ async fn every_example_verifies_a_real_pass_from_dev_and_refuses_a_tampered_one(
     check_site(&c, &site, &room, "rust").await;
     served.abort();
 }
+
+/// A room that serves only its JWKS (one real key) and counts how often it is fetched.
+async fn counting_room() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let room = format!("http://{}/", listener.local_addr().unwrap());
+    let key = beekeeper_room::pass::generate_key().unwrap();
+    let jwks = beekeeper_core::pass::KeyRing::new(&room, key).jwks(0);
+    let fetches = std::sync::Arc::new(AtomicU64::new(0));
+    let counted = fetches.clone();
+    let app = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let jwks = jwks.clone();
+            async move { axum::Json(jwks) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (room, fetches)
+}
+
+/// A pass-shaped string signed by nobody, naming a `kid` the room never had.
+fn forged_pass(i: u32) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": format!("forged-{i}")});
+    let claims = serde_json::json!({"sub": "x", "jti": format!("j{i}"), "exp": 4_000_000_000u64});
+    format!(
+        "{}.{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string()),
+        b64.encode([7u8; 64])
+    )
+}
+
+/// 200 forged passes, each with a `kid` never seen, cost the room's JWKS route (100 requests/s for all
+/// destinations) at most the first fetch and one refetch per 30 s, from every example: a bot cannot
+/// turn a destination into an amplifier against the route every destination needs (issue 23).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_kids_cost_the_rooms_jwks_one_fetch_per_30_s_from_every_example() {
+    use std::sync::atomic::Ordering;
+    let c = client();
+    let python = std::env::var("BEEKEEPER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join(".venv/bin/python"));
+    for name in ["node", "python", "rust"] {
+        let (room, fetches) = counting_room().await;
+        let site_port = free_port();
+        let site = format!("http://127.0.0.1:{site_port}");
+        let mut running = None;
+        let mut served = None;
+        match name {
+            "node" => {
+                let node = repo().join("examples/node/server.mjs");
+                running = Some(start(Command::new("node").arg(node), &room, site_port));
+            }
+            "python" => {
+                let server = repo().join("examples/python/server.py");
+                running = Some(start(Command::new(&python).arg(server), &room, site_port));
+            }
+            _ => {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", site_port))
+                    .await
+                    .unwrap();
+                let app = beekeeper_example_verifier::app(beekeeper_example_verifier::Gate::new(
+                    &room, &site,
+                ));
+                served = Some(tokio::spawn(
+                    async move { axum::serve(listener, app).await },
+                ));
+            }
+        }
+        wait_for(&c, &site, name).await;
+        for i in 0..200 {
+            let r = arrive(&c, &site, "/", &forged_pass(i)).await;
+            assert!(
+                !r.status().is_success() && r.status().as_u16() != 303,
+                "{name}: a forged pass was let in: {}",
+                r.status()
+            );
+        }
+        let n = fetches.load(Ordering::SeqCst);
+        assert!(
+            (1..=2).contains(&n),
+            "{name}: {n} JWKS fetches for 200 forged kids"
+        );
+        drop(running);
+        if let Some(s) = served {
+            s.abort();
+        }
+    }
+}

@@ -1,11 +1,14 @@
 //! The pass's signing key as `deploy`, `rotate-key` and `destroy` leave it, read back from moto: kept in
 //! Secrets Manager (never in a function's environment), readable by the consumer's role alone, its
-//! public half in the JWKS object the gateway serves, rotated without dropping the key live passes
-//! were signed with, the same key after a redeploy, and gone after destroy.
+//! public half in the JWKS item the gateway serves, rotated without dropping the key live passes were
+//! signed with (and published before it is stored, so a failed rotation leaves no key unlisted),
+//! revoked at once when asked, the same key after a redeploy, and gone after destroy.
 
 use crate::common::checks::role_policy;
 use crate::common::{Aws, Room};
+use aws_sdk_dynamodb::types::AttributeValue;
 use beekeeper_core::pass::{KeyRing, publish_until};
+use beekeeper_testkit::faults::{self, Faults, Scripted};
 use serde_json::Value;
 
 async fn ring(aws: &Aws, name: &str) -> KeyRing {
@@ -19,38 +22,60 @@ async fn ring(aws: &Aws, name: &str) -> KeyRing {
     serde_json::from_str(out.secret_string().unwrap()).unwrap()
 }
 
-async fn jwks(aws: &Aws, bucket: &str) -> Value {
+/// The JWKS item as the gateway's template reads it: each key's kid and `until` (None: in use).
+async fn jwks(aws: &Aws, room: &Room) -> Vec<(String, Option<u64>)> {
     let out = aws
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(".well-known/jwks.json")
+        .ddb
+        .get_item()
+        .table_name(format!("{}table", room.prefix()))
+        .key("pk", AttributeValue::S("#jwks".into()))
+        .consistent_read(true)
         .send()
         .await
         .unwrap();
-    assert_eq!(out.content_type(), Some("application/json"));
-    let bytes = out.body.collect().await.unwrap().into_bytes();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-fn kids(jwks: &Value) -> Vec<String> {
-    jwks["keys"]
-        .as_array()
+    let item = out.item().expect("the JWKS item");
+    let text = format!("{item:?}");
+    assert!(
+        !text.contains("pkcs8") && !text.contains("\"d\""),
+        "private parts: {text}"
+    );
+    item["published"]
+        .as_l()
         .unwrap()
         .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .map(|k| {
+            let m = k.as_m().unwrap();
+            for coord in ["x", "y"] {
+                assert_eq!(m[coord].as_s().unwrap().len(), 43, "{m:?}");
+            }
+            let until = m.get("until").map(|u| u.as_n().unwrap().parse().unwrap());
+            (m["kid"].as_s().unwrap().clone(), until)
+        })
         .collect()
 }
 
-async fn bucket_of(aws: &Aws, room: &Room) -> String {
-    let listed = aws.s3.list_buckets().send().await.unwrap();
-    listed
-        .buckets()
-        .iter()
-        .filter_map(|b| b.name())
-        .find(|n| n.starts_with(&format!("{}assets-", room.prefix())))
-        .unwrap()
-        .to_string()
+fn kids(listed: &[(String, Option<u64>)]) -> Vec<String> {
+    listed.iter().map(|(k, _)| k.clone()).collect()
+}
+
+/// `PutSecretValue` failing once: the only call of a rotation whose body holds a secret string.
+async fn store_fails(room: &Room) -> faults::FaultProxy {
+    let scripted = vec![Scripted {
+        method: "POST",
+        path_ends: "/".into(),
+        body_contains: Some("\"SecretString\"".into()),
+        times: 1,
+        // A 400, which the SDK does not retry (a 500 would be, and then succeed).
+        status: 400,
+        code: "InvalidRequestException".into(),
+        message: "injected: the secret was not stored".into(),
+        after_forwarding: false,
+    }];
+    let faults = Faults {
+        scripted,
+        ..Faults::default()
+    };
+    faults::start(&room.moto.endpoint, faults).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -59,7 +84,6 @@ async fn the_key_lives_in_secrets_manager_rotates_without_breaking_passes_and_go
     let out = room.deploy_json();
     let aws = room.aws().await;
     let secret = format!("{}pass-key", room.prefix());
-    let bucket = bucket_of(&aws, &room).await;
 
     let first = ring(&aws, &secret).await;
     assert_eq!(first.issuer, out["waiting_room_url"].as_str().unwrap());
@@ -105,10 +129,10 @@ async fn the_key_lives_in_secrets_manager_rotates_without_breaking_passes_and_go
             "{f} may read the key: {policy}"
         );
     }
-    let published = jwks(&aws, &bucket).await;
-    assert_eq!(kids(&published), [first.current.public.kid.as_str()]);
-    assert!(!published.to_string().contains(&first.current.pkcs8));
-    assert_eq!(published["keys"][0]["alg"], "ES256");
+    assert_eq!(
+        jwks(&aws, &room).await,
+        [(first.current.public.kid.clone(), None)]
+    );
 
     // A redeploy keeps the key: passes already handed out stay verifiable. Even when someone deleted
     // the secret by hand meanwhile (with AWS's recovery window): it is restored, not replaced.
@@ -145,12 +169,55 @@ async fn the_key_lives_in_secrets_manager_rotates_without_breaking_passes_and_go
         (publish_until(before, 30)..=publish_until(before + 60, 30)).contains(&until),
         "{until}"
     );
+    // Listed with the moment it retires: the gateway leaves it out then, with nothing to republish.
     assert_eq!(
-        kids(&jwks(&aws, &bucket).await),
+        jwks(&aws, &room).await,
         [
-            second.current.public.kid.clone(),
-            first.current.public.kid.clone()
+            (second.current.public.kid.clone(), None),
+            (first.current.public.kid.clone(), Some(until))
         ]
+    );
+
+    // Storing the next key fails: it was published first, beside the key still in use, which no
+    // longer retires, so every pass consumers sign (with either) verifies.
+    let proxy = store_fails(&room).await;
+    let failed = room.run(
+        &["rotate-key", "keys"],
+        &[("AWS_ENDPOINT_URL", proxy.endpoint.as_str())],
+    );
+    assert!(!failed.status.success());
+    assert_eq!(ring(&aws, &secret).await, second, "nothing stored");
+    let listed = jwks(&aws, &room).await;
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed[1], (second.current.public.kid.clone(), None));
+    assert_eq!(listed[2], (first.current.public.kid.clone(), Some(until)));
+
+    // A leaked key: --revoke asks first (no terminal, no yes), then drops every old key at once.
+    let refused = room.run(&["rotate-key", "keys", "--revoke"], &[]);
+    assert!(!refused.status.success());
+    assert!(crate::common::stderr(&refused).contains("--yes"));
+    assert_eq!(ring(&aws, &secret).await, second);
+    let revoked: Value = serde_json::from_str(&room.ok(
+        &[
+            "rotate-key",
+            "keys",
+            "--revoke",
+            "--yes",
+            "--output",
+            "json",
+        ],
+        &[],
+    ))
+    .unwrap();
+    let after = ring(&aws, &secret).await;
+    assert!(after.retired.is_empty(), "{after:?}");
+    assert_eq!(
+        revoked["revoked"],
+        serde_json::json!([first.current.public.kid, second.current.public.kid])
+    );
+    assert_eq!(
+        jwks(&aws, &room).await,
+        [(after.current.public.kid.clone(), None)]
     );
 
     // A ring nobody can read (edited by hand): deploy stops and names the fix, rotate-key replaces it
@@ -172,7 +239,7 @@ async fn the_key_lives_in_secrets_manager_rotates_without_breaking_passes_and_go
     let fresh = ring(&aws, &secret).await;
     assert_eq!(fresh.issuer, first.issuer);
     assert_eq!(
-        kids(&jwks(&aws, &bucket).await),
+        kids(&jwks(&aws, &room).await),
         [fresh.current.public.kid.as_str()]
     );
     room.deploy_json();

@@ -163,9 +163,11 @@ impl Producer {
         Ok(self.view(a, standing))
     }
 
-    /// `POST join`: the page confirming the place `GET /` gave, or asking where it stands; a new place,
-    /// confirmed at once, for a visitor who holds none. "Join again" takes a new place only when the old
-    /// one is gone or used: a place that can still be released is never given up for one further back.
+    /// `POST join`: the page confirming the place `GET /` gave, or asking where it stands. "Join again"
+    /// takes a new place only when the old one is gone or used: a place that can still be released is
+    /// never given up for one further back. A new place is confirmed at once only for a token this room
+    /// gave and saw end; one without a cookie, or for a token the room does not know, waits for a
+    /// confirmation like any `GET /`, so a script cannot skip the link-fetcher filter with one POST.
     pub async fn join(&self, a: &Arrival<'_>, fresh: Token, now_ms: u64) -> Result<Reply, Error> {
         if !join_allowed(a.fetch_site, a.origin, a.host) {
             return Ok(Reply::forbidden());
@@ -177,8 +179,7 @@ impl Producer {
             return Ok(self.answer(a, closed, Vec::new()));
         }
         let Some(token) = a.cookie.and_then(cookie::find_token) else {
-            let (standing, cookies) = self.take_place(a, &room, fresh, true, now_ms).await?;
-            return Ok(self.answer(a, standing, cookies));
+            return self.join_pending(a, &room, fresh, now_ms).await;
         };
         let back = self.returning(&token, now_ms).await?;
         let mut standing = self.standing(
@@ -198,11 +199,28 @@ impl Producer {
             }
             other => standing.place = Kind::of(&other),
         }
+        if a.again && standing.place == Kind::Unknown {
+            return self.join_pending(a, &room, fresh, now_ms).await;
+        }
         if a.again && standing.place.is_over() {
             let (standing, cookies) = self.take_place(a, &room, fresh, true, now_ms).await?;
             return Ok(self.answer(a, standing, cookies));
         }
         Ok(self.answer(a, standing, Vec::new()))
+    }
+
+    /// A new place that a later request carrying its cookie must confirm (the page's next join, or the
+    /// reload the no-JavaScript form's redirect makes).
+    async fn join_pending(
+        &self,
+        a: &Arrival<'_>,
+        room: &RoomState,
+        fresh: Token,
+        now_ms: u64,
+    ) -> Result<Reply, Error> {
+        let (mut standing, cookies) = self.take_place(a, room, fresh, false, now_ms).await?;
+        standing.pending = true;
+        Ok(self.answer(a, standing, cookies))
     }
 
     /// Where a returning visitor stands: the verdict, and their place's record (its ticket, and whether
@@ -338,6 +356,7 @@ impl Producer {
             ticket,
             pending: false,
             place: Kind::Waiting,
+            session: room.session_minutes,
         }
     }
 }

@@ -43,6 +43,9 @@ pub(crate) struct Standing {
     pub pending: bool,
     /// Where the place stands, as the room knows it (the page says "gone" only when the room does).
     pub place: Kind,
+    /// Minutes a pass lasts once let in: a short session shortens the page's longest polling gap, so
+    /// the page sees the admission with part of the session left (`poll.js` `nextPollDelayMs`).
+    pub session: u32,
 }
 
 /// A place as the page is told of it.

@@ -261,7 +261,7 @@ async fn the_pages_join_confirms_the_place_once_and_takes_no_second() {
         let answer: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
         assert_eq!(
             answer,
-            serde_json::json!({"admitted": false, "open": true, "releasedTotal": 0, "rate": 300, "ticket": 1, "place": "waiting"})
+            serde_json::json!({"admitted": false, "open": true, "releasedTotal": 0, "rate": 300, "ticket": 1, "place": "waiting", "session": 30})
         );
     }
     assert!(line.table.is_here(&fresh()));
@@ -282,14 +282,29 @@ async fn link_fetchers_each_leave_an_unconfirmed_place_and_confirm_nothing() {
 }
 
 #[tokio::test]
-async fn a_join_without_a_place_takes_one_confirmed_at_once() {
+async fn a_join_without_a_cookie_takes_a_place_only_its_next_request_confirms() {
     let line = Line::new(room(), 0).await;
     let p = producer(&line);
+    // A script's one POST: a place, but one that waits like a link fetcher's (issue 23).
     let r = p.handle(join_event(), fresh(), T0_MS).await;
     assert_eq!(r.status_code, 200);
-    assert_eq!(ticket_of(&set_cookies(&r)), 1);
+    let cookies = set_cookies(&r);
+    assert_eq!(ticket_of(&cookies), 1);
+    let answer: serde_json::Value = serde_json::from_str(body(&r)).unwrap();
+    assert_eq!(answer["pending"], true);
     let got = line.queue.receive(10, Duration::ZERO).await.unwrap();
-    assert_eq!(got[0].poll_by_ms, None, "a POST from the page is a person");
+    assert!(
+        got[0].poll_by_ms.is_some(),
+        "not confirmed by a cookie-less POST"
+    );
+    assert!(!line.table.is_here(&fresh()));
+    // The request that comes back with the cookie is the one that confirms it.
+    let held = format!("bk_token={FRESH}; bk_ticket=1");
+    let r = p
+        .handle(with_cookie(join_event(), &held), token(90), T0_MS + 500)
+        .await;
+    assert_eq!(r.status_code, 200);
+    assert!(line.table.is_here(&fresh()));
 }
 
 #[tokio::test]
@@ -436,9 +451,10 @@ async fn an_expired_pass_is_shown_as_such_and_one_post_lines_up_again() {
 }
 
 #[tokio::test]
-async fn join_again_gives_up_an_unknown_token_for_a_new_place() {
+async fn join_again_gives_up_an_unknown_token_for_a_place_that_still_needs_confirming() {
     let line = Line::new(room(), 0).await;
     let p = producer(&line);
+    // A token this room never gave is no proof of a visitor: any script can make one up.
     let mut e = with_cookie(
         join_event(),
         &format!("bk_token={FIXTURE_TOKEN}; bk_ticket=7"),
@@ -448,6 +464,7 @@ async fn join_again_gives_up_an_unknown_token_for_a_new_place() {
     assert_eq!(r.status_code, 200);
     assert!(set_cookies(&r)[0].starts_with(&format!("bk_token={FRESH};")));
     assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
+    assert!(!line.table.is_here(&fresh()));
 }
 
 #[tokio::test]

@@ -172,8 +172,8 @@ fn spread_secs(sale: &Sale, per_second: f64) -> u64 {
 
 /// The longest line (up to `longest`) whose polls fit in `limit` a second at `rate`, by bisection over
 /// the polling law's sums.
-pub fn line_held(rate: u32, limit: f64, longest: u64) -> u64 {
-    let polls = PollTable::new(rate.max(1), longest);
+pub fn line_held(rate: u32, limit: f64, longest: u64, session_minutes: u32) -> u64 {
+    let polls = PollTable::new(rate.max(1), longest, session_minutes);
     let (mut lo, mut hi) = (0u64, longest);
     while lo < hi {
         let mid = lo + (hi - lo).div_ceil(2);
@@ -231,7 +231,7 @@ fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
                     "throttled polls back off as the page's law says and keep their place in line; \
                      at {}/min the route's {limit:.0}/s holds a line of about {} visitors",
                     sale.rate,
-                    line_held(sale.rate, limit, longest)
+                    line_held(sale.rate, limit, longest, sale.session_minutes)
                 )
             }
         }));
@@ -393,12 +393,12 @@ mod tests {
     #[test]
     fn the_poll_limit_holds_a_line_by_the_law() {
         // At 3,000/min the first 2,500 places poll every 5 s: 500/s; 4,800/s is reached deep in the line.
-        let held = line_held(3_000, 4_800.0, 3_000_000);
-        let polls = PollTable::new(3_000, 3_000_000);
+        let held = line_held(3_000, 4_800.0, 3_000_000, 30);
+        let polls = PollTable::new(3_000, 3_000_000, 30);
         assert!(polls.line(held as f64) <= 4_800.0 && polls.line(held as f64 + 1.0) > 4_800.0);
         // 500 + 500 × ln(240) ≈ 3,240 for the first 600,000, then 1/1,200 each: about 2,470,000.
         assert!((2_300_000..2_700_000).contains(&held), "{held}");
-        assert_eq!(line_held(3_000, 0.1, 1_000), 0);
+        assert_eq!(line_held(3_000, 0.1, 1_000, 30), 0);
     }
 
     #[test]

@@ -39,8 +39,15 @@ pub struct Timeline {
 /// Below this many visitors the line counts as empty (the flow only approaches zero in fractions).
 const EMPTY: f64 = 0.5;
 
-/// Runs the flow. `waiting` are in line at the start; `rate` is users/minute (at least 1).
-pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64) -> Timeline {
+/// Runs the flow. `waiting` are in line at the start; `rate` is users/minute (at least 1); sessions last
+/// `session_minutes` (the page's polling gap follows it).
+pub fn timeline(
+    arrivals: &Arrivals,
+    waiting: u64,
+    rate: u32,
+    session_minutes: u32,
+    horizon_secs: u64,
+) -> Timeline {
     let per_second = f64::from(rate.max(1)) / 60.0;
     let (mut line, mut released_total) = (waiting as f64, 0.0);
     let mut lines = Vec::new();
@@ -78,7 +85,7 @@ pub fn timeline(arrivals: &Arrivals, waiting: u64, rate: u32, horizon_secs: u64)
         }
     }
     let longest = lines.iter().map(|l| l.2).fold(waiting as f64, f64::max);
-    let polls = PollTable::new(rate.max(1), longest.ceil() as u64 + 1);
+    let polls = PollTable::new(rate.max(1), longest.ceil() as u64 + 1, session_minutes);
     let seconds = lines
         .iter()
         .enumerate()
@@ -139,7 +146,7 @@ mod tests {
         // 300,000 in one minute at 3,000/min: 5,000 arrive a second, 50 leave; after the minute
         // 297,000 wait, and the line is empty after 100 minutes.
         let a = Arrivals::burst(300_000, 60).unwrap();
-        let t = timeline(&a, 0, 3_000, 7 * 24 * 3600);
+        let t = timeline(&a, 0, 3_000, 30, 7 * 24 * 3600);
         assert_eq!(t.drain_secs, Some(6_000));
         let after_burst = t.seconds[59];
         assert!((after_burst.waiting - 297_000.0).abs() < 1e-6);
@@ -172,7 +179,7 @@ mod tests {
     #[test]
     fn a_line_longer_than_the_horizon_does_not_drain() {
         let a = Arrivals::burst(10_000, 10).unwrap();
-        let t = timeline(&a, 0, 60, 600);
+        let t = timeline(&a, 0, 60, 30, 600);
         assert_eq!(t.drain_secs, None);
         assert_eq!(t.seconds.len(), 600);
         // Released 1 a second: 590 of the first arrivals are out; no arrival of the last second is.
@@ -182,7 +189,7 @@ mod tests {
     #[test]
     fn people_already_waiting_go_first() {
         let a = Arrivals::burst(60, 1).unwrap();
-        let t = timeline(&a, 120, 60, 1_000);
+        let t = timeline(&a, 120, 60, 30, 1_000);
         // 180 at 1 a second: empty after 180 s; the arrivals of second 0 are the 121st..180th out.
         assert_eq!(t.drain_secs, Some(180));
         assert!(

@@ -36,6 +36,8 @@ pub struct Sale {
     pub rate: u32,
     pub drt: bool,
     pub arm64: bool,
+    /// How long a pass lasts: the page polls a short session's crowd more often.
+    pub session_minutes: u32,
     /// The functions' memory as `deploy` sets it, for the cost.
     pub producer_mb: u32,
     pub release_mb: u32,
@@ -133,6 +135,7 @@ pub fn forecast(sale: &Sale, limits: &Limits) -> Result<Forecast, Error> {
         &sale.arrivals,
         sale.waiting,
         sale.rate,
+        sale.session_minutes,
         limits.queue_retention_secs,
     );
     let checks = limits::checks(sale, limits, &t);

@@ -10,7 +10,7 @@ use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{ConfigFile, config_path};
 use crate::provision::lambda::sizing;
-use beekeeper_core::config::{Architecture, validate_rate};
+use beekeeper_core::config::{Architecture, DEFAULT_SESSION_MINUTES, validate_rate};
 use beekeeper_core::names::{Function, Names};
 use beekeeper_sim::forecast::{Arrivals, Sale, forecast, parse_curve, parse_duration};
 use std::io::IsTerminal;
@@ -25,6 +25,7 @@ struct Room {
     rate: Option<u32>,
     drt: bool,
     arm64: bool,
+    session_minutes: u32,
     region: Option<String>,
 }
 
@@ -39,6 +40,7 @@ async fn room(args: &PlanArgs) -> Result<Room> {
             rate: None,
             drt: false,
             arm64: false,
+            session_minutes: DEFAULT_SESSION_MINUTES,
             region,
         });
     };
@@ -52,6 +54,7 @@ async fn room(args: &PlanArgs) -> Result<Room> {
         rate: Some(p.room.rate),
         drt: p.room.drt,
         arm64: p.room.architecture == Architecture::Arm64,
+        session_minutes: p.room.session_minutes,
         region: Some(p.deployed_region().to_string()),
     })
 }
@@ -154,6 +157,7 @@ pub(crate) async fn run(args: PlanArgs, format: OutputFormat) -> Result<()> {
         rate,
         drt: room.drt,
         arm64: room.arm64,
+        session_minutes: room.session_minutes,
         producer_mb: mb(Function::Producer),
         release_mb: mb(Function::Consumer),
     };

@@ -158,7 +158,7 @@ async fn make(ctx: &Ctx, plan: &Plan<'_>, built: &Built, part: Part) -> Result<S
             // Written seconds after the schedule exists, long before its first tick a minute later.
             let api = built.get(&built.api, part, Part::Api)?;
             let issuer = apigw::stage_url(api, &ctx.aws.region);
-            let ring = pass::upsert_key(ctx, &plan.bucket, &issuer, SystemClock.now_secs()).await?;
+            let ring = pass::upsert_key(ctx, &issuer, SystemClock.now_secs()).await?;
             Ok(format!("key {}", ring.current.public.kid))
         }
         Part::Stage => {

@@ -17,7 +17,7 @@ use std::fmt;
 pub(crate) enum Part {
     /// One IAM role per function and one for API Gateway.
     Roles,
-    /// The private bucket the page, its assets and the JWKS are served from.
+    /// The private bucket the page and its assets are served from.
     Bucket,
     /// The page and its assets, in the bucket.
     Assets,
@@ -85,8 +85,8 @@ impl Part {
             Part::Functions => &[Part::Roles, Part::Queues, Part::LogGroups],
             Part::Schedules => &[Part::Functions],
             Part::Api => &[Part::Roles, Part::Bucket, Part::Functions],
-            // The key's issuer is the API's URL; the JWKS is published in the bucket.
-            Part::PassKey => &[Part::Api, Part::Bucket],
+            // The key's issuer is the API's URL; the JWKS is an item of the table.
+            Part::PassKey => &[Part::Api, Part::Table],
             // A stage goes live only once the pass can be verified.
             Part::Stage => &[Part::Api, Part::PassKey],
         }

@@ -224,10 +224,6 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
             "s3:GetObject".to_string(),
             format!("arn:aws:s3:::{bucket}/room/*"),
         ),
-        (
-            "s3:GetObject".to_string(),
-            format!("arn:aws:s3:::{bucket}/.well-known/jwks.json"),
-        ),
         ("dynamodb:BatchGetItem".to_string(), table.clone()),
     ]
     .into();
