@@ -113,6 +113,14 @@ pub(crate) struct InitArgs {
     /// 14, 30, 60, 90, 120, 150, 180, 365, ...).
     #[arg(long)]
     pub log_retention_days: Option<i64>,
+    /// A per-client limit in front of the room (AWS WAF): each IP address may send LIMIT requests per
+    /// 5 minutes to the visitor routes (default 3000, or the profile's), and ten times as many to
+    /// /client-check. A web ACL costs about $7 a month while the room is deployed, even idle.
+    #[arg(long, value_name = "LIMIT", num_args = 0..=1, overrides_with = "no_waf")]
+    pub waf: Option<Option<i64>>,
+    /// No per-client limit: `deploy` removes the web ACL.
+    #[arg(long = "no-waf", overrides_with = "waf")]
+    pub no_waf: bool,
     /// Accept defaults for everything not given and overwrite an existing profile without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -182,6 +182,7 @@ mod tests {
                 architecture: Architecture::Arm64,
                 health_url: None,
                 log_retention_days: None,
+                waf_limit: None,
             },
             deployment: Deployment::default(),
         }

@@ -74,6 +74,10 @@ pub struct RoomConfig {
     /// Days CloudWatch keeps the functions' logs; `None` means [`DEFAULT_LOG_RETENTION_DAYS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_retention_days: Option<u32>,
+    /// The per-client limit (`init --waf`): requests per IP address per 5 minutes on the visitor routes,
+    /// enforced by an AWS WAF web ACL on the stage (see [`crate::waf`]); `None`: no web ACL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waf_limit: Option<u32>,
 }
 
 fn default_session_minutes() -> u32 {
@@ -98,6 +102,9 @@ impl RoomConfig {
         }
         if let Some(d) = self.log_retention_days {
             validate_log_retention_days(i64::from(d))?;
+        }
+        if let Some(l) = self.waf_limit {
+            crate::waf::validate_limit(i64::from(l))?;
         }
         Ok(())
     }
@@ -281,6 +288,7 @@ mod tests {
             architecture: Architecture::X86_64,
             health_url: None,
             log_retention_days: None,
+            waf_limit: None,
         }
     }
 

@@ -35,6 +35,11 @@ pub enum Error {
         "invalid log retention {days} days: CloudWatch Logs keeps logs for one of {allowed} days"
     , allowed = crate::config::LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", "))]
     LogRetention { days: i64 },
+    #[error(
+        "invalid per-client limit {limit}: AWS WAF counts between {min} and {max} requests per address in 5 minutes; the default is {default}",
+        min = crate::waf::MIN_LIMIT, max = crate::waf::MAX_LIMIT, default = crate::waf::DEFAULT_LIMIT
+    )]
+    WafLimit { limit: i64 },
     #[error("invalid token: {reason}")]
     Token { reason: &'static str },
 }

@@ -22,6 +22,7 @@ pub mod plan;
 pub mod ticket;
 pub mod token;
 pub mod vtl;
+pub mod waf;
 
 pub use error::Error;
 pub use token::Token;

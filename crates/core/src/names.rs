@@ -87,6 +87,10 @@ impl Names {
     pub fn pass_secret(&self) -> String {
         format!("{}pass-key", self.prefix)
     }
+    /// The AWS WAF web ACL on the stage (`init --waf`); also its CloudWatch metric's name.
+    pub fn web_acl(&self) -> String {
+        format!("{}acl", self.prefix)
+    }
     pub fn api(&self) -> String {
         format!("{}api", self.prefix)
     }

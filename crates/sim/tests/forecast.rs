@@ -134,6 +134,7 @@ fn sale(visitors: u64, secs: u64, rate: u32) -> Sale {
         drt: false,
         arm64: false,
         session_minutes: 30,
+        waf: false,
         producer_mb: 256,
         release_mb: 128,
     }

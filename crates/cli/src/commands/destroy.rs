@@ -180,14 +180,15 @@ async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
 fn label(part: Part) -> &'static str {
     match part {
         Part::Roles => "IAM roles",
-        Part::Bucket | Part::Assets => "Bucket (page, assets, JWKS)",
+        Part::Bucket | Part::Assets => "Bucket (page and assets)",
         Part::Queues => "Queues",
-        Part::Table | Part::RoomItem => "Table",
+        Part::Table | Part::RoomItem => "Table (with the JWKS)",
         Part::LogGroups => "Log groups",
         Part::Functions => "Functions",
         Part::Schedules => "Schedules and their invoke permissions",
         Part::Api | Part::Stage => "API, stage and invoke permissions",
         Part::PassKey => "Pass signing key",
+        Part::Waf => "Per-client limit (AWS WAF web ACL)",
     }
 }
 

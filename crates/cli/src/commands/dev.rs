@@ -109,6 +109,7 @@ fn settings(args: &DevArgs) -> Result<RoomConfig> {
             architecture: Architecture::default(),
             health_url: None,
             log_retention_days: None,
+            waf_limit: None,
         },
     };
     if let Some(rate) = args.rate {

@@ -6,6 +6,7 @@ use crate::aws::sdk_error;
 use crate::cli::OutputFormat;
 use crate::error::{CliError, Result};
 use crate::output;
+use crate::provision::waf;
 use aws_config::SdkConfig;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -49,6 +50,10 @@ struct Status {
     dlq_depth: u64,
     released_total: u64,
     drt: Drt,
+    /// The per-client limit the profile asks for (requests per address per 5 minutes; `None`: off),
+    /// and whether the last deploy put it on the stage.
+    per_client_limit: Option<u32>,
+    per_client_limit_deployed: bool,
     /// Epoch seconds of the room item's last write.
     updated_at: u64,
     updated_at_utc: String,
@@ -122,6 +127,23 @@ impl fmt::Display for Status {
             )?;
         } else {
             writeln!(f, "  DRT             off")?;
+        }
+        match (self.per_client_limit, self.per_client_limit_deployed) {
+            (Some(l), true) => writeln!(
+                f,
+                "  per client      {l} requests per address per 5 min (AWS WAF)"
+            )?,
+            (Some(l), false) => writeln!(
+                f,
+                "  per client      {l} per address per 5 min asked for, not deployed yet: run `beekeeper deploy {}`",
+                self.profile
+            )?,
+            (None, true) => writeln!(
+                f,
+                "  per client      off in the profile, still on the stage: run `beekeeper deploy {}`",
+                self.profile
+            )?,
+            (None, false) => writeln!(f, "  per client      no limit (`init --waf` adds one)")?,
         }
         write!(
             f,
@@ -232,6 +254,8 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
             last_decision: r.drt_last,
             baseline_ms: r.drt_baseline_ms,
         },
+        per_client_limit: c.profile.room.waf_limit,
+        per_client_limit_deployed: waf::recorded(&c.profile.deployment) == Some(true),
         updated_at: r.updated_at,
         updated_at_utc: utc(r.updated_at),
         destination: r.destination,

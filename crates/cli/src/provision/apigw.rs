@@ -280,16 +280,21 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
     }
     apigw_guard::throttle_stage(ctx, api, STAGE).await?;
     gw.tag_resource()
-        .resource_arn(format!(
-            "arn:{}:apigateway:{}::/restapis/{api}/stages/{STAGE}",
-            ctx.aws.partition(),
-            ctx.aws.region
-        ))
+        .resource_arn(stage_arn(ctx, api))
         .set_tags(Some(ctx.tags()))
         .send()
         .await
         .map_err(ctx.aws.sdk("apigateway", "TagResource"))?;
     Ok(())
+}
+
+/// The stage's ARN, as tags and AWS WAF name it.
+pub(crate) fn stage_arn(ctx: &Ctx, api: &str) -> String {
+    format!(
+        "arn:{}:apigateway:{}::/restapis/{api}/stages/{STAGE}",
+        ctx.aws.partition(),
+        ctx.aws.region
+    )
 }
 
 /// Path → resource id.

@@ -311,6 +311,7 @@ mod tests {
             architecture: Architecture::X86_64,
             health_url: None,
             log_retention_days: None,
+            waf_limit: None,
         }
     }
 

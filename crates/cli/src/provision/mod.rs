@@ -24,6 +24,7 @@ pub(crate) mod record;
 mod retry;
 pub(crate) mod s3;
 pub(crate) mod sqs;
+pub(crate) mod waf;
 
 use crate::error::{CliError, Result};
 use crate::ui::Reporter;
@@ -51,6 +52,7 @@ pub(crate) struct Aws {
     pub apigw: aws_sdk_apigateway::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub waf: aws_sdk_wafv2::Client,
     /// ARNs of the roles this run created: only these may still be propagating through IAM.
     new_roles: Mutex<HashSet<String>>,
 }
@@ -71,6 +73,7 @@ impl Aws {
             apigw: aws_sdk_apigateway::Client::new(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             secrets: aws_sdk_secretsmanager::Client::new(&conf),
+            waf: aws_sdk_wafv2::Client::new(&conf),
             conf,
             region: region.to_string(),
             account: account.to_string(),

@@ -19,3 +19,4 @@ mod pass_moto;
 mod plan;
 mod profile_guard;
 mod room_control;
+mod waf_moto;

@@ -203,6 +203,31 @@ fn a_profile_gives_the_rate_and_region() {
         out.contains("release path (trigger 2, consumers 2, drt 2)"),
         "{out}"
     );
+    assert!(
+        !out.contains("AWS WAF"),
+        "no per-client limit, no WAF cost: {out}"
+    );
+
+    // The per-client limit's price: per request in the sale's cost, and the monthly fee said apart.
+    ok(&run(
+        isolated(dir.path()),
+        &["init", "--yes", "--profile", "drt", "--waf"],
+    ));
+    let out = ok(&run(
+        isolated(dir.path()),
+        &["plan", "drt", "--visitors", "5000"],
+    ));
+    assert!(out.contains(", AWS WAF $0.10 "), "{out}");
+    assert!(
+        out.contains("plus $7.00 a month for the per-client limit"),
+        "{out}"
+    );
+    let v = json(&run(
+        isolated(dir.path()),
+        &["plan", "drt", "--visitors", "5000", "--output", "json"],
+    ));
+    assert_eq!(v["forecast"]["cost"]["waf_monthly"], 7.0);
+    assert!(v["forecast"]["cost"]["waf"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

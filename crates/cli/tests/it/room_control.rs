@@ -33,6 +33,7 @@ fn room_config(profile: &str, rate: u32, min_rate: Option<u32>) -> RoomConfig {
         architecture: Architecture::X86_64,
         health_url: None,
         log_retention_days: None,
+        waf_limit: None,
     }
 }
 

@@ -38,6 +38,8 @@ pub struct Sale {
     pub arm64: bool,
     /// How long a pass lasts: the page polls a short session's crowd more often.
     pub session_minutes: u32,
+    /// The per-client limit (AWS WAF) is on: its price is in the cost.
+    pub waf: bool,
     /// The functions' memory as `deploy` sets it, for the cost.
     pub producer_mb: u32,
     pub release_mb: u32,
@@ -159,7 +161,7 @@ pub fn forecast(sale: &Sale, limits: &Limits) -> Result<Forecast, Error> {
         checks,
         drain_secs: t.drain_secs,
         longest_wait_secs: t.drain_secs.map(|_| t.longest_wait_secs),
-        cost: cost(&usage, sale.arm64),
+        cost: cost(&usage, sale.arm64, sale.waf),
         usage,
         minutes: minutes(&t),
     })

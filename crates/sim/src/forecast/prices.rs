@@ -3,7 +3,8 @@
 //! stay in the first tier of every service: API Gateway's first is 333 million a month).
 //!
 //! Sources: aws.amazon.com/api-gateway/pricing (REST APIs), /lambda/pricing, /sqs/pricing (standard
-//! queues), /dynamodb/pricing/on-demand (after the on-demand price cut of 1 November 2024).
+//! queues), /dynamodb/pricing/on-demand (after the on-demand price cut of 1 November 2024), /waf/pricing
+//! (a web ACL and its rules per month, requests per million).
 
 use serde::Serialize;
 
@@ -22,6 +23,15 @@ pub const SQS_PER_REQUEST: f64 = 0.40 / 1e6;
 /// DynamoDB on-demand, per read request unit and per write request unit.
 pub const DYNAMODB_PER_RRU: f64 = 0.125 / 1e6;
 pub const DYNAMODB_PER_WRU: f64 = 0.625 / 1e6;
+/// AWS WAF: a web ACL a month, each rule a month (the room's per-client limit has two), and per request.
+pub const WAF_WEB_ACL_MONTHLY: f64 = 5.00;
+pub const WAF_RULE_MONTHLY: f64 = 1.00;
+pub const WAF_PER_REQUEST: f64 = 0.60 / 1e6;
+
+/// What the per-client limit costs a month while deployed, even with no request at all.
+pub fn waf_monthly() -> f64 {
+    WAF_WEB_ACL_MONTHLY + WAF_RULE_MONTHLY * beekeeper_core::waf::Rule::ALL.len() as f64
+}
 
 /// What a sale uses, counted over the whole sale.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -41,13 +51,17 @@ pub struct Cost {
     pub lambda: f64,
     pub sqs: f64,
     pub dynamodb: f64,
+    /// AWS WAF's per-request price for the sale's requests (0 without the per-client limit).
+    pub waf: f64,
+    /// AWS WAF's fixed price a month while deployed, not in `total` (0 without the limit).
+    pub waf_monthly: f64,
     pub total: f64,
     pub prices_as_of: &'static str,
     pub prices_region: &'static str,
 }
 
-/// Prices `usage`; `arm64` when the functions run on Graviton.
-pub fn cost(usage: &Usage, arm64: bool) -> Cost {
+/// Prices `usage`; `arm64` when the functions run on Graviton, `waf` with the per-client limit.
+pub fn cost(usage: &Usage, arm64: bool, waf: bool) -> Cost {
     let gb_second = if arm64 {
         LAMBDA_PER_GB_SECOND_ARM
     } else {
@@ -58,12 +72,18 @@ pub fn cost(usage: &Usage, arm64: bool) -> Cost {
         usage.lambda_invocations * LAMBDA_PER_REQUEST + usage.lambda_gb_seconds * gb_second;
     let sqs = usage.sqs_requests * SQS_PER_REQUEST;
     let dynamodb = usage.read_units * DYNAMODB_PER_RRU + usage.write_units * DYNAMODB_PER_WRU;
+    let (waf, waf_monthly) = match waf {
+        true => (usage.gateway_requests * WAF_PER_REQUEST, waf_monthly()),
+        false => (0.0, 0.0),
+    };
     Cost {
         api_gateway,
         lambda,
         sqs,
         dynamodb,
-        total: api_gateway + lambda + sqs + dynamodb,
+        waf,
+        waf_monthly,
+        total: api_gateway + lambda + sqs + dynamodb + waf,
         prices_as_of: PRICES_AS_OF,
         prices_region: PRICES_REGION,
     }
@@ -83,12 +103,16 @@ mod tests {
             read_units: 1e6,
             write_units: 1e6,
         };
-        let c = cost(&u, false);
+        let c = cost(&u, false, false);
         assert!((c.api_gateway - 3.50).abs() < 1e-9);
         assert!((c.lambda - (0.20 + 16.6667)).abs() < 1e-6);
         assert!((c.sqs - 0.40).abs() < 1e-9);
         assert!((c.dynamodb - 0.75).abs() < 1e-9);
         assert!((c.total - 21.5167).abs() < 1e-6);
-        assert!(cost(&u, true).lambda < c.lambda);
+        assert!(cost(&u, true, false).lambda < c.lambda);
+        // The per-client limit: $0.60 per million requests in the sale, $7 a month on top.
+        let w = cost(&u, false, true);
+        assert!((w.waf - 0.60).abs() < 1e-9 && (w.total - c.total - 0.60).abs() < 1e-9);
+        assert!((w.waf_monthly - 7.0).abs() < 1e-9 && c.waf_monthly == 0.0);
     }
 }

@@ -1,13 +1,14 @@
 //! `init`'s settings: each the flag if given, else the answer to its question (when asking), else the
 //! existing profile's value, else the default.
 
-use super::Given;
+use super::{Given, Waf};
 use crate::error::{CliError, Result};
 use crate::prompt;
 use beekeeper_core::config::{
     DEFAULT_RATE, DEFAULT_REGION, DEFAULT_SESSION_MINUTES, RoomConfig, validate_destination,
     validate_display_name, validate_min_rate,
 };
+use beekeeper_core::waf::DEFAULT_LIMIT as DEFAULT_WAF_LIMIT;
 
 /// Every setting: the flag if given, else the answer to its question (when asking), else the existing
 /// profile's value, else the default. `check_complete` has already ruled out a missing value that has
@@ -55,7 +56,17 @@ pub(super) fn answers(
         log_retention_days: given
             .log_retention_days
             .or_else(|| old.and_then(|o| o.log_retention_days)),
+        waf_limit: waf_limit(given.waf, old.and_then(|o| o.waf_limit)),
     })
+}
+
+/// The per-client limit: off unless asked for (it costs money even idle), then kept across re-runs.
+fn waf_limit(given: Option<Waf>, old: Option<u32>) -> Option<u32> {
+    match given {
+        Some(Waf::On(limit)) => Some(limit.or(old).unwrap_or(DEFAULT_WAF_LIMIT)),
+        Some(Waf::Off) => None,
+        None => old,
+    }
 }
 
 /// The flag if given; else, when asking, the answer; else the fallback (the old value or the default).
@@ -168,6 +179,7 @@ mod tests {
             architecture: Architecture::Arm64,
             health_url: None,
             log_retention_days: None,
+            waf_limit: None,
         };
         let mut g = given();
         g.rate = Some(100);
@@ -179,5 +191,22 @@ mod tests {
         assert_eq!(room.architecture, Architecture::Arm64);
         assert_eq!(room.accent_colour.as_deref(), Some("#112233"));
         assert!(room.drt && room.destination == old.destination);
+    }
+
+    #[test]
+    fn the_per_client_limit_is_off_unless_asked_and_kept_until_turned_off() {
+        assert_eq!(
+            waf_limit(None, None),
+            None,
+            "off by default: it costs money idle"
+        );
+        assert_eq!(
+            waf_limit(Some(Waf::On(None)), None),
+            Some(DEFAULT_WAF_LIMIT)
+        );
+        assert_eq!(waf_limit(Some(Waf::On(None)), Some(500)), Some(500));
+        assert_eq!(waf_limit(Some(Waf::On(Some(90))), Some(500)), Some(90));
+        assert_eq!(waf_limit(None, Some(500)), Some(500), "kept across re-runs");
+        assert_eq!(waf_limit(Some(Waf::Off), Some(500)), None);
     }
 }

@@ -13,6 +13,7 @@ use beekeeper_core::config::{
     validate_health_url, validate_log_retention_days, validate_min_rate, validate_profile,
     validate_rate, validate_region, validate_session_minutes,
 };
+use beekeeper_core::waf::validate_limit;
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,15 @@ struct Given {
     architecture: Option<Architecture>,
     health_url: Option<String>,
     log_retention_days: Option<u32>,
+    waf: Option<Waf>,
+}
+
+/// What `--waf [LIMIT]` / `--no-waf` asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waf {
+    /// On, with this limit, or the profile's (else the default) when none was given.
+    On(Option<u32>),
+    Off,
 }
 
 impl Given {
@@ -76,6 +86,11 @@ impl Given {
             .log_retention_days
             .map(validate_log_retention_days)
             .transpose()?;
+        let waf = match (args.waf, args.no_waf) {
+            (Some(limit), _) => Some(Waf::On(limit.map(validate_limit).transpose()?)),
+            (None, true) => Some(Waf::Off),
+            (None, false) => None,
+        };
         let drt = match (args.drt, args.no_drt) {
             (true, _) => Some(true),
             (_, true) => Some(false),
@@ -98,6 +113,7 @@ impl Given {
             }),
             health_url,
             log_retention_days,
+            waf,
         })
     }
 }
@@ -290,6 +306,7 @@ mod tests {
             architecture: None,
             health_url: None,
             log_retention_days: None,
+            waf: None,
         }
     }
 

@@ -26,6 +26,7 @@ struct Room {
     drt: bool,
     arm64: bool,
     session_minutes: u32,
+    waf: bool,
     region: Option<String>,
 }
 
@@ -41,6 +42,7 @@ async fn room(args: &PlanArgs) -> Result<Room> {
             drt: false,
             arm64: false,
             session_minutes: DEFAULT_SESSION_MINUTES,
+            waf: false,
             region,
         });
     };
@@ -55,6 +57,7 @@ async fn room(args: &PlanArgs) -> Result<Room> {
         drt: p.room.drt,
         arm64: p.room.architecture == Architecture::Arm64,
         session_minutes: p.room.session_minutes,
+        waf: p.room.waf_limit.is_some(),
         region: Some(p.deployed_region().to_string()),
     })
 }
@@ -158,6 +161,7 @@ pub(crate) async fn run(args: PlanArgs, format: OutputFormat) -> Result<()> {
         drt: room.drt,
         arm64: room.arm64,
         session_minutes: room.session_minutes,
+        waf: room.waf,
         producer_mb: mb(Function::Producer),
         release_mb: mb(Function::Consumer),
     };

@@ -272,12 +272,24 @@ impl fmt::Display for PlanView {
         };
         writeln!(f, "\n{drain}")?;
         let c = &fc.cost;
+        let waf = match c.waf_monthly > 0.0 {
+            true => format!(", AWS WAF ${:.2}", c.waf),
+            false => String::new(),
+        };
         writeln!(
             f,
-            "cost ≈ ${:.2}: API Gateway ${:.2}, Lambda ${:.2}, DynamoDB ${:.2}, SQS ${:.2} ({} list prices of {}; \
+            "cost ≈ ${:.2}: API Gateway ${:.2}, Lambda ${:.2}, DynamoDB ${:.2}, SQS ${:.2}{waf} ({} list prices of {}; \
              logs, data transfer and the free tier not counted)",
             c.total, c.api_gateway, c.lambda, c.dynamodb, c.sqs, c.prices_region, c.prices_as_of
         )?;
+        if c.waf_monthly > 0.0 {
+            writeln!(
+                f,
+                "plus ${:.2} a month for the per-client limit (AWS WAF's web ACL and its two rules) while \
+                 the room is deployed, even idle",
+                c.waf_monthly
+            )?;
+        }
         let fixes: Vec<&Check> = fc.checks.iter().filter(|c| c.fix.is_some()).collect();
         if !fixes.is_empty() {
             writeln!(f, "\nwhat to change:")?;

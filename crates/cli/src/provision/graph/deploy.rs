@@ -6,7 +6,7 @@
 use super::{Part, checkpoint, waves};
 use crate::error::{CliError, Result};
 use crate::provision::{
-    Ctx, apigw, concurrency, dynamodb, events, iam, lambda, lambda_zip, logs, pass, s3, sqs,
+    Ctx, apigw, concurrency, dynamodb, events, iam, lambda, lambda_zip, logs, pass, s3, sqs, waf,
 };
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
@@ -94,6 +94,7 @@ fn label(ctx: &Ctx, plan: &Plan<'_>, part: Part) -> String {
         Part::Api => format!("API {}", ctx.names.api()),
         Part::PassKey => "Pass signing key (Secrets Manager) and JWKS".into(),
         Part::Stage => format!("Stage {}", apigw::STAGE),
+        Part::Waf => "Per-client limit (AWS WAF)".into(),
     }
 }
 
@@ -165,6 +166,10 @@ async fn make(ctx: &Ctx, plan: &Plan<'_>, built: &Built, part: Part) -> Result<S
             let api = built.get(&built.api, part, Part::Api)?;
             apigw::deploy_stage(ctx, api).await?;
             Ok(apigw::STAGE.to_string())
+        }
+        Part::Waf => {
+            let api = built.get(&built.api, part, Part::Api)?;
+            waf::upsert(ctx, api, config.waf_limit).await
         }
     }
 }

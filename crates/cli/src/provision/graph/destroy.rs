@@ -6,7 +6,7 @@ use super::{Part, Resource};
 use crate::error::Result;
 use crate::profile::Deployment;
 use crate::provision::{
-    Ctx, apigw, apigw_routes, dynamodb, events, iam, lambda, logs, pass, s3, sqs,
+    Ctx, apigw, apigw_routes, dynamodb, events, iam, lambda, logs, pass, s3, sqs, waf,
 };
 use beekeeper_core::names::Function;
 use futures::future::join_all;
@@ -70,6 +70,11 @@ pub(crate) async fn remove(ctx: &Ctx, deployment: &Deployment, part: Part) -> Ve
         Part::PassKey => vec![(
             Resource::named(part, ctx.names.pass_secret()),
             pass::delete_key(ctx).await,
+        )],
+        Part::Waf if !waf::may_exist(ctx) => Vec::new(),
+        Part::Waf => vec![(
+            Resource::named(part, ctx.names.web_acl()),
+            waf::remove(ctx).await,
         )],
     }
 }
@@ -154,6 +159,8 @@ pub(crate) async fn find(ctx: &Ctx, deployment: &Deployment, part: Part) -> Resu
             return Ok(ids.iter().map(|id| api(ctx, id)).collect());
         }
         Part::PassKey => pass::existing_key(ctx).await?,
+        Part::Waf if !waf::may_exist(ctx) => Vec::new(),
+        Part::Waf => waf::existing(ctx).await?,
     };
     Ok(names
         .into_iter()

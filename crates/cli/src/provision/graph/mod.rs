@@ -39,10 +39,13 @@ pub(crate) enum Part {
     PassKey,
     /// The `live` stage: the API's deployment and its throttles.
     Stage,
+    /// The per-client limit on the stage (an AWS WAF web ACL), when the profile asks for one; removed
+    /// when it no longer does.
+    Waf,
 }
 
 impl Part {
-    pub(crate) const ALL: [Part; 12] = [
+    pub(crate) const ALL: [Part; 13] = [
         Part::Roles,
         Part::Bucket,
         Part::Assets,
@@ -55,6 +58,7 @@ impl Part {
         Part::Api,
         Part::PassKey,
         Part::Stage,
+        Part::Waf,
     ];
 
     /// The part's name: the step `BEEKEEPER_FAIL_AT` names and the key it is recorded under.
@@ -72,6 +76,7 @@ impl Part {
             Part::Api => "api",
             Part::PassKey => "pass-key",
             Part::Stage => "stage",
+            Part::Waf => "waf",
         }
     }
 
@@ -89,6 +94,8 @@ impl Part {
             Part::PassKey => &[Part::Api, Part::Table],
             // A stage goes live only once the pass can be verified.
             Part::Stage => &[Part::Api, Part::PassKey],
+            // AWS WAF guards a stage that exists.
+            Part::Waf => &[Part::Api, Part::Stage],
         }
     }
 
@@ -114,6 +121,7 @@ impl Part {
             Part::Schedules => ("schedule", "schedules"),
             Part::Api | Part::Stage => ("API", "APIs"),
             Part::PassKey => ("secret", "secrets"),
+            Part::Waf => ("web ACL", "web ACLs"),
         }
     }
 

@@ -159,21 +159,7 @@ impl Room {
     }
 
     pub async fn aws(&self) -> Aws {
-        let conf = beekeeper_testkit::sdk_config(self.moto, &self.region).await;
-        let s3 = aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build();
-        Aws {
-            iam: aws_sdk_iam::Client::new(&conf),
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            sqs: aws_sdk_sqs::Client::new(&conf),
-            ddb: aws_sdk_dynamodb::Client::new(&conf),
-            lambda: aws_sdk_lambda::Client::new(&conf),
-            events: aws_sdk_eventbridge::Client::new(&conf),
-            apigw: aws_sdk_apigateway::Client::new(&conf),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
-            secrets: aws_sdk_secretsmanager::Client::new(&conf),
-        }
+        Aws::new(&beekeeper_testkit::sdk_config(self.moto, &self.region).await)
     }
 
     pub fn prefix(&self) -> String {
@@ -195,9 +181,35 @@ pub struct Aws {
     pub apigw: aws_sdk_apigateway::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// `None` where the emulator has no AWS WAF (LocalStack's community edition).
+    pub waf: Option<aws_sdk_wafv2::Client>,
 }
 
 impl Aws {
+    /// The AWS WAF client, on an emulator that has one.
+    pub fn waf(&self) -> &aws_sdk_wafv2::Client {
+        self.waf.as_ref().expect("this emulator has AWS WAF")
+    }
+
+    /// One client per service, from `conf` (moto's or LocalStack's endpoint).
+    pub fn new(conf: &aws_config::SdkConfig) -> Aws {
+        let s3 = aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build();
+        Aws {
+            iam: aws_sdk_iam::Client::new(conf),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sqs: aws_sdk_sqs::Client::new(conf),
+            ddb: aws_sdk_dynamodb::Client::new(conf),
+            lambda: aws_sdk_lambda::Client::new(conf),
+            events: aws_sdk_eventbridge::Client::new(conf),
+            apigw: aws_sdk_apigateway::Client::new(conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(conf),
+            secrets: aws_sdk_secretsmanager::Client::new(conf),
+            waf: Some(aws_sdk_wafv2::Client::new(conf)),
+        }
+    }
+
     /// Everything in the account whose name starts with `prefix`, service by service, listed
     /// independently of the CLI's own code.
     pub async fn everything_named(&self, prefix: &str) -> Vec<String> {
@@ -296,6 +308,17 @@ impl Aws {
                 .filter(|n| n.starts_with(prefix))
                 .map(|n| format!("secret {n}")),
         );
+        if let Some(waf) = &self.waf {
+            let scope = aws_sdk_wafv2::types::Scope::Regional;
+            let acls = waf.list_web_acls().scope(scope).send().await.unwrap();
+            found.extend(
+                acls.web_acls()
+                    .iter()
+                    .filter_map(|a| a.name())
+                    .filter(|n| n.starts_with(prefix))
+                    .map(|n| format!("web ACL {n}")),
+            );
+        }
         found
     }
 }

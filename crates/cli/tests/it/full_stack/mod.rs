@@ -141,19 +141,10 @@ impl Stack {
 
     pub async fn aws(&self) -> Aws {
         let conf = beekeeper_testkit::sdk_config_at(&self.ls.endpoint, &self.region).await;
-        let s3 = aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build();
+        // LocalStack's community edition has no AWS WAF; the room deploys without it.
         Aws {
-            iam: aws_sdk_iam::Client::new(&conf),
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            sqs: aws_sdk_sqs::Client::new(&conf),
-            ddb: aws_sdk_dynamodb::Client::new(&conf),
-            lambda: aws_sdk_lambda::Client::new(&conf),
-            events: aws_sdk_eventbridge::Client::new(&conf),
-            apigw: aws_sdk_apigateway::Client::new(&conf),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
-            secrets: aws_sdk_secretsmanager::Client::new(&conf),
+            waf: None,
+            ..Aws::new(&conf)
         }
     }
 }
