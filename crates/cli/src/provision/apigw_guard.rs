@@ -157,7 +157,7 @@ fn text(s: &str) -> String {
     escape(s).replace('$', "&#36;")
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;\
+pub(crate) const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;\
 min-height:100vh;background:#fafafa;color:#222}main{max-width:32rem;padding:2rem;text-align:center}";
 
 /// A self-contained page (no fetch, no cookie): it reloads itself after the Retry-After, with jitter when

@@ -4,17 +4,21 @@
 //! profile turns it off, and removed by `destroy` (disassociated first: AWS refuses to delete an ACL
 //! still in use).
 
+use super::apigw_guard::STYLE;
 use super::graph::{Part, record_key};
 use super::{Ctx, OrAbsent, apigw, backoff, build_error, required, retry};
 use crate::error::Result;
 use crate::profile::Deployment;
 use aws_sdk_wafv2::operation::get_web_acl::GetWebAclOutput;
 use aws_sdk_wafv2::types::{
-    AllowAction, BlockAction, ByteMatchStatement, CustomHttpHeader, CustomResponse, DefaultAction,
-    FieldToMatch, NotStatement, PositionalConstraint, RateBasedStatement,
-    RateBasedStatementAggregateKeyType, Rule as WafRule, RuleAction, Scope, Statement, Tag,
-    TextTransformation, TextTransformationType, UriPath, VisibilityConfig,
+    AllowAction, BlockAction, ByteMatchStatement, CustomHttpHeader, CustomResponse,
+    CustomResponseBody, DefaultAction, FieldToMatch, NotStatement, PositionalConstraint,
+    RateBasedStatement, RateBasedStatementAggregateKeyType, ResponseContentType, Rule as WafRule,
+    RuleAction, Scope, Statement, Tag, TextTransformation, TextTransformationType, UriPath,
+    VisibilityConfig,
 };
+use beekeeper_core::config::RoomConfig;
+use beekeeper_core::html::escape;
 use beekeeper_core::names::PROFILE_TAG;
 use beekeeper_core::waf::{self, Rule};
 
@@ -46,7 +50,9 @@ struct Found {
 
 /// Makes the stage's web ACL match `limit` (requests per address per 5 minutes; `None`: no ACL).
 /// Returns what it is, for the record and the progress line.
-pub(crate) async fn upsert(ctx: &Ctx, api: &str, limit: Option<u32>) -> Result<String> {
+pub(crate) async fn upsert(ctx: &Ctx, api: &str, config: &RoomConfig) -> Result<String> {
+    let limit = config.waf_limit;
+    let page = refused_page(&config.display_name);
     let Some(limit) = limit else {
         if may_exist(ctx) && remove(ctx).await? {
             ctx.out.changed("removed the per-client limit (AWS WAF)");
@@ -55,13 +61,13 @@ pub(crate) async fn upsert(ctx: &Ctx, api: &str, limit: Option<u32>) -> Result<S
     };
     let acl = match find(ctx).await? {
         Some(found) => {
-            update_if_changed(ctx, &found, limit).await?;
+            update_if_changed(ctx, &found, limit, &page).await?;
             found
         }
         None => {
             // Recorded first, so a deploy stopped halfway still has destroy look for it.
             ctx.record.set(Part::Waf, None, &ctx.names.web_acl())?;
-            create(ctx, limit).await?
+            create(ctx, limit, &page).await?
         }
     };
     associate(ctx, &acl, api).await?;
@@ -99,7 +105,7 @@ async fn find(ctx: &Ctx) -> Result<Option<Found>> {
     }
 }
 
-async fn create(ctx: &Ctx, limit: u32) -> Result<Found> {
+async fn create(ctx: &Ctx, limit: u32, page: &str) -> Result<Found> {
     let name = ctx.names.web_acl();
     let out = ctx
         .aws
@@ -114,6 +120,7 @@ async fn create(ctx: &Ctx, limit: u32) -> Result<Found> {
                 .build(),
         )
         .set_rules(Some(rules(ctx, limit)?))
+        .custom_response_bodies(REFUSED_BODY, refused_body(page)?)
         .visibility_config(visibility(&name)?)
         .tags(
             Tag::builder()
@@ -148,8 +155,8 @@ async fn get(ctx: &Ctx, acl: &Found) -> Result<GetWebAclOutput> {
         .map_err(ctx.aws.sdk("wafv2", "GetWebACL"))
 }
 
-/// Rewrites the rules when their limits differ from the profile's.
-async fn update_if_changed(ctx: &Ctx, acl: &Found, limit: u32) -> Result<()> {
+/// Rewrites the rules when their limits (or the refusal's page) differ from the profile's.
+async fn update_if_changed(ctx: &Ctx, acl: &Found, limit: u32, page: &str) -> Result<()> {
     let name = ctx.names.web_acl();
     let got = get(ctx, acl).await?;
     let web_acl = required(got.web_acl(), "GetWebACL", "WebACL")?;
@@ -165,7 +172,11 @@ async fn update_if_changed(ctx: &Ctx, acl: &Found, limit: u32) -> Result<()> {
         .iter()
         .map(|r| (rule_name(ctx, *r), i64::from(r.limit(limit))))
         .collect();
-    if limits == wanted {
+    let shown = web_acl
+        .custom_response_bodies()
+        .and_then(|b| b.get(REFUSED_BODY))
+        .map(|b| b.content());
+    if limits == wanted && shown == Some(page) {
         return Ok(());
     }
     ctx.aws
@@ -181,6 +192,7 @@ async fn update_if_changed(ctx: &Ctx, acl: &Found, limit: u32) -> Result<()> {
                 .build(),
         )
         .set_rules(Some(rules(ctx, limit)?))
+        .custom_response_bodies(REFUSED_BODY, refused_body(page)?)
         .visibility_config(visibility(&name)?)
         .send()
         .await
@@ -334,7 +346,35 @@ fn scope(rule: Rule) -> Result<Statement> {
     })
 }
 
-/// A refused request: 429 with `Retry-After`, which the page backs off from, keeping its place.
+/// The key of the refusal's page among the web ACL's response bodies.
+const REFUSED_BODY: &str = "refused";
+
+/// What a refused browser shows: the room's name, why, and a reload after the `Retry-After` (a meta
+/// refresh; no script needed). A page's refused poll reads only the status, and backs off.
+fn refused_page(display_name: &str) -> String {
+    let name = escape(display_name);
+    let secs = waf::BLOCKED_RETRY_AFTER_SECS;
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta http-equiv=\"refresh\" content=\"{secs}\"><title>{name}: one moment</title>\
+<style>{STYLE}</style></head><body><main><h1>{name}</h1>\
+<p>Very many requests are coming from your network right now, so the waiting room is answering it a \
+little at a time.</p><p><strong>Keep this tab open:</strong> it tries again by itself in a minute. If you \
+were already in line, you keep your place.</p></main></body></html>"
+    )
+}
+
+fn refused_body(page: &str) -> Result<CustomResponseBody> {
+    CustomResponseBody::builder()
+        .content_type(ResponseContentType::TextHtml)
+        .content(page)
+        .build()
+        .map_err(build_error("AWS WAF response body"))
+}
+
+/// A refused request: 429 with `Retry-After` and the refusal's page; the room's page backs off from
+/// it, keeping its place.
 fn blocked() -> Result<BlockAction> {
     let retry_after = CustomHttpHeader::builder()
         .name("Retry-After")
@@ -343,6 +383,7 @@ fn blocked() -> Result<BlockAction> {
         .map_err(build_error("AWS WAF header"))?;
     let response = CustomResponse::builder()
         .response_code(waf::BLOCKED_STATUS)
+        .custom_response_body_key(REFUSED_BODY)
         .response_headers(retry_after)
         .build()
         .map_err(build_error("AWS WAF custom response"))?;

@@ -76,6 +76,7 @@ fn rules(acl: &WebAcl) -> Vec<(String, i64, (String, bool))> {
                 .map(|h| (h.name(), h.value()))
                 .collect();
             assert_eq!(headers, [("Retry-After", "60")]);
+            assert_eq!(refused.custom_response_body_key(), Some("refused"));
             let scope = scope_of(rate.scope_down_statement().unwrap());
             (r.name().to_string(), rate.limit(), scope)
         })
@@ -100,6 +101,12 @@ async fn the_per_client_limit_guards_the_stage_follows_the_profile_and_goes_with
             (format!("{p}per-ip-visitors"), 3_000, visitors.clone()),
             (format!("{p}per-ip-client-check"), 30_000, cc.clone())
         ]
+    );
+    // A refused browser gets a page that says why and reloads itself, not an empty 429.
+    let page = first.custom_response_bodies().unwrap()["refused"].content();
+    assert!(
+        page.contains("<h1>Room waf</h1>") && page.contains("content=\"60\""),
+        "{page}"
     );
     let stage = format!("arn:aws:apigateway:eu-west-1::/restapis/{api}/stages/live");
     let on_stage = aws

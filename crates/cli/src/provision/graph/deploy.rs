@@ -169,7 +169,7 @@ async fn make(ctx: &Ctx, plan: &Plan<'_>, built: &Built, part: Part) -> Result<S
         }
         Part::Waf => {
             let api = built.get(&built.api, part, Part::Api)?;
-            waf::upsert(ctx, api, config.waf_limit).await
+            waf::upsert(ctx, api, config).await
         }
     }
 }
