@@ -39,8 +39,10 @@ impl fmt::Display for Rotated {
         if !self.revoked.is_empty() {
             return write!(
                 f,
-                "revoked {}: {} no longer lists them, so passes they signed no longer verify \
-                 (destinations that cached the JWKS drop them within 5 minutes)",
+                "revoked {}: {} no longer lists them, so passes they signed no longer verify offline \
+                 (destinations that cached the JWKS drop them within 5 minutes). Consumers still sign \
+                 with the old key until they switch, within 5 minutes: visitors let in meanwhile are \
+                 refused by offline verification too, and /client-check still answers for every one",
                 self.revoked.join(", "),
                 self.jwks_url
             );
