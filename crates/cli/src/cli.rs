@@ -12,7 +12,8 @@ use std::path::PathBuf;
     long_about = "Beekeeper provisions a virtual waiting room on AWS (API Gateway, Lambda, SQS, DynamoDB, S3, \
                   EventBridge) that holds a crowd and lets it through to your site at the rate you choose.\n\n\
                   Start with `beekeeper dev` to see a room on this machine, then `beekeeper init` and \
-                  `beekeeper deploy`."
+                  `beekeeper deploy`.",
+    after_long_help = EXIT_STATUS
 )]
 pub struct Cli {
     /// How to print results.
@@ -59,7 +60,27 @@ pub(crate) enum Command {
     /// Before a sale: will the room and the account hold this crowd? Peaks against every limit, time to
     /// drain the line, the longest wait and the cost.
     Plan(PlanArgs),
+    /// Print a shell completion script, e.g. `beekeeper completions bash >
+    /// ~/.local/share/bash-completion/completions/beekeeper`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `beekeeper man > ~/.local/share/man/man1/beekeeper.1`.
+    Man,
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// What `--help` and the man page say about how `beekeeper` ends.
+const EXIT_STATUS: &str = "Exit status: 0 done; 1 the command failed (the message says why and what to \
+do); 2 the command line or a setting is wrong, or the command needs a confirmation (--yes) or a \
+terminal it did not get (nothing was changed); 130 cancelled (Ctrl-C at a prompt, or a question answered no).\n\n\
+Environment: AWS credentials, profile and region come from the standard AWS chain; AWS_ENDPOINT_URL \
+points every client at an emulator; BEEKEEPER_CONFIG_DIR holds the profiles; BEEKEEPER_LOG sets the \
+log filter; NO_COLOR turns colour off.";
 
 #[derive(Debug, Args)]
 pub(crate) struct ProfileArg {

@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("BEEKEEPER_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log(&cli.command))),
         )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colour(std::io::IsTerminal::is_terminal(&std::io::stderr())))
         .with_writer(std::io::stderr)
         .init();
     match commands::run(cli).await {
@@ -37,6 +37,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set to anything (no-color.org). The other
+/// output (progress lines, prompts) goes through `console`, which reads `NO_COLOR` itself.
+fn colour(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// `dev` narrates arrivals and releases (that is its point); every other command stays quiet unless asked.

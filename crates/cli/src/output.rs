@@ -4,6 +4,7 @@
 use crate::cli::OutputFormat;
 use serde::Serialize;
 use std::fmt::Display;
+use std::io::Write;
 
 pub(crate) fn print<T: Display + Serialize>(format: OutputFormat, value: &T) {
     match format {
@@ -15,12 +16,21 @@ pub(crate) fn print<T: Display + Serialize>(format: OutputFormat, value: &T) {
     }
 }
 
-/// Writes one result to stdout. A reader that went away (`beekeeper status | head -1`) is not an error
-/// of the command, whose work is done: `println!` would panic there, so the write's failure is dropped.
+/// Writes generated text (a completion script, the man page) to stdout as it is.
+pub(crate) fn raw(bytes: &[u8]) {
+    write_out(|out| out.write_all(bytes));
+}
+
+/// Writes one result to stdout.
 fn emit(value: &dyn Display) {
-    use std::io::Write;
+    write_out(|out| writeln!(out, "{value}"));
+}
+
+/// A reader that went away (`beekeeper status | head -1`) is not an error of the command, whose work is
+/// done: `println!` would panic there, so the write's failure is dropped.
+fn write_out(write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>) {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{value}").and_then(|()| out.flush()) {
+    if let Err(e) = write(&mut out).and_then(|()| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("error: could not print the result: {e}");
         }

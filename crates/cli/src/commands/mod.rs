@@ -4,6 +4,7 @@ mod config;
 mod deploy;
 mod destroy;
 mod dev;
+mod generate;
 mod init;
 mod plan;
 mod redrive;
@@ -37,6 +38,11 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Config => config::run(format),
         Command::Dev(args) => dev::run(args).await,
         Command::Plan(args) => plan::run(args, format).await,
+        Command::Completions(args) => {
+            generate::completions(args.shell);
+            Ok(())
+        }
+        Command::Man => generate::man(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! Run one suite with a filter: `cargo test -p beekeeper --test it localstack`.
 
 mod common;
+mod conventions;
 mod full_stack;
 
 mod deploy_faults;
