@@ -123,7 +123,16 @@ async fn verify_room(ctx: &Ctx, api: &str, url: &str) -> Verified {
     if report.ok {
         step.done(format!("{} steps passed", report.checks.len()));
     } else {
-        step.failed(&"a step failed (see below)");
+        let failed: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.step)
+            .collect();
+        step.failed(&format!(
+            "{} failed (what to do is below)",
+            failed.join(", ")
+        ));
     }
     report
 }

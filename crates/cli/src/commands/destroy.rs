@@ -159,12 +159,18 @@ async fn remove_all(ctx: &Ctx, deployment: &Deployment, tally: &mut Tally) {
         let removals = wave.iter().map(|&part| async move {
             let step = ctx.out.step(label(part));
             let outcomes = remove(ctx, deployment, part).await;
+            // Each failure named on the part's own line, with the reason; the last look says again
+            // whatever is still there.
+            let failed: Vec<String> = outcomes
+                .iter()
+                .filter_map(|(what, r)| r.as_ref().err().map(|e| format!("{what}: {e}")))
+                .collect();
             match outcomes
                 .iter()
                 .filter(|(_, r)| matches!(r, Ok(true)))
                 .count()
             {
-                _ if outcomes.iter().any(|(_, r)| r.is_err()) => step.failed(&"see below"),
+                _ if !failed.is_empty() => step.failed(&failed.join("; ")),
                 0 => step.skipped("nothing found"),
                 n => step.done(format!("{n} removed")),
             }

@@ -162,3 +162,44 @@ async fn only_a_role_this_run_created_is_waited_for() {
     room.ok(&["deploy", "iamr"], &[]);
     room.destroy();
 }
+
+/// A removal that fails is named on its part's own line with AWS's reason (not "see below"), destroy
+/// goes on with the rest and exits non-zero naming what is left, and a second run finishes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removal_that_fails_is_named_with_its_reason_and_a_rerun_finishes_it() {
+    let room = Room::new("stubborn", "eu-west-1", false);
+    room.deploy_json();
+    let p = room.prefix();
+    let refuse = Scripted {
+        method: "DELETE",
+        path_ends: format!("/functions/{p}producer"),
+        body_contains: None,
+        // More than the SDK's retries.
+        times: 20,
+        status: 500,
+        code: "ServiceException".into(),
+        message: "injected: Lambda could not delete it".into(),
+        after_forwarding: false,
+    };
+    let proxy = proxy(&room, vec![refuse]).await;
+    let out = room.run(
+        &["destroy", "stubborn", "--yes"],
+        &[("AWS_ENDPOINT_URL", proxy.endpoint.as_str())],
+    );
+    assert!(!out.status.success());
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(
+        said.contains(&format!("function {p}producer: "))
+            && said.contains("injected: Lambda could not delete it"),
+        "{said}"
+    );
+    assert!(!said.contains("see below"), "{said}");
+    let aws = room.aws().await;
+    assert_eq!(
+        aws.everything_named(&p).await,
+        [format!("function {p}producer")],
+        "everything else went"
+    );
+    room.destroy();
+    assert_eq!(aws.everything_named(&p).await, Vec::<String>::new());
+}
