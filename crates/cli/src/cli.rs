@@ -8,6 +8,7 @@ use std::path::PathBuf;
 #[command(
     name = "beekeeper",
     version,
+    long_version = crate::provision::lambda_zip::LONG_VERSION,
     about = "A serverless virtual waiting room in your own AWS account",
     long_about = "Beekeeper provisions a virtual waiting room on AWS (API Gateway, Lambda, SQS, DynamoDB, S3, \
                   EventBridge) that holds a crowd and lets it through to your site at the rate you choose.\n\n\

@@ -64,6 +64,16 @@ pub(crate) enum CliError {
         missing: Vec<String>,
         command: String,
     },
+    /// A function this binary carries no longer matches the checksum taken when it was built in.
+    #[error(
+        "the {function} function this beekeeper carries for {arch} is damaged (its SHA-256 is {found}, it was built in as {expected}); nothing was created"
+    )]
+    EmbeddedZipDamaged {
+        function: &'static str,
+        arch: &'static str,
+        expected: &'static str,
+        found: String,
+    },
     /// A zip whose `bootstrap` cannot run on the profile's Lambda architecture (or is no Linux program).
     #[error("{} is not a Lambda package for {expected}: {problem}", path.display())]
     UnusableZip {
@@ -162,6 +172,9 @@ impl CliError {
             CliError::InjectedFailure { .. } => Some(
                 "unset BEEKEEPER_FAIL_AT; `beekeeper deploy` again finishes the room, `beekeeper destroy` removes it"
                     .into(),
+            ),
+            CliError::EmbeddedZipDamaged { .. } => Some(
+                "download or install beekeeper again; or deploy zips you built with `--lambda-dir`".into(),
             ),
             CliError::MissingZips { command, .. } => Some(format!(
                 "build them with `{command}` (needs cargo-lambda), or point --lambda-dir / BEEKEEPER_LAMBDA_DIR at \

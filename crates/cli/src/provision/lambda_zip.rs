@@ -1,12 +1,15 @@
 //! The functions' code: the zips `cargo lambda build` makes, read before anything is created so a
 //! missing build fails a deploy at once with the exact command to run, and hashed the way Lambda reports
-//! `CodeSha256` so unchanged code is never uploaded again.
+//! `CodeSha256` so unchanged code is never uploaded again. A release build carries them (`build.rs`):
+//! then `deploy` uses those, checked against the SHA-256 taken when they were built in, unless
+//! `--lambda-dir` names others.
 
 use crate::error::{CliError, Result};
 use base64::Engine;
 use beekeeper_core::config::Architecture;
 use beekeeper_core::names::Function;
 use sha2::Digest;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -26,13 +29,55 @@ pub(crate) fn build_command(arch: Architecture) -> String {
     cmd
 }
 
+/// One function's zip carried in the binary, with the SHA-256 (hex) taken when it was built in.
+pub(crate) struct Embedded {
+    pub arch: Architecture,
+    pub function: Function,
+    pub zip: &'static [u8],
+    pub sha256: &'static str,
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
 /// The four zips, read before anything is created so a missing build fails the deploy at once.
 pub(crate) struct Zips {
-    zips: HashMap<&'static str, Vec<u8>>,
+    zips: HashMap<&'static str, Cow<'static, [u8]>>,
 }
 
 impl Zips {
+    /// The zips in `dir` if given; else the ones this binary carries for `arch`; else `target/lambda`.
     pub(crate) fn load(dir: Option<&Path>, arch: Architecture) -> Result<Zips> {
+        match dir {
+            None if EMBEDDED.iter().any(|e| e.arch == arch) => Zips::carried(arch),
+            _ => Zips::from_dir(dir, arch),
+        }
+    }
+
+    /// The carried zips for `arch`, each checked against its built-in SHA-256 and for a bootstrap that
+    /// runs on `arch`.
+    fn carried(arch: Architecture) -> Result<Zips> {
+        let mut zips = HashMap::new();
+        for e in EMBEDDED.iter().filter(|e| e.arch == arch) {
+            let found = hex_sha256(e.zip);
+            if found != e.sha256 {
+                return Err(CliError::EmbeddedZipDamaged {
+                    function: e.function.part(),
+                    arch: arch_name(arch),
+                    expected: e.sha256,
+                    found,
+                });
+            }
+            let path = PathBuf::from(format!(
+                "(built in) {}/bootstrap.zip",
+                e.function.crate_name()
+            ));
+            check_bootstrap(&path, e.zip, arch)?;
+            zips.insert(e.function.part(), Cow::Borrowed(e.zip));
+        }
+        Ok(Zips { zips })
+    }
+
+    fn from_dir(dir: Option<&Path>, arch: Architecture) -> Result<Zips> {
         let dir: PathBuf = dir.map_or_else(|| PathBuf::from(DEFAULT_DIR), Path::to_path_buf);
         let mut zips = HashMap::new();
         let mut missing = Vec::new();
@@ -41,7 +86,7 @@ impl Zips {
             match std::fs::read(&path) {
                 Ok(bytes) => {
                     check_bootstrap(&path, &bytes, arch)?;
-                    zips.insert(f.part(), bytes);
+                    zips.insert(f.part(), Cow::Owned(bytes));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     missing.push(format!("{}/bootstrap.zip", f.crate_name()));
@@ -66,7 +111,7 @@ impl Zips {
     }
 
     pub(crate) fn get(&self, f: Function) -> &[u8] {
-        self.zips.get(f.part()).map_or(&[], Vec::as_slice)
+        self.zips.get(f.part()).map_or(&[], |z| z.as_ref())
     }
 }
 
@@ -137,6 +182,14 @@ fn elf_problem(head: &[u8], arch: Architecture) -> Option<String> {
         m => format!("ELF machine {m}"),
     };
     Some(format!("its `bootstrap` is built for {found}"))
+}
+
+/// The zip's SHA-256 in hex, as `build.rs` wrote it and `beekeeper --version` shows it.
+fn hex_sha256(zip: &[u8]) -> String {
+    sha2::Sha256::digest(zip)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Lambda's `CodeSha256`: base64 of the zip's SHA-256.

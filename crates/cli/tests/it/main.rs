@@ -11,6 +11,7 @@ mod deploy_moto;
 mod dev_contract;
 mod dev_link_fetchers;
 mod dev_load;
+mod embedded;
 mod examples;
 mod init;
 mod knobs;
