@@ -91,10 +91,27 @@ impl Stack {
         format!("beekeeper-{}-", self.profile)
     }
 
-    /// Runs the CLI against LocalStack with dummy credentials and no ambient AWS configuration.
+    /// Runs the CLI against LocalStack with dummy credentials and no ambient AWS configuration. Where
+    /// `tests/run` built a beekeeper carrying its functions (`BEEKEEPER_EMBEDDED_BIN`), that one runs,
+    /// from an empty directory and with no `--lambda-dir`: the room is deployed, walked and destroyed
+    /// by the binary an operator downloads (issue 28). Otherwise this suite's build, with the zips.
     pub fn run(&self, args: &[&str]) -> Output {
         let none = self.dir.path().join("none");
-        Command::new(env!("CARGO_BIN_EXE_beekeeper"))
+        let work = self.dir.path().join("work");
+        let _ = std::fs::create_dir_all(&work);
+        let (binary, zips) = match std::env::var_os("BEEKEEPER_EMBEDDED_BIN") {
+            Some(carrying) => (PathBuf::from(carrying), None),
+            None => (
+                PathBuf::from(env!("CARGO_BIN_EXE_beekeeper")),
+                Some(lambda_dir()),
+            ),
+        };
+        let mut cmd = Command::new(binary);
+        match zips {
+            Some(dir) => cmd.env("BEEKEEPER_LAMBDA_DIR", dir),
+            None => cmd.env_remove("BEEKEEPER_LAMBDA_DIR"),
+        };
+        cmd.current_dir(&work)
             .args(args)
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_DEFAULT_REGION")
@@ -108,7 +125,6 @@ impl Stack {
             .env("AWS_SHARED_CREDENTIALS_FILE", &none)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("BEEKEEPER_CONFIG_DIR", self.config_dir())
-            .env("BEEKEEPER_LAMBDA_DIR", lambda_dir())
             .env("BEEKEEPER_RETRY_BASE_MS", "50")
             .stdin(std::process::Stdio::null())
             .output()
