@@ -7,7 +7,7 @@
 use super::apigw_guard::STYLE;
 use super::graph::{Part, record_key};
 use super::{Ctx, OrAbsent, apigw, backoff, build_error, required, retry};
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::profile::Deployment;
 use aws_sdk_wafv2::operation::get_web_acl::GetWebAclOutput;
 use aws_sdk_wafv2::types::{
@@ -21,6 +21,7 @@ use beekeeper_core::config::RoomConfig;
 use beekeeper_core::html::escape;
 use beekeeper_core::names::PROFILE_TAG;
 use beekeeper_core::waf::{self, Rule};
+use beekeeper_room::Fault;
 
 /// What the record holds for a room without the limit.
 const OFF: &str = "off";
@@ -40,6 +41,20 @@ pub(crate) fn recorded(deployment: &Deployment) -> Option<bool> {
         .resources
         .get(&record_key(Part::Waf, None))
         .map(|v| v != OFF)
+}
+
+/// With no record of the part (a lost profile, looked for by name), a caller AWS WAF refuses cannot have
+/// made an ACL, so that refusal means none, not a failed `destroy` for someone who never used the limit.
+/// Where the record names one, every failure stands.
+pub(crate) fn unrecorded_denial_is_none<T: Default>(ctx: &Ctx, r: Result<T>) -> Result<T> {
+    match r {
+        Err(CliError::Aws { error, .. })
+            if error.fault == Fault::Permission && recorded(&ctx.record.snapshot()).is_none() =>
+        {
+            Ok(T::default())
+        }
+        other => other,
+    }
 }
 
 /// The web ACL as AWS lists it.

@@ -203,3 +203,31 @@ async fn a_removal_that_fails_is_named_with_its_reason_and_a_rerun_finishes_it()
     room.destroy();
     assert_eq!(aws.everything_named(&p).await, Vec::<String>::new());
 }
+
+/// An operator whose credentials may not use AWS WAF, destroying a room with no record (never deployed
+/// from here): the denied look for a web ACL means there is none, not a failed destroy. They cannot
+/// have made one.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_waf_permissions_destroy_of_an_unrecorded_room_still_succeeds() {
+    let room = Room::new("nowaf", "eu-west-1", false);
+    let deny = Scripted {
+        method: "POST",
+        path_ends: "/".into(),
+        body_contains: Some(r#"{"Scope":"REGIONAL"}"#.into()),
+        times: 1_000,
+        status: 400,
+        code: "AccessDeniedException".into(),
+        message: "injected: not authorized to perform wafv2:ListWebACLs".into(),
+        after_forwarding: false,
+    };
+    let proxy = proxy(&room, vec![deny]).await;
+    let out = room.run(
+        &["destroy", "nowaf", "--yes"],
+        &[("AWS_ENDPOINT_URL", proxy.endpoint.as_str())],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        proxy.injected.scripted.load(Ordering::Relaxed) >= 1,
+        "WAF was asked"
+    );
+}

@@ -74,7 +74,7 @@ pub(crate) async fn remove(ctx: &Ctx, deployment: &Deployment, part: Part) -> Ve
         Part::Waf if !waf::may_exist(ctx) => Vec::new(),
         Part::Waf => vec![(
             Resource::named(part, ctx.names.web_acl()),
-            waf::remove(ctx).await,
+            waf::unrecorded_denial_is_none(ctx, waf::remove(ctx).await),
         )],
     }
 }
@@ -160,7 +160,7 @@ pub(crate) async fn find(ctx: &Ctx, deployment: &Deployment, part: Part) -> Resu
         }
         Part::PassKey => pass::existing_key(ctx).await?,
         Part::Waf if !waf::may_exist(ctx) => Vec::new(),
-        Part::Waf => waf::existing(ctx).await?,
+        Part::Waf => waf::unrecorded_denial_is_none(ctx, waf::existing(ctx).await)?,
     };
     Ok(names
         .into_iter()
