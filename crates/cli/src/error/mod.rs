@@ -64,6 +64,14 @@ pub(crate) enum CliError {
         missing: Vec<String>,
         command: String,
     },
+    /// The profile's architecture is not one this binary carries functions for.
+    #[error(
+        "this beekeeper carries the functions for {carried} only, and the profile runs them on {wanted}"
+    )]
+    NotCarried {
+        wanted: &'static str,
+        carried: String,
+    },
     /// A function this binary carries no longer matches the checksum taken when it was built in.
     #[error(
         "the {function} function this beekeeper carries for {arch} is damaged (its SHA-256 is {found}, it was built in as {expected}); nothing was created"
@@ -173,6 +181,12 @@ impl CliError {
                 "unset BEEKEEPER_FAIL_AT; `beekeeper deploy` again finishes the room, `beekeeper destroy` removes it"
                     .into(),
             ),
+            CliError::NotCarried { carried, .. } => Some(format!(
+                "run `beekeeper init --profile <name> --architecture {}` (then deploy), or give --lambda-dir a \
+                 directory of zips built for the profile's architecture",
+                // The flag's spelling of the first architecture carried (`x86_64` is `x86-64` there).
+                carried.split(' ').next().unwrap_or("x86_64").replace('_', "-")
+            )),
             CliError::EmbeddedZipDamaged { .. } => Some(
                 "download or install beekeeper again; or deploy zips you built with `--lambda-dir`".into(),
             ),

@@ -49,6 +49,13 @@ impl Zips {
     pub(crate) fn load(dir: Option<&Path>, arch: Architecture) -> Result<Zips> {
         match dir {
             None if EMBEDDED.iter().any(|e| e.arch == arch) => Zips::carried(arch),
+            // It carries functions, but not for this architecture: saying so beats "build them".
+            None if !EMBEDDED.is_empty() && !Path::new(DEFAULT_DIR).exists() => {
+                Err(CliError::NotCarried {
+                    wanted: arch_name(arch),
+                    carried: carried_arches(),
+                })
+            }
             _ => Zips::from_dir(dir, arch),
         }
     }
@@ -182,6 +189,13 @@ fn elf_problem(head: &[u8], arch: Architecture) -> Option<String> {
         m => format!("ELF machine {m}"),
     };
     Some(format!("its `bootstrap` is built for {found}"))
+}
+
+/// The architectures this build carries functions for ("x86_64", "x86_64 and arm64").
+fn carried_arches() -> String {
+    let mut names: Vec<&str> = EMBEDDED.iter().map(|e| arch_name(e.arch)).collect();
+    names.dedup();
+    names.join(" and ")
 }
 
 /// The zip's SHA-256 in hex, as `build.rs` wrote it and `beekeeper --version` shows it.

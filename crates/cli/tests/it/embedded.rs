@@ -132,6 +132,26 @@ async fn the_binary_alone_deploys_from_anywhere_and_a_damaged_one_creates_nothin
         Vec::<String>::new()
     );
 
+    // A profile for the architecture it does not carry: told so and how to switch, nothing made.
+    let mut arm = init.to_vec();
+    arm.extend(["--architecture", "arm64"]);
+    ok(run_alone(&binary, home.path(), &arm));
+    let out = run_alone(&binary, home.path(), &["deploy", "carried"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("carries the functions for x86_64 only, and the profile runs them on arm64")
+            && said.contains("--architecture x86-64"),
+        "{said}"
+    );
+    assert_eq!(
+        aws.everything_named("beekeeper-carried-").await,
+        Vec::<String>::new()
+    );
+    let mut x86 = init.to_vec();
+    x86.extend(["--architecture", "x86-64"]);
+    ok(run_alone(&binary, home.path(), &x86));
+
     // One byte of the carried producer changed: refused with the fix, and nothing made.
     let damaged = alone_in(&home.path().join("damaged"), |bytes| {
         let middle = &producer[producer.len() / 2..producer.len() / 2 + 64];
