@@ -5,7 +5,7 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
 const zlib = require("node:zlib");
-const dir = path.join(__dirname, "../../assets/waiting-room");
+const dir = path.join(__dirname, "../../crates/room/assets/waiting-room");
 const files = fs.readdirSync(dir);
 const html = fs.readFileSync(path.join(dir, "index.html"), "utf8");
 

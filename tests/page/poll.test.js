@@ -2,8 +2,8 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const path = require("node:path");
-const P = require(path.join(__dirname, "../../assets/waiting-room/poll.js"));
-const { tables } = require(path.join(__dirname, "../../assets/waiting-room/strings.js"));
+const P = require(path.join(__dirname, "../../crates/room/assets/waiting-room/poll.js"));
+const { tables } = require(path.join(__dirname, "../../crates/room/assets/waiting-room/strings.js"));
 
 const fixed = (r) => () => r;
 const within = (x, lo, hi) => assert.ok(x >= lo && x <= hi, `${x} not in [${lo}, ${hi}]`);

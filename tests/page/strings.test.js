@@ -2,7 +2,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const path = require("node:path");
-const S = require(path.join(__dirname, "../../assets/waiting-room/strings.js"));
+const S = require(path.join(__dirname, "../../crates/room/assets/waiting-room/strings.js"));
 
 function keys(o, prefix = "") {
   return Object.keys(o).sort().flatMap((k) =>
@@ -25,7 +25,7 @@ test("every language has the same keys, all non-empty strings", () => {
 });
 
 test("the page's data-s keys all exist in the table", () => {
-  const html = require("node:fs").readFileSync(path.join(__dirname, "../../assets/waiting-room/index.html"), "utf8");
+  const html = require("node:fs").readFileSync(path.join(__dirname, "../../crates/room/assets/waiting-room/index.html"), "utf8");
   const used = [...html.matchAll(/data-s="([^"]+)"/g)].map((m) => m[1]);
   assert.ok(used.length > 5);
   for (const k of used) assert.equal(typeof S.tables.en[k], "string", k);

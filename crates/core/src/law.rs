@@ -1,4 +1,4 @@
-//! The waiting page's polling law, ported from `assets/waiting-room/poll.js` (the page's own functions).
+//! The waiting page's polling law, ported from `room/assets/waiting-room/poll.js` (the page's own functions).
 //! `crates/sim/tests/poll_law.rs` runs the JavaScript in node on the same inputs and requires identical
 //! answers, so the simulation's poll load (and its sleeping phones' returns) is the page's, not a model
 //! of it. Numbers stay `f64` as in JavaScript.

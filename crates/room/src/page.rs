@@ -9,24 +9,15 @@ use beekeeper_core::arrival::script_json;
 use beekeeper_core::html::escape;
 use sha2::{Digest, Sha256};
 
-const TEMPLATE: &str = include_str!("../../../assets/waiting-room/index.html");
-const CSS: (&str, &str) = (
-    "room.css",
-    include_str!("../../../assets/waiting-room/room.css"),
-);
+const TEMPLATE: &str = include_str!("../assets/waiting-room/index.html");
+const CSS: (&str, &str) = ("room.css", include_str!("../assets/waiting-room/room.css"));
 const SCRIPTS: [(&str, &str); 3] = [
     (
         "strings.js",
-        include_str!("../../../assets/waiting-room/strings.js"),
+        include_str!("../assets/waiting-room/strings.js"),
     ),
-    (
-        "poll.js",
-        include_str!("../../../assets/waiting-room/poll.js"),
-    ),
-    (
-        "room.js",
-        include_str!("../../../assets/waiting-room/room.js"),
-    ),
+    ("poll.js", include_str!("../assets/waiting-room/poll.js")),
+    ("room.js", include_str!("../assets/waiting-room/room.js")),
 ];
 
 /// What the operator chose for the page (`beekeeper init`/`deploy`), validated by the caller.

@@ -1,4 +1,4 @@
-//! What each visitor's page does on each of its events, as `assets/waiting-room/room.js` does it, over the
+//! What each visitor's page does on each of its events, as `room/assets/waiting-room/room.js` does it, over the
 //! room's real producer and the `/poll` contract: the arrival (a browser's navigation confirms the place;
 //! a page without fetch metadata confirms with `POST join` as its script starts), polls by the law,
 //! asking the room when counting cannot tell, the load of the room's page that lets it in, and the

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 const POLL_JS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../assets/waiting-room/poll.js"
+    "/../room/assets/waiting-room/poll.js"
 );
 
 /// Runs `expr` (JavaScript, with `P` = poll.js's exports and `cases` = the inputs) and returns its JSON.

@@ -191,8 +191,10 @@ impl CliError {
                 "download or install beekeeper again; or deploy zips you built with `--lambda-dir`".into(),
             ),
             CliError::MissingZips { command, .. } => Some(format!(
-                "build them with `{command}` (needs cargo-lambda), or point --lambda-dir / BEEKEEPER_LAMBDA_DIR at \
-                 a directory holding {{crate}}/bootstrap.zip"
+                "build them with `{command}` in beekeeper's source (needs cargo-lambda); or point --lambda-dir / \
+                 BEEKEEPER_LAMBDA_DIR at a directory holding {{crate}}/bootstrap.zip (a release's \
+                 beekeeper-functions-<arch>.tar.gz, unpacked); or install a release of beekeeper, which carries \
+                 them (README: Install)"
             )),
             CliError::VerifyFailed { profile } => Some(format!(
                 "fix the step marked FAIL as it says, then check again with `beekeeper verify {profile}`"
