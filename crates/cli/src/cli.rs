@@ -143,9 +143,22 @@ pub(crate) struct InitArgs {
     /// No per-client limit: `deploy` removes the web ACL.
     #[arg(long = "no-waf", overrides_with = "waf")]
     pub no_waf: bool,
+    /// How much of the region's API Gateway quota the room's routes may add up to, in percent (10 to
+    /// 100; default 80, leaving the rest to your other APIs in the region, which share the quota).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub gateway_share: Option<i64>,
     /// Accept defaults for everything not given and overwrite an existing profile without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+/// `80` or `80%`.
+fn parse_percent(s: &str) -> std::result::Result<i64, String> {
+    s.trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage: give a whole number such as 80 (or 80%)"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -243,4 +256,7 @@ pub(crate) struct PlanArgs {
     /// The region whose limits to read, without a profile (default: the AWS configuration's).
     #[arg(long)]
     pub region: Option<String>,
+    /// The room's share of the region's API Gateway quota, in percent (default: the profile's, else 80).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub gateway_share: Option<i64>,
 }

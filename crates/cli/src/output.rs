@@ -36,3 +36,17 @@ fn write_out(write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::R
         }
     }
 }
+
+/// 1234567.8 → "1,234,568".
+pub(crate) fn grouped(v: f64) -> String {
+    let n = v.round().max(0.0) as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -183,6 +183,7 @@ mod tests {
                 health_url: None,
                 log_retention_days: None,
                 waf_limit: None,
+                gateway_share: None,
             },
             deployment: Deployment::default(),
         }

@@ -78,6 +78,10 @@ pub struct RoomConfig {
     /// enforced by an AWS WAF web ACL on the stage (see [`crate::waf`]); `None`: no web ACL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waf_limit: Option<u32>,
+    /// The percentage of the region's API Gateway quota the room's routes add up to (`init
+    /// --gateway-share`); `None` is [`crate::gateway::DEFAULT_SHARE_PERCENT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_share: Option<u32>,
 }
 
 fn default_session_minutes() -> u32 {
@@ -105,6 +109,9 @@ impl RoomConfig {
         }
         if let Some(l) = self.waf_limit {
             crate::waf::validate_limit(i64::from(l))?;
+        }
+        if let Some(p) = self.gateway_share {
+            crate::gateway::validate_share(i64::from(p))?;
         }
         Ok(())
     }
@@ -289,6 +296,7 @@ mod tests {
             health_url: None,
             log_retention_days: None,
             waf_limit: None,
+            gateway_share: None,
         }
     }
 

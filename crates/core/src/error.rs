@@ -40,6 +40,11 @@ pub enum Error {
         min = crate::waf::MIN_LIMIT, max = crate::waf::MAX_LIMIT, default = crate::waf::DEFAULT_LIMIT
     )]
     WafLimit { limit: i64 },
+    #[error(
+        "invalid gateway share {percent}%: the room may take between {min}% and {max}% of the region's API Gateway quota (default {default}%, leaving the rest to your other APIs)",
+        min = crate::gateway::MIN_SHARE_PERCENT, max = crate::gateway::MAX_SHARE_PERCENT, default = crate::gateway::DEFAULT_SHARE_PERCENT
+    )]
+    GatewayShare { percent: i64 },
     #[error("invalid token: {reason}")]
     Token { reason: &'static str },
 }

@@ -1,6 +1,6 @@
 //! The sale benchmark: `cargo run --release -p beekeeper-sim --example sale [-- --rate N --arrivals N
 //! --waiting N --burst-secs N --duration-secs N --seed N --sleepers PCT --sleep-min-secs N
-//! --sleep-max-secs N --no-fetch-metadata PCT --unthrottled]`. Prints peak requests/s per route (asked
+//! --sleep-max-secs N --no-fetch-metadata PCT --gateway-share PCT --unthrottled]`. Prints peak requests/s per route (asked
 //! for, and let through by the deployed gateway's limits unless `--unthrottled`), how long arrivals took
 //! to get into line, the busiest DynamoDB keys, what became of the visitors (let in, places lost, sent
 //! back to the front after sleeping through their turn), and the run's own time and memory, against the
@@ -36,10 +36,14 @@ fn parse(args: &[String]) -> Result<Scenario, String> {
             "--no-fetch-metadata" => s.without_fetch_metadata = percent(flag, n)?,
             "--sleep-min-secs" => s.sleep_secs.0 = small(n)?,
             "--sleep-max-secs" => s.sleep_secs.1 = small(n)?,
+            "--gateway-share" => {
+                let share = beekeeper_core::gateway::validate_share(n as i64);
+                s.gateway_share = Some(share.map_err(|e| e.to_string())?);
+            }
             other => {
                 return Err(format!(
                     "unknown flag {other}: use --rate, --arrivals, --waiting, --burst-secs, --duration-secs, --seed, \
-                     --sleepers, --sleep-min-secs, --sleep-max-secs, --no-fetch-metadata or --unthrottled"
+                     --sleepers, --sleep-min-secs, --sleep-max-secs, --no-fetch-metadata, --gateway-share or --unthrottled"
                 ));
             }
         }
@@ -88,10 +92,13 @@ fn main() {
         scenario.rate,
         scenario.duration_secs
     );
+    let share = scenario
+        .gateway_share
+        .unwrap_or(beekeeper_core::gateway::DEFAULT_SHARE_PERCENT);
     let limits = if scenario.gateway_limits {
-        "the deployed gateway's limits"
+        format!("the deployed gateway's limits: {share}% of the account's 10,000 requests/s")
     } else {
-        "no gateway limits"
+        "no gateway limits".into()
     };
     println!("peak requests/s per route ({limits}): asked / throttled in the whole run");
     for (i, r) in Route::ALL.iter().enumerate() {

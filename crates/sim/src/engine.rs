@@ -9,6 +9,7 @@ use crate::law;
 use crate::report::{Outcomes, Report, Route, Second};
 use crate::{Error, Scenario};
 use beekeeper_core::contract::RoomState;
+use beekeeper_core::gateway::{ACCOUNT_RATE, StageLimits};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::{FnInvoker, MemoryTable};
 use beekeeper_room::producer::{Producer, ProducerSettings};
@@ -163,6 +164,7 @@ impl Sim {
             )));
         }
         let scenario_throttled = scenario.gateway_limits;
+        let stage = StageLimits::new(ACCOUNT_RATE, scenario.gateway_share);
         Ok(Sim {
             waiting: u64::from(scenario.waiting),
             scenario,
@@ -174,7 +176,7 @@ impl Sim {
             producers: Vec::new(),
             visitors: people,
             events,
-            gateway: Gateway::new(scenario_throttled, T0_MS),
+            gateway: Gateway::new(scenario_throttled, stage, T0_MS),
             into_line_ms: Vec::new(),
             seconds: Vec::new(),
             outcomes: Outcomes::default(),

@@ -5,7 +5,9 @@
 //! `poll.js` says, and the destination's backend retries its client-check a second later.
 
 use crate::report::Route;
-use beekeeper_core::gateway::{ACCOUNT_BURST, ACCOUNT_RATE, RETRY_AFTER_SECS, TokenBucket, burst};
+use beekeeper_core::gateway::{
+    ACCOUNT_BURST, ACCOUNT_RATE, RETRY_AFTER_SECS, StageLimits, TokenBucket, burst,
+};
 
 /// The stage's buckets, one per route the simulation sends, plus the account's.
 pub(crate) struct Gateway {
@@ -14,10 +16,11 @@ pub(crate) struct Gateway {
 }
 
 impl Gateway {
-    /// `throttled: false` models an unlimited gateway, to see the crowd's raw demand.
-    pub(crate) fn new(throttled: bool, now_ms: u64) -> Self {
+    /// The stage throttles of `stage`; `throttled: false` models an unlimited gateway, to see the
+    /// crowd's raw demand.
+    pub(crate) fn new(throttled: bool, stage: StageLimits, now_ms: u64) -> Self {
         let bucket = |route: Route| {
-            let rate = route.deployed().limit();
+            let rate = stage.route(route.deployed());
             TokenBucket::new(rate, burst(rate), now_ms)
         };
         Gateway {
@@ -54,7 +57,7 @@ mod tests {
 
     #[test]
     fn each_route_is_held_to_its_own_limit() {
-        let mut g = Gateway::new(true, 0);
+        let mut g = Gateway::new(true, StageLimits::new(ACCOUNT_RATE, Some(100)), 0);
         // One second of 5,000 page loads a millisecond apart... 5 per ms: the burst (1,000) plus the
         // second's refill (2,000) get through.
         let pages = (0..5_000u64)
@@ -64,7 +67,7 @@ mod tests {
         // The page's flood took nothing from /poll.
         let polls = (0..1_000u64).filter(|_| g.admit(Route::Poll, 999)).count();
         assert_eq!(polls, 1_000);
-        let mut open = Gateway::new(false, 0);
+        let mut open = Gateway::new(false, StageLimits::default(), 0);
         assert!((0..50_000).all(|_| open.admit(Route::Page, 0)));
     }
 

@@ -36,6 +36,9 @@ pub struct Scenario {
     /// requests/s): throttled visitors get 429 and come back as the deployed room makes them. Off, the
     /// report shows the crowd's raw demand.
     pub gateway_limits: bool,
+    /// The room's share of the account's 10,000 requests/s that the stage throttles add up to (percent;
+    /// `None`: the default `deploy` uses).
+    pub gateway_share: Option<u32>,
     /// Share of arrivals whose browsers send no fetch metadata (about 5% of browsers in use lack
     /// `Sec-Fetch-Mode`, by caniuse.com's usage figures): their pages confirm with a `POST join` as
     /// their script starts.
@@ -57,6 +60,7 @@ impl Default for Scenario {
             duration_secs: 600,
             seed: 8,
             gateway_limits: true,
+            gateway_share: None,
             without_fetch_metadata: model::WITHOUT_FETCH_METADATA,
             sleepers: 0.0,
             sleep_secs: (60, 7_200),

@@ -8,9 +8,10 @@ use crate::cli::{DeployArgs, OutputFormat};
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile, Profile};
-use crate::provision::{Ctx, apigw, concurrency, graph, lambda_zip, lock, s3};
+use crate::provision::{Ctx, apigw, apigw_guard, concurrency, graph, lambda_zip, lock, s3};
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
+use beekeeper_core::gateway::StageLimits;
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -175,6 +176,25 @@ async fn check_concurrency(
     Ok((view, reservation))
 }
 
+/// The room's share of the region's gateway quota, which the stage throttles add up to.
+async fn gateway_share(ctx: &Ctx, config: &RoomConfig) -> StageLimits {
+    let step = ctx.out.step("API Gateway quota");
+    let quota = apigw_guard::account_quota(&ctx.aws.conf, &ctx.aws.apigw, &ctx.aws.region).await;
+    let share = StageLimits::new(quota.rate, config.gateway_share);
+    step.done(describe_share(&share, &quota.source));
+    share
+}
+
+/// "the room's routes: 8,000 of the account's 10,000 requests/s (80%; read from the account)".
+pub(crate) fn describe_share(share: &StageLimits, source: &str) -> String {
+    format!(
+        "the room's routes: {} of the account's {} requests/s ({}%, the rest left to other APIs in the region; quota {source})",
+        output::grouped(f64::from(share.room_rate())),
+        output::grouped(f64::from(share.account_rate)),
+        share.share_percent
+    )
+}
+
 /// The deploy lock. It lives in the room's table, so the table comes first (an idempotent create).
 async fn take_lock(ctx: &Ctx) -> Result<Option<lock::DeployLock>> {
     let step = ctx.out.step("Deploy lock");
@@ -226,6 +246,7 @@ async fn provision(
         zips,
         view,
         reservation,
+        share: gateway_share(ctx, config).await,
         bucket: s3::bucket_name(ctx).await?,
     };
     graph::deploy::apply(ctx, &plan).await

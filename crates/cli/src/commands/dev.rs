@@ -110,6 +110,7 @@ fn settings(args: &DevArgs) -> Result<RoomConfig> {
             health_url: None,
             log_retention_days: None,
             waf_limit: None,
+            gateway_share: None,
         },
     };
     if let Some(rate) = args.rate {

@@ -6,10 +6,13 @@ use crate::aws::sdk_error;
 use crate::cli::OutputFormat;
 use crate::error::{CliError, Result};
 use crate::output;
-use crate::provision::waf;
+use crate::output::grouped;
+use crate::provision::graph::{Part, record_key};
+use crate::provision::{apigw, waf};
 use aws_config::SdkConfig;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::types::QueueAttributeName;
+use beekeeper_core::gateway::{DEFAULT_SHARE_PERCENT, StageLimits};
 use beekeeper_room::{Clock, SystemClock};
 use serde::Serialize;
 use std::fmt;
@@ -27,6 +30,12 @@ struct Drt {
     /// The drt function's last decision, as it wrote it.
     last_decision: Option<String>,
     baseline_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+struct Throttle {
+    room_rate: u32,
+    account_rate: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +63,10 @@ struct Status {
     /// and whether the last deploy put it on the stage.
     per_client_limit: Option<u32>,
     per_client_limit_deployed: bool,
+    /// The share of the region's API Gateway quota the profile gives the room (percent), and what the
+    /// last deploy set on the stage: the routes' total and the account's quota (requests/s).
+    gateway_share_percent: u32,
+    gateway_throttle: Option<Throttle>,
     /// Epoch seconds of the room item's last write.
     updated_at: u64,
     updated_at_utc: String,
@@ -145,6 +158,7 @@ impl fmt::Display for Status {
             )?,
             (None, false) => writeln!(f, "  per client      no limit (`init --waf` adds one)")?,
         }
+        self.gateway(f)?;
         write!(
             f,
             "  updated         {} ({} ago)",
@@ -152,6 +166,34 @@ impl fmt::Display for Status {
             ago(self.now.saturating_sub(self.updated_at))
         )?;
         Ok(())
+    }
+}
+
+impl Status {
+    /// The room's part of the region's gateway quota, and whether the stage has what the profile asks.
+    fn gateway(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(t) = self.gateway_throttle else {
+            return writeln!(
+                f,
+                "  gateway         {}% of the region's quota asked for; not recorded on the stage yet: run `beekeeper deploy {}`",
+                self.gateway_share_percent, self.profile
+            );
+        };
+        let share = StageLimits::new(t.account_rate, Some(self.gateway_share_percent));
+        write!(
+            f,
+            "  gateway         routes throttled at {} requests/s in all, of the account's {} (the rest is your other APIs')",
+            grouped(f64::from(t.room_rate)),
+            grouped(f64::from(t.account_rate))
+        )?;
+        if share.room_rate() != t.room_rate {
+            write!(
+                f,
+                "; the profile asks for {}%: run `beekeeper deploy {}`",
+                self.gateway_share_percent, self.profile
+            )?;
+        }
+        writeln!(f)
     }
 }
 
@@ -256,6 +298,21 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
         },
         per_client_limit: c.profile.room.waf_limit,
         per_client_limit_deployed: waf::recorded(&c.profile.deployment) == Some(true),
+        gateway_share_percent: c
+            .profile
+            .room
+            .gateway_share
+            .unwrap_or(DEFAULT_SHARE_PERCENT),
+        gateway_throttle: c
+            .profile
+            .deployment
+            .resources
+            .get(&record_key(Part::Stage, Some(apigw::THROTTLE)))
+            .and_then(|v| apigw::recorded_throttle(v))
+            .map(|(room_rate, account_rate)| Throttle {
+                room_rate,
+                account_rate,
+            }),
         updated_at: r.updated_at,
         updated_at_utc: utc(r.updated_at),
         destination: r.destination,

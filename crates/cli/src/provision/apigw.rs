@@ -10,6 +10,7 @@ use super::{Ctx, OrAbsent, backoff, lambda, required, retry};
 use crate::error::Result;
 use aws_sdk_apigateway::operation::update_rest_api::UpdateRestApiOutput;
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOperation};
+use beekeeper_core::gateway::StageLimits;
 use beekeeper_core::names::Function;
 use std::collections::HashMap;
 
@@ -250,7 +251,7 @@ async fn patch_api(
 }
 
 /// Deploys to the `live` stage if routes changed since the last deployment or the stage is missing.
-pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
+pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str, share: &StageLimits) -> Result<()> {
     let gw = &ctx.aws.apigw;
     let stage = gw
         .get_stage()
@@ -278,7 +279,9 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
             Some(_) => format!("API changes deployed to stage {STAGE}"),
         });
     }
-    apigw_guard::throttle_stage(ctx, api, STAGE).await?;
+    apigw_guard::throttle_stage(ctx, api, STAGE, share).await?;
+    ctx.record
+        .set(Part::Stage, Some(THROTTLE), &throttle_record(share))?;
     gw.tag_resource()
         .resource_arn(stage_arn(ctx, api))
         .set_tags(Some(ctx.tags()))
@@ -286,6 +289,19 @@ pub(crate) async fn deploy_stage(ctx: &Ctx, api: &str) -> Result<()> {
         .await
         .map_err(ctx.aws.sdk("apigateway", "TagResource"))?;
     Ok(())
+}
+
+/// The stage's record of what its throttles add up to, for `status`: `{room}/{account}` requests/s.
+pub(crate) const THROTTLE: &str = "throttle";
+
+fn throttle_record(share: &StageLimits) -> String {
+    format!("{}/{}", share.room_rate(), share.account_rate)
+}
+
+/// What [`THROTTLE`] recorded: the routes' total and the account's quota (requests/s).
+pub(crate) fn recorded_throttle(value: &str) -> Option<(u32, u32)> {
+    let (room, account) = value.split_once('/')?;
+    Some((room.parse().ok()?, account.parse().ok()?))
 }
 
 /// The stage's ARN, as tags and AWS WAF name it.

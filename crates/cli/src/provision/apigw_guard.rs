@@ -15,28 +15,66 @@ use beekeeper_core::html::escape;
 use std::collections::HashMap;
 
 pub(crate) use beekeeper_core::gateway::RETRY_AFTER_SECS;
-use beekeeper_core::gateway::{DEFAULT_LIMIT, Route, burst};
+use beekeeper_core::gateway::{Route, StageLimits, burst, default_account_rate};
+
+/// The account's steady gateway quota in a region, and where the figure comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Quota {
+    pub rate: u32,
+    /// "read from the account", or AWS's default and why.
+    pub source: String,
+}
+
+/// The account's quota as `GetAccount` reports it (a raised quota included); AWS's default for the
+/// region, saying why, when the answer has no throttle or the call fails (a caller without
+/// `apigateway:GET` on `/account`, an emulator).
+pub(crate) async fn account_quota(
+    conf: &aws_config::SdkConfig,
+    client: &aws_sdk_apigateway::Client,
+    region: &str,
+) -> Quota {
+    let default = |why: String| Quota {
+        rate: default_account_rate(Some(region)),
+        source: format!("AWS default ({why})"),
+    };
+    match client.get_account().send().await {
+        Ok(out) => match out.throttle_settings().map(|t| t.rate_limit()) {
+            Some(rate) if rate >= 1.0 => Quota {
+                rate: rate as u32,
+                source: "read from the account".into(),
+            },
+            _ => default("the account's answer had no throttle".into()),
+        },
+        Err(e) => {
+            let e = crate::aws::sdk_error(conf, "apigateway", "GetAccount", e);
+            default(format!("could not read it: {e}"))
+        }
+    }
+}
 
 /// The stage's method-settings key of a route: the resource path with `/` escaped as `~1`, then the verb.
 pub(crate) fn setting_key(path: &str, method: &str) -> String {
     format!("{}/{method}", path.replace('/', "~1"))
 }
 
-/// Every (key, rate, burst) the stage should carry, the stage default (`*/*`) first.
-pub(crate) fn limits() -> Vec<(String, u32, u32)> {
-    std::iter::once(("*/*".to_string(), DEFAULT_LIMIT, burst(DEFAULT_LIMIT)))
+/// Every (key, rate, burst) the stage should carry within `share`, the stage default (`*/*`) first.
+pub(crate) fn limits(share: &StageLimits) -> Vec<(String, u32, u32)> {
+    let default = share.default_route();
+    std::iter::once(("*/*".to_string(), default, burst(default)))
         .chain(Route::ALL.iter().map(|r| {
-            (
-                setting_key(r.path(), r.method()),
-                r.limit(),
-                burst(r.limit()),
-            )
+            let rate = share.route(*r);
+            (setting_key(r.path(), r.method()), rate, burst(rate))
         }))
         .collect()
 }
 
 /// Puts the throttling that differs from [`limits`]. Stage settings take effect without a deployment.
-pub(crate) async fn throttle_stage(ctx: &Ctx, api: &str, stage: &str) -> Result<()> {
+pub(crate) async fn throttle_stage(
+    ctx: &Ctx,
+    api: &str,
+    stage: &str,
+    share: &StageLimits,
+) -> Result<()> {
     let cur = ctx
         .aws
         .apigw
@@ -48,7 +86,7 @@ pub(crate) async fn throttle_stage(ctx: &Ctx, api: &str, stage: &str) -> Result<
         .map_err(ctx.aws.sdk("apigateway", "GetStage"))?;
     let settings = cur.method_settings().cloned().unwrap_or_default();
     let mut ops = Vec::new();
-    for (key, rate, burst) in limits() {
+    for (key, rate, burst) in limits(share) {
         let have = settings.get(&key);
         if have.map(|s| s.throttling_rate_limit()) != Some(f64::from(rate)) {
             ops.push(replace(
@@ -240,10 +278,13 @@ mod tests {
     fn route_keys_escape_slashes_like_api_gateway() {
         assert_eq!(setting_key("/", "GET"), "~1/GET");
         assert_eq!(setting_key("/room/{asset}", "GET"), "~1room~1{asset}/GET");
-        let l = limits();
+        let l = limits(&StageLimits::new(10_000, Some(100)));
         assert_eq!(l[0], ("*/*".to_string(), 1_000, 500));
         assert!(l.contains(&("~1poll/GET".to_string(), 4_800, 2_400)));
         assert!(l.contains(&("~1join/POST".to_string(), 2_000, 1_000)));
+        // A raised quota at the default share: every route grows with it.
+        let raised = limits(&StageLimits::new(30_000, None));
+        assert!(raised.contains(&("~1/GET".to_string(), 4_800, 2_400)));
     }
 
     #[test]

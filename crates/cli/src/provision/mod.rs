@@ -6,7 +6,7 @@
 //! by the SDK's typed errors only.
 
 pub(crate) mod apigw;
-mod apigw_guard;
+pub(crate) mod apigw_guard;
 mod apigw_method;
 pub(crate) mod apigw_routes;
 pub(crate) mod concurrency;

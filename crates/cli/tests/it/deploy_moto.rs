@@ -539,14 +539,15 @@ async fn deploy_protects_the_release_path_and_answers_errors_like_the_room() {
         .await
         .unwrap();
     let settings = stage.method_settings().unwrap();
+    // The default share, 80% of moto's 10,000 requests/s: the rest is left to the account's other APIs.
     for (key, rate, burst) in [
-        ("*/*", 1000.0, 500),
-        ("~1/GET", 2000.0, 1000),
-        ("~1join/POST", 2000.0, 1000),
-        ("~1room~1{asset}/GET", 300.0, 150),
-        ("~1poll/GET", 4800.0, 2400),
-        ("~1client-check/GET", 800.0, 400),
-        ("~1.well-known~1jwks.json/GET", 100.0, 50),
+        ("*/*", 800.0, 400),
+        ("~1/GET", 1600.0, 800),
+        ("~1join/POST", 1600.0, 800),
+        ("~1room~1{asset}/GET", 240.0, 120),
+        ("~1poll/GET", 3840.0, 1920),
+        ("~1client-check/GET", 640.0, 320),
+        ("~1.well-known~1jwks.json/GET", 80.0, 40),
     ] {
         let s = settings
             .get(key)
@@ -648,6 +649,98 @@ async fn deploy_protects_the_release_path_and_answers_errors_like_the_room() {
         Vec::<String>::new(),
         "destroy leaves no log group either"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rooms_routes_add_up_to_its_share_of_the_accounts_gateway_quota() {
+    let room = Room::new("share", "eu-west-1", false);
+    let aws = room.aws().await;
+    let first = room.deploy_json();
+    let id = api_id(&first);
+    let routes =
+        |settings: &std::collections::HashMap<String, aws_sdk_apigateway::types::MethodSetting>| {
+            settings
+                .iter()
+                .filter(|(k, _)| *k != "*/*")
+                .map(|(_, s)| s.throttling_rate_limit())
+                .sum::<f64>()
+        };
+    let stage = |aws: &crate::common::Aws| {
+        let (gw, id) = (aws.apigw.clone(), id.clone());
+        async move {
+            let s = gw
+                .get_stage()
+                .rest_api_id(id)
+                .stage_name("live")
+                .send()
+                .await
+                .unwrap();
+            s.method_settings().cloned().unwrap_or_default()
+        }
+    };
+    assert_eq!(routes(&stage(&aws).await), 8_000.0);
+    let status = room.ok(&["status", "share"], &[]);
+    assert!(
+        status.contains("routes throttled at 8,000 requests/s in all, of the account's 10,000"),
+        "{status}"
+    );
+
+    // A smaller share, for an account whose own APIs need more: the throttles follow on redeploy.
+    let out = room.ok(
+        &[
+            "init",
+            "--profile",
+            "share",
+            "--gateway-share",
+            "50%",
+            "--yes",
+        ],
+        &[],
+    );
+    assert!(out.contains("share"), "{out}");
+    let status = room.ok(&["status", "share"], &[]);
+    assert!(
+        status.contains("the profile asks for 50%: run `beekeeper deploy share`"),
+        "{status}"
+    );
+    let again = room.deploy_json();
+    assert!(
+        again["changed"]
+            .to_string()
+            .contains("per-route throttling"),
+        "{again}"
+    );
+    let settings = stage(&aws).await;
+    assert_eq!(routes(&settings), 5_000.0);
+    assert_eq!(settings["~1/GET"].throttling_rate_limit(), 1_000.0);
+    let status = room.ok(&["status", "share", "--output", "json"], &[]);
+    let j: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(j["gateway_share_percent"], 50);
+    assert_eq!(
+        j["gateway_throttle"],
+        json!({"room_rate": 5000, "account_rate": 10000})
+    );
+
+    // A share outside 10–100% is refused with the rule, and the profile keeps its 50%.
+    let bad = room.run(
+        &[
+            "init",
+            "--profile",
+            "share",
+            "--gateway-share",
+            "101",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("between 10% and 100%"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(room.config_text().contains("gateway_share = 50"));
+    room.ok(&["destroy", "share", "--yes"], &[]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -41,16 +41,18 @@ fn the_seeds_sale_without_credentials_uses_aws_defaults_and_says_so() {
         "{out}"
     );
     assert!(out.contains("AWS default (no AWS credentials)"), "{out}");
-    // 5,000 arrivals a second against GET /'s 2,000: over, with the spread that fits.
+    // The room's routes take the default 80% of the quota, leaving the rest to the account's other APIs.
+    assert!(out.contains("(the room's routes 8,000, 80%)"), "{out}");
+    // 5,000 arrivals a second against GET /'s 1,600: over, with the spread that fits.
     let page = out.lines().find(|l| l.contains("GET /  ")).unwrap();
     assert!(
-        page.contains("5,000/s") && page.contains("2,000/s") && page.contains("OVER"),
+        page.contains("5,000/s") && page.contains("1,600/s") && page.contains("OVER"),
         "{page}"
     );
-    assert!(out.contains("arrivals above 2000/s"), "{out}");
-    assert!(out.contains("send the emails over at least 150 s"), "{out}");
+    assert!(out.contains("arrivals above 1600/s"), "{out}");
+    assert!(out.contains("send the emails over at least 188 s"), "{out}");
     assert!(
-        out.contains("throttles let through at most 5239/s, within the account's 10000"),
+        out.contains("throttles let through at most 4839/s, within the account's 10000"),
         "{out}"
     );
     assert!(out.contains("the line is empty after 1 h 40 min"), "{out}");
@@ -74,11 +76,34 @@ fn json_carries_every_figure() {
     assert_eq!(all["verdict"], "tight");
     assert_eq!(all["limit"], 10000.0);
     let poll = check(&v, "GET /poll");
-    assert_eq!(poll["verdict"], "ok");
+    // 2,889 of the default share's 3,840.
+    assert_eq!(poll["verdict"], "tight");
+    assert_eq!(poll["limit"], 3840.0);
     let peak = poll["peak"].as_f64().unwrap();
     assert!((2_870.0..2_910.0).contains(&peak), "{peak}");
     assert!(v["forecast"]["cost"]["total"].as_f64().unwrap() > 0.0);
     assert_eq!(v["forecast"]["minutes"].as_array().unwrap().len(), 100);
+}
+
+#[test]
+fn a_whole_share_of_the_quota_gives_the_room_every_route_its_full_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = SEED.to_vec();
+    args.extend(["--region", "us-east-1", "--gateway-share", "100%"]);
+    let out = ok(&run(isolated(dir.path()), &args));
+    assert!(out.contains("(the room's routes 10,000, 100%)"), "{out}");
+    assert!(out.contains("arrivals above 2000/s"), "{out}");
+    assert!(out.contains("send the emails over at least 150 s"), "{out}");
+    let bad = run(
+        isolated(dir.path()),
+        &[&SEED[..], &["--gateway-share", "5"]].concat(),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("between 10% and 100%"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ use crate::report::Route;
 use beekeeper_core::concurrency as cc;
 use beekeeper_core::config::MAX_RATE;
 use beekeeper_core::contract::ROOM_COPIES;
+use beekeeper_core::gateway::StageLimits;
 use beekeeper_core::ticket::{COUNTER_WRITE_BUDGET, MAX_BLOCK_LIFETIME_MS};
 use serde::Serialize;
 
@@ -22,33 +23,6 @@ pub const PARTITION_WRITES_PER_S: f64 = 1_000.0;
 /// API Gateway's account throttle in Service Quotas.
 pub const GATEWAY_QUOTA_NAME: &str = "Throttle rate";
 pub const GATEWAY_QUOTA_CODE: &str = "L-8A5B8E43";
-
-/// Regions whose default account throttle is 2,500 requests/s (burst 1,250) instead of 10,000, as
-/// API Gateway's quotas page lists them (Cape Town, Milan, Jakarta, UAE, Hyderabad, Melbourne, Spain,
-/// Zurich, Tel Aviv, Calgary, Malaysia, Thailand, Mexico).
-const LOW_DEFAULT_REGIONS: [&str; 13] = [
-    "af-south-1",
-    "eu-south-1",
-    "ap-southeast-3",
-    "me-central-1",
-    "ap-south-2",
-    "ap-southeast-4",
-    "eu-south-2",
-    "eu-central-2",
-    "il-central-1",
-    "ca-west-1",
-    "ap-southeast-5",
-    "ap-southeast-7",
-    "mx-central-1",
-];
-
-/// API Gateway's default account throttle (requests/s) in `region`.
-pub fn gateway_default_rate(region: Option<&str>) -> u32 {
-    match region {
-        Some(r) if LOW_DEFAULT_REGIONS.contains(&r) => 2_500,
-        _ => beekeeper_core::gateway::ACCOUNT_RATE,
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,30 +94,30 @@ fn route_index(route: Route) -> usize {
     Route::ALL.iter().position(|r| *r == route).unwrap_or(0)
 }
 
-fn limit_of(route: Route) -> f64 {
-    f64::from(route.deployed().limit())
+fn limit_of(stage: &StageLimits, route: Route) -> f64 {
+    f64::from(stage.route(route.deployed()))
 }
 
 /// Arrivals a second the gateway lets through to the producer: the tightest arrival route decides.
-pub(crate) fn admitted_arrivals(arrivals: f64) -> f64 {
+pub(crate) fn admitted_arrivals(stage: &StageLimits, arrivals: f64) -> f64 {
     ARRIVAL_REQUESTS
         .iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(r, n)| limit_of(*r) / f64::from(*n))
+        .map(|(r, n)| limit_of(stage, *r) / f64::from(*n))
         .fold(arrivals, f64::min)
 }
 
 /// What the gateway passes on `route` in a second whose demand is `requests`.
-fn served(route: Route, requests: f64) -> f64 {
-    requests.min(limit_of(route))
+fn served(stage: &StageLimits, route: Route, requests: f64) -> f64 {
+    requests.min(limit_of(stage, route))
 }
 
 /// Producer executions busy at once in a second (Little's law over the producer's routes as served).
-pub(crate) fn producer_busy(f: &super::Flow) -> f64 {
+pub(crate) fn producer_busy(stage: &StageLimits, f: &super::Flow) -> f64 {
     Route::ALL
         .iter()
         .filter(|r| model::answered_by_producer(**r))
-        .map(|r| served(*r, f.requests[route_index(*r)]))
+        .map(|r| served(stage, *r, f.requests[route_index(*r)]))
         .sum::<f64>()
         * model::PRODUCER_CALL_MS as f64
         / 1000.0
@@ -158,10 +132,11 @@ pub fn counter_writes(arrivals_per_s: f64, containers: f64) -> f64 {
 
 /// Every check, in the order an operator reads them.
 pub fn checks(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
+    let stage = super::stage(sale, limits);
     let mut out = gateway(sale, limits, t);
-    out.extend(lambda(sale, limits, t));
-    out.extend(dynamodb(t));
-    out.extend(sqs(limits, t));
+    out.extend(lambda(sale, limits, &stage, t));
+    out.extend(dynamodb(&stage, t));
+    out.extend(sqs(limits, &stage, t));
     out
 }
 
@@ -187,17 +162,24 @@ pub fn line_held(rate: u32, limit: f64, longest: u64, session_minutes: u32) -> u
 }
 
 fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
+    let stage = super::stage(sale, limits);
     let mut out = Vec::new();
     for route in Route::ALL {
         let i = route_index(route);
-        let limit = limit_of(route);
+        let limit = limit_of(&stage, route);
         let c = check(
             "API Gateway",
             route.path().to_string(),
             "requests/s",
             peak(t, |f| f.requests[i]),
         )
-        .against(Some(limit), "stage throttle set by deploy");
+        .against(
+            Some(limit),
+            format!(
+                "stage throttle set by deploy ({}% of the quota for the room)",
+                stage.share_percent
+            ),
+        );
         let arrival_cost = model::count(ARRIVAL_REQUESTS, route);
         let release_cost = model::count(RELEASE_REQUESTS, route);
         // The admitted visitors' own requests on this route (a join for the pass) share its limit.
@@ -250,7 +232,7 @@ fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
     let through = peak(t, |f| {
         Route::ALL
             .iter()
-            .map(|r| served(*r, f.requests[route_index(*r)]))
+            .map(|r| served(&stage, *r, f.requests[route_index(*r)]))
             .sum()
     })
     .ceil();
@@ -275,7 +257,7 @@ fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
     out
 }
 
-fn lambda(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
+fn lambda(sale: &Sale, limits: &Limits, stage: &StageLimits, t: &Timeline) -> Vec<Check> {
     let available = limits.lambda_available;
     let elsewhere = limits.lambda_limit.saturating_sub(available);
     let planned = cc::plan(sale.rate, sale.drt, available, elsewhere, MAX_RATE);
@@ -309,7 +291,7 @@ fn lambda(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
             Ok(_) => "it fits, with little to spare for the account's other functions".into(),
         });
     let cap = planned.as_ref().map_or(0, |r| r.producer);
-    let busy = peak(t, producer_busy).ceil();
+    let busy = peak(t, |f| producer_busy(stage, f)).ceil();
     let producer = check("Lambda", "producer (arrivals)".into(), "executions", busy)
         .against(Some(f64::from(cap)), "what deploy would reserve for it")
         .fix_if_over(|| {
@@ -319,14 +301,18 @@ fn lambda(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
     vec![rel, producer]
 }
 
-fn dynamodb(t: &Timeline) -> Vec<Check> {
+fn dynamodb(stage: &StageLimits, t: &Timeline) -> Vec<Check> {
     let (poll, cc_route) = (route_index(Route::Poll), route_index(Route::ClientCheck));
     let copy_reads = peak(t, |f| {
-        (served(Route::Poll, f.requests[poll]) + served(Route::ClientCheck, f.requests[cc_route]))
+        (served(stage, Route::Poll, f.requests[poll])
+            + served(stage, Route::ClientCheck, f.requests[cc_route]))
             / ROOM_COPIES as f64
     });
     let writes = peak(t, |f| {
-        counter_writes(admitted_arrivals(f.arrivals), producer_busy(f))
+        counter_writes(
+            admitted_arrivals(stage, f.arrivals),
+            producer_busy(stage, f),
+        )
     });
     let source = "one partition's limit (AWS)";
     vec![
@@ -349,9 +335,9 @@ fn dynamodb(t: &Timeline) -> Vec<Check> {
     ]
 }
 
-fn sqs(limits: &Limits, t: &Timeline) -> Vec<Check> {
+fn sqs(limits: &Limits, stage: &StageLimits, t: &Timeline) -> Vec<Check> {
     let calls = peak(t, |f| {
-        admitted_arrivals(f.arrivals) * f64::from(model::ENQUEUES_PER_ARRIVAL)
+        admitted_arrivals(stage, f.arrivals) * f64::from(model::ENQUEUES_PER_ARRIVAL)
             + f64::from(model::SQS_CALLS_PER_BATCH) * f.released
                 / f64::from(beekeeper_core::plan::BATCH)
     });
@@ -399,13 +385,6 @@ mod tests {
         // 500 + 500 × ln(240) ≈ 3,240 for the first 600,000, then 1/1,200 each: about 2,470,000.
         assert!((2_300_000..2_700_000).contains(&held), "{held}");
         assert_eq!(line_held(3_000, 0.1, 1_000, 30), 0);
-    }
-
-    #[test]
-    fn newer_regions_default_to_a_quarter() {
-        assert_eq!(gateway_default_rate(Some("eu-west-1")), 10_000);
-        assert_eq!(gateway_default_rate(Some("eu-south-2")), 2_500);
-        assert_eq!(gateway_default_rate(None), 10_000);
     }
 
     #[test]

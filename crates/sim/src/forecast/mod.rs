@@ -14,7 +14,7 @@ mod prices;
 pub use curve::{Arrivals, parse_curve, parse_duration};
 pub use limits::{
     Check, GATEWAY_QUOTA_CODE, GATEWAY_QUOTA_NAME, PARTITION_READS_PER_S, PARTITION_WRITES_PER_S,
-    TIGHT_ABOVE, Verdict, counter_writes, gateway_default_rate, line_held, verdict,
+    TIGHT_ABOVE, Verdict, counter_writes, line_held, verdict,
 };
 pub use load::{Flow, Timeline, timeline};
 pub use polls::{PollTable, polls_per_second};
@@ -23,6 +23,7 @@ pub use prices::{Cost, PRICES_AS_OF, PRICES_REGION, Usage, cost};
 use crate::Error;
 use crate::model::{self, ARRIVAL_REQUESTS};
 use crate::report::Route;
+use beekeeper_core::gateway::StageLimits;
 use beekeeper_core::plan::{BATCH, MAX_PER_CONSUMER};
 use serde::Serialize;
 
@@ -43,6 +44,14 @@ pub struct Sale {
     /// The functions' memory as `deploy` sets it, for the cost.
     pub producer_mb: u32,
     pub release_mb: u32,
+    /// The room's share of the region's gateway quota (percent; `None`: the default), which the stage
+    /// throttles add up to.
+    pub gateway_share: Option<u32>,
+}
+
+/// The stage throttles `deploy` sets for `sale` in an account whose quota `limits` gives.
+pub fn stage(sale: &Sale, limits: &Limits) -> StageLimits {
+    StageLimits::new(limits.gateway_rate, sale.gateway_share)
 }
 
 /// The limits the sale meets, with where each came from (said in the output).
@@ -141,7 +150,7 @@ pub fn forecast(sale: &Sale, limits: &Limits) -> Result<Forecast, Error> {
         limits.queue_retention_secs,
     );
     let checks = limits::checks(sale, limits, &t);
-    let usage = usage(sale, &t);
+    let usage = usage(sale, &stage(sale, limits), &t);
     let peaks = Route::ALL
         .iter()
         .enumerate()
@@ -181,7 +190,7 @@ fn minutes(t: &Timeline) -> Vec<Minute> {
 }
 
 /// Everything the sale uses, summed over its seconds.
-fn usage(sale: &Sale, t: &Timeline) -> Usage {
+fn usage(sale: &Sale, stage: &StageLimits, t: &Timeline) -> Usage {
     let sum = |f: &dyn Fn(&Flow) -> f64| t.seconds.iter().map(f).sum::<f64>();
     let producer_routes: Vec<usize> = (0..Route::ALL.len())
         .filter(|i| model::answered_by_producer(Route::ALL[*i]))
@@ -205,8 +214,8 @@ fn usage(sale: &Sale, t: &Timeline) -> Usage {
     let join = index(Route::Join);
     let counter = sum(&|f| {
         limits::counter_writes(
-            limits::admitted_arrivals(f.arrivals),
-            limits::producer_busy(f),
+            limits::admitted_arrivals(stage, f.arrivals),
+            limits::producer_busy(stage, f),
         )
     });
     Usage {

@@ -57,6 +57,9 @@ pub(super) fn answers(
             .log_retention_days
             .or_else(|| old.and_then(|o| o.log_retention_days)),
         waf_limit: waf_limit(given.waf, old.and_then(|o| o.waf_limit)),
+        gateway_share: given
+            .gateway_share
+            .or_else(|| old.and_then(|o| o.gateway_share)),
     })
 }
 
@@ -180,6 +183,7 @@ mod tests {
             health_url: None,
             log_retention_days: None,
             waf_limit: None,
+            gateway_share: None,
         };
         let mut g = given();
         g.rate = Some(100);

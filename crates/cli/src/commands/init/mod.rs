@@ -13,6 +13,7 @@ use beekeeper_core::config::{
     validate_health_url, validate_log_retention_days, validate_min_rate, validate_profile,
     validate_rate, validate_region, validate_session_minutes,
 };
+use beekeeper_core::gateway::validate_share;
 use beekeeper_core::waf::validate_limit;
 use serde::Serialize;
 use std::fmt;
@@ -36,6 +37,7 @@ struct Given {
     health_url: Option<String>,
     log_retention_days: Option<u32>,
     waf: Option<Waf>,
+    gateway_share: Option<u32>,
 }
 
 /// What `--waf [LIMIT]` / `--no-waf` asked for.
@@ -91,6 +93,7 @@ impl Given {
             (None, true) => Some(Waf::Off),
             (None, false) => None,
         };
+        let gateway_share = args.gateway_share.map(validate_share).transpose()?;
         let drt = match (args.drt, args.no_drt) {
             (true, _) => Some(true),
             (_, true) => Some(false),
@@ -114,6 +117,7 @@ impl Given {
             health_url,
             log_retention_days,
             waf,
+            gateway_share,
         })
     }
 }
@@ -307,6 +311,7 @@ mod tests {
             health_url: None,
             log_retention_days: None,
             waf: None,
+            gateway_share: None,
         }
     }
 

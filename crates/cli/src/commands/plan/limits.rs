@@ -3,13 +3,14 @@
 //! and AWS's documented defaults otherwise. Every limit says which it is: a forecast against a default
 //! is only as good as the account matching it.
 
-use crate::aws::{check_credentials, sdk_config, sdk_error};
+use crate::aws::{check_credentials, sdk_config};
 use crate::error::CliError;
-use crate::provision::{concurrency, sqs};
+use crate::provision::{apigw_guard, concurrency, sqs};
 use beekeeper_core::concurrency::AWS_DEFAULT_ACCOUNT_LIMIT;
+use beekeeper_core::gateway::default_account_rate;
 use beekeeper_core::names::Names;
 use beekeeper_room::Fault;
-use beekeeper_sim::forecast::{Limits, gateway_default_rate};
+use beekeeper_sim::forecast::Limits;
 
 /// The limits, and the account they were read from (`None`: defaults only).
 pub(crate) struct Read {
@@ -19,7 +20,7 @@ pub(crate) struct Read {
 
 fn defaults(region: Option<&str>, why: &str) -> Limits {
     Limits {
-        gateway_rate: gateway_default_rate(region),
+        gateway_rate: default_account_rate(region),
         gateway_source: format!("AWS default ({why})"),
         lambda_limit: AWS_DEFAULT_ACCOUNT_LIMIT,
         lambda_available: AWS_DEFAULT_ACCOUNT_LIMIT,
@@ -73,22 +74,8 @@ pub(crate) async fn read(region: Option<&str>, names: Option<&Names>) -> Read {
         ),
     };
     let apigw = aws_sdk_apigateway::Client::new(&conf);
-    (limits.gateway_rate, limits.gateway_source) = match apigw.get_account().send().await {
-        Ok(out) => match out.throttle_settings().map(|t| t.rate_limit()) {
-            Some(rate) if rate >= 1.0 => (rate as u32, "read from the account".into()),
-            _ => (
-                limits.gateway_rate,
-                "AWS default (the account's answer had no throttle)".into(),
-            ),
-        },
-        Err(e) => {
-            let e = sdk_error(&conf, "apigateway", "GetAccount", e);
-            (
-                limits.gateway_rate,
-                format!("AWS default (could not read it: {e})"),
-            )
-        }
-    };
+    let quota = apigw_guard::account_quota(&conf, &apigw, region).await;
+    (limits.gateway_rate, limits.gateway_source) = (quota.rate, quota.source);
     Read {
         limits,
         account: Some(account),

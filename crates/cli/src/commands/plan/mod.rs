@@ -11,8 +11,9 @@ use crate::output;
 use crate::profile::{ConfigFile, config_path};
 use crate::provision::lambda::sizing;
 use beekeeper_core::config::{Architecture, DEFAULT_SESSION_MINUTES, validate_rate};
+use beekeeper_core::gateway::validate_share;
 use beekeeper_core::names::{Function, Names};
-use beekeeper_sim::forecast::{Arrivals, Sale, forecast, parse_curve, parse_duration};
+use beekeeper_sim::forecast::{Arrivals, Sale, forecast, parse_curve, parse_duration, stage};
 use std::io::IsTerminal;
 use view::{Crowd, PlanView};
 
@@ -27,6 +28,7 @@ struct Room {
     arm64: bool,
     session_minutes: u32,
     waf: bool,
+    gateway_share: Option<u32>,
     region: Option<String>,
 }
 
@@ -43,6 +45,7 @@ async fn room(args: &PlanArgs) -> Result<Room> {
             arm64: false,
             session_minutes: DEFAULT_SESSION_MINUTES,
             waf: false,
+            gateway_share: None,
             region,
         });
     };
@@ -58,6 +61,7 @@ async fn room(args: &PlanArgs) -> Result<Room> {
         arm64: p.room.architecture == Architecture::Arm64,
         session_minutes: p.room.session_minutes,
         waf: p.room.waf_limit.is_some(),
+        gateway_share: p.room.gateway_share,
         region: Some(p.deployed_region().to_string()),
     })
 }
@@ -164,8 +168,13 @@ pub(crate) async fn run(args: PlanArgs, format: OutputFormat) -> Result<()> {
         waf: room.waf,
         producer_mb: mb(Function::Producer),
         release_mb: mb(Function::Consumer),
+        gateway_share: match args.gateway_share {
+            Some(p) => Some(validate_share(p)?),
+            None => room.gateway_share,
+        },
     };
     let forecast = forecast(&sale, &read.limits).map_err(|e| flag("visitors", e))?;
+    let share = stage(&sale, &read.limits);
     let view = PlanView {
         profile: room.name,
         region: room.region,
@@ -174,6 +183,8 @@ pub(crate) async fn run(args: PlanArgs, format: OutputFormat) -> Result<()> {
         drt: room.drt,
         gateway_limit: read.limits.gateway_rate,
         gateway_limit_source: read.limits.gateway_source,
+        gateway_share_percent: share.share_percent,
+        gateway_room_rate: share.room_rate(),
         lambda_limit: read.limits.lambda_limit,
         lambda_limit_source: read.limits.lambda_source,
         forecast,

@@ -2,6 +2,7 @@
 //! what to change, and the sale over time — unicode sparklines on a terminal, a plain table when piped,
 //! everything as JSON with `--output json`.
 
+pub(crate) use crate::output::grouped;
 use beekeeper_sim::forecast::{Check, Forecast, Minute, Verdict};
 use serde::Serialize;
 use std::fmt::{self, Write as _};
@@ -32,26 +33,15 @@ pub(crate) struct PlanView {
     pub drt: bool,
     pub gateway_limit: u32,
     pub gateway_limit_source: String,
+    /// The room's share of it (percent) and what the stage throttles add up to (requests/s).
+    pub gateway_share_percent: u32,
+    pub gateway_room_rate: u32,
     pub lambda_limit: u32,
     pub lambda_limit_source: String,
     pub forecast: Forecast,
     /// Unicode sparklines (a terminal) or a plain table (piped).
     #[serde(skip)]
     pub sparklines: bool,
-}
-
-/// 1234567.8 → "1,234,568".
-pub(crate) fn grouped(v: f64) -> String {
-    let n = v.round().max(0.0) as u64;
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// 6000 → "1 h 40 min"; 75 → "75 s"; 600 → "10 min".
@@ -242,9 +232,11 @@ impl fmt::Display for PlanView {
         writeln!(f, "{}", self.headline())?;
         writeln!(
             f,
-            "limits: API Gateway {} requests/s, {}; Lambda {} executions, {}\n",
+            "limits: API Gateway {} requests/s, {} (the room's routes {}, {}%); Lambda {} executions, {}\n",
             grouped(f64::from(self.gateway_limit)),
             self.gateway_limit_source,
+            grouped(f64::from(self.gateway_room_rate)),
+            self.gateway_share_percent,
             grouped(f64::from(self.lambda_limit)),
             self.lambda_limit_source
         )?;

@@ -10,6 +10,7 @@ use crate::provision::{
 };
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
+use beekeeper_core::gateway::StageLimits;
 use beekeeper_core::names::Function;
 use beekeeper_room::{Clock, SystemClock};
 use futures::future::try_join_all;
@@ -23,6 +24,8 @@ pub(crate) struct Plan<'a> {
     pub zips: &'a lambda_zip::Zips,
     pub view: &'a concurrency::AccountView,
     pub reservation: &'a Reservation,
+    /// The room's share of the region's gateway quota: the stage throttles.
+    pub share: StageLimits,
     pub bucket: String,
 }
 
@@ -164,7 +167,7 @@ async fn make(ctx: &Ctx, plan: &Plan<'_>, built: &Built, part: Part) -> Result<S
         }
         Part::Stage => {
             let api = built.get(&built.api, part, Part::Api)?;
-            apigw::deploy_stage(ctx, api).await?;
+            apigw::deploy_stage(ctx, api, &plan.share).await?;
             Ok(apigw::STAGE.to_string())
         }
         Part::Waf => {
