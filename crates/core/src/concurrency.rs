@@ -7,6 +7,7 @@
 //! A reservation both guarantees and caps a function, so capping the producer also leaves the rest of
 //! the account's concurrency to the operator's other functions.
 
+use crate::gateway::{Route, StageLimits};
 use crate::plan::MAX_PER_CONSUMER;
 
 /// AWS's documented default "Concurrent executions" per account and region (new accounts may get less).
@@ -24,14 +25,20 @@ pub const DRT: u32 = 2;
 /// Below this the producer cannot answer a burst of arrivals at all; a room that cannot give it this
 /// much is refused rather than deployed broken.
 pub const PRODUCER_MIN: u32 = 10;
-/// The producer's cap: its two routes, `GET /` and `POST /join`, are each throttled at
-/// [`ARRIVALS_PER_SECOND`] by the gateway, and a producer call takes well under 125 ms warm (one SQS
-/// send, a ticket block now and then), so 4,000 rps × 0.125 s = 500 executions is the most arrivals can
-/// use; cold starts are paid once per container. Anything above would only be taken from the account's
-/// other functions.
-pub const PRODUCER_MAX: u32 = ARRIVALS_PER_SECOND / 4;
-/// The gateway's rate limit on `GET /`, and on `POST /join` (requests per second each); see the CLI's
-/// stage throttling.
+/// A warm producer call takes well under this (one SQS send, a ticket block now and then): the
+/// executions a route's rate keeps busy are rate × this (Little's law); cold starts are paid once per
+/// container.
+pub const PRODUCER_CALL_BUDGET_MS: u32 = 125;
+/// The producer's cap: the most executions its two routes, `GET /` and `POST /join`, can keep busy at
+/// their stage throttles (`stage`), so anything above would only be taken from the account's other
+/// functions. At AWS's default quota and the whole share, 4,000 requests/s × 0.125 s = 500; the default
+/// share takes 400; a raised quota raises it.
+pub fn producer_max(stage: &StageLimits) -> u32 {
+    let rps = stage.route(Route::Page) + stage.route(Route::Join);
+    (u64::from(rps) * u64::from(PRODUCER_CALL_BUDGET_MS) / 1000).max(u64::from(PRODUCER_MIN)) as u32
+}
+/// The weight of `GET /` and of `POST /join` in the room's share of the gateway quota: their limit
+/// (requests/s each) at AWS's default quota and the whole share.
 pub const ARRIVALS_PER_SECOND: u32 = 2_000;
 
 /// What to reserve for each function.
@@ -92,13 +99,15 @@ pub fn largest_rate(drt: bool, available: u32, max_rate: u32) -> Option<u32> {
 
 /// Plans the reservations for `rate`. `available` is what this room may reserve in total: the account's
 /// unreserved executions plus what the room's own functions already hold (a redeploy re-divides those).
-/// `reserved_elsewhere` is what the account's other functions hold, used only to say which limit to ask for.
+/// `reserved_elsewhere` is what the account's other functions hold, used only to say which limit to ask
+/// for; `producer_cap` is [`producer_max`] of the stage the room is deployed with.
 pub fn plan(
     rate: u32,
     drt: bool,
     available: u32,
     reserved_elsewhere: u32,
     max_rate: u32,
+    producer_cap: u32,
 ) -> Result<Reservation, Shortfall> {
     let release = release_needs(rate, drt);
     let needed = release + PRODUCER_MIN;
@@ -115,7 +124,7 @@ pub fn plan(
         });
     };
     Ok(Reservation {
-        producer: spare.min(PRODUCER_MAX),
+        producer: spare.min(producer_cap),
         trigger: TRIGGER,
         consumer: consumers_needed(rate),
         drt: drt.then_some(DRT),
@@ -127,6 +136,8 @@ mod tests {
     use super::*;
 
     const MAX: u32 = 100_000;
+    /// The producer's cap at the default quota with the whole share.
+    const CAP: u32 = 500;
 
     #[test]
     fn consumers_cover_two_overlapping_minutes() {
@@ -142,7 +153,7 @@ mod tests {
     #[test]
     fn a_default_account_holds_every_rate() {
         // 1,000 executions, nothing else reserved: rate 300 with DRT needs 6, the producer takes its cap.
-        let r = plan(300, true, 1_000, 0, MAX).unwrap();
+        let r = plan(300, true, 1_000, 0, MAX, CAP).unwrap();
         assert_eq!(
             r,
             Reservation {
@@ -153,7 +164,7 @@ mod tests {
             }
         );
         // The highest rate: 200 consumers + 2 + 2 = 204; 1,000 − 100 − 204 = 696 spare, producer capped.
-        let r = plan(100_000, true, 1_000, 0, MAX).unwrap();
+        let r = plan(100_000, true, 1_000, 0, MAX, CAP).unwrap();
         assert_eq!((r.consumer, r.producer, r.total()), (200, 500, 704));
         assert!(1_000 - r.total() >= MIN_UNRESERVED);
     }
@@ -161,7 +172,7 @@ mod tests {
     #[test]
     fn a_tight_account_gives_the_producer_what_is_left() {
         // 250 available: 250 − 100 − (2 + 20 + 0) = 128 for arrivals, rate 10,000 without DRT.
-        let r = plan(10_000, false, 250, 0, MAX).unwrap();
+        let r = plan(10_000, false, 250, 0, MAX, CAP).unwrap();
         assert_eq!(
             (r.trigger, r.consumer, r.drt, r.producer),
             (2, 20, None, 128)
@@ -173,24 +184,24 @@ mod tests {
     fn a_small_account_is_refused_with_the_largest_rate_that_fits() {
         // 150 available, rate 100,000 with DRT: needs 204 + 10; the limit to ask for adds the 100 AWS
         // keeps unreserved and the 30 other functions hold.
-        let s = plan(100_000, true, 150, 30, MAX).unwrap_err();
+        let s = plan(100_000, true, 150, 30, MAX, CAP).unwrap_err();
         assert_eq!(s.needed, 214);
         assert_eq!(s.limit_needed, 344);
         // 150 − 100 − 10 − 2 − 2 = 36 for consumers: 18 minutes' pairs of 1,000.
         assert_eq!(s.largest_rate, Some(18_000));
         // The largest rate it names does fit.
-        assert!(plan(18_000, true, 150, 30, MAX).is_ok());
-        assert!(plan(18_001, true, 150, 30, MAX).is_err());
+        assert!(plan(18_000, true, 150, 30, MAX, CAP).is_ok());
+        assert!(plan(18_001, true, 150, 30, MAX, CAP).is_err());
     }
 
     #[test]
     fn a_new_account_with_ten_executions_fits_no_rate() {
-        let s = plan(1, false, 10, 0, MAX).unwrap_err();
+        let s = plan(1, false, 10, 0, MAX, CAP).unwrap_err();
         assert_eq!(s.largest_rate, None);
         assert_eq!(s.limit_needed, 2 + 2 + 10 + 100);
         // 113 is one short of the minimum: trigger 2, consumers 2, producer 10, unreserved 100.
-        assert!(plan(1, false, 113, 0, MAX).is_err());
-        assert_eq!(plan(1, false, 114, 0, MAX).unwrap().producer, 10);
+        assert!(plan(1, false, 113, 0, MAX, CAP).is_err());
+        assert_eq!(plan(1, false, 114, 0, MAX, CAP).unwrap().producer, 10);
     }
 
     #[test]
@@ -199,5 +210,16 @@ mod tests {
         assert_eq!(rate_for_consumers(8), 4_000);
         assert_eq!(rate_for_consumers(1), 0);
         assert_eq!(largest_rate(false, 1_000_000, MAX), Some(MAX));
+    }
+
+    #[test]
+    fn the_producer_cap_follows_its_routes_throttles() {
+        assert_eq!(producer_max(&StageLimits::new(10_000, Some(100))), 500);
+        assert_eq!(producer_max(&StageLimits::default()), 400);
+        assert_eq!(producer_max(&StageLimits::new(30_000, None)), 1_200);
+        assert_eq!(producer_max(&StageLimits::new(100, Some(10))), PRODUCER_MIN);
+        // A raised quota's producer takes what it needs, if the account has it.
+        let r = plan(3_000, false, 5_000, 0, MAX, 1_200).unwrap();
+        assert_eq!(r.producer, 1_200);
     }
 }

@@ -82,14 +82,21 @@ pub(crate) async fn run(args: DeployArgs, format: OutputFormat) -> Result<()> {
     let zips = check_local(&profile, &args)?;
     let ctx = super::provisioning_ctx(&config.region, Some(&profile), &args.profile, path, format)
         .await?;
-    let (view, reservation) = check_concurrency(&ctx, &config).await?;
+    // The gateway first: the producer's concurrency follows its routes' throttles.
+    let share = gateway_share(&ctx, &config).await;
+    let (view, reservation) = check_concurrency(&ctx, &config, &share).await?;
     // Recorded before anything is created, so even a deploy that stops at once is tied to its place.
     ctx.record.update(|d| {
         d.region = Some(config.region.clone());
         d.account = Some(ctx.aws.account.clone());
     })?;
     let lock = take_lock(&ctx).await?;
-    let provisioned = provision(&ctx, &config, &zips, &view, &reservation).await;
+    let account = Account {
+        view: &view,
+        reservation: &reservation,
+        share,
+    };
+    let provisioned = provision(&ctx, &config, &zips, &account).await;
     if let Some(lock) = lock {
         lock.release(&ctx).await;
     }
@@ -162,10 +169,11 @@ fn check_local(profile: &Profile, args: &DeployArgs) -> Result<lambda_zip::Zips>
 async fn check_concurrency(
     ctx: &Ctx,
     config: &RoomConfig,
+    share: &StageLimits,
 ) -> Result<(concurrency::AccountView, Reservation)> {
     let step = ctx.out.step("Lambda concurrency");
     let view = concurrency::read(ctx).await?;
-    let reservation = match concurrency::plan(&view, config) {
+    let reservation = match concurrency::plan(&view, config, share) {
         Ok(r) => r,
         Err(e) => {
             step.failed(&"the account is too small for this rate");
@@ -233,20 +241,26 @@ fn deployed(ctx: &Ctx, config: &RoomConfig, api: &str) -> Result<Deployed> {
     })
 }
 
+/// What the account gives the room, read before anything is created.
+struct Account<'a> {
+    view: &'a concurrency::AccountView,
+    reservation: &'a Reservation,
+    share: StageLimits,
+}
+
 /// Makes the room: fixes the bucket's name, then applies the graph. Returns the API id.
 async fn provision(
     ctx: &Ctx,
     config: &RoomConfig,
     zips: &lambda_zip::Zips,
-    view: &concurrency::AccountView,
-    reservation: &Reservation,
+    account: &Account<'_>,
 ) -> Result<String> {
     let plan = graph::deploy::Plan {
         config,
         zips,
-        view,
-        reservation,
-        share: gateway_share(ctx, config).await,
+        view: account.view,
+        reservation: account.reservation,
+        share: account.share,
         bucket: s3::bucket_name(ctx).await?,
     };
     graph::deploy::apply(ctx, &plan).await

@@ -8,6 +8,7 @@ use crate::error::{CliError, Result};
 use aws_config::SdkConfig;
 use beekeeper_core::concurrency::{self as cc, Reservation};
 use beekeeper_core::config::{MAX_RATE, RoomConfig};
+use beekeeper_core::gateway::StageLimits;
 use beekeeper_core::names::{Function, Names};
 
 /// The account's concurrency as far as this room is concerned.
@@ -104,14 +105,20 @@ fn injected_limit() -> Option<u32> {
     crate::knobs::get(crate::knobs::ACCOUNT_CONCURRENCY).and_then(|v| v.parse().ok())
 }
 
-/// The reservations for `config`, or the refusal that names the quota and the largest rate that fits.
-pub(crate) fn plan(view: &AccountView, config: &RoomConfig) -> Result<Reservation> {
+/// The reservations for `config` on a stage throttled as `share` says (the producer's cap follows its
+/// routes), or the refusal that names the quota and the largest rate that fits.
+pub(crate) fn plan(
+    view: &AccountView,
+    config: &RoomConfig,
+    share: &StageLimits,
+) -> Result<Reservation> {
     cc::plan(
         config.rate,
         config.drt,
         view.available(),
         view.reserved_elsewhere(),
         MAX_RATE,
+        cc::producer_max(share),
     )
     .map_err(|s| CliError::AccountTooSmall {
         profile: config.profile.clone(),

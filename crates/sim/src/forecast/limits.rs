@@ -260,7 +260,8 @@ fn gateway(sale: &Sale, limits: &Limits, t: &Timeline) -> Vec<Check> {
 fn lambda(sale: &Sale, limits: &Limits, stage: &StageLimits, t: &Timeline) -> Vec<Check> {
     let available = limits.lambda_available;
     let elsewhere = limits.lambda_limit.saturating_sub(available);
-    let planned = cc::plan(sale.rate, sale.drt, available, elsewhere, MAX_RATE);
+    let cap = cc::producer_max(stage);
+    let planned = cc::plan(sale.rate, sale.drt, available, elsewhere, MAX_RATE, cap);
     let release = f64::from(cc::release_needs(sale.rate, sale.drt));
     let release_room = available.saturating_sub(cc::MIN_UNRESERVED + cc::PRODUCER_MIN);
     let raise = |to: u32| {
@@ -290,12 +291,15 @@ fn lambda(sale: &Sale, limits: &Limits, stage: &StageLimits, t: &Timeline) -> Ve
             },
             Ok(_) => "it fits, with little to spare for the account's other functions".into(),
         });
-    let cap = planned.as_ref().map_or(0, |r| r.producer);
+    let reserved = planned.as_ref().map_or(0, |r| r.producer);
     let busy = peak(t, |f| producer_busy(stage, f)).ceil();
     let producer = check("Lambda", "producer (arrivals)".into(), "executions", busy)
-        .against(Some(f64::from(cap)), "what deploy would reserve for it")
+        .against(
+            Some(f64::from(reserved)),
+            "what deploy would reserve for it",
+        )
         .fix_if_over(|| {
-            let short = (busy as u32).saturating_sub(cap);
+            let short = (busy as u32).saturating_sub(reserved);
             raise(limits.lambda_limit + short.max(cc::PRODUCER_MIN))
         });
     vec![rel, producer]
