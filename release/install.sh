@@ -83,12 +83,18 @@ else die "needs sha256sum or shasum to check the download"; fi
 
 tar -C "$work" -xzf "$work/$archive"
 mkdir -p "$to" || die "cannot create $to; choose another with --to DIR"
+chmod 755 "$work/beekeeper-$cpu-$os/beekeeper"
+# A binary that cannot run here (a glibc older than the build's, a missing loader) is said at once, and
+# never replaces one that does.
+if ! runs="$("$work/beekeeper-$cpu-$os/beekeeper" --version 2>&1)"; then
+  die "the downloaded beekeeper does not run on this machine: $runs; not installed (build it from source: cargo install beekeeper)"
+fi
 # Into place by rename, so a beekeeper that is running is never half-overwritten.
 cp "$work/beekeeper-$cpu-$os/beekeeper" "$to/.beekeeper.new" || die "cannot write to $to; choose another with --to DIR"
 chmod 755 "$to/.beekeeper.new"
 mv -f "$to/.beekeeper.new" "$to/beekeeper"
 
-say "installed $to/beekeeper ($("$to/beekeeper" --version | head -n1))"
+say "installed $to/beekeeper ($(printf '%s\n' "$runs" | head -n1))"
 case ":${PATH:-}:" in
   *":$to:"*) ;;
   *) say "$to is not on your PATH: add it, e.g. export PATH=\"$to:\$PATH\" in your shell's profile" ;;
