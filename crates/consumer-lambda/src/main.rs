@@ -5,8 +5,8 @@ use beekeeper_core::plan::ConsumerTask;
 use beekeeper_room::aws::{DynamoTable, SecretKeys, SqsQueue};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::env::{ConsumerEnv, process_env};
-use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
-use beekeeper_room::{Lines, SystemClock};
+use beekeeper_room::startup::{emit_metrics, init_logging, or_init_error, sdk_config};
+use beekeeper_room::{Clock, Lines, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ async fn main() -> Result<(), Error> {
         main: Arc::new(SqsQueue::new(sqs.clone(), env.queue.queue_url)),
         front: Arc::new(SqsQueue::new(sqs, env.queue.front_queue_url)),
     };
+    let table = env.queue.table.clone();
     let consumer = Consumer::new(
         lines,
         Arc::new(DynamoTable::new(
@@ -34,16 +35,18 @@ async fn main() -> Result<(), Error> {
         Arc::new(SystemClock),
     )
     .with_passes(Arc::new(keys));
-    let consumer = &consumer;
+    let (consumer, table) = (&consumer, table.as_str());
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ConsumerTask>| async move {
             // The context's deadline is when Lambda kills this invocation; the consumer stops starting
             // batches in time to finish the one it is in.
-            Ok::<_, Error>(
-                consumer
-                    .run(event.payload, Some(event.context.deadline))
-                    .await?,
-            )
+            let report = consumer
+                .run(event.payload, Some(event.context.deadline))
+                .await?;
+            if let Some(counts) = report.counts() {
+                emit_metrics(table, "consumer", SystemClock.now_ms(), &counts);
+            }
+            Ok::<_, Error>(report)
         },
     ))
     .await

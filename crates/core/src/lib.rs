@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod headers;
 pub mod html;
 pub mod law;
+pub mod metrics;
 pub mod names;
 pub mod pacing;
 pub mod pass;

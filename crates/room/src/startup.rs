@@ -4,6 +4,7 @@
 //! `beekeeper deploy` sets it…" instead of "Runtime exited with error: exit status 1", and the log keeps
 //! the same line.
 
+use beekeeper_core::metrics::{self, Count};
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{BoxError, Client, build_request};
 
@@ -22,6 +23,15 @@ pub fn init_logging() {
     } else {
         logs.init();
     }
+}
+
+/// Writes one EMF line of `counts` (see `beekeeper_core::metrics`) to stdout, where CloudWatch Logs
+/// extracts the metrics; the room is the one `table` belongs to. One locked write, so it never
+/// interleaves with a log line; a stdout that cannot be written loses the metric, never the invocation.
+pub fn emit_metrics(table: &str, function: &str, at_ms: u64, counts: &[(Count, u64)]) {
+    use std::io::Write as _;
+    let line = metrics::line(metrics::room_of_table(table), function, at_ms, counts);
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// The level Lambda's `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`) names, INFO if none or unreadable.

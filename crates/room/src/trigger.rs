@@ -12,6 +12,7 @@
 use crate::Error;
 use crate::backend::{Invoker, Lines, QueueDepth, RoomUpdate, Table};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use beekeeper_core::metrics::Count;
 use beekeeper_core::plan::{ConsumerTask, minute_start, plan_for};
 use serde::Serialize;
 use std::sync::Arc;
@@ -34,6 +35,25 @@ pub struct TickReport {
     /// Why nothing was started although the room is open with visitors waiting.
     pub skipped: Option<Skip>,
     pub tasks: Vec<ConsumerTask>,
+}
+
+impl TickReport {
+    /// What a tick of an open room with someone in line reports as metrics. `None` for a late or
+    /// duplicate tick, a closed room or an empty line: CloudWatch bills a custom metric for each hour it
+    /// receives data, so an idle room writes none (read missing data as 0).
+    pub fn counts(&self) -> Option<Vec<(Count, u64)>> {
+        let busy = self.open && self.queued + self.returning > 0;
+        (self.skipped.is_none() && busy).then(|| {
+            vec![
+                (
+                    Count::Planned,
+                    self.tasks.iter().map(|t| u64::from(t.messages)).sum(),
+                ),
+                (Count::Waiting, self.queued),
+                (Count::Returning, self.returning),
+            ]
+        })
+    }
 }
 
 /// A tick that must not release.

@@ -4,7 +4,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use beekeeper_room::aws::{DynamoTable, LambdaInvoker, SqsQueue};
 use beekeeper_room::env::{TriggerEnv, process_env};
-use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
+use beekeeper_room::startup::{emit_metrics, init_logging, or_init_error, sdk_config};
 use beekeeper_room::trigger::Trigger;
 use beekeeper_room::{Clock, Lines, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -20,6 +20,7 @@ async fn main() -> Result<(), Error> {
         main: Arc::new(SqsQueue::new(sqs.clone(), env.queue_url)),
         front: Arc::new(SqsQueue::new(sqs, env.front_queue_url)),
     };
+    let table = env.table.clone();
     let trigger = Trigger::new(
         lines,
         Arc::new(DynamoTable::new(
@@ -32,11 +33,15 @@ async fn main() -> Result<(), Error> {
         )),
         env.window_ms,
     );
-    let trigger = &trigger;
+    let (trigger, table) = (&trigger, table.as_str());
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent>| async move {
             // The report shows up in a manual test invocation; the schedule ignores it.
-            Ok::<_, Error>(trigger.handle(&event.payload, SystemClock.now_ms()).await?)
+            let report = trigger.handle(&event.payload, SystemClock.now_ms()).await?;
+            if let Some(counts) = report.counts() {
+                emit_metrics(table, "trigger", SystemClock.now_ms(), &counts);
+            }
+            Ok::<_, Error>(report)
         },
     ))
     .await

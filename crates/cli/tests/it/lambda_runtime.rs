@@ -202,6 +202,13 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
         .payload
         .clone();
     assert_eq!(task["messages"], 1, "{task}");
+    // The tick's counts are one EMF line in its log, for CloudWatch to extract.
+    let tick = metrics_in(&trigger);
+    assert_eq!(
+        (tick["Planned"].as_u64(), tick["Waiting"].as_u64()),
+        (Some(1), Some(1)),
+        "{tick}"
+    );
 
     let mut consumer = start("consumer", dir.path(), &env("consumer", &moto).await).await;
     let released = response(call(&mut consumer, &task).await, &consumer);
@@ -216,6 +223,13 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
         pass.split('.').count(),
         3,
         "no signed pass on the token item: {item:?}"
+    );
+    let run = metrics_in(&consumer);
+    assert_eq!(run["Room"], "rtwalk", "{run}");
+    assert_eq!(
+        (run["Released"].as_u64(), run["Unwritten"].as_u64()),
+        (Some(1), Some(0)),
+        "{run}"
     );
 
     let sent_on = response(
@@ -238,6 +252,30 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
     );
     assert!(location.contains(&format!("bk_pass={pass}")), "{location}");
     room.destroy();
+}
+
+/// The one EMF line in `sandbox`'s log (stdout, as CloudWatch Logs gets it), checked against the EMF
+/// specification's rules.
+fn metrics_in(sandbox: &Sandbox) -> Value {
+    let log = sandbox.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with('{') && l.contains("\"_aws\":"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{} wrote {} EMF lines:\n{log}",
+        sandbox.name,
+        lines.len()
+    );
+    if let Err(e) = beekeeper_core::metrics::check(lines[0]) {
+        panic!(
+            "{}'s EMF line breaks the specification: {e}\n{}",
+            sandbox.name, lines[0]
+        );
+    }
+    serde_json::from_str(lines[0]).unwrap()
 }
 
 /// A function started without a variable `deploy` sets fails its start with the variable's name, reported

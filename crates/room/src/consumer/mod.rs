@@ -25,6 +25,7 @@ use crate::backend::{BatchKey, Clock, Lines, Queue, Received, Table};
 use crate::pass::PassKeys;
 use beekeeper_core::Token;
 use beekeeper_core::contract::TokenItem;
+use beekeeper_core::metrics::Count;
 use beekeeper_core::pacing::schedule;
 use beekeeper_core::plan::{BATCH, ConsumerTask};
 use serde::Serialize;
@@ -93,6 +94,22 @@ pub struct ConsumeReport {
     /// Visitors let in again from the front (their first turn passed while they were away). Not in
     /// `released`: `released_total` counts first releases, which the tickets follow.
     pub readmitted: u64,
+}
+
+impl ConsumeReport {
+    /// What a run that ran reports as metrics (`None` for a late, duplicate or closed run, which
+    /// released nobody and says so in its log).
+    pub fn counts(&self) -> Option<Vec<(Count, u64)>> {
+        (self.outcome == Outcome::Ran).then(|| {
+            vec![
+                (Count::Released, self.released),
+                (Count::PassedOver, self.passed_over),
+                (Count::Readmitted, self.readmitted),
+                (Count::Deferred, self.deferred),
+                (Count::Unwritten, self.unwritten),
+            ]
+        })
+    }
 }
 
 pub struct Consumer {

@@ -98,6 +98,13 @@ async fn a_duplicated_task_releases_its_share_once() {
     assert_eq!((second.outcome, second.batches), (Outcome::Duplicate, 0));
     assert_eq!(line.depth().await.visible, 70);
     assert_eq!(line.room().await.released_total, 30);
+    // Only the run that released reports it as a metric, so CloudWatch's sum is the release's.
+    let counts = first.counts().unwrap();
+    assert!(
+        counts.contains(&(beekeeper_core::metrics::Count::Released, 30)),
+        "{counts:?}"
+    );
+    assert_eq!(second.counts(), None);
 }
 
 #[tokio::test]
@@ -109,6 +116,7 @@ async fn a_task_that_arrives_after_its_minute_releases_nobody() {
         .unwrap();
     assert_eq!((r.outcome, r.batches), (Outcome::Late, 0));
     assert_eq!(line.depth().await.visible, 100);
+    assert_eq!(r.counts(), None);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use super::*;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use beekeeper_core::metrics::Count;
 use beekeeper_core::plan::ConsumerTask;
 use beekeeper_room::Invoker;
 use beekeeper_room::memory::RecordingInvoker;
@@ -75,6 +76,16 @@ async fn plans_only_what_is_queued() {
     let line = Line::new(with_rate(3_300), 5_000).await;
     let report = trigger(&line, invoker.clone()).tick(T0_MS).await.unwrap();
     assert_eq!(planned(&report.tasks), vec![1_000, 1_000, 1_000, 300]);
+    // Its metrics: what it planned and the line it saw.
+    let counts = report.counts().unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            (Count::Planned, 3_300),
+            (Count::Waiting, 5_000),
+            (Count::Returning, 0)
+        ]
+    );
 }
 
 #[tokio::test]
@@ -90,6 +101,8 @@ async fn a_closed_room_or_an_empty_queue_starts_nobody() {
         50,
         "the count is kept while closed too"
     );
+    // A closed room writes no metrics: CloudWatch bills each hour a custom metric gets data.
+    assert_eq!(report.counts(), None);
 
     let line = Line::new(room(), 0).await;
     line.table
@@ -100,6 +113,7 @@ async fn a_closed_room_or_an_empty_queue_starts_nobody() {
     assert!(report.open && report.tasks.is_empty());
     assert_eq!(line.room().await.queue_depth, 0);
     assert!(invoker.take().is_empty());
+    assert_eq!(report.counts(), None, "an idle room writes no metrics");
 }
 
 /// Fails the invocation of the consumers whose index is listed.
