@@ -15,6 +15,15 @@ pub const ROOM_DIMENSION: &str = "Room";
 /// A count the room reports. Names are the metrics' names in CloudWatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
+    /// Places `GET /` (or a join without one) gave: every arrival, link fetchers' included.
+    Arrivals,
+    /// Places their visitor's browser confirmed (by navigating, or from the page): the real visitors.
+    Confirmations,
+    /// Visitors whose turn passed while they were away, back and sent to the front.
+    SentToFront,
+    /// Passes handed over to let a visitor in (a visitor who comes back within the session takes theirs
+    /// again and is counted again).
+    PassesCollected,
     /// Visitors let through by a consumer run (first releases, as `released_total` counts them).
     Released,
     /// Places nobody confirmed (link fetchers), removed without using a slot.
@@ -35,6 +44,10 @@ pub enum Count {
 impl Count {
     pub const fn name(self) -> &'static str {
         match self {
+            Count::Arrivals => "Arrivals",
+            Count::Confirmations => "Confirmations",
+            Count::SentToFront => "SentToFront",
+            Count::PassesCollected => "PassesCollected",
             Count::Released => "Released",
             Count::PassedOver => "PassedOver",
             Count::Readmitted => "Readmitted",

@@ -6,7 +6,7 @@ use beekeeper_core::Token;
 use beekeeper_room::aws::{DynamoTable, SqsQueue};
 use beekeeper_room::env::{QueueEnv, page_branding, process_env};
 use beekeeper_room::producer::{Producer, ProducerSettings};
-use beekeeper_room::startup::{init_logging, or_init_error, sdk_config};
+use beekeeper_room::startup::{emit_metrics, init_logging, or_init_error, sdk_config};
 use beekeeper_room::{Clock, Lines, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
@@ -22,6 +22,7 @@ async fn main() -> Result<(), Error> {
         main: Arc::new(SqsQueue::new(sqs.clone(), env.queue_url)),
         front: Arc::new(SqsQueue::new(sqs, env.front_queue_url)),
     };
+    let table = env.table.clone();
     let producer = Producer::new(
         lines,
         Arc::new(DynamoTable::new(
@@ -33,16 +34,20 @@ async fn main() -> Result<(), Error> {
             ..ProducerSettings::default()
         },
     );
-    let producer = &producer;
+    let (producer, table) = (&producer, table.as_str());
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
             // Made before the first await: the thread-local CSPRNG must not be held across one.
             let fresh = Token::generate(&mut rand::rng());
-            Ok::<_, Error>(
-                producer
-                    .handle(event.payload, fresh, SystemClock.now_ms())
-                    .await,
-            )
+            let reply = producer
+                .handle(event.payload, fresh, SystemClock.now_ms())
+                .await;
+            // A container serves one request at a time: these are this request's counts.
+            let counts = producer.take_counts();
+            if !counts.is_empty() {
+                emit_metrics(table, "producer", SystemClock.now_ms(), &counts);
+            }
+            Ok::<_, Error>(reply)
         },
     ))
     .await

@@ -251,31 +251,62 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
         "{location}"
     );
     assert!(location.contains(&format!("bk_pass={pass}")), "{location}");
+    // The producer wrote a metric line for each request that changed something: the arrival, its
+    // confirmation and the pass handed over (not the malformed event).
+    let counted: Vec<(String, u64)> = metric_lines(&producer)
+        .iter()
+        .flat_map(|l| {
+            ["Arrivals", "Confirmations", "PassesCollected"]
+                .into_iter()
+                .filter_map(|k| l[k].as_u64().map(|n| (k.to_string(), n)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        counted,
+        [
+            ("Arrivals", 1),
+            ("Confirmations", 1),
+            ("PassesCollected", 1)
+        ]
+        .map(|(k, n)| (k.to_string(), n))
+        .to_vec(),
+        "{}",
+        producer.log()
+    );
     room.destroy();
 }
 
-/// The one EMF line in `sandbox`'s log (stdout, as CloudWatch Logs gets it), checked against the EMF
+/// The EMF lines in `sandbox`'s log (stdout, as CloudWatch Logs gets it), each checked against the EMF
 /// specification's rules.
-fn metrics_in(sandbox: &Sandbox) -> Value {
+fn metric_lines(sandbox: &Sandbox) -> Vec<Value> {
     let log = sandbox.log();
-    let lines: Vec<&str> = log
-        .lines()
+    log.lines()
         .filter(|l| l.starts_with('{') && l.contains("\"_aws\":"))
-        .collect();
+        .map(|l| {
+            if let Err(e) = beekeeper_core::metrics::check(l) {
+                panic!(
+                    "{}'s EMF line breaks the specification: {e}\n{l}",
+                    sandbox.name
+                );
+            }
+            serde_json::from_str(l).unwrap()
+        })
+        .collect()
+}
+
+/// The one EMF line in `sandbox`'s log.
+fn metrics_in(sandbox: &Sandbox) -> Value {
+    let mut lines = metric_lines(sandbox);
     assert_eq!(
         lines.len(),
         1,
-        "{} wrote {} EMF lines:\n{log}",
+        "{} wrote {} EMF lines:\n{}",
         sandbox.name,
-        lines.len()
+        lines.len(),
+        sandbox.log()
     );
-    if let Err(e) = beekeeper_core::metrics::check(lines[0]) {
-        panic!(
-            "{}'s EMF line breaks the specification: {e}\n{}",
-            sandbox.name, lines[0]
-        );
-    }
-    serde_json::from_str(lines[0]).unwrap()
+    lines.remove(0)
 }
 
 /// A function started without a variable `deploy` sets fails its start with the variable's name, reported

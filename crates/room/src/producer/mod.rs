@@ -13,6 +13,7 @@
 //! per-container cache rather than from DynamoDB on every request.
 
 mod proxy;
+mod tally;
 mod view;
 
 use crate::Error;
@@ -22,6 +23,7 @@ use beekeeper_core::Token;
 use beekeeper_core::arrival::{CONFIRM_BY_MS, join_allowed};
 use beekeeper_core::contract::{RoomState, TokenItem, redirect_url};
 use beekeeper_core::cookie::{self, SetCookie};
+use beekeeper_core::metrics::Count;
 use beekeeper_core::place::{self, Standing as Verdict};
 use beekeeper_core::ticket::{TicketBlocks, counter_floor};
 pub use proxy::{purpose, wants_again};
@@ -98,6 +100,7 @@ pub struct Producer {
     /// Held across the counter call: a Lambda container serves one request at a time anyway, and in `dev`
     /// this keeps two concurrent arrivals from each taking a block and skipping one.
     tickets: tokio::sync::Mutex<TicketBlocks>,
+    tally: tally::Tally,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,7 +117,14 @@ impl Producer {
             settings,
             cache: Mutex::new(None),
             tickets: tokio::sync::Mutex::new(TicketBlocks::new()),
+            tally: tally::Tally::default(),
         }
+    }
+
+    /// What this producer did since the last call (places given and confirmed, visitors sent to the
+    /// front, passes handed over), the counts that are not zero; the Lambda writes them as metrics.
+    pub fn take_counts(&self) -> Vec<(Count, u64)> {
+        self.tally.take()
     }
 
     /// The page this container serves (its CSP goes out with every copy).
@@ -246,6 +256,7 @@ impl Producer {
             return Ok(place::standing(item.as_ref(), record.as_ref(), now_ms));
         }
         self.lines.front.send(token).await?;
+        self.tally.add(Count::SentToFront);
         tracing::info!("a visitor whose turn passed while away is back: sent to the front");
         Ok(Verdict::AtFront)
     }
@@ -259,6 +270,7 @@ impl Producer {
     /// Records that the pass was handed over. A failure only means the visitor could be let in once
     /// more should they return after their session, so it must not keep them out now.
     async fn collect(&self, token: &Token, now_ms: u64) {
+        self.tally.add(Count::PassesCollected);
         if let Err(e) = self.table.collect(token, now_ms).await {
             tracing::warn!(error = %e, "could not record that a pass was handed over");
         }
@@ -283,12 +295,14 @@ impl Producer {
             .await?;
         if confirmed {
             self.lines.main.send(&fresh).await?;
+            self.tally.add(Count::Confirmations);
         } else {
             self.lines
                 .main
                 .send_pending(&fresh, now_ms + CONFIRM_BY_MS)
                 .await?;
         }
+        self.tally.add(Count::Arrivals);
         // `{base}` itself (not `{base}/`), so the cookies come back on a reload of the stage's root URL
         // without its trailing slash, as well as on every route under it.
         let path = if a.base_path.is_empty() {
@@ -306,7 +320,11 @@ impl Producer {
 
     /// Records that the visitor holding `token` is there; false when their place was passed over first.
     async fn confirm(&self, token: &Token, now_ms: u64) -> Result<bool, Error> {
-        self.table.confirm(token, now_ms).await
+        let confirmed = self.table.confirm(token, now_ms).await?;
+        if confirmed {
+            self.tally.add(Count::Confirmations);
+        }
+        Ok(confirmed)
     }
 
     /// The room item, from the cache while it is fresh.

@@ -7,6 +7,7 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::HeaderValue;
 use beekeeper_core::arrival::CONFIRM_BY_MS;
+use beekeeper_core::metrics::Count;
 use beekeeper_room::producer::{Arrival, Producer, ProducerSettings};
 
 pub const FRESH: &str = "FreshTokenFreshToken_-";
@@ -248,6 +249,8 @@ async fn the_pages_join_confirms_the_place_once_and_takes_no_second() {
     let p = producer(&line);
     let arrived = p.handle(fetched(), fresh(), T0_MS).await;
     assert_eq!(ticket_of(&set_cookies(&arrived)), 1);
+    // Its metrics: an arrival, not yet a confirmation.
+    assert_eq!(p.take_counts(), vec![(Count::Arrivals, 1)]);
     // The cookie's ticket is the page's to show; the room answers with the one it recorded.
     let held = format!("bk_token={FRESH}; bk_ticket=99");
     for (i, at) in [T0_MS + 500, T0_MS + 510].into_iter().enumerate() {
@@ -266,6 +269,8 @@ async fn the_pages_join_confirms_the_place_once_and_takes_no_second() {
     }
     assert!(line.table.is_here(&fresh()));
     assert_eq!(queued_tokens(&line).await, vec![FRESH.to_string()]);
+    // Confirmed once: the retry found the place confirmed and counted nothing.
+    assert_eq!(p.take_counts(), vec![(Count::Confirmations, 1)]);
 }
 
 #[tokio::test]
@@ -279,6 +284,8 @@ async fn link_fetchers_each_leave_an_unconfirmed_place_and_confirm_nothing() {
     }
     assert_eq!(line.depth().await.visible, 300);
     assert!((0..300).all(|i| !line.table.is_here(&token(i))));
+    // 300 arrivals and no confirmation: the metrics tell fetchers from visitors.
+    assert_eq!(p.take_counts(), vec![(Count::Arrivals, 300)]);
 }
 
 #[tokio::test]
@@ -403,6 +410,7 @@ async fn a_released_visitor_goes_to_the_destination_with_their_token() {
         rec.unwrap().collected_at.is_some(),
         "the pass was handed over"
     );
+    assert_eq!(p.take_counts(), vec![(Count::PassesCollected, 1)]);
     let joined = p
         .handle(
             with_cookie(join_event(), &format!("bk_token={FIXTURE_TOKEN}")),
