@@ -1,7 +1,7 @@
 //! The room's own counts as CloudWatch metrics, written as Embedded Metric Format (EMF) lines in the
-//! functions' logs: CloudWatch Logs extracts them, so they cost the release path one log line per
-//! consumer run or trigger tick and no `PutMetricData` call (which is throttled, billed per call and would
-//! sit in the path). The format is AWS's "Embedded metric format specification": a JSON object whose
+//! functions' logs: CloudWatch Logs extracts them, so they cost one log line per consumer run, trigger
+//! tick or producer request that changed something, and no `PutMetricData` call (which is throttled,
+//! billed per call and would sit in the path). The format is AWS's "Embedded metric format specification": a JSON object whose
 //! `_aws` member names the timestamp (ms) and, per directive, the namespace, dimension sets and metric
 //! definitions, each metric and dimension being a top-level member of the same object.
 
@@ -60,14 +60,10 @@ impl Count {
     }
 }
 
-/// The room named by a function's table (`beekeeper-{room}-table`, see [`crate::names::Names`]); the
-/// table name itself for a table named otherwise.
+/// The room named by a function's table (see [`crate::names::Names::profile_of_table`]); the table
+/// name itself for a table named otherwise.
 pub fn room_of_table(table: &str) -> &str {
-    table
-        .strip_prefix("beekeeper-")
-        .and_then(|t| t.strip_suffix("-table"))
-        .filter(|r| !r.is_empty())
-        .unwrap_or(table)
+    crate::names::Names::profile_of_table(table).unwrap_or(table)
 }
 
 /// One EMF line: `counts` of `room` at `at_ms` (epoch ms), as one directive with the room's dimension.

@@ -44,12 +44,26 @@ pub struct Names {
     prefix: String,
 }
 
+/// What every resource name starts with, before the profile.
+const PREFIX: &str = "beekeeper-";
+/// What the table's name ends with, after the profile and its dash.
+const TABLE: &str = "table";
+
 impl Names {
     /// `profile` must already be valid (see [`crate::config::validate_profile`]).
     pub fn new(profile: &str) -> Self {
         Names {
-            prefix: format!("beekeeper-{profile}-"),
+            prefix: format!("{PREFIX}{profile}-"),
         }
+    }
+
+    /// The profile whose table is named `table` (what a function knows of its room), if it is one.
+    pub fn profile_of_table(table: &str) -> Option<&str> {
+        table
+            .strip_prefix(PREFIX)
+            .and_then(|t| t.strip_suffix(TABLE))
+            .and_then(|t| t.strip_suffix('-'))
+            .filter(|p| !p.is_empty())
     }
 
     /// The common prefix; `destroy` uses it to find resources a failed deploy never recorded.
@@ -58,7 +72,7 @@ impl Names {
     }
 
     pub fn table(&self) -> String {
-        format!("{}table", self.prefix)
+        format!("{}{TABLE}", self.prefix)
     }
     pub fn queue(&self) -> String {
         format!("{}queue", self.prefix)
