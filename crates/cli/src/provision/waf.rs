@@ -120,6 +120,13 @@ async fn find(ctx: &Ctx) -> Result<Option<Found>> {
     }
 }
 
+/// What the ACL does with a request no rule refuses: lets it through to the stage.
+fn allow_everyone_else() -> DefaultAction {
+    DefaultAction::builder()
+        .allow(AllowAction::builder().build())
+        .build()
+}
+
 async fn create(ctx: &Ctx, limit: u32, page: &str) -> Result<Found> {
     let name = ctx.names.web_acl();
     let out = ctx
@@ -129,11 +136,7 @@ async fn create(ctx: &Ctx, limit: u32, page: &str) -> Result<Found> {
         .name(&name)
         .scope(Scope::Regional)
         .description("Beekeeper: a per-client request limit in front of the waiting room")
-        .default_action(
-            DefaultAction::builder()
-                .allow(AllowAction::builder().build())
-                .build(),
-        )
+        .default_action(allow_everyone_else())
         .set_rules(Some(rules(ctx, limit)?))
         .custom_response_bodies(REFUSED_BODY, refused_body(page)?)
         .visibility_config(visibility(&name)?)
@@ -201,11 +204,7 @@ async fn update_if_changed(ctx: &Ctx, acl: &Found, limit: u32, page: &str) -> Re
         .scope(Scope::Regional)
         .id(&acl.id)
         .lock_token(required(got.lock_token(), "GetWebACL", "LockToken")?)
-        .default_action(
-            DefaultAction::builder()
-                .allow(AllowAction::builder().build())
-                .build(),
-        )
+        .default_action(allow_everyone_else())
         .set_rules(Some(rules(ctx, limit)?))
         .custom_response_bodies(REFUSED_BODY, refused_body(page)?)
         .visibility_config(visibility(&name)?)
