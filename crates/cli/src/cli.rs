@@ -147,6 +147,13 @@ pub(crate) struct InitArgs {
     /// 100; default 80, leaving the rest to your other APIs in the region, which share the quota).
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     pub gateway_share: Option<i64>,
+    /// Where the room's alarms email (through an SNS topic): dead letters, 5xx, a release behind the
+    /// plan, throttles. AWS first emails the address a link to confirm; `status` says whether it was.
+    #[arg(long, value_name = "ADDRESS", overrides_with = "no_alert_email")]
+    pub alert_email: Option<String>,
+    /// No alert email: `deploy` removes the topic (the alarms stay, in CloudWatch and `status`).
+    #[arg(long = "no-alert-email", overrides_with = "alert_email")]
+    pub no_alert_email: bool,
     /// Accept defaults for everything not given and overwrite an existing profile without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,

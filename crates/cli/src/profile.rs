@@ -184,6 +184,7 @@ mod tests {
                 log_retention_days: None,
                 waf_limit: None,
                 gateway_share: None,
+                alert_email: None,
             },
             deployment: Deployment::default(),
         }

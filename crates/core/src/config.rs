@@ -82,6 +82,10 @@ pub struct RoomConfig {
     /// --gateway-share`); `None` is [`crate::gateway::DEFAULT_SHARE_PERCENT`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_share: Option<u32>,
+    /// Where the room's alarms email (`init --alert-email`), through an SNS topic; `None`: the alarms
+    /// show in CloudWatch and `status` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_email: Option<String>,
 }
 
 fn default_session_minutes() -> u32 {
@@ -112,6 +116,9 @@ impl RoomConfig {
         }
         if let Some(p) = self.gateway_share {
             crate::gateway::validate_share(i64::from(p))?;
+        }
+        if let Some(e) = &self.alert_email {
+            crate::monitoring::validate_alert_email(e)?;
         }
         Ok(())
     }
@@ -297,6 +304,7 @@ mod tests {
             log_retention_days: None,
             waf_limit: None,
             gateway_share: None,
+            alert_email: None,
         }
     }
 

@@ -45,6 +45,10 @@ pub enum Error {
         min = crate::gateway::MIN_SHARE_PERCENT, max = crate::gateway::MAX_SHARE_PERCENT, default = crate::gateway::DEFAULT_SHARE_PERCENT
     )]
     GatewayShare { percent: i64 },
+    #[error(
+        "invalid alert email {email:?}: {reason}; give one address such as --alert-email ops@example.com (AWS emails it a link to confirm first)"
+    )]
+    AlertEmail { email: String, reason: &'static str },
     #[error("invalid token: {reason}")]
     Token { reason: &'static str },
 }

@@ -15,6 +15,7 @@ pub mod headers;
 pub mod html;
 pub mod law;
 pub mod metrics;
+pub mod monitoring;
 pub mod names;
 pub mod pacing;
 pub mod pass;

@@ -66,6 +66,14 @@ impl Names {
             .filter(|p| !p.is_empty())
     }
 
+    /// The profile these names are for.
+    pub fn profile(&self) -> &str {
+        self.prefix
+            .strip_prefix(PREFIX)
+            .and_then(|p| p.strip_suffix('-'))
+            .unwrap_or(&self.prefix)
+    }
+
     /// The common prefix; `destroy` uses it to find resources a failed deploy never recorded.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -104,6 +112,18 @@ impl Names {
     /// The AWS WAF web ACL on the stage (`init --waf`); also its CloudWatch metric's name.
     pub fn web_acl(&self) -> String {
         format!("{}acl", self.prefix)
+    }
+    /// One of the room's CloudWatch alarms (`key` from [`crate::monitoring::Alarm::key`]).
+    pub fn alarm(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+    /// The room's CloudWatch dashboard.
+    pub fn dashboard(&self) -> String {
+        format!("{}dashboard", self.prefix)
+    }
+    /// The SNS topic the alarms email through (`init --alert-email`).
+    pub fn alert_topic(&self) -> String {
+        format!("{}alerts", self.prefix)
     }
     pub fn api(&self) -> String {
         format!("{}api", self.prefix)

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 /// The services `beekeeper deploy`, `status`, `off`/`on` and `destroy` call, and the gateway that serves
 /// the deployed stage. Only these are started (each costs start-up time and memory).
-pub const SERVICES: &str = "apigateway,lambda,dynamodb,sqs,s3,iam,sts,events,logs,secretsmanager";
+pub const SERVICES: &str =
+    "apigateway,lambda,dynamodb,sqs,s3,iam,sts,events,logs,secretsmanager,cloudwatch,sns";
 
 /// A running LocalStack.
 pub struct LocalStack {

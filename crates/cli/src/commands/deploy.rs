@@ -8,7 +8,7 @@ use crate::cli::{DeployArgs, OutputFormat};
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::profile::{self, ConfigFile, Profile};
-use crate::provision::{Ctx, apigw, apigw_guard, concurrency, graph, lambda_zip, lock, s3};
+use crate::provision::{Ctx, alarms, apigw, apigw_guard, concurrency, graph, lambda_zip, lock, s3};
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
 use beekeeper_core::gateway::StageLimits;
@@ -23,6 +23,8 @@ pub(crate) struct Deployed {
     pub client_check_url: String,
     /// The public keys that verify `bk_pass` (its issuer is the waiting-room URL).
     pub jwks_url: String,
+    /// The room's CloudWatch dashboard (its alarms are on it).
+    pub dashboard_url: String,
     pub changed: Vec<String>,
     /// What the synthetic visitor found walking the new room.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,10 +56,15 @@ impl fmt::Display for Deployed {
             "Client-check URL (for your site's backend): {}",
             self.client_check_url
         )?;
-        write!(
+        writeln!(
             f,
             "Pass keys (JWKS, to verify bk_pass offline; see examples/): {}",
             self.jwks_url
+        )?;
+        write!(
+            f,
+            "Dashboard and alarms (sale day, with `beekeeper status`): {}",
+            self.dashboard_url
         )?;
         if let Some(endpoint) = &self.emulator {
             write!(
@@ -230,6 +237,7 @@ fn deployed(ctx: &Ctx, config: &RoomConfig, api: &str) -> Result<Deployed> {
     })?;
     Ok(Deployed {
         jwks_url: format!("{waiting_room_url}.well-known/jwks.json"),
+        dashboard_url: alarms::dashboard_url(&config.region, &ctx.names),
         waiting_room_url,
         client_check_url,
         changed: ctx.out.changes(),

@@ -195,6 +195,9 @@ fn label(part: Part) -> &'static str {
         Part::Api | Part::Stage => "API, stage and invoke permissions",
         Part::PassKey => "Pass signing key",
         Part::Waf => "Per-client limit (AWS WAF web ACL)",
+        Part::Alerts => "Alert email (SNS topic)",
+        Part::Alarms => "Alarms",
+        Part::Dashboard => "Dashboard",
     }
 }
 

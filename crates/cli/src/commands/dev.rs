@@ -111,6 +111,7 @@ fn settings(args: &DevArgs) -> Result<RoomConfig> {
             log_retention_days: None,
             waf_limit: None,
             gateway_share: None,
+            alert_email: None,
         },
     };
     if let Some(rate) = args.rate {

@@ -1,14 +1,14 @@
 //! `beekeeper status P`: what an operator watches during a sale — is the room open, how fast is the line
 //! moving, how long is it, and did anyone get stuck (the dead-letter queue).
 
-use super::room::deployed_room;
+use super::room::{Connected, deployed_room};
 use crate::aws::sdk_error;
 use crate::cli::OutputFormat;
 use crate::error::{CliError, Result};
 use crate::output;
 use crate::output::grouped;
-use crate::provision::graph::{Part, record_key};
-use crate::provision::{apigw, waf};
+use crate::provision::graph::{Part, optional, record_key};
+use crate::provision::{alarms, apigw, sns};
 use aws_config::SdkConfig;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -36,6 +36,86 @@ struct Drt {
 struct Throttle {
     room_rate: u32,
     account_rate: u32,
+}
+
+/// What watches the room: its alarms, its dashboard, and where the alarms email.
+#[derive(Debug, Serialize)]
+struct Watching {
+    /// The room's alarms that exist, with their states; `None` when CloudWatch could not be read.
+    alarms: Option<Vec<alarms::AlarmState>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alarms_error: Option<String>,
+    dashboard_url: String,
+    alert_email: Option<String>,
+    /// Whether the address clicked SNS's link (`None`: no address, or SNS could not be read).
+    alert_email_confirmed: Option<bool>,
+}
+
+impl Watching {
+    async fn read(c: &Connected) -> Watching {
+        let region = c.profile.deployed_region();
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&c.config);
+        let (alarms, alarms_error) = match alarms::states(&cloudwatch, &c.config, &c.names).await {
+            Ok(a) => (Some(a), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let alert_email = c.profile.room.alert_email.clone();
+        let alert_email_confirmed = match &alert_email {
+            Some(email) => {
+                let topic = sns::topic_arn_in(region, &c.account, &c.names);
+                let client = aws_sdk_sns::Client::new(&c.config);
+                let subs = sns::subscriptions(&client, &c.config, &topic).await;
+                subs.ok()
+                    .map(|s| s.iter().any(|s| &s.email == email && s.confirmed))
+            }
+            None => None,
+        };
+        Watching {
+            alarms,
+            alarms_error,
+            dashboard_url: alarms::dashboard_url(region, &c.names),
+            alert_email,
+            alert_email_confirmed,
+        }
+    }
+
+    fn show(&self, f: &mut fmt::Formatter<'_>, profile: &str) -> fmt::Result {
+        match (&self.alarms, &self.alarms_error) {
+            (Some(a), _) if a.is_empty() => writeln!(
+                f,
+                "  alarms          none set yet: run `beekeeper deploy {profile}`"
+            )?,
+            (Some(a), _) => {
+                let firing: Vec<&alarms::AlarmState> =
+                    a.iter().filter(|a| a.state == "ALARM").collect();
+                match firing.len() {
+                    0 => writeln!(f, "  alarms          {}, none firing", a.len())?,
+                    n => writeln!(f, "  alarms          {n} of {} FIRING:", a.len())?,
+                }
+                for a in firing {
+                    writeln!(f, "                  {}: {}", a.name, a.description)?;
+                }
+            }
+            (None, e) => writeln!(
+                f,
+                "  alarms          could not be read: {}",
+                e.as_deref().unwrap_or("no answer")
+            )?,
+        }
+        writeln!(f, "  dashboard       {}", self.dashboard_url)?;
+        match (&self.alert_email, self.alert_email_confirmed) {
+            (Some(e), Some(true)) => writeln!(f, "  alert email     {e} (confirmed)"),
+            (Some(e), Some(false)) => writeln!(
+                f,
+                "  alert email     {e}, NOT CONFIRMED: click the link AWS emailed to it (or `beekeeper deploy {profile}` if it was never sent)"
+            ),
+            (Some(e), None) => writeln!(f, "  alert email     {e} (SNS could not be read)"),
+            (None, _) => writeln!(
+                f,
+                "  alert email     none (`init --alert-email ADDRESS` adds one)"
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +153,8 @@ struct Status {
     destination: String,
     waiting_room_url: Option<String>,
     client_check_url: Option<String>,
+    #[serde(flatten)]
+    watching: Watching,
     #[serde(skip)]
     now: u64,
 }
@@ -159,6 +241,7 @@ impl fmt::Display for Status {
             (None, false) => writeln!(f, "  per client      no limit (`init --waf` adds one)")?,
         }
         self.gateway(f)?;
+        self.watching.show(f, &self.profile)?;
         write!(
             f,
             "  updated         {} ({} ago)",
@@ -277,6 +360,7 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
         depth(&c.config, &sqs, &front_name, name),
         depth(&c.config, &sqs, &dlq_name, name),
     )?;
+    let watching = Watching::read(&c).await;
     let r = c.room;
     let status = Status {
         profile: c.name,
@@ -297,7 +381,8 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
             baseline_ms: r.drt_baseline_ms,
         },
         per_client_limit: c.profile.room.waf_limit,
-        per_client_limit_deployed: waf::recorded(&c.profile.deployment) == Some(true),
+        per_client_limit_deployed: optional::recorded(&c.profile.deployment, Part::Waf)
+            == Some(true),
         gateway_share_percent: c
             .profile
             .room
@@ -318,6 +403,7 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
         destination: r.destination,
         waiting_room_url: c.profile.deployment.waiting_room_url,
         client_check_url: c.profile.deployment.client_check_url,
+        watching,
         now: SystemClock.now_secs(),
     };
     output::print(format, &status);
@@ -335,6 +421,77 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Watching` as `status` prints it, for the room `drop`.
+    struct Shown(Watching);
+
+    impl fmt::Display for Shown {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.show(f, "drop")
+        }
+    }
+
+    fn alarm(name: &str, state: &str) -> alarms::AlarmState {
+        alarms::AlarmState {
+            name: name.into(),
+            state: state.into(),
+            description: format!("{name} means trouble: run `beekeeper redrive drop`"),
+        }
+    }
+
+    fn watching(alarms: Option<Vec<alarms::AlarmState>>, email: Option<bool>) -> String {
+        Shown(Watching {
+            alarms,
+            alarms_error: Some("AccessDenied".into()),
+            dashboard_url: "https://console/dash".into(),
+            alert_email: email.map(|_| "ops@example.com".into()),
+            alert_email_confirmed: email,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_firing_alarm_is_named_with_its_fix_and_an_unconfirmed_email_is_called_out() {
+        let quiet = vec![alarm("beekeeper-drop-throttled", "OK")];
+        let out = watching(Some(quiet), Some(true));
+        assert!(out.contains("alarms          1, none firing"), "{out}");
+        assert!(
+            out.contains("alert email     ops@example.com (confirmed)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("dashboard       https://console/dash"),
+            "{out}"
+        );
+
+        let firing = vec![
+            alarm("beekeeper-drop-dead-letters", "ALARM"),
+            alarm("beekeeper-drop-throttled", "INSUFFICIENT_DATA"),
+        ];
+        let out = watching(Some(firing), Some(false));
+        assert!(out.contains("1 of 2 FIRING"), "{out}");
+        assert!(
+            out.contains("beekeeper-drop-dead-letters: beekeeper-drop-dead-letters means trouble: run `beekeeper redrive drop`"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("beekeeper-drop-throttled:"),
+            "only what fires is listed: {out}"
+        );
+        assert!(out.contains("NOT CONFIRMED: click the link"), "{out}");
+
+        let out = watching(Some(Vec::new()), None);
+        assert!(
+            out.contains("none set yet: run `beekeeper deploy drop`"),
+            "{out}"
+        );
+        assert!(
+            out.contains("`init --alert-email ADDRESS` adds one"),
+            "{out}"
+        );
+        let out = watching(None, None);
+        assert!(out.contains("could not be read: AccessDenied"), "{out}");
+    }
 
     #[test]
     fn epoch_seconds_read_as_utc() {

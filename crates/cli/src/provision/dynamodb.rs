@@ -313,6 +313,7 @@ mod tests {
             log_retention_days: None,
             waf_limit: None,
             gateway_share: None,
+            alert_email: None,
         }
     }
 

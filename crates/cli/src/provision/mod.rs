@@ -5,6 +5,7 @@
 //! Every call's failure becomes a [`CliError`] naming the service and the call. Not-found is recognised
 //! by the SDK's typed errors only.
 
+pub(crate) mod alarms;
 pub(crate) mod apigw;
 pub(crate) mod apigw_guard;
 mod apigw_method;
@@ -23,6 +24,7 @@ mod permission;
 pub(crate) mod record;
 mod retry;
 pub(crate) mod s3;
+pub(crate) mod sns;
 pub(crate) mod sqs;
 pub(crate) mod waf;
 
@@ -53,6 +55,8 @@ pub(crate) struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub waf: aws_sdk_wafv2::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
     /// ARNs of the roles this run created: only these may still be propagating through IAM.
     new_roles: Mutex<HashSet<String>>,
 }
@@ -74,6 +78,8 @@ impl Aws {
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             secrets: aws_sdk_secretsmanager::Client::new(&conf),
             waf: aws_sdk_wafv2::Client::new(&conf),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
+            sns: aws_sdk_sns::Client::new(&conf),
             conf,
             region: region.to_string(),
             account: account.to_string(),

@@ -5,10 +5,9 @@
 //! still in use).
 
 use super::apigw_guard::STYLE;
-use super::graph::{Part, record_key};
+use super::graph::{Part, optional};
 use super::{Ctx, OrAbsent, apigw, backoff, build_error, required, retry};
-use crate::error::{CliError, Result};
-use crate::profile::Deployment;
+use crate::error::Result;
 use aws_sdk_wafv2::operation::get_web_acl::GetWebAclOutput;
 use aws_sdk_wafv2::types::{
     AllowAction, BlockAction, ByteMatchStatement, CustomHttpHeader, CustomResponse,
@@ -21,41 +20,6 @@ use beekeeper_core::config::RoomConfig;
 use beekeeper_core::html::escape;
 use beekeeper_core::names::PROFILE_TAG;
 use beekeeper_core::waf::{self, Rule};
-use beekeeper_room::Fault;
-
-/// What the record holds for a room without the limit.
-const OFF: &str = "off";
-
-/// Whether the profile may have a web ACL: its record says so (creation is recorded before it starts),
-/// or there is no record at all (a lost profile: look by name). Only then are AWS WAF's APIs called, so
-/// a room without the limit never needs their permissions, nor an emulator that lacks them.
-pub(crate) fn may_exist(ctx: &Ctx) -> bool {
-    let deployment = ctx.record.snapshot();
-    recorded(&deployment).unwrap_or(deployment.resources.is_empty())
-}
-
-/// What a room's record says of its web ACL: made or being made (`Some(true)`), off (`Some(false)`),
-/// or nothing (`None`: a record from before this part, or no record).
-pub(crate) fn recorded(deployment: &Deployment) -> Option<bool> {
-    deployment
-        .resources
-        .get(&record_key(Part::Waf, None))
-        .map(|v| v != OFF)
-}
-
-/// With no record of the part (a lost profile, looked for by name), a caller AWS WAF refuses cannot have
-/// made an ACL, so that refusal means none, not a failed `destroy` for someone who never used the limit.
-/// Where the record names one, every failure stands.
-pub(crate) fn unrecorded_denial_is_none<T: Default>(ctx: &Ctx, r: Result<T>) -> Result<T> {
-    match r {
-        Err(CliError::Aws { error, .. })
-            if error.fault == Fault::Permission && recorded(&ctx.record.snapshot()).is_none() =>
-        {
-            Ok(T::default())
-        }
-        other => other,
-    }
-}
 
 /// The web ACL as AWS lists it.
 struct Found {
@@ -69,10 +33,10 @@ pub(crate) async fn upsert(ctx: &Ctx, api: &str, config: &RoomConfig) -> Result<
     let limit = config.waf_limit;
     let page = refused_page(&config.display_name);
     let Some(limit) = limit else {
-        if may_exist(ctx) && remove(ctx).await? {
+        if optional::may_exist(ctx, Part::Waf) && remove(ctx).await? {
             ctx.out.changed("removed the per-client limit (AWS WAF)");
         }
-        return Ok(OFF.into());
+        return Ok(optional::OFF.into());
     };
     let acl = match find(ctx).await? {
         Some(found) => {

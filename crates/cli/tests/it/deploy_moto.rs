@@ -25,6 +25,7 @@ async fn deploy_creates_every_resource_as_designed_and_destroy_removes_them_all(
         [
             "changed",
             "client_check_url",
+            "dashboard_url",
             "jwks_url",
             "waiting_room_url"
         ]

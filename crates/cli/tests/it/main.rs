@@ -17,6 +17,7 @@ mod init;
 mod knobs;
 mod lambda_runtime;
 mod localstack;
+mod monitoring_moto;
 mod pass_moto;
 mod plan;
 mod profile_guard;

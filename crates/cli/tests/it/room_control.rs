@@ -35,6 +35,7 @@ fn room_config(profile: &str, rate: u32, min_rate: Option<u32>) -> RoomConfig {
         log_retention_days: None,
         waf_limit: None,
         gateway_share: None,
+        alert_email: None,
     }
 }
 

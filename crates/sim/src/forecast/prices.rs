@@ -4,7 +4,7 @@
 //!
 //! Sources: aws.amazon.com/api-gateway/pricing (REST APIs), /lambda/pricing, /sqs/pricing (standard
 //! queues), /dynamodb/pricing/on-demand (after the on-demand price cut of 1 November 2024), /waf/pricing
-//! (a web ACL and its rules per month, requests per million).
+//! (a web ACL and its rules per month, requests per million), /cloudwatch/pricing (dashboards, alarms).
 
 use serde::Serialize;
 
@@ -27,6 +27,17 @@ pub const DYNAMODB_PER_WRU: f64 = 0.625 / 1e6;
 pub const WAF_WEB_ACL_MONTHLY: f64 = 5.00;
 pub const WAF_RULE_MONTHLY: f64 = 1.00;
 pub const WAF_PER_REQUEST: f64 = 0.60 / 1e6;
+
+/// CloudWatch: a dashboard a month (an account's first three are free), and an alarm's each metric a
+/// month (standard resolution; a metric-math alarm pays for every metric its expression reads).
+pub const CW_DASHBOARD_MONTHLY: f64 = 3.00;
+pub const CW_ALARM_METRIC_MONTHLY: f64 = 0.10;
+
+/// What the room's dashboard and alarms cost a month while deployed, whatever the traffic.
+pub fn monitoring_monthly() -> f64 {
+    CW_DASHBOARD_MONTHLY
+        + CW_ALARM_METRIC_MONTHLY * beekeeper_core::monitoring::alarm_metric_count() as f64
+}
 
 /// What the per-client limit costs a month while deployed, even with no request at all.
 pub fn waf_monthly() -> f64 {
@@ -55,6 +66,8 @@ pub struct Cost {
     pub waf: f64,
     /// AWS WAF's fixed price a month while deployed, not in `total` (0 without the limit).
     pub waf_monthly: f64,
+    /// The dashboard's and the alarms' fixed price a month while deployed, not in `total`.
+    pub monitoring_monthly: f64,
     pub total: f64,
     pub prices_as_of: &'static str,
     pub prices_region: &'static str,
@@ -83,6 +96,7 @@ pub fn cost(usage: &Usage, arm64: bool, waf: bool) -> Cost {
         dynamodb,
         waf,
         waf_monthly,
+        monitoring_monthly: monitoring_monthly(),
         total: api_gateway + lambda + sqs + dynamodb + waf,
         prices_as_of: PRICES_AS_OF,
         prices_region: PRICES_REGION,
@@ -114,5 +128,9 @@ mod tests {
         let w = cost(&u, false, true);
         assert!((w.waf - 0.60).abs() < 1e-9 && (w.total - c.total - 0.60).abs() < 1e-9);
         assert!((w.waf_monthly - 7.0).abs() < 1e-9 && c.waf_monthly == 0.0);
+        assert!(
+            (c.monitoring_monthly - 4.20).abs() < 1e-9,
+            "$3 dashboard + 12 alarm metrics"
+        );
     }
 }

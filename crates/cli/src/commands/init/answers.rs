@@ -60,6 +60,10 @@ pub(super) fn answers(
         gateway_share: given
             .gateway_share
             .or_else(|| old.and_then(|o| o.gateway_share)),
+        alert_email: match given.alert_email {
+            Some(asked) => asked,
+            None => old.and_then(|o| o.alert_email.clone()),
+        },
     })
 }
 
@@ -184,6 +188,7 @@ mod tests {
             log_retention_days: None,
             waf_limit: None,
             gateway_share: None,
+            alert_email: None,
         };
         let mut g = given();
         g.rate = Some(100);

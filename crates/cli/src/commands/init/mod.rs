@@ -14,6 +14,7 @@ use beekeeper_core::config::{
     validate_rate, validate_region, validate_session_minutes,
 };
 use beekeeper_core::gateway::validate_share;
+use beekeeper_core::monitoring::validate_alert_email;
 use beekeeper_core::waf::validate_limit;
 use serde::Serialize;
 use std::fmt;
@@ -38,6 +39,8 @@ struct Given {
     log_retention_days: Option<u32>,
     waf: Option<Waf>,
     gateway_share: Option<u32>,
+    /// `--alert-email` (`Some(Some(address))`) or `--no-alert-email` (`Some(None)`).
+    alert_email: Option<Option<String>>,
 }
 
 /// What `--waf [LIMIT]` / `--no-waf` asked for.
@@ -94,6 +97,14 @@ impl Given {
             (None, false) => None,
         };
         let gateway_share = args.gateway_share.map(validate_share).transpose()?;
+        let alert_email = match (trimmed(&args.alert_email), args.no_alert_email) {
+            (Some(e), _) => {
+                validate_alert_email(&e)?;
+                Some(Some(e))
+            }
+            (None, true) => Some(None),
+            (None, false) => None,
+        };
         let drt = match (args.drt, args.no_drt) {
             (true, _) => Some(true),
             (_, true) => Some(false),
@@ -118,6 +129,7 @@ impl Given {
             log_retention_days,
             waf,
             gateway_share,
+            alert_email,
         })
     }
 }
@@ -312,6 +324,7 @@ mod tests {
             log_retention_days: None,
             waf: None,
             gateway_share: None,
+            alert_email: None,
         }
     }
 

@@ -274,6 +274,12 @@ impl fmt::Display for PlanView {
              logs, data transfer and the free tier not counted)",
             c.total, c.api_gateway, c.lambda, c.dynamodb, c.sqs, c.prices_region, c.prices_as_of
         )?;
+        writeln!(
+            f,
+            "plus ${:.2} a month for the room's dashboard and alarms while it is deployed (an account's first \
+             three dashboards are free)",
+            c.monitoring_monthly
+        )?;
         if c.waf_monthly > 0.0 {
             writeln!(
                 f,

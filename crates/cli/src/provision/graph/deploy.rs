@@ -3,10 +3,11 @@
 //! What one part makes and a later part needs (ARNs, URLs, the API id) passes through [`Built`], which
 //! hands it only to parts that declared the dependency.
 
-use super::{Part, checkpoint, waves};
+use super::{Part, checkpoint, optional, waves};
 use crate::error::{CliError, Result};
 use crate::provision::{
-    Ctx, apigw, concurrency, dynamodb, events, iam, lambda, lambda_zip, logs, pass, s3, sqs, waf,
+    Ctx, alarms, apigw, concurrency, dynamodb, events, iam, lambda, lambda_zip, logs, pass, s3,
+    sns, sqs, waf,
 };
 use beekeeper_core::concurrency::Reservation;
 use beekeeper_core::config::RoomConfig;
@@ -37,6 +38,8 @@ struct Built {
     queues: OnceLock<sqs::Queues>,
     functions: OnceLock<HashMap<Function, String>>,
     api: OnceLock<String>,
+    /// The alert topic's ARN, when the profile emails its alarms.
+    alerts: OnceLock<Option<String>>,
 }
 
 impl Built {
@@ -98,6 +101,9 @@ fn label(ctx: &Ctx, plan: &Plan<'_>, part: Part) -> String {
         Part::PassKey => "Pass signing key (Secrets Manager) and JWKS".into(),
         Part::Stage => format!("Stage {}", apigw::STAGE),
         Part::Waf => "Per-client limit (AWS WAF)".into(),
+        Part::Alerts => "Alert email (SNS)".into(),
+        Part::Alarms => "Alarms (CloudWatch)".into(),
+        Part::Dashboard => format!("Dashboard {}", ctx.names.dashboard()),
     }
 }
 
@@ -174,6 +180,19 @@ async fn make(ctx: &Ctx, plan: &Plan<'_>, built: &Built, part: Part) -> Result<S
             let api = built.get(&built.api, part, Part::Api)?;
             waf::upsert(ctx, api, config).await
         }
+        Part::Alerts => {
+            let topic = sns::upsert(ctx, config.alert_email.as_deref()).await?;
+            Built::set(&built.alerts, topic);
+            Ok(match &config.alert_email {
+                Some(email) => format!("alarms email {email}"),
+                None => optional::OFF.into(),
+            })
+        }
+        Part::Alarms => {
+            let topic = built.get(&built.alerts, part, Part::Alerts)?;
+            alarms::upsert_alarms(ctx, topic.as_deref()).await
+        }
+        Part::Dashboard => alarms::upsert_dashboard(ctx).await,
     }
 }
 

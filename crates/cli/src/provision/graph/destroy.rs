@@ -2,11 +2,11 @@
 //! by name, so a lost record or a deploy stopped halfway leaves nothing behind) and says what became of
 //! each; `find` lists what of a part still exists, for `destroy`'s last look.
 
-use super::{Part, Resource};
+use super::{Part, Resource, optional};
 use crate::error::Result;
 use crate::profile::Deployment;
 use crate::provision::{
-    Ctx, apigw, apigw_routes, dynamodb, events, iam, lambda, logs, pass, s3, sqs, waf,
+    Ctx, alarms, apigw, apigw_routes, dynamodb, events, iam, lambda, logs, pass, s3, sns, sqs, waf,
 };
 use beekeeper_core::names::Function;
 use futures::future::join_all;
@@ -71,10 +71,27 @@ pub(crate) async fn remove(ctx: &Ctx, deployment: &Deployment, part: Part) -> Ve
             Resource::named(part, ctx.names.pass_secret()),
             pass::delete_key(ctx).await,
         )],
-        Part::Waf if !waf::may_exist(ctx) => Vec::new(),
+        Part::Waf | Part::Alerts if !optional::may_exist(ctx, part) => Vec::new(),
         Part::Waf => vec![(
             Resource::named(part, ctx.names.web_acl()),
-            waf::unrecorded_denial_is_none(ctx, waf::remove(ctx).await),
+            optional::unrecorded_denial_is_none(ctx, part, waf::remove(ctx).await),
+        )],
+        Part::Alerts => vec![(
+            Resource::named(part, ctx.names.alert_topic()),
+            optional::unrecorded_denial_is_none(ctx, part, sns::remove(ctx).await),
+        )],
+        Part::Alarms => match alarms::existing_alarms(ctx).await {
+            Ok(found) => {
+                each(part, found, |a| async move {
+                    alarms::delete_alarm(ctx, &a).await
+                })
+                .await
+            }
+            Err(e) => vec![(Resource::unlisted(part), Err(e))],
+        },
+        Part::Dashboard => vec![(
+            Resource::named(part, ctx.names.dashboard()),
+            alarms::delete_dashboard(ctx).await,
         )],
     }
 }
@@ -159,8 +176,11 @@ pub(crate) async fn find(ctx: &Ctx, deployment: &Deployment, part: Part) -> Resu
             return Ok(ids.iter().map(|id| api(ctx, id)).collect());
         }
         Part::PassKey => pass::existing_key(ctx).await?,
-        Part::Waf if !waf::may_exist(ctx) => Vec::new(),
-        Part::Waf => waf::unrecorded_denial_is_none(ctx, waf::existing(ctx).await)?,
+        Part::Waf | Part::Alerts if !optional::may_exist(ctx, part) => Vec::new(),
+        Part::Waf => optional::unrecorded_denial_is_none(ctx, part, waf::existing(ctx).await)?,
+        Part::Alerts => optional::unrecorded_denial_is_none(ctx, part, sns::existing(ctx).await)?,
+        Part::Alarms => alarms::existing_alarms(ctx).await?,
+        Part::Dashboard => alarms::existing_dashboard(ctx).await?,
     };
     Ok(names
         .into_iter()

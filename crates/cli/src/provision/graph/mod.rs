@@ -6,6 +6,7 @@
 
 pub(crate) mod deploy;
 pub(crate) mod destroy;
+pub(crate) mod optional;
 
 use crate::error::{CliError, Result};
 use crate::knobs;
@@ -42,10 +43,17 @@ pub(crate) enum Part {
     /// The per-client limit on the stage (an AWS WAF web ACL), when the profile asks for one; removed
     /// when it no longer does.
     Waf,
+    /// The SNS topic the alarms email, with the profile's address (`init --alert-email`); removed
+    /// when the profile has none.
+    Alerts,
+    /// The room's CloudWatch alarms (dead letters, 5xx, a release behind the plan, throttles).
+    Alarms,
+    /// The room's CloudWatch dashboard.
+    Dashboard,
 }
 
 impl Part {
-    pub(crate) const ALL: [Part; 13] = [
+    pub(crate) const ALL: [Part; 16] = [
         Part::Roles,
         Part::Bucket,
         Part::Assets,
@@ -59,6 +67,9 @@ impl Part {
         Part::PassKey,
         Part::Stage,
         Part::Waf,
+        Part::Alerts,
+        Part::Alarms,
+        Part::Dashboard,
     ];
 
     /// The part's name: the step `BEEKEEPER_FAIL_AT` names and the key it is recorded under.
@@ -77,13 +88,21 @@ impl Part {
             Part::PassKey => "pass-key",
             Part::Stage => "stage",
             Part::Waf => "waf",
+            Part::Alerts => "alerts",
+            Part::Alarms => "alarms",
+            Part::Dashboard => "dashboard",
         }
     }
 
     /// What must exist before this part is made (and so is removed after it).
     pub(crate) fn deps(self) -> &'static [Part] {
         match self {
-            Part::Roles | Part::Bucket | Part::Queues | Part::Table | Part::LogGroups => &[],
+            Part::Roles
+            | Part::Bucket
+            | Part::Queues
+            | Part::Table
+            | Part::LogGroups
+            | Part::Alerts => &[],
             Part::Assets => &[Part::Bucket],
             Part::RoomItem => &[Part::Table],
             // A function names its role and queues; its log group must exist before it can log.
@@ -96,6 +115,10 @@ impl Part {
             Part::Stage => &[Part::Api, Part::PassKey],
             // AWS WAF guards a stage that exists.
             Part::Waf => &[Part::Api, Part::Stage],
+            // An alarm notifies the topic; it watches what is live, so it is set once the stage is.
+            Part::Alarms => &[Part::Alerts, Part::Stage],
+            // The dashboard shows the alarms' states.
+            Part::Dashboard => &[Part::Alarms],
         }
     }
 
@@ -122,6 +145,9 @@ impl Part {
             Part::Api | Part::Stage => ("API", "APIs"),
             Part::PassKey => ("secret", "secrets"),
             Part::Waf => ("web ACL", "web ACLs"),
+            Part::Alerts => ("topic", "topics"),
+            Part::Alarms => ("alarm", "alarms"),
+            Part::Dashboard => ("dashboard", "dashboards"),
         }
     }
 

@@ -183,6 +183,8 @@ pub struct Aws {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// `None` where the emulator has no AWS WAF (LocalStack's community edition).
     pub waf: Option<aws_sdk_wafv2::Client>,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
 }
 
 impl Aws {
@@ -207,6 +209,8 @@ impl Aws {
             logs: aws_sdk_cloudwatchlogs::Client::new(conf),
             secrets: aws_sdk_secretsmanager::Client::new(conf),
             waf: Some(aws_sdk_wafv2::Client::new(conf)),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(conf),
+            sns: aws_sdk_sns::Client::new(conf),
         }
     }
 
@@ -307,6 +311,44 @@ impl Aws {
                 .filter_map(|s| s.name())
                 .filter(|n| n.starts_with(prefix))
                 .map(|n| format!("secret {n}")),
+        );
+        let alarms = self
+            .cloudwatch
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        found.extend(
+            alarms
+                .metric_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name())
+                .map(|n| format!("alarm {n}")),
+        );
+        let dashboards = self
+            .cloudwatch
+            .list_dashboards()
+            .dashboard_name_prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        found.extend(
+            dashboards
+                .dashboard_entries()
+                .iter()
+                .filter_map(|d| d.dashboard_name())
+                .map(|n| format!("dashboard {n}")),
+        );
+        let topics = self.sns.list_topics().send().await.unwrap();
+        found.extend(
+            topics
+                .topics()
+                .iter()
+                .filter_map(|t| t.topic_arn())
+                .filter_map(|a| a.rsplit(':').next())
+                .filter(|n| n.starts_with(prefix))
+                .map(|n| format!("topic {n}")),
         );
         if let Some(waf) = &self.waf {
             let scope = aws_sdk_wafv2::types::Scope::Regional;

@@ -1,0 +1,259 @@
+//! The room's dashboard and alarms against moto: `deploy` sets the four alarms on this room's own
+//! resources (read back: metrics, dimensions, thresholds, what missing data means), puts a dashboard
+//! that charts them and lists the alarms, emails through an SNS topic once the profile has an address
+//! (subscribed once, moved when the address changes, removed with `--no-alert-email`), `status` shows
+//! them, and `destroy` leaves none. moto keeps what it is given and evaluates nothing: when an alarm
+//! fires is CloudWatch's part, and the expressions' meaning is checked in `core::monitoring`.
+
+use crate::common::{Aws, Room};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm};
+use serde_json::Value;
+
+async fn alarms(aws: &Aws, room: &Room) -> Vec<MetricAlarm> {
+    let mut got = aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(room.prefix())
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms()
+        .to_vec();
+    got.sort_by(|a, b| a.alarm_name().cmp(&b.alarm_name()));
+    got
+}
+
+/// The dimension values a metric-math alarm reads, each as `Name=value`.
+fn dimensions_read(alarm: &MetricAlarm) -> Vec<String> {
+    let single = alarm.dimensions().iter();
+    let math = alarm
+        .metrics()
+        .iter()
+        .filter_map(|q| q.metric_stat())
+        .filter_map(|s| s.metric())
+        .flat_map(|m| m.dimensions().iter());
+    single
+        .chain(math)
+        .map(|d| format!("{}={}", d.name().unwrap(), d.value().unwrap()))
+        .collect()
+}
+
+async fn topics(aws: &Aws, room: &Room) -> Vec<String> {
+    let listed = aws.sns.list_topics().send().await.unwrap();
+    listed
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn())
+        .filter(|a| a.contains(&room.prefix()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The email addresses subscribed to `topic`.
+async fn emails(aws: &Aws, topic: &str) -> Vec<String> {
+    let subs = aws
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .send()
+        .await
+        .unwrap();
+    subs.subscriptions()
+        .iter()
+        .filter(|s| s.protocol() == Some("email"))
+        .filter_map(|s| s.endpoint())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `init` giving the profile `email` to alert.
+fn alert_email(room: &Room, email: &str) {
+    let args = [
+        "init",
+        "--profile",
+        "watch",
+        "--alert-email",
+        email,
+        "--yes",
+    ];
+    room.ok(&args, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_watches_the_room_emails_only_when_asked_and_destroy_leaves_nothing() {
+    let room = Room::new("watch", "eu-west-1", false);
+    let aws = room.aws().await;
+    let p = room.prefix();
+    room.ok(&["init", "--profile", "watch", "--yes"], &[]);
+    let out = room.deploy_json();
+    assert!(
+        out["dashboard_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("#dashboards/dashboard/beekeeper-watch-dashboard"),
+        "{out}"
+    );
+
+    let set = alarms(&aws, &room).await;
+    let names: Vec<&str> = set.iter().filter_map(|a| a.alarm_name()).collect();
+    let want: Vec<String> = [
+        "dead-letters",
+        "release-behind",
+        "server-errors",
+        "throttled",
+    ]
+    .iter()
+    .map(|k| format!("{p}{k}"))
+    .collect();
+    assert_eq!(names, want);
+    for a in &set {
+        let name = a.alarm_name().unwrap();
+        assert!(a.alarm_actions().is_empty(), "{name}: no email asked for");
+        assert_eq!(a.treat_missing_data(), Some("notBreaching"), "{name}");
+        assert!(
+            a.alarm_description().unwrap().contains("beekeeper "),
+            "{name} says what to run"
+        );
+        for d in dimensions_read(a) {
+            let ours = d.ends_with(&format!("={p}dlq"))
+                || d.ends_with(&format!("={p}api"))
+                || d.ends_with(&format!("={p}trigger"))
+                || d.ends_with(&format!("={p}consumer"))
+                || d.ends_with(&format!("={p}table"))
+                || d == "Stage=live"
+                || d == "Room=watch";
+            assert!(ours, "{name} reads {d}, not this room's");
+        }
+    }
+    let dead = &set[0];
+    assert_eq!(dead.namespace(), Some("AWS/SQS"));
+    assert_eq!(
+        dead.comparison_operator(),
+        Some(&ComparisonOperator::GreaterThanThreshold)
+    );
+    let behind = &set[1];
+    assert_eq!(
+        behind.comparison_operator(),
+        Some(&ComparisonOperator::LessThanThreshold)
+    );
+    let returned: Vec<&str> = behind
+        .metrics()
+        .iter()
+        .filter(|q| q.return_data() == Some(true))
+        .filter_map(|q| q.expression())
+        .collect();
+    assert_eq!(returned.len(), 1, "one expression is compared");
+    assert!(returned[0].contains("planned"), "{returned:?}");
+
+    let dashboard = aws
+        .cloudwatch
+        .get_dashboard()
+        .dashboard_name(format!("{p}dashboard"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(dashboard.dashboard_body().unwrap()).unwrap();
+    let listed = body["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["type"] == "alarm")
+        .map(|w| w["properties"]["alarms"].clone())
+        .unwrap();
+    let arns: Vec<&str> = set.iter().filter_map(|a| a.alarm_arn()).collect();
+    for arn in &arns {
+        assert!(
+            listed.as_array().unwrap().iter().any(|l| l == arn),
+            "{arn} on the dashboard: {listed}"
+        );
+    }
+    assert!(
+        topics(&aws, &room).await.is_empty(),
+        "no topic without an address"
+    );
+
+    let status = room.ok(&["status", "watch"], &[]);
+    assert!(
+        status.contains("alarms          4, none firing"),
+        "{status}"
+    );
+    assert!(status.contains("alert email     none"), "{status}");
+
+    // An address: a topic, one subscription, and every alarm emailing it (on alarm and on recovery).
+    alert_email(&room, "ops@example.com");
+    let out = room.deploy_json();
+    assert!(
+        out["changed"]
+            .to_string()
+            .contains("AWS emailed ops@example.com"),
+        "{out}"
+    );
+    let topic = topics(&aws, &room).await;
+    assert_eq!(topic.len(), 1, "{topic:?}");
+    assert_eq!(emails(&aws, &topic[0]).await, ["ops@example.com"]);
+    for a in alarms(&aws, &room).await {
+        assert_eq!(a.alarm_actions(), [topic[0].clone()]);
+        assert_eq!(a.ok_actions(), [topic[0].clone()]);
+    }
+    let status = room.ok(&["status", "watch", "--output", "json"], &[]);
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["alert_email"], "ops@example.com");
+    assert_eq!(
+        status["alert_email_confirmed"], true,
+        "moto confirms at once"
+    );
+
+    // Deployed again: not subscribed twice (each Subscribe would email the link again).
+    let out = room.deploy_json();
+    assert!(!out["changed"].to_string().contains("emailed"), "{out}");
+    assert_eq!(emails(&aws, &topic[0]).await, ["ops@example.com"]);
+
+    // A new address replaces the old one.
+    alert_email(&room, "sale@example.com");
+    room.deploy_json();
+    assert_eq!(emails(&aws, &topic[0]).await, ["sale@example.com"]);
+
+    // A bad address is refused with the fix, and the profile keeps the one it had.
+    let bad = room.run(
+        &[
+            "init",
+            "--profile",
+            "watch",
+            "--alert-email",
+            "ops@example",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(crate::common::stderr(&bad).contains("--alert-email ops@example.com"));
+    assert!(
+        room.config_text()
+            .contains("alert_email = \"sale@example.com\"")
+    );
+
+    // None: the topic goes, the alarms stay and email nobody.
+    room.ok(
+        &["init", "--profile", "watch", "--no-alert-email", "--yes"],
+        &[],
+    );
+    let out = room.deploy_json();
+    assert!(
+        out["changed"]
+            .to_string()
+            .contains("removed the alert email"),
+        "{out}"
+    );
+    assert!(topics(&aws, &room).await.is_empty());
+    let after = alarms(&aws, &room).await;
+    assert_eq!(after.len(), 4);
+    assert!(after.iter().all(|a| a.alarm_actions().is_empty()));
+
+    alert_email(&room, "ops@example.com");
+    room.deploy_json();
+    let text = room.destroy();
+    for removed in ["alarm", "dashboard", "topic"] {
+        assert!(text.contains(removed), "{text}");
+    }
+    assert_eq!(aws.everything_named(&p).await, Vec::<String>::new());
+}
