@@ -61,6 +61,9 @@ pub(crate) enum Command {
     /// Before a sale: will the room and the account hold this crowd? Peaks against every limit, time to
     /// drain the line, the longest wait and the cost.
     Plan(PlanArgs),
+    /// After a sale: one self-contained HTML file of it (arrivals, the line, released against the plan,
+    /// passed over, errors), charted from CloudWatch, and the same figures as JSON.
+    Report(ReportArgs),
     /// Print a shell completion script, e.g. `beekeeper completions bash >
     /// ~/.local/share/bash-completion/completions/beekeeper`.
     Completions(CompletionsArgs),
@@ -239,6 +242,18 @@ pub(crate) struct DevArgs {
     /// Length of a release "minute" in seconds, to rehearse a sale quickly.
     #[arg(long, default_value_t = 60)]
     pub minute_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The profile (see `beekeeper config`).
+    pub profile: String,
+    /// How far back the report reaches (e.g. 90m, 2h, 1h30m; at most a week).
+    #[arg(long, default_value = "3h")]
+    pub since: String,
+    /// Where the HTML goes (default: beekeeper-PROFILE-report.html here).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

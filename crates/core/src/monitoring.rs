@@ -171,6 +171,44 @@ pub fn alarms(w: &Watched) -> Vec<AlarmSpec> {
     Alarm::ALL.iter().map(|a| a.spec(w)).collect()
 }
 
+/// One series `beekeeper report` reads, a point a minute: its id (lowercase, as GetMetricData
+/// requires), what the report calls it, and the metric.
+pub struct Series {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub metric: Metric,
+}
+
+/// What `beekeeper report` reads of a sale: the room's counts, the line, and the gateway.
+pub fn sale_series(w: &Watched) -> Vec<Series> {
+    let s = |id, label, metric| Series { id, label, metric };
+    vec![
+        s("arrivals", "arrivals", room(w, Count::Arrivals, "Sum")),
+        s(
+            "confirmations",
+            "confirmed",
+            room(w, Count::Confirmations, "Sum"),
+        ),
+        s("planned", "planned", room(w, Count::Planned, "Sum")),
+        s("released", "released", room(w, Count::Released, "Sum")),
+        s(
+            "readmitted",
+            "let in again",
+            room(w, Count::Readmitted, "Sum"),
+        ),
+        s("passed", "passed over", room(w, Count::PassedOver, "Sum")),
+        s("unwritten", "not written", room(w, Count::Unwritten, "Sum")),
+        s("waiting", "waiting", room(w, Count::Waiting, "Maximum")),
+        s("requests", "requests", gateway(w, "Count", "Sum")),
+        s(
+            "clienterrors",
+            "4xx (429s among them)",
+            gateway(w, "4XXError", "Sum"),
+        ),
+        s("servererrors", "5xx", gateway(w, "5XXError", "Sum")),
+    ]
+}
+
 /// How many metrics the alarms read in all (CloudWatch bills an alarm per metric it reads), the same
 /// for every room.
 pub fn alarm_metric_count() -> usize {

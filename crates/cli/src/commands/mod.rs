@@ -8,6 +8,7 @@ mod generate;
 mod init;
 mod plan;
 mod redrive;
+mod report;
 mod room;
 mod rotate_key;
 mod status;
@@ -38,6 +39,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Config => config::run(format),
         Command::Dev(args) => dev::run(args).await,
         Command::Plan(args) => plan::run(args, format).await,
+        Command::Report(args) => report::run(args, format).await,
         Command::Completions(args) => {
             generate::completions(args.shell);
             Ok(())

@@ -291,7 +291,7 @@ fn ago(secs: u64) -> String {
 
 /// `2026-03-01T12:00:00Z` from epoch seconds (UTC; the civil-from-days algorithm, to avoid a date crate
 /// for one line of output).
-fn utc(epoch: u64) -> String {
+pub(crate) fn utc(epoch: u64) -> String {
     let days = (epoch / 86_400) as i64;
     let rem = epoch % 86_400;
     let z = days + 719_468;

@@ -109,19 +109,9 @@ fn queries(
     let mut out: Vec<MetricDataQuery> = metrics
         .iter()
         .map(|(id, m)| {
-            let metric = CwMetric::builder()
-                .namespace(m.namespace)
-                .metric_name(m.name)
-                .set_dimensions(Some(dimensions(m)))
-                .build();
-            let stat = MetricStat::builder()
-                .metric(metric)
-                .period(spec.period_s)
-                .stat(m.stat)
-                .build();
             MetricDataQuery::builder()
                 .id(*id)
-                .metric_stat(stat)
+                .metric_stat(metric_stat(m, spec.period_s))
                 .return_data(false)
                 .build()
         })
@@ -135,6 +125,20 @@ fn queries(
             .build(),
     );
     out
+}
+
+/// `m` read `period_s` seconds a point, as an alarm's metric math and `report` query it.
+pub(crate) fn metric_stat(m: &Metric, period_s: i32) -> MetricStat {
+    let metric = CwMetric::builder()
+        .namespace(m.namespace)
+        .metric_name(m.name)
+        .set_dimensions(Some(dimensions(m)))
+        .build();
+    MetricStat::builder()
+        .metric(metric)
+        .period(period_s)
+        .stat(m.stat)
+        .build()
 }
 
 fn dimensions(m: &Metric) -> Vec<Dimension> {

@@ -257,3 +257,106 @@ async fn deploy_watches_the_room_emails_only_when_asked_and_destroy_leaves_nothi
     }
     assert_eq!(aws.everything_named(&p).await, Vec::<String>::new());
 }
+
+/// Puts `values` of the room's metric `name` a minute apart, ending a few minutes ago.
+async fn put_minutes(aws: &Aws, room: &str, name: &str, values: &[f64]) {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let start = (now / 60 - values.len() as i64 - 3) * 60;
+    for (i, v) in values.iter().enumerate() {
+        let datum = MetricDatum::builder()
+            .metric_name(name)
+            .dimensions(Dimension::builder().name("Room").value(room).build())
+            .timestamp(DateTime::from_secs(start + 60 * i as i64 + 5))
+            .value(*v)
+            .build();
+        aws.cloudwatch
+            .put_metric_data()
+            .namespace("Beekeeper")
+            .metric_data(datum)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_sums_the_sale_from_cloudwatch_into_one_self_contained_page() {
+    let room = Room::new("sold", "eu-west-1", false);
+    let aws = room.aws().await;
+    room.ok(&["init", "--profile", "sold", "--yes"], &[]);
+    room.deploy_json();
+    put_minutes(&aws, "sold", "Arrivals", &[1_000.0, 25_000.0, 4_000.0]).await;
+    put_minutes(&aws, "sold", "Planned", &[300.0, 300.0, 300.0]).await;
+    put_minutes(&aws, "sold", "Released", &[300.0, 300.0, 150.0]).await;
+    put_minutes(&aws, "sold", "Waiting", &[700.0, 25_400.0, 29_100.0]).await;
+    // Another room's counts in the same account are not this sale's.
+    put_minutes(&aws, "other", "Arrivals", &[9.0, 9.0, 9.0]).await;
+
+    let page = room.path("sale.html");
+    let out = room.ok(
+        &[
+            "report",
+            "sold",
+            "--since",
+            "10m",
+            "--out",
+            page.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    let figures: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(figures["arrivals"], 30_000, "{figures}");
+    assert_eq!(figures["planned"], 900);
+    assert_eq!(figures["released"], 750);
+    let moved = figures["moved_percent"].as_f64().unwrap();
+    assert!((moved - 100.0 * 750.0 / 900.0).abs() < 1e-9, "{moved}");
+    assert_eq!(figures["peak_waiting"], 29_100);
+    assert_eq!(figures["busiest_minute"][1], 25_000);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h1>Sale report: sold</h1>"));
+    assert!(html.contains("30,000"), "the table has the arrivals");
+    assert_eq!(html.matches("<svg").count(), 4);
+    assert!(
+        !html.contains("<script"),
+        "no script: the page opens offline"
+    );
+    // tests/browser/report.mjs opens this page in Chromium.
+    if let Some(keep) = std::env::var_os("BEEKEEPER_REPORT_PAGE") {
+        let keep = std::path::PathBuf::from(keep);
+        std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
+        std::fs::copy(&page, keep).unwrap();
+    }
+
+    let text = room.ok(
+        &[
+            "report",
+            "sold",
+            "--since",
+            "1h",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(text.contains("arrivals        30,000"), "{text}");
+    assert!(
+        text.contains("750 (+0 let in again, 0 passed over): 83% of the plan"),
+        "{text}"
+    );
+
+    let bad = room.run(&["report", "sold", "--since", "400h"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        crate::common::stderr(&bad).contains("longer than a week"),
+        "{}",
+        crate::common::stderr(&bad)
+    );
+    room.destroy();
+}
