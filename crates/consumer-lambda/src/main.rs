@@ -5,7 +5,7 @@ use beekeeper_core::plan::ConsumerTask;
 use beekeeper_room::aws::{DynamoTable, SecretKeys, SqsQueue};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::env::{ConsumerEnv, process_env};
-use beekeeper_room::startup::{emit_metrics, init_logging, or_init_error, sdk_config};
+use beekeeper_room::startup::{emit_metrics, emit_waits, init_logging, or_init_error, sdk_config};
 use beekeeper_room::{Clock, Lines, SystemClock};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
@@ -44,7 +44,9 @@ async fn main() -> Result<(), Error> {
                 .run(event.payload, Some(event.context.deadline))
                 .await?;
             if let Some(counts) = report.counts() {
-                emit_metrics(table, "consumer", SystemClock.now_ms(), &counts);
+                let now = SystemClock.now_ms();
+                emit_metrics(table, "consumer", now, &counts);
+                emit_waits(table, "consumer", now, &report.waits_s);
             }
             Ok::<_, Error>(report)
         },

@@ -60,20 +60,28 @@ impl Count {
     }
 }
 
-/// The room named by a function's table (see [`crate::names::Names::profile_of_table`]); the table
-/// name itself for a table named otherwise.
-pub fn room_of_table(table: &str) -> &str {
-    crate::names::Names::profile_of_table(table).unwrap_or(table)
+/// How long each visitor a consumer run released first had been in line (seconds from the moment
+/// their place was queued), so CloudWatch gives the wait's percentiles (p50, p95) across a sale.
+pub const SECONDS_IN_LINE: &str = "SecondsInLine";
+/// The most values one EMF metric member may hold (the specification's limit on a value array).
+pub const MAX_VALUES: usize = 100;
+
+/// The EMF lines of `waits` (seconds in line, one per visitor), at most [`MAX_VALUES`] to a line.
+pub fn wait_lines(room: &str, function: &str, at_ms: u64, waits: &[u64]) -> Vec<String> {
+    let defined = [json!({ "Name": SECONDS_IN_LINE, "Unit": "Seconds" })];
+    waits
+        .chunks(MAX_VALUES)
+        .map(|chunk| {
+            let mut out = envelope(room, function, at_ms, &defined);
+            out.insert(SECONDS_IN_LINE.into(), json!(chunk));
+            Value::Object(out).to_string()
+        })
+        .collect()
 }
 
-/// One EMF line: `counts` of `room` at `at_ms` (epoch ms), as one directive with the room's dimension.
-/// `function` goes in as a property (searchable in the logs, not a dimension: it would split every
-/// metric by function for no question an operator asks).
-pub fn line(room: &str, function: &str, at_ms: u64, counts: &[(Count, u64)]) -> String {
-    let metrics: Vec<Value> = counts
-        .iter()
-        .map(|(c, _)| json!({ "Name": c.name(), "Unit": "Count" }))
-        .collect();
+/// An EMF event's members but the metrics' values: the `_aws` directive defining `metrics` in the
+/// room's dimension, the room and the function.
+fn envelope(room: &str, function: &str, at_ms: u64, metrics: &[Value]) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert(
         "_aws".into(),
@@ -88,6 +96,24 @@ pub fn line(room: &str, function: &str, at_ms: u64, counts: &[(Count, u64)]) -> 
     );
     out.insert(ROOM_DIMENSION.into(), Value::from(room));
     out.insert("function".into(), Value::from(function));
+    out
+}
+
+/// The room named by a function's table (see [`crate::names::Names::profile_of_table`]); the table
+/// name itself for a table named otherwise.
+pub fn room_of_table(table: &str) -> &str {
+    crate::names::Names::profile_of_table(table).unwrap_or(table)
+}
+
+/// One EMF line: `counts` of `room` at `at_ms` (epoch ms), as one directive with the room's dimension.
+/// `function` goes in as a property (searchable in the logs, not a dimension: it would split every
+/// metric by function for no question an operator asks).
+pub fn line(room: &str, function: &str, at_ms: u64, counts: &[(Count, u64)]) -> String {
+    let metrics: Vec<Value> = counts
+        .iter()
+        .map(|(c, _)| json!({ "Name": c.name(), "Unit": "Count" }))
+        .collect();
+    let mut out = envelope(room, function, at_ms, &metrics);
     for (c, n) in counts {
         out.insert(c.name().into(), Value::from(*n));
     }
@@ -193,8 +219,17 @@ pub fn check(raw: &str) -> Result<(), String> {
                     ));
                 }
             }
-            if !root.get(name).is_some_and(Value::is_number) {
-                return Err(format!("metric {name} is not a top-level number member"));
+            let numbers = match root.get(name) {
+                Some(Value::Array(values)) => {
+                    values.len() <= MAX_VALUES && values.iter().all(Value::is_number)
+                }
+                Some(v) => v.is_number(),
+                None => false,
+            };
+            if !numbers {
+                return Err(format!(
+                    "metric {name} is not a top-level number, or an array of at most 100 of them"
+                ));
             }
         }
     }
@@ -242,9 +277,40 @@ mod tests {
             r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"B","Dimensions":[["Room"]],"Metrics":[{"Name":"Released"}]}]},"Released":1}"#,
             r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"B","Dimensions":[[]],"Metrics":[{"Name":"Released"}]}]},"Released":"1"}"#,
             r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"B","Dimensions":[[]],"Metrics":[{"Name":"Released","Unit":"People"}]}]},"Released":1}"#,
+            r#"{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"B","Dimensions":[[]],"Metrics":[{"Name":"W"}]}]},"W":[1,"2"]}"#,
         ] {
             assert!(check(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn waits_go_out_a_hundred_values_to_a_line() {
+        let waits: Vec<u64> = (0..250).collect();
+        let lines = wait_lines("drop", "consumer", 7, &waits);
+        assert_eq!(lines.len(), 3);
+        let mut all = Vec::new();
+        for l in &lines {
+            assert_eq!(check(l), Ok(()), "{l}");
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(
+                v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+                "Seconds"
+            );
+            all.extend(
+                v[SECONDS_IN_LINE]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_u64().unwrap()),
+            );
+        }
+        assert_eq!(all, waits, "every wait, once, in order");
+        assert!(wait_lines("drop", "consumer", 7, &[]).is_empty());
+        let too_many = format!(
+            r#"{{"_aws":{{"Timestamp":1,"CloudWatchMetrics":[{{"Namespace":"B","Dimensions":[[]],"Metrics":[{{"Name":"W"}}]}}]}},"W":{}}}"#,
+            json!((0..101).collect::<Vec<u64>>())
+        );
+        assert!(check(&too_many).is_err());
     }
 
     #[test]

@@ -199,6 +199,8 @@ pub fn sale_series(w: &Watched) -> Vec<Series> {
         s("passed", "passed over", room(w, Count::PassedOver, "Sum")),
         s("unwritten", "not written", room(w, Count::Unwritten, "Sum")),
         s("waiting", "waiting", room(w, Count::Waiting, "Maximum")),
+        s("wait50", "median", wait(w, "p50")),
+        s("wait95", "95th percentile", wait(w, "p95")),
         s("requests", "requests", gateway(w, "Count", "Sum")),
         s(
             "clienterrors",
@@ -227,6 +229,16 @@ fn room(w: &Watched, count: Count, stat: &'static str) -> Metric {
         name: count.name(),
         dimensions: vec![(ROOM_DIMENSION, w.names.profile().to_string())],
         stat,
+    }
+}
+
+/// How long visitors had waited when released, as a percentile (`p50`, `p95`).
+pub fn wait(w: &Watched, percentile: &'static str) -> Metric {
+    Metric {
+        namespace: NAMESPACE,
+        name: crate::metrics::SECONDS_IN_LINE,
+        dimensions: vec![(ROOM_DIMENSION, w.names.profile().to_string())],
+        stat: percentile,
     }
 }
 
@@ -357,8 +369,20 @@ pub fn dashboard(w: &Watched, alarm_arns: &[String]) -> Value {
             }));
         }
     }
+    let waits: Vec<Value> = [wait(w, "p50"), wait(w, "p95")]
+        .iter()
+        .map(widget_metric)
+        .collect();
     widgets.push(json!({
-        "type": "alarm", "x": 0, "y": 20, "width": 24, "height": 3,
+        "type": "metric", "x": 0, "y": 20, "width": 12, "height": 6,
+        "properties": {
+            "title": "Time in line at release (s)", "region": w.region, "view": "timeSeries",
+            "stacked": false, "period": 60,
+            "metrics": waits,
+        },
+    }));
+    widgets.push(json!({
+        "type": "alarm", "x": 12, "y": 20, "width": 12, "height": 6,
         "properties": { "title": "Alarms", "alarms": alarm_arns },
     }));
     json!({ "widgets": widgets })

@@ -24,6 +24,9 @@ pub struct Received {
     /// How many times the queue has handed this message out, this time included (SQS's
     /// `ApproximateReceiveCount`), which the queue's `maxReceiveCount` is counted against.
     pub receives: u32,
+    /// When the place was queued (epoch ms, SQS's `SentTimestamp`): how long the visitor has waited.
+    /// `None` when the queue did not say.
+    pub queued_ms: Option<u64>,
 }
 
 /// How many visitors are waiting: `visible` are queued, `in_flight` are being released right now.

@@ -61,6 +61,8 @@ struct QueueState {
     pending: HashMap<u64, u64>,
     /// message id → how many times it was received.
     receives: HashMap<u64, u32>,
+    /// message id → when it was sent (epoch ms).
+    queued_at: HashMap<u64, u64>,
     sent: u64,
 }
 
@@ -90,6 +92,7 @@ impl MemoryQueue {
         s.next_id += 1;
         let id = s.next_id;
         s.visible.push_back((id, body.to_string()));
+        s.queued_at.insert(id, self.clock.now_ms());
         if let Some(at) = poll_by_ms {
             s.pending.insert(id, at);
         }
@@ -151,6 +154,7 @@ impl Queue for MemoryQueue {
                 receipt: receipt.clone(),
                 poll_by_ms: s.pending.get(&id).copied(),
                 receives,
+                queued_ms: s.queued_at.get(&id).copied(),
             });
             s.in_flight.insert(receipt, (id, body, until));
         }
@@ -165,6 +169,7 @@ impl Queue for MemoryQueue {
                 Some((id, _, _)) => {
                     s.pending.remove(&id);
                     s.receives.remove(&id);
+                    s.queued_at.remove(&id);
                 }
                 None => failed.push(m.receipt.clone()),
             }

@@ -34,6 +34,16 @@ pub fn emit_metrics(table: &str, function: &str, at_ms: u64, counts: &[(Count, u
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
+/// Writes each wait (seconds in line) of a consumer run to stdout as EMF, a hundred to a line.
+pub fn emit_waits(table: &str, function: &str, at_ms: u64, waits_s: &[u64]) {
+    use std::io::Write as _;
+    let room = metrics::room_of_table(table);
+    let mut out = std::io::stdout().lock();
+    for line in metrics::wait_lines(room, function, at_ms, waits_s) {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
 /// The level Lambda's `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`) names, INFO if none or unreadable.
 pub(crate) fn log_level(
     get: &impl Fn(&str) -> Option<String>,

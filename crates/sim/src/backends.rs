@@ -194,6 +194,8 @@ impl Queue for SimQueue {
                 receipt: r.to_string(),
                 poll_by_ms: s.pending.get(&id).copied(),
                 receives,
+                // The simulation measures each visitor's wait itself.
+                queued_ms: None,
             });
         }
         Ok(out)

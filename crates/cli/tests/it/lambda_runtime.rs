@@ -224,7 +224,17 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
         3,
         "no signed pass on the token item: {item:?}"
     );
-    let run = metrics_in(&consumer);
+    // Two EMF lines: the run's counts, then how long the one visitor released waited (SQS's
+    // SentTimestamp to the release), a value CloudWatch takes percentiles of.
+    let lines = metric_lines(&consumer);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let waited = lines[1]["SecondsInLine"]
+        .as_array()
+        .expect("the waits")
+        .clone();
+    assert_eq!(waited.len(), 1, "{lines:?}");
+    assert!(waited[0].as_u64().is_some_and(|s| s < 600), "{waited:?}");
+    let run = lines[0].clone();
     assert_eq!(run["Room"], "rtwalk", "{run}");
     assert_eq!(
         (run["Released"].as_u64(), run["Unwritten"].as_u64()),

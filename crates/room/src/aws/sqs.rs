@@ -91,6 +91,7 @@ impl Queue for SqsQueue {
             .wait_time_seconds(wait)
             .message_attribute_names(POLL_BY)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
             .map_err(|e| sdk_error("sqs", "ReceiveMessage", e))?;
@@ -122,11 +123,16 @@ impl Queue for SqsQueue {
                 .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(1);
+            let queued_ms = m
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+                .and_then(|v| v.parse().ok());
             received.push(Received {
                 token,
                 receipt: receipt.to_string(),
                 poll_by_ms,
                 receives,
+                queued_ms,
             });
         }
         Ok(received)

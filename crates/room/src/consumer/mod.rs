@@ -30,7 +30,7 @@ use beekeeper_core::pacing::schedule;
 use beekeeper_core::plan::{BATCH, ConsumerTask};
 use serde::Serialize;
 use stamp::Stamp;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,7 +70,7 @@ pub enum Outcome {
 }
 
 /// What one consumer invocation did; also what the consumer Lambda returns.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumeReport {
     pub outcome: Outcome,
@@ -94,6 +94,10 @@ pub struct ConsumeReport {
     /// Visitors let in again from the front (their first turn passed while they were away). Not in
     /// `released`: `released_total` counts first releases, which the tickets follow.
     pub readmitted: u64,
+    /// How long each visitor this run released first had been in line (seconds since their place was
+    /// queued), for the wait's percentiles. Not in the Lambda's answer: one number per visitor.
+    #[serde(skip)]
+    pub waits_s: Vec<u64>,
 }
 
 impl ConsumeReport {
@@ -344,6 +348,7 @@ impl Consumer {
             .settle(&*self.lines.main, &received, stamp, Write::Release(key))
             .await?;
         report.released += w.fresh;
+        report.waits_s.extend(w.waits_s);
         report.already += w.already;
         report.unwritten += w.unwritten;
         Ok(set_aside)
@@ -380,6 +385,7 @@ impl Consumer {
             return Ok(Written::default());
         }
         let (fresh, already, unwritten) = self.write(items, how).await?;
+        let waits_s = waits(received, &fresh, self.clock.now_ms());
         if !unwritten.is_empty() {
             tracing::warn!(
                 unwritten = unwritten.len(),
@@ -404,20 +410,21 @@ impl Consumer {
             }
         }
         Ok(Written {
-            fresh,
+            fresh: fresh.len() as u64,
+            waits_s,
             already,
             unwritten: unwritten.len() as u64,
         })
     }
 
-    /// Writes `items`, retrying what the table hands back. Returns (created, found already released,
-    /// still unwritten).
+    /// Writes `items`, retrying what the table hands back. Returns (the tokens whose item it created,
+    /// how many it found already released, those still unwritten).
     async fn write(
         &self,
         mut pending: Vec<TokenItem>,
         how: Write,
-    ) -> Result<(u64, u64, HashSet<Token>), Error> {
-        let (mut fresh, mut already) = (0u64, 0u64);
+    ) -> Result<(Vec<Token>, u64, HashSet<Token>), Error> {
+        let (mut fresh, mut already) = (Vec::new(), 0u64);
         let mut failures = 0;
         while !pending.is_empty() && failures < WRITE_ATTEMPTS {
             let result = match how {
@@ -427,7 +434,7 @@ impl Consumer {
             match result {
                 Ok(r) => {
                     let progress = r.unprocessed.len() < pending.len();
-                    fresh += r.fresh.len() as u64;
+                    fresh.extend(r.fresh);
                     already += r.already.len() as u64;
                     pending = r.unprocessed;
                     if progress {
@@ -473,8 +480,23 @@ enum Write {
 #[derive(Debug, Default)]
 struct Written {
     fresh: u64,
+    /// Seconds in line of each fresh token whose queue said when it was queued.
+    waits_s: Vec<u64>,
     already: u64,
     unwritten: u64,
+}
+
+/// Seconds each of `fresh` waited, from when its message was queued to `now_ms`.
+fn waits(received: &[Received], fresh: &[Token], now_ms: u64) -> Vec<u64> {
+    let queued: HashMap<&Token, u64> = received
+        .iter()
+        .filter_map(|m| Some((m.token.as_ref()?, m.queued_ms?)))
+        .collect();
+    fresh
+        .iter()
+        .filter_map(|t| queued.get(t))
+        .map(|q| now_ms.saturating_sub(*q) / 1000)
+        .collect()
 }
 
 /// Exponential with "equal jitter": many consumers throttled at once do not retry in step.

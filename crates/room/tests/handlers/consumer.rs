@@ -41,7 +41,16 @@ pub fn task(messages: u32) -> ConsumerTask {
 async fn releases_exactly_the_tasks_messages_when_enough_are_queued() {
     let line = Line::new(room(), 250).await;
     let run = run_on(&line);
-    let report = run.consumer.run(task(120), None).await.unwrap();
+    let mut report = run.consumer.run(task(120), None).await.unwrap();
+    // Everyone was queued at the minute's start and released during it: each waited under a minute,
+    // later batches longer (the wait's percentiles come from these).
+    let waits = std::mem::take(&mut report.waits_s);
+    assert_eq!(waits.len(), 120);
+    assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+    assert!(
+        waits[0] < 10 && waits[119] >= 30 && waits[119] < 60,
+        "{waits:?}"
+    );
     assert_eq!(
         report,
         ConsumeReport {
@@ -297,7 +306,7 @@ async fn a_closed_room_releases_nobody() {
 async fn the_report_is_the_json_the_lambda_returns() {
     let line = Line::new(room(), 3).await;
     let report = run_on(&line).consumer.run(task(3), None).await.unwrap();
-    let json = serde_json::to_value(report).unwrap();
+    let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["outcome"], "Ran");
     assert_eq!(json["released"], 3);
     assert_eq!(json["skippedBatches"], 0);

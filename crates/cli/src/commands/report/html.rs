@@ -17,18 +17,31 @@ const BOTTOM: f64 = 28.0;
 const COLOURS: [&str; 4] = ["#c75b12", "#1f6fb2", "#3b8b3b", "#8a3ea8"];
 
 /// The charts: a title and the ids of the series drawn in it.
-const CHARTS: [(&str, &[&str]); 4] = [
+const CHARTS: [(&str, &[&str]); 5] = [
     ("Arrivals a minute", &["arrivals", "confirmations"]),
     (
         "Released against the plan, a minute",
         &["planned", "released", "readmitted", "passed"],
     ),
     ("Waiting in line", &["waiting"]),
+    ("Time in line at release (s)", &["wait50", "wait95"]),
     (
         "Gateway requests a minute",
         &["requests", "clienterrors", "servererrors"],
     ),
 ];
+
+/// The wait's median and 95th percentile, or why there are none.
+pub(crate) fn waits(f: &Figures) -> String {
+    let secs = |s: f64| match s {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s => format!("{:.1} min", s / 60.0),
+    };
+    match (f.wait_p50_s, f.wait_p95_s) {
+        (Some(p50), Some(p95)) => format!("{} median, {} for 95%", secs(p50), secs(p95)),
+        _ => "not measured (nobody released, or no percentiles from CloudWatch)".into(),
+    }
+}
 
 /// `2026-12-12 10:00` (UTC) of epoch seconds.
 pub(crate) fn clock(epoch: u64) -> String {
@@ -73,6 +86,7 @@ fn table(f: &Figures) -> String {
         ("Arrivals", n(f.arrivals)),
         ("Confirmed by a browser", n(f.confirmations)),
         ("Most waiting at once", n(f.peak_waiting)),
+        ("Time in line when released", waits(f)),
         ("Planned by the trigger", n(f.planned)),
         ("Released", n(f.released)),
         ("Let in again (slept through their turn)", n(f.readmitted)),
@@ -224,8 +238,12 @@ mod tests {
             );
         }
         assert_eq!(page.matches("<svg").count(), CHARTS.len());
+        assert!(page.contains("not measured"), "no wait was read: {page}");
         // One line per series with data: arrivals; planned, released, passed; waiting.
         assert_eq!(page.matches("<polyline").count(), 5);
         assert!(page.contains("2,500 at 2027-01-15 08:01"), "{page}");
+        f.wait_p50_s = Some(42.0);
+        f.wait_p95_s = Some(600.0);
+        assert_eq!(waits(&f), "42 s median, 10.0 min for 95%");
     }
 }

@@ -13,12 +13,15 @@ use crate::output::{self, grouped};
 use crate::provision::{alarms, apigw};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
-use beekeeper_core::monitoring::{Series, Watched, sale_series};
+use beekeeper_core::monitoring::{self, Metric, Watched, sale_series};
 use beekeeper_room::{Clock, SystemClock};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+
+/// The wait's percentiles over the whole window (one point each): (id, statistic).
+const WHOLE: [(&str, &str); 2] = [("waitp50", "p50"), ("waitp95", "p95")];
 
 /// One series as read: (epoch seconds of the minute, value), in time order.
 pub(crate) type Points = Vec<(u64, f64)>;
@@ -43,6 +46,10 @@ pub(crate) struct Figures {
     pub requests: u64,
     pub client_errors: u64,
     pub server_errors: u64,
+    /// How long visitors had waited when released, over the whole window: the median and the 95th
+    /// percentile, in seconds (`None`: nobody released, or CloudWatch gave no percentile).
+    pub wait_p50_s: Option<f64>,
+    pub wait_p95_s: Option<f64>,
     /// The minute most visitors arrived in, and how many.
     pub busiest_minute: Option<(u64, u64)>,
     pub file: PathBuf,
@@ -67,6 +74,7 @@ impl Figures {
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(t, v)| (*t, v.round() as u64))
         });
+        let whole = |id: &str| read.get(id).and_then(|p| p.first()).map(|(_, v)| *v);
         let peak = read
             .get("waiting")
             .map_or(0.0, |p| p.iter().map(|(_, v)| *v).fold(0.0, f64::max));
@@ -86,6 +94,8 @@ impl Figures {
             requests: sum("requests"),
             client_errors: sum("clienterrors"),
             server_errors: sum("servererrors"),
+            wait_p50_s: whole(WHOLE[0].0),
+            wait_p95_s: whole(WHOLE[1].0),
             busiest_minute: busiest,
             file: PathBuf::new(),
         }
@@ -112,6 +122,7 @@ impl fmt::Display for Figures {
             writeln!(f, "  busiest minute  {} at {}", n(v), html::clock(at))?;
         }
         writeln!(f, "  most waiting    {}", n(self.peak_waiting))?;
+        writeln!(f, "  waited          {}", html::waits(self))?;
         let moved = self
             .moved_percent
             .map_or("nothing planned".into(), |p| format!("{p:.0}% of the plan"));
@@ -157,7 +168,13 @@ pub(crate) async fn run(args: ReportArgs, format: OutputFormat) -> Result<()> {
     };
     let series = sale_series(&w);
     let client = aws_sdk_cloudwatch::Client::new(&c.config);
-    let read = fetch(&client, &c.config, &series, from, to).await?;
+    let mut queries: Vec<MetricDataQuery> =
+        series.iter().map(|s| query(s.id, &s.metric, 60)).collect();
+    let span = i32::try_from(to - from).unwrap_or(i32::MAX) / 60 * 60;
+    for (id, stat) in WHOLE {
+        queries.push(query(id, &monitoring::wait(&w, stat), span));
+    }
+    let read = fetch(&client, &c.config, queries, from, to).await?;
     let mut figures = Figures::of(&c.name, from, to, &read);
     let out = args
         .out
@@ -178,11 +195,10 @@ pub(crate) async fn run(args: ReportArgs, format: OutputFormat) -> Result<()> {
 async fn fetch(
     client: &aws_sdk_cloudwatch::Client,
     conf: &aws_config::SdkConfig,
-    series: &[Series],
+    queries: Vec<MetricDataQuery>,
     from: u64,
     to: u64,
 ) -> Result<BTreeMap<String, Points>> {
-    let queries: Vec<MetricDataQuery> = series.iter().map(query).collect();
     let mut pages = client
         .get_metric_data()
         .set_metric_data_queries(Some(queries))
@@ -207,10 +223,10 @@ async fn fetch(
     Ok(out)
 }
 
-fn query(s: &Series) -> MetricDataQuery {
+fn query(id: &str, metric: &Metric, period_s: i32) -> MetricDataQuery {
     MetricDataQuery::builder()
-        .id(s.id)
-        .metric_stat(alarms::metric_stat(&s.metric, 60))
+        .id(id)
+        .metric_stat(alarms::metric_stat(metric, period_s))
         .return_data(true)
         .build()
 }
