@@ -34,7 +34,11 @@ pub(crate) fn topic_arn_in(region: &str, account: &str, names: &Names) -> String
 /// removes the topic. Returns the topic's ARN for the alarms' actions.
 pub(crate) async fn upsert(ctx: &Ctx, email: Option<&str>) -> Result<Option<String>> {
     let Some(email) = email else {
-        if optional::may_exist(ctx, Part::Alerts) && remove(ctx).await? {
+        // Only a topic the record names is looked for: this part runs in the first wave, when a new
+        // profile's record is still empty, which `may_exist` reads as a lost profile; a room that never
+        // asked for an email must deploy without SNS permissions.
+        let recorded = optional::recorded(&ctx.record.snapshot(), Part::Alerts) == Some(true);
+        if recorded && remove(ctx).await? {
             ctx.out.changed("removed the alert email (SNS topic)");
         }
         return Ok(None);

@@ -231,3 +231,33 @@ async fn without_waf_permissions_destroy_of_an_unrecorded_room_still_succeeds() 
         "WAF was asked"
     );
 }
+
+/// An operator whose credentials may not use SNS deploys and destroys a room that emails nobody: SNS
+/// is never asked (a new profile's record is empty while the first parts are made, which must not
+/// read as "look for a topic").
+#[tokio::test(flavor = "multi_thread")]
+async fn without_sns_permissions_a_room_without_alert_email_deploys_and_destroys() {
+    let room = Room::new("nosns", "eu-west-1", false);
+    let deny = Scripted {
+        method: "POST",
+        path_ends: "/".into(),
+        // Every SNS call names its API version (the query protocol's form body).
+        body_contains: Some("Version=2010-03-31".into()),
+        times: 1_000,
+        status: 403,
+        code: "AuthorizationError".into(),
+        message: "injected: not authorized to perform sns:GetTopicAttributes".into(),
+        after_forwarding: false,
+    };
+    let proxy = proxy(&room, vec![deny]).await;
+    let at = [("AWS_ENDPOINT_URL", proxy.endpoint.as_str())];
+    let out = room.run(&["deploy", "nosns", "--no-verify"], &at);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let out = room.run(&["destroy", "nosns", "--yes"], &at);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    assert_eq!(
+        proxy.injected.scripted.load(Ordering::Relaxed),
+        0,
+        "SNS was asked"
+    );
+}
