@@ -18,7 +18,7 @@ const PENDING: &str = "PendingConfirmation";
 
 /// The topic's ARN (SNS names it from its name, region and account).
 pub(crate) fn topic_arn(ctx: &Ctx) -> String {
-    ctx.aws.arn("sns", &ctx.names.alert_topic())
+    topic_arn_in(&ctx.aws.region, &ctx.aws.account, &ctx.names)
 }
 
 /// The same ARN, for a command that holds no [`Ctx`] (`status`).

@@ -127,11 +127,10 @@ fn chart(title: &str, lines: &[(&str, &Points)], from: u64, to: u64) -> String {
     let (plot_w, plot_h) = (WIDTH - LEFT - 8.0, HEIGHT - BOTTOM - 8.0);
     let x = |t: u64| LEFT + (t.saturating_sub(from) as f64 / span) * plot_w;
     let y = |v: f64| 8.0 + plot_h - (v / top) * plot_h;
+    let title = escape(title);
     let mut svg = format!(
-        "<figure><figcaption>{}</figcaption><svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" \
-         aria-label=\"{}\"><rect x=\"{LEFT}\" y=\"8\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"#fafafa\" stroke=\"#ccc\"/>",
-        escape(title),
-        escape(title)
+        "<figure><figcaption>{title}</figcaption><svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" \
+         aria-label=\"{title}\"><rect x=\"{LEFT}\" y=\"8\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"#fafafa\" stroke=\"#ccc\"/>"
     );
     let _ = write!(
         svg,
