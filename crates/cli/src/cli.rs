@@ -44,6 +44,10 @@ pub(crate) enum Command {
     SetRate(SetRateArgs),
     /// Show whether the room is open, its rate, the line and what was released.
     Status(ProfileArg),
+    /// During a sale: the room live, full screen (the line, the flow a minute, the gateway, the
+    /// functions, alerts with their fix), with keys to open or close it, set the rate and redrive.
+    /// Without a terminal, one line per interval (`--output json`: one JSON object per line).
+    Watch(WatchArgs),
     /// Walk the live room as a visitor would (page, poll, client-check, pass keys) and say what works;
     /// the synthetic visitor never confirms its place, so it takes no real visitor's slot.
     Verify(VerifyArgs),
@@ -254,6 +258,26 @@ pub(crate) struct ReportArgs {
     /// Where the HTML goes (default: beekeeper-PROFILE-report.html here).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    /// The profile (see `beekeeper config`); leave it out with --dev.
+    #[arg(required_unless_present = "dev", conflicts_with = "dev")]
+    pub profile: Option<String>,
+    /// Watch `beekeeper dev` on this machine instead (a rehearsal shows the same screen).
+    #[arg(long)]
+    pub dev: bool,
+    /// The dev room's address, with --dev.
+    #[arg(long, default_value = "http://127.0.0.1:8080", requires = "dev")]
+    pub url: String,
+    /// Seconds between refreshes of the room's state (1 to 300); CloudWatch's minute figures are
+    /// read once a minute whatever this is.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub interval: u64,
+    /// Stop after this many refreshes (default: until q, or Ctrl-C without a terminal).
+    #[arg(long)]
+    pub count: Option<u64>,
 }
 
 #[derive(Debug, Args)]

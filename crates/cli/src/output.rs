@@ -16,6 +16,31 @@ pub(crate) fn print<T: Display + Serialize>(format: OutputFormat, value: &T) {
     }
 }
 
+/// Writes one result of a series on one line (`watch` without a terminal): its text, or compact JSON,
+/// so each line is one JSON object. False once the reader went away, which ends the series.
+pub(crate) fn line<T: Display + Serialize>(format: OutputFormat, value: &T) -> bool {
+    let text = match format {
+        OutputFormat::Text => value.to_string(),
+        OutputFormat::Json => match serde_json::to_string(value) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: could not encode the result as JSON: {e}");
+                return false;
+            }
+        },
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("error: could not print the result: {e}");
+            }
+            false
+        }
+    }
+}
+
 /// Writes generated text (a completion script, the man page) to stdout as it is.
 pub(crate) fn raw(bytes: &[u8]) {
     write_out(|out| out.write_all(bytes));

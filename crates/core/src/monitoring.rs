@@ -171,17 +171,21 @@ pub fn alarms(w: &Watched) -> Vec<AlarmSpec> {
     Alarm::ALL.iter().map(|a| a.spec(w)).collect()
 }
 
-/// One series `beekeeper report` reads, a point a minute: its id (lowercase, as GetMetricData
-/// requires), what the report calls it, and the metric.
+/// One series `beekeeper report` or `watch` reads, a point a minute: its id (lowercase, as
+/// GetMetricData requires), what the report calls it, and the metric.
 pub struct Series {
-    pub id: &'static str,
+    pub id: String,
     pub label: &'static str,
     pub metric: Metric,
 }
 
 /// What `beekeeper report` reads of a sale: the room's counts, the line, and the gateway.
 pub fn sale_series(w: &Watched) -> Vec<Series> {
-    let s = |id, label, metric| Series { id, label, metric };
+    let s = |id: &str, label, metric| Series {
+        id: id.to_string(),
+        label,
+        metric,
+    };
     vec![
         s("arrivals", "arrivals", room(w, Count::Arrivals, "Sum")),
         s(
@@ -209,6 +213,54 @@ pub fn sale_series(w: &Watched) -> Vec<Series> {
         ),
         s("servererrors", "5xx", gateway(w, "5XXError", "Sum")),
     ]
+}
+
+/// What `beekeeper watch` reads once a minute: the sale's series, the gateway's latency, the dead
+/// letters, the table's throttles, and each function's concurrency, throttles and errors (ids
+/// `running{part}`, `throttles{part}`, `errors{part}`, the part as [`Function::part`] names it).
+pub fn watch_series(w: &Watched) -> Vec<Series> {
+    let mut out = sale_series(w);
+    let mut add = |id: String, label, metric| out.push(Series { id, label, metric });
+    add(
+        "latency50".into(),
+        "latency p50",
+        gateway(w, "Latency", "p50"),
+    );
+    add(
+        "latency99".into(),
+        "latency p99",
+        gateway(w, "Latency", "p99"),
+    );
+    add("deadletters".into(), "dead letters", dead_letters(w));
+    add(
+        "readthrottles".into(),
+        "table read throttles",
+        table(w, "ReadThrottleEvents"),
+    );
+    add(
+        "writethrottles".into(),
+        "table write throttles",
+        table(w, "WriteThrottleEvents"),
+    );
+    for f in Function::ALL {
+        let part = f.part();
+        add(
+            format!("running{part}"),
+            "running",
+            lambda(w, f, "ConcurrentExecutions", "Maximum"),
+        );
+        add(
+            format!("throttles{part}"),
+            "throttles",
+            lambda(w, f, "Throttles", "Sum"),
+        );
+        add(
+            format!("errors{part}"),
+            "errors",
+            lambda(w, f, "Errors", "Sum"),
+        );
+    }
+    out
 }
 
 /// How many metrics the alarms read in all (CloudWatch bills an alarm per metric it reads), the same
@@ -528,6 +580,31 @@ mod tests {
         assert!(!spec.above, "fires when the line moves too slowly");
         assert!(spec.metrics.iter().all(|(_, m)| m.namespace == NAMESPACE
             && m.dimensions == [(ROOM_DIMENSION, "drop".to_string())]));
+    }
+
+    #[test]
+    fn watch_reads_each_series_once_under_an_id_getmetricdata_takes() {
+        let names = Names::new("drop");
+        let series = watch_series(&watched(&names));
+        let mut ids: Vec<&str> = series.iter().map(|s| s.id.as_str()).collect();
+        assert!(ids.contains(&"runningconsumer") && ids.contains(&"errorsdrt"));
+        for id in &ids {
+            assert!(id.starts_with(|c: char| c.is_ascii_lowercase()), "{id}");
+            assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "{id}");
+        }
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "an id read twice");
+        // Every metric is this room's: its table, queues, API, functions or its own counts.
+        for s in &series {
+            let (_, value) = &s.metric.dimensions[0];
+            assert!(
+                value == "drop" || value.starts_with("beekeeper-drop-"),
+                "{}",
+                s.id
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod room;
 mod rotate_key;
 mod status;
 mod verify;
+mod watch;
 
 use crate::aws;
 use crate::cli::{Cli, Command, OutputFormat};
@@ -28,12 +29,13 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init(args) => init::run(args, format),
         Command::Deploy(args) => deploy::run(args, format).await,
-        Command::Off(p) => room::switch(&p.profile, false, format).await,
-        Command::On(p) => room::switch(&p.profile, true, format).await,
-        Command::SetRate(args) => room::set_rate(args, format).await,
+        Command::Off(p) => print(format, room::switch(&p.profile, false).await?),
+        Command::On(p) => print(format, room::switch(&p.profile, true).await?),
+        Command::SetRate(args) => print(format, room::set_rate(args.rate, &args.profile).await?),
         Command::Status(p) => status::run(&p.profile, format).await,
+        Command::Watch(args) => watch::run(args, format).await,
         Command::Verify(args) => verify::run(args, format).await,
-        Command::Redrive(p) => redrive::run(&p.profile, format).await,
+        Command::Redrive(p) => print(format, redrive::run(&p.profile).await?),
         Command::RotateKey(args) => rotate_key::run(args, format).await,
         Command::Destroy(args) => destroy::run(args, format).await,
         Command::Config => config::run(format),
@@ -46,6 +48,12 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         }
         Command::Man => generate::man(),
     }
+}
+
+/// Prints a command's outcome (text or JSON) and succeeds.
+fn print<T: std::fmt::Display + serde::Serialize>(format: OutputFormat, outcome: T) -> Result<()> {
+    crate::output::print(format, &outcome);
+    Ok(())
 }
 
 /// What `deploy` and `destroy` start with: the credentials checked (and, for a profile that has a

@@ -9,9 +9,7 @@
 
 use super::room::deployed_room;
 use crate::aws::{aws_error, sdk_error};
-use crate::cli::OutputFormat;
 use crate::error::{CliError, Result};
-use crate::output;
 use aws_config::SdkConfig;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::ProvideErrorMetadata;
@@ -23,7 +21,7 @@ use serde::Serialize;
 use std::fmt;
 
 #[derive(Debug, Serialize)]
-struct Redriven {
+pub(crate) struct Redriven {
     profile: String,
     /// Visitors moved back into the line (for a move task: as SQS counted them).
     moved: u64,
@@ -110,7 +108,8 @@ async fn depth(config: &SdkConfig, sqs: &Client, url: &str) -> Result<u64> {
         .sum())
 }
 
-pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
+/// The dead letters moved back into the line (`redrive`, and `watch`'s key).
+pub(crate) async fn run(name: &str) -> Result<Redriven> {
     let c = deployed_room(name).await?;
     let sqs = Client::new(&c.config);
     let dlq = queue(&c.config, &sqs, &c.names.dlq(), name).await?;
@@ -127,17 +126,13 @@ pub(crate) async fn run(name: &str, format: OutputFormat) -> Result<()> {
         }
     };
     let left_in_dlq = depth(&c.config, &sqs, &dlq.url).await?;
-    output::print(
-        format,
-        &Redriven {
-            profile: c.name,
-            moved,
-            method,
-            left_in_dlq,
-            dlq: c.names.dlq(),
-        },
-    );
-    Ok(())
+    Ok(Redriven {
+        profile: c.name,
+        moved,
+        method,
+        left_in_dlq,
+        dlq: c.names.dlq(),
+    })
 }
 
 /// Starts SQS's move task and waits (about a minute at most) for it to finish. `None` when the endpoint

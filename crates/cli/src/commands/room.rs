@@ -3,9 +3,7 @@
 //! is restarted mid-burst.
 
 use crate::aws::{check_credentials, sdk_config};
-use crate::cli::{OutputFormat, SetRateArgs};
 use crate::error::{CliError, Result};
-use crate::output;
 use crate::profile::{ConfigFile, Profile, config_path};
 use crate::provision::concurrency;
 use aws_config::SdkConfig;
@@ -76,7 +74,7 @@ fn room_error(config: &aws_config::SdkConfig, name: &str, e: beekeeper_room::Err
 
 /// What `off` / `on` did.
 #[derive(Debug, Serialize)]
-struct Switched {
+pub(crate) struct Switched {
     profile: String,
     open: bool,
     /// False when the room already was in that state.
@@ -112,30 +110,26 @@ impl fmt::Display for Switched {
     }
 }
 
-/// `off` (open = false) and `on` (open = true).
-pub(crate) async fn switch(name: &str, open: bool, format: OutputFormat) -> Result<()> {
+/// `off` (open = false) and `on` (open = true); `watch`'s key does the same.
+pub(crate) async fn switch(name: &str, open: bool) -> Result<Switched> {
     let c = deployed_room(name).await?;
     let changed = c.room.open != open;
     c.table
         .update_room(RoomUpdate::Open(open), SystemClock.now_secs())
         .await
         .map_err(|e| room_error(&c.config, name, e))?;
-    output::print(
-        format,
-        &Switched {
-            profile: c.name,
-            open,
-            changed,
-            rate: c.room.rate,
-            destination: c.room.destination,
-        },
-    );
-    Ok(())
+    Ok(Switched {
+        profile: c.name,
+        open,
+        changed,
+        rate: c.room.rate,
+        destination: c.room.destination,
+    })
 }
 
 /// What `set-rate` did.
 #[derive(Debug, Serialize)]
-struct RateSet {
+pub(crate) struct RateSet {
     profile: String,
     rate: u32,
     previous_rate: u32,
@@ -180,34 +174,31 @@ fn min_rate_for(profile_min: Option<u32>, rate: u32) -> (u32, Option<u32>) {
     }
 }
 
-pub(crate) async fn set_rate(args: SetRateArgs, format: OutputFormat) -> Result<()> {
+/// `set-rate` (`watch`'s key does the same): the room's rate now, and the profile's for the next deploy.
+pub(crate) async fn set_rate(rate: i64, name: &str) -> Result<RateSet> {
     // A bad number is refused before anything is read or called.
-    let rate = validate_rate(args.rate)?;
-    let mut c = deployed_room(&args.profile).await?;
+    let rate = validate_rate(rate)?;
+    let mut c = deployed_room(name).await?;
     let (min_rate, saved_min) = min_rate_for(c.profile.room.min_rate, rate);
     c.table
         .update_room(RoomUpdate::Rate { rate, min_rate }, SystemClock.now_secs())
         .await
-        .map_err(|e| room_error(&c.config, &args.profile, e))?;
+        .map_err(|e| room_error(&c.config, name, e))?;
     // The room changed; now make the next deploy write the same rate rather than the old one.
-    if let Some(p) = c.file.profiles.get_mut(&args.profile) {
+    if let Some(p) = c.file.profiles.get_mut(name) {
         p.room.rate = rate;
         p.room.min_rate = saved_min;
     }
     c.file.save(&c.path)?;
     let warning = reservation_warning(&c, rate).await;
-    output::print(
-        format,
-        &RateSet {
-            profile: c.name,
-            rate,
-            previous_rate: c.room.base_rate,
-            min_rate,
-            drt: c.profile.room.drt,
-            warning,
-        },
-    );
-    Ok(())
+    Ok(RateSet {
+        profile: c.name,
+        rate,
+        previous_rate: c.room.base_rate,
+        min_rate,
+        drt: c.profile.room.drt,
+        warning,
+    })
 }
 
 /// Deploy reserved concurrency for the consumers of the rate it deployed; a higher rate set now is

@@ -19,9 +19,9 @@ use std::fmt;
 
 /// Messages in one queue right now (SQS's approximate counts).
 #[derive(Debug, Clone, Copy, Serialize)]
-struct Depth {
-    visible: u64,
-    in_flight: u64,
+pub(crate) struct Depth {
+    pub visible: u64,
+    pub in_flight: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -312,7 +312,7 @@ pub(crate) fn utc(epoch: u64) -> String {
 }
 
 /// Visible and in-flight counts of the queue called `name`.
-async fn depth(
+pub(crate) async fn depth(
     config: &SdkConfig,
     client: &aws_sdk_sqs::Client,
     name: &str,

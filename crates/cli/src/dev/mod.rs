@@ -12,7 +12,7 @@ use beekeeper_room::memory::{MemoryQueue, MemoryTable};
 use beekeeper_room::pass::{PassSigner, generate_key};
 use beekeeper_room::producer::{Producer, ProducerSettings};
 use beekeeper_room::{Clock, Lines, Queue, Table};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -64,8 +64,9 @@ pub struct DevRoom {
     pub signer: Arc<PassSigner>,
 }
 
-/// `GET /__dev/stats`: what a load test needs to account for every arrival.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `GET /__dev/stats`: what a load test needs to account for every arrival, and what `watch --dev`
+/// reads (its counts are totals since start; the watch takes the differences).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Stats {
     /// Visitors put in line since start.
     pub arrived: u64,
@@ -80,7 +81,9 @@ pub(crate) struct Stats {
     pub returning: u64,
     pub readmitted: u64,
     pub open: bool,
+    /// Visitors let through a release "minute", which lasts `minute_secs` (`--minute-secs`).
     pub rate: u32,
+    pub minute_secs: u64,
 }
 
 impl DevRoom {
@@ -159,6 +162,7 @@ impl DevRoom {
             readmitted: self.readmitted.load(Ordering::Relaxed),
             open: room.as_ref().is_some_and(|r| r.open),
             rate: room.as_ref().map_or(0, |r| r.rate),
+            minute_secs: self.minute_secs,
         })
     }
 }

@@ -150,6 +150,9 @@ pub(crate) enum CliError {
         secs_ago: u64,
         expires: String,
     },
+    /// `watch --dev` found no dev room at its address.
+    #[error("no beekeeper dev answers at {url}: {problem}")]
+    DevUnreachable { url: String, problem: String },
     /// A local server (`beekeeper dev`) could not take its port.
     #[error("could not listen on 127.0.0.1:{port} for the {what}: {source}")]
     Listen {
@@ -177,6 +180,9 @@ impl CliError {
             // Only a room-crate failure not yet wrapped with its place (none should reach here).
             CliError::Room(beekeeper_room::Error::Aws(error)) => aws_hint::hint(error, None),
             CliError::ConfirmationNeeded { command } => Some(format!("run `{command} --yes` to confirm")),
+            CliError::DevUnreachable { .. } => Some(
+                "start it with `beekeeper dev` in another terminal, or give its address with --url".into(),
+            ),
             CliError::InjectedFailure { .. } => Some(
                 "unset BEEKEEPER_FAIL_AT; `beekeeper deploy` again finishes the room, `beekeeper destroy` removes it"
                     .into(),

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The dev server, killed when the test ends however it ends.
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ async fn stats(c: &reqwest::Client, origin: &str) -> Value {
 
 /// `beekeeper dev` with 2-second release "minutes" and `extra` flags, once it answers: the server (killed
 /// on drop), its origin, and a client that does not follow redirects.
-async fn start_dev(bin: &str, extra: &[&str]) -> (Server, String, reqwest::Client) {
+pub(crate) async fn start_dev(bin: &str, extra: &[&str]) -> (Server, String, reqwest::Client) {
     let port = free_port_pair();
     let server = Server(
         Command::new(bin)

@@ -23,3 +23,4 @@ mod plan;
 mod profile_guard;
 mod room_control;
 mod waf_moto;
+mod watch;

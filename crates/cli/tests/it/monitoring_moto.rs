@@ -259,7 +259,7 @@ async fn deploy_watches_the_room_emails_only_when_asked_and_destroy_leaves_nothi
 }
 
 /// Puts `values` of the room's metric `name` a minute apart, ending a few minutes ago.
-async fn put_minutes(aws: &Aws, room: &str, name: &str, values: &[f64]) {
+pub(crate) async fn put_minutes(aws: &Aws, room: &str, name: &str, values: &[f64]) {
     use aws_sdk_cloudwatch::primitives::DateTime;
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     let now = std::time::SystemTime::now()

@@ -169,7 +169,7 @@ pub(crate) async fn run(args: ReportArgs, format: OutputFormat) -> Result<()> {
     let series = sale_series(&w);
     let client = aws_sdk_cloudwatch::Client::new(&c.config);
     let mut queries: Vec<MetricDataQuery> =
-        series.iter().map(|s| query(s.id, &s.metric, 60)).collect();
+        series.iter().map(|s| query(&s.id, &s.metric, 60)).collect();
     let span = i32::try_from(to - from).unwrap_or(i32::MAX) / 60 * 60;
     for (id, stat) in WHOLE {
         queries.push(query(id, &monitoring::wait(&w, stat), span));
@@ -192,7 +192,7 @@ pub(crate) async fn run(args: ReportArgs, format: OutputFormat) -> Result<()> {
 
 /// Every series a point a minute from `from` to `to` (epoch seconds), in one paginated
 /// `GetMetricData`.
-async fn fetch(
+pub(crate) async fn fetch(
     client: &aws_sdk_cloudwatch::Client,
     conf: &aws_config::SdkConfig,
     queries: Vec<MetricDataQuery>,
@@ -223,7 +223,7 @@ async fn fetch(
     Ok(out)
 }
 
-fn query(id: &str, metric: &Metric, period_s: i32) -> MetricDataQuery {
+pub(crate) fn query(id: &str, metric: &Metric, period_s: i32) -> MetricDataQuery {
     MetricDataQuery::builder()
         .id(id)
         .metric_stat(alarms::metric_stat(metric, period_s))
