@@ -347,7 +347,7 @@ async fn the_page_is_one_response_with_the_place_the_join_confirms_it_and_admits
         .unwrap();
     assert_eq!(
         stats,
-        json!({"arrived": 1, "released": 4, "queued": 1, "passed_over": 0, "returning": 0, "readmitted": 0, "open": true, "rate": 60})
+        json!({"arrived": 1, "released": 4, "queued": 1, "passed_over": 0, "returning": 0, "readmitted": 0, "open": true, "rate": 60, "minute_secs": 60})
     );
 
     room.table
