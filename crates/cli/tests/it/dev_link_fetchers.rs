@@ -23,7 +23,7 @@ impl Drop for Server {
     }
 }
 
-async fn stats(c: &reqwest::Client, origin: &str) -> Value {
+pub(crate) async fn stats(c: &reqwest::Client, origin: &str) -> Value {
     let r = c.get(format!("{origin}/__dev/stats")).send().await;
     r.unwrap().json().await.unwrap()
 }

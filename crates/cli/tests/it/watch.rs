@@ -3,7 +3,7 @@
 //! object a refresh; against moto with the room's metric data put in.
 
 use crate::common::Room;
-use crate::dev_link_fetchers::start_dev;
+use crate::dev_link_fetchers::{start_dev, stats};
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -96,28 +96,14 @@ async fn the_watch_shows_a_rehearsal_and_its_keys_close_the_room_and_set_the_rat
     t.wait_for("Close the room?");
     t.keys(&["y"]);
     t.wait_for("room off");
-    let stats: Value = c
-        .get(format!("{origin}/__dev/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stats["open"], false, "the key closed the dev room");
+    let now = stats(&c, &origin).await;
+    assert_eq!(now["open"], false, "the key closed the dev room");
     t.wait_for("OFF with 5 still in line");
 
     t.keys(&["r", "4", "5", "Enter"]);
     t.wait_for("rate now 45");
-    let stats: Value = c
-        .get(format!("{origin}/__dev/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stats["rate"], 45);
+    let now = stats(&c, &origin).await;
+    assert_eq!(now["rate"], 45);
     t.keys(&["q"]);
     let started = Instant::now();
     while t.cmd(&["has-session"]).status.success() {

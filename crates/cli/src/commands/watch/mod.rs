@@ -86,15 +86,19 @@ impl Source {
 pub(crate) async fn run(args: WatchArgs, format: OutputFormat) -> Result<()> {
     let mut frame = Frame::default();
     // The first read must work: a watch of nothing is an error to fix, not a screen of zeros.
-    let mut source = match &args.profile {
-        Some(p) => Source::Aws(Box::new(AwsSource::connect(p).await?)),
+    let source = match &args.profile {
+        Some(p) => {
+            let mut aws = Source::Aws(Box::new(AwsSource::connect(p).await?));
+            aws.refresh(&mut frame).await;
+            aws
+        }
         None => {
             let mut dev = DevSource::new(&args.url)?;
             dev.read(SystemClock.now_secs(), &mut frame).await?;
+            frame.alerts = frame.alerts();
             Source::Dev(dev)
         }
     };
-    source.refresh(&mut frame).await;
     let interval = Duration::from_secs(args.interval);
     if format == OutputFormat::Text
         && std::io::stdout().is_terminal()
