@@ -1,6 +1,6 @@
 // Why: `beekeeper report`'s page must open as a file anywhere (mailed, offline, printed): headless
 // Chromium opens the page the moto suite wrote (BEEKEEPER_REPORT_PAGE, from a report over metric data
-// put in) and checks it fetches nothing but itself, shows its five charts, and fits an 80-column-wide
+// put in) and checks it fetches nothing but itself, shows its seven charts, and fits an 80-column-wide
 // 640 px window and a 360 px phone without sideways scrolling. Screenshots go to
 // tests/browser/screenshots/report*.png (README shows one).
 //
@@ -28,7 +28,7 @@ async function main() {
       page.on("request", (r) => fetched.push(r.url()));
       await page.goto(pathToFileURL(page_file).href);
       assert.deepEqual(fetched, [pathToFileURL(page_file).href], "only the file itself");
-      assert.equal(await page.locator("svg").count(), 5);
+      assert.equal(await page.locator("svg").count(), 7);
       const box = await page.locator("svg").first().boundingBox();
       assert.ok(box && box.height > 50, `the first chart is drawn (${JSON.stringify(box)})`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -246,6 +246,10 @@ pub(crate) struct DevArgs {
     /// Length of a release "minute" in seconds, to rehearse a sale quickly.
     #[arg(long, default_value_t = 60)]
     pub minute_secs: u64,
+    /// Walk the canary as a deployed room's trigger does: a synthetic visitor through the room every
+    /// five (release) minutes, each taking one place.
+    #[arg(long)]
+    pub canary: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,10 @@ pub const ROOM_KEY: &str = "#room";
 /// filters (at most that route's 100 requests/s: a sliver of one partition's reads).
 pub const JWKS_KEY: &str = "#jwks";
 
+/// The partition key of the canary's item: the room's public URL, which `deploy` writes once the stage
+/// answers, and the walkers out (see [`crate::canary`]), which only the trigger writes.
+pub const CANARY_KEY: &str = "#canary";
+
 /// Copies of the room item that the waiting path reads instead of `#room`.
 ///
 /// Why: every `/poll` and `/client-check` reads the room state, and one item lives in one partition

@@ -4,6 +4,7 @@
 //! Time and randomness are always arguments: `now` in epoch seconds or milliseconds, `rng` a CSPRNG.
 
 pub mod arrival;
+pub mod canary;
 pub mod concurrency;
 pub mod config;
 pub mod contract;

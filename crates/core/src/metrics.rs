@@ -39,6 +39,18 @@ pub enum Count {
     /// Visitors waiting in line when the trigger looked, and at its front.
     Waiting,
     Returning,
+    /// The rate DRT left the room at after its minute's decision (visitors a minute).
+    DrtRate,
+    /// 1 for a minute DRT cut the rate (the destination degraded).
+    DrtCuts,
+    /// 1 for a minute DRT raised it back toward the base rate.
+    DrtRaises,
+    /// Canary walkers that joined the line (see [`crate::canary`]).
+    CanaryJoined,
+    /// Canary walkers through: admitted, their pass handed over and verified.
+    CanaryThrough,
+    /// Canary walkers past their due time, and the canary's steps that failed, this minute.
+    CanaryLate,
 }
 
 impl Count {
@@ -56,6 +68,12 @@ impl Count {
             Count::Planned => "Planned",
             Count::Waiting => "Waiting",
             Count::Returning => "Returning",
+            Count::DrtRate => "DrtRate",
+            Count::DrtCuts => "DrtCuts",
+            Count::DrtRaises => "DrtRaises",
+            Count::CanaryJoined => "CanaryJoined",
+            Count::CanaryThrough => "CanaryThrough",
+            Count::CanaryLate => "CanaryLate",
         }
     }
 }

@@ -37,6 +37,9 @@ pub enum Alarm {
     ReleaseBehind,
     /// Lambda or DynamoDB throttling the release path, or tokens a consumer could not write.
     Throttled,
+    /// The canary's synthetic visitor not through the room in the time the line's pace gives it, or
+    /// its steps failing (see [`crate::canary`]).
+    CanaryLate,
 }
 
 /// When an alarm fires: the value (one metric, or `expression` over the metrics' ids) compared with
@@ -61,11 +64,12 @@ pub struct AlarmSpec {
 }
 
 impl Alarm {
-    pub const ALL: [Alarm; 4] = [
+    pub const ALL: [Alarm; 5] = [
         Alarm::DeadLetters,
         Alarm::ServerErrors,
         Alarm::ReleaseBehind,
         Alarm::Throttled,
+        Alarm::CanaryLate,
     ];
 
     /// The part of its name after the room's prefix.
@@ -75,6 +79,7 @@ impl Alarm {
             Alarm::ServerErrors => "server-errors",
             Alarm::ReleaseBehind => "release-behind",
             Alarm::Throttled => "throttled",
+            Alarm::CanaryLate => "canary-late",
         }
     }
 
@@ -162,6 +167,15 @@ impl Alarm {
                 periods: 5,
                 ..base
             },
+            Alarm::CanaryLate => AlarmSpec {
+                description: format!(
+                    "For 3 minutes the canary (a synthetic visitor the trigger sends through the room every 5                      minutes) was late at the line's own pace, or its steps failed: real visitors are likely stuck                      too. `beekeeper status {profile}` says what the canary last saw; `beekeeper verify {profile}`                      walks the room now."
+                ),
+                metrics: vec![("late", room(w, Count::CanaryLate, "Maximum"))],
+                datapoints: 3,
+                periods: 3,
+                ..base
+            },
         }
     }
 }
@@ -179,14 +193,15 @@ pub struct Series {
     pub metric: Metric,
 }
 
-/// What `beekeeper report` reads of a sale: the room's counts, the line, and the gateway.
+/// What `beekeeper report` reads of a sale: the room's counts, the line, the gateway, DRT's decisions
+/// (the rate it left each minute, its cuts and raises) and each function's errors (`errors{part}`).
 pub fn sale_series(w: &Watched) -> Vec<Series> {
     let s = |id: &str, label, metric| Series {
         id: id.to_string(),
         label,
         metric,
     };
-    vec![
+    let mut out = vec![
         s("arrivals", "arrivals", room(w, Count::Arrivals, "Sum")),
         s(
             "confirmations",
@@ -212,12 +227,79 @@ pub fn sale_series(w: &Watched) -> Vec<Series> {
             gateway(w, "4XXError", "Sum"),
         ),
         s("servererrors", "5xx", gateway(w, "5XXError", "Sum")),
-    ]
+        s("drtrate", "DRT's rate", room(w, Count::DrtRate, "Minimum")),
+        s("drtcuts", "DRT cut", room(w, Count::DrtCuts, "Sum")),
+        s("drtraises", "DRT raised", room(w, Count::DrtRaises, "Sum")),
+    ];
+    for f in Function::ALL {
+        let part = f.part();
+        out.push(Series {
+            id: format!("errors{part}"),
+            label: f.part(),
+            metric: lambda(w, f, "Errors", "Sum"),
+        });
+    }
+    out
 }
 
-/// What `beekeeper watch` reads once a minute: the sale's series, the gateway's latency, the dead
-/// letters, the table's throttles, and each function's concurrency, throttles and errors (ids
-/// `running{part}`, `throttles{part}`, `errors{part}`, the part as [`Function::part`] names it).
+/// What the room used over a window, for its cost (read once over the whole window, not a minute at a
+/// time): each function's invocations (`invocations{part}`) and summed duration in ms
+/// (`duration{part}`), the table's consumed read and write units (on demand, a unit consumed is a
+/// request unit billed), and each queue's messages sent, received and deleted and its empty receives
+/// (`sqs{kind}`: SQS bills requests and a batch of ten is one, so this is at most what it bills).
+pub fn cost_series(w: &Watched) -> Vec<Series> {
+    let mut out = Vec::new();
+    let mut add = |id: String, label, metric| out.push(Series { id, label, metric });
+    for f in Function::ALL {
+        let part = f.part();
+        add(
+            format!("invocations{part}"),
+            "invocations",
+            lambda(w, f, "Invocations", "Sum"),
+        );
+        add(
+            format!("duration{part}"),
+            "duration (ms)",
+            lambda(w, f, "Duration", "Sum"),
+        );
+    }
+    add(
+        "readunits".into(),
+        "read units",
+        table(w, "ConsumedReadCapacityUnits"),
+    );
+    add(
+        "writeunits".into(),
+        "write units",
+        table(w, "ConsumedWriteCapacityUnits"),
+    );
+    let queues = [
+        ("line", w.names.queue()),
+        ("front", w.names.front_queue()),
+        ("dlq", w.names.dlq()),
+    ];
+    for (kind, name) in queues {
+        for metric in SQS_REQUESTS {
+            let mut m = queue(name.clone(), metric);
+            m.stat = "Sum";
+            add(format!("sqs{kind}{metric}"), "SQS messages", m);
+        }
+    }
+    out
+}
+
+/// The SQS metrics that count what the room asks of a queue.
+const SQS_REQUESTS: [&str; 4] = [
+    "NumberOfMessagesSent",
+    "NumberOfMessagesReceived",
+    "NumberOfMessagesDeleted",
+    "NumberOfEmptyReceives",
+];
+
+/// What `beekeeper watch` reads once a minute: the sale's series (with each function's errors, ids
+/// `errors{part}`), the gateway's latency, the dead letters, the table's throttles, and each
+/// function's concurrency and throttles (ids `running{part}`, `throttles{part}`, the part as
+/// [`Function::part`] names it).
 pub fn watch_series(w: &Watched) -> Vec<Series> {
     let mut out = sale_series(w);
     let mut add = |id: String, label, metric| out.push(Series { id, label, metric });
@@ -253,11 +335,6 @@ pub fn watch_series(w: &Watched) -> Vec<Series> {
             format!("throttles{part}"),
             "throttles",
             lambda(w, f, "Throttles", "Sum"),
-        );
-        add(
-            format!("errors{part}"),
-            "errors",
-            lambda(w, f, "Errors", "Sum"),
         );
     }
     out
@@ -518,7 +595,8 @@ mod tests {
                 "beekeeper-drop-dead-letters",
                 "beekeeper-drop-server-errors",
                 "beekeeper-drop-release-behind",
-                "beekeeper-drop-throttled"
+                "beekeeper-drop-throttled",
+                "beekeeper-drop-canary-late"
             ]
         );
         for s in &specs {
@@ -650,8 +728,8 @@ mod tests {
     }
 
     #[test]
-    fn the_alarms_read_twelve_metrics_in_all() {
-        assert_eq!(alarm_metric_count(), 1 + 2 + 4 + 5);
+    fn the_alarms_read_thirteen_metrics_in_all() {
+        assert_eq!(alarm_metric_count(), 1 + 2 + 4 + 5 + 1);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 #[cfg(feature = "sdk")]
 pub mod aws;
 mod backend;
+pub mod canary;
 pub mod consumer;
 pub mod drt;
 pub mod env;

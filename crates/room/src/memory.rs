@@ -214,6 +214,8 @@ struct TableState {
     unprocessed_budget: usize,
     /// Test hook: keys (`#room` or a token) whose reads fail as a throttled or unprocessed read does.
     unreadable: HashSet<String>,
+    /// The canary's item: the URL it walks and its walkers.
+    canary: (Option<String>, beekeeper_core::canary::State),
 }
 
 impl TableState {
@@ -571,6 +573,23 @@ impl RecordingInvoker {
 impl Invoker for RecordingInvoker {
     async fn invoke_consumer(&self, task: &ConsumerTask) -> Result<(), Error> {
         lock(&self.tasks).push(*task);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::canary::CanaryStore for MemoryTable {
+    async fn canary(&self) -> Result<(Option<String>, beekeeper_core::canary::State), Error> {
+        Ok(lock(&self.state).canary.clone())
+    }
+
+    async fn put_canary(&self, state: &beekeeper_core::canary::State) -> Result<(), Error> {
+        lock(&self.state).canary.1 = state.clone();
+        Ok(())
+    }
+
+    async fn set_canary_url(&self, url: &str) -> Result<(), Error> {
+        lock(&self.state).canary.0 = Some(url.to_string());
         Ok(())
     }
 }

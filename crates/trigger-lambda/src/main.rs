@@ -1,8 +1,10 @@
 //! The trigger Lambda (EventBridge, once a minute): wiring only. It plans the minute and starts the
-//! consumers; all decisions live in `beekeeper_room::trigger`.
+//! consumers, then walks the canary; all decisions live in `beekeeper_room::trigger` and
+//! `beekeeper_room::canary`.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use beekeeper_room::aws::{DynamoTable, LambdaInvoker, SqsQueue};
+use beekeeper_room::canary::{Canary, HttpWalk};
 use beekeeper_room::env::{TriggerEnv, process_env};
 use beekeeper_room::startup::{emit_metrics, init_logging, or_init_error, sdk_config};
 use beekeeper_room::trigger::Trigger;
@@ -21,25 +23,31 @@ async fn main() -> Result<(), Error> {
         front: Arc::new(SqsQueue::new(sqs, env.front_queue_url)),
     };
     let table = env.table.clone();
+    let dynamo = Arc::new(DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        env.table,
+    ));
+    let walk = or_init_error("trigger", HttpWalk::new()).await?;
+    let canary = Canary::new(dynamo.clone(), Arc::new(walk));
     let trigger = Trigger::new(
         lines,
-        Arc::new(DynamoTable::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            env.table,
-        )),
+        dynamo,
         Arc::new(LambdaInvoker::new(
             aws_sdk_lambda::Client::new(&config),
             env.consumer_function,
         )),
         env.window_ms,
     );
-    let (trigger, table) = (&trigger, table.as_str());
+    let (trigger, canary, table) = (&trigger, &canary, table.as_str());
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent>| async move {
             // The report shows up in a manual test invocation; the schedule ignores it.
             let report = trigger.handle(&event.payload, SystemClock.now_ms()).await?;
             if let Some(counts) = report.counts() {
                 emit_metrics(table, "trigger", SystemClock.now_ms(), &counts);
+            }
+            if let Some(walked) = canary.after(&report, SystemClock.now_secs()).await {
+                emit_metrics(table, "trigger", SystemClock.now_ms(), &walked.counts());
             }
             Ok::<_, Error>(report)
         },

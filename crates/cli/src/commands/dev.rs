@@ -8,6 +8,7 @@ use crate::error::{CliError, Result};
 use crate::profile::{ConfigFile, config_path};
 use beekeeper_core::config::{self, Architecture, RoomConfig};
 use beekeeper_core::contract::RoomState;
+use beekeeper_room::canary::CanaryStore as _;
 use beekeeper_room::memory::MemoryTable;
 use beekeeper_room::{Clock, SystemClock};
 use std::path::PathBuf;
@@ -54,6 +55,7 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let table = MemoryTable::with_room(RoomState::initial(&config, clock.now_secs()));
     let origin = format!("http://127.0.0.1:{}", args.port);
+    let room_origin = origin.clone();
     let room = DevRoom::new(
         table,
         clock,
@@ -78,7 +80,13 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
             stopped,
         )));
     }
-    let releasing = release::spawn(room, minute);
+    if args.canary {
+        room.table
+            .set_canary_url(&format!("{}/", room_origin))
+            .await
+            .map_err(CliError::Room)?;
+    }
+    let releasing = release::spawn(room, minute, args.canary).map_err(CliError::Room)?;
 
     shutdown_signal().await;
     info!("stopping");

@@ -13,6 +13,7 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::types::QueueAttributeName;
 use beekeeper_core::gateway::{DEFAULT_SHARE_PERCENT, StageLimits};
+use beekeeper_room::canary::CanaryStore as _;
 use beekeeper_room::{Clock, SystemClock};
 use serde::Serialize;
 use std::fmt;
@@ -49,6 +50,12 @@ struct Watching {
     alert_email: Option<String>,
     /// Whether the address clicked SNS's link (`None`: no address, or SNS could not be read).
     alert_email_confirmed: Option<bool>,
+    /// The canary's walkers, as the trigger left them (`Err`: its item could not be read; `Ok(None)`:
+    /// `deploy` has not given it the room's URL yet).
+    canary: std::result::Result<Option<beekeeper_core::canary::State>, String>,
+    /// When this was read (epoch seconds), for the canary's due times.
+    #[serde(skip)]
+    now: u64,
 }
 
 impl Watching {
@@ -70,12 +77,18 @@ impl Watching {
             }
             None => None,
         };
+        let canary = match c.table.canary().await {
+            Ok((url, state)) => Ok(url.map(|_| state)),
+            Err(e) => Err(e.to_string()),
+        };
         Watching {
             alarms,
             alarms_error,
             dashboard_url: alarms::dashboard_url(region, &c.names),
             alert_email,
             alert_email_confirmed,
+            canary,
+            now: SystemClock.now_secs(),
         }
     }
 
@@ -104,16 +117,56 @@ impl Watching {
         }
         writeln!(f, "  dashboard       {}", self.dashboard_url)?;
         match (&self.alert_email, self.alert_email_confirmed) {
-            (Some(e), Some(true)) => writeln!(f, "  alert email     {e} (confirmed)"),
+            (Some(e), Some(true)) => writeln!(f, "  alert email     {e} (confirmed)")?,
             (Some(e), Some(false)) => writeln!(
                 f,
                 "  alert email     {e}, NOT CONFIRMED: click the link AWS emailed to it (or `beekeeper deploy {profile}` if it was never sent)"
-            ),
-            (Some(e), None) => writeln!(f, "  alert email     {e} (SNS could not be read)"),
+            )?,
+            (Some(e), None) => writeln!(f, "  alert email     {e} (SNS could not be read)")?,
             (None, _) => writeln!(
                 f,
                 "  alert email     none (`init --alert-email ADDRESS` adds one)"
+            )?,
+        }
+        self.show_canary(f, profile)
+    }
+
+    fn show_canary(&self, f: &mut fmt::Formatter<'_>, profile: &str) -> fmt::Result {
+        let state = match &self.canary {
+            Err(e) => return writeln!(f, "  canary          could not be read: {e}"),
+            Ok(None) => {
+                return writeln!(
+                    f,
+                    "  canary          not walking yet: `beekeeper deploy {profile}` gives it the room's URL"
+                );
+            }
+            Ok(Some(s)) => s,
+        };
+        let late = beekeeper_core::canary::overdue(state, self.now);
+        write!(
+            f,
+            "  canary          {} in line ({late} late), one joins every 5 minutes while open",
+            state.out.len()
+        )?;
+        if let Some(t) = &state.last_through {
+            let took = t.took_secs();
+            write!(
+                f,
+                "; the last through took {}m{:02}s, at {}",
+                took / 60,
+                took % 60,
+                utc(t.at).get(11..16).unwrap_or_default()
+            )?;
+        }
+        writeln!(f)?;
+        match &state.last_failure {
+            Some(fail) => writeln!(
+                f,
+                "                  last failure at {}: {}",
+                utc(fail.at).get(11..16).unwrap_or_default(),
+                fail.what
             ),
+            None => Ok(()),
         }
     }
 }
@@ -446,8 +499,61 @@ mod tests {
             dashboard_url: "https://console/dash".into(),
             alert_email: email.map(|_| "ops@example.com".into()),
             alert_email_confirmed: email,
+            canary: Ok(None),
+            now: 0,
         })
         .to_string()
+    }
+
+    #[test]
+    fn the_canary_says_who_is_out_how_long_the_last_took_and_what_failed() {
+        use beekeeper_core::canary::{Failure, State, Through, Walker};
+        let now = 1_772_366_645;
+        let state = State {
+            out: vec![Walker {
+                token: "t".into(),
+                ticket: 9,
+                joined: now - 400,
+                due: now - 100,
+                rate: 60,
+            }],
+            last_through: Some(Through {
+                joined: now - 700,
+                at: now - 450,
+                due: now - 400,
+            }),
+            last_failure: Some(Failure {
+                at: now - 60,
+                what: "GET /poll answered 502".into(),
+            }),
+            ..State::default()
+        };
+        let shown = |canary| {
+            Shown(Watching {
+                alarms: Some(Vec::new()),
+                alarms_error: None,
+                dashboard_url: String::new(),
+                alert_email: None,
+                alert_email_confirmed: None,
+                canary,
+                now,
+            })
+            .to_string()
+        };
+        let out = shown(Ok(Some(state)));
+        assert!(
+            out.contains("canary          1 in line (1 late), one joins every 5 minutes while open; the last through took 4m10s, at 11:56"),
+            "{out}"
+        );
+        assert!(
+            out.contains("last failure at 12:03: GET /poll answered 502"),
+            "{out}"
+        );
+        assert!(shown(Ok(None)).contains("not walking yet: `beekeeper deploy drop`"));
+        assert!(
+            shown(Err("AccessDenied".into()))
+                .contains("canary          could not be read: AccessDenied")
+        );
     }
 
     #[test]

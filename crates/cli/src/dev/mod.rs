@@ -8,6 +8,7 @@ pub(crate) mod release;
 pub mod server;
 
 use beekeeper_core::pass::KeyRing;
+use beekeeper_room::canary::CanaryStore;
 use beekeeper_room::memory::{MemoryQueue, MemoryTable};
 use beekeeper_room::pass::{PassSigner, generate_key};
 use beekeeper_room::producer::{Producer, ProducerSettings};
@@ -62,6 +63,9 @@ pub struct DevRoom {
     /// publishes its public half, the consumers sign with it.
     pub ring: KeyRing,
     pub signer: Arc<PassSigner>,
+    /// The canary's walkers through since start, and late at its last tick.
+    pub canary_through: AtomicU64,
+    pub canary_late: AtomicU64,
 }
 
 /// `GET /__dev/stats`: what a load test needs to account for every arrival, and what `watch --dev`
@@ -84,6 +88,19 @@ pub(crate) struct Stats {
     /// Visitors let through a release "minute", which lasts `minute_secs` (`--minute-secs`).
     pub rate: u32,
     pub minute_secs: u64,
+    /// With `--canary`: what the canary's walkers did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryStats>,
+}
+
+/// The canary's figures (`beekeeper dev --canary`): walkers in line now, through since start, late
+/// (or failed) at the last tick, and how long the last one through took, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CanaryStats {
+    pub out: u64,
+    pub through: u64,
+    pub late: u64,
+    pub last_took_secs: Option<u64>,
 }
 
 impl DevRoom {
@@ -130,6 +147,8 @@ impl DevRoom {
             readmitted: AtomicU64::new(0),
             ring,
             signer,
+            canary_through: AtomicU64::new(0),
+            canary_late: AtomicU64::new(0),
         }))
     }
 
@@ -163,6 +182,25 @@ impl DevRoom {
             open: room.as_ref().is_some_and(|r| r.open),
             rate: room.as_ref().map_or(0, |r| r.rate),
             minute_secs: self.minute_secs,
+            canary: self.canary_stats().await?,
         })
+    }
+
+    /// What the canary did, when it walks (its URL is set).
+    async fn canary_stats(&self) -> Result<Option<CanaryStats>, beekeeper_room::Error> {
+        let (url, state) = self.table.canary().await?;
+        Ok(url.map(|_| CanaryStats {
+            out: state.out.len() as u64,
+            through: self.canary_through.load(Ordering::Relaxed),
+            late: self.canary_late.load(Ordering::Relaxed),
+            last_took_secs: state.last_through.map(|t| t.took_secs()),
+        }))
+    }
+
+    /// Counts a canary tick (see [`release`]).
+    pub(crate) fn canary_walked(&self, tick: &beekeeper_core::canary::Tick) {
+        self.canary_through
+            .fetch_add(tick.through, Ordering::Relaxed);
+        self.canary_late.store(tick.late, Ordering::Relaxed);
     }
 }

@@ -1,9 +1,12 @@
 //! The dev room's release: what EventBridge and Lambda do in AWS. Every "minute" (shortened with
 //! `--minute-secs` to rehearse quickly) the shared trigger plans the release and its invoker starts each
-//! consumer as a tokio task instead of an asynchronous Lambda invocation.
+//! consumer as a tokio task instead of an asynchronous Lambda invocation; with `--canary`, the
+//! trigger's canary then walks the room over HTTP, at the pace of those minutes.
 
 use crate::dev::DevRoom;
+use beekeeper_core::canary::Pace;
 use beekeeper_core::plan::{ConsumerTask, minute_start};
+use beekeeper_room::canary::{Canary, CanaryStore, HttpWalk};
 use beekeeper_room::consumer::Consumer;
 use beekeeper_room::memory::FnInvoker;
 use beekeeper_room::pass::FixedKeys;
@@ -17,7 +20,21 @@ use tracing::{debug, info, warn};
 
 /// Starts the release loop; it runs until the task is aborted. The first tick comes at the next whole
 /// minute (of `minute`'s length), as EventBridge's schedule does after a deploy.
-pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
+pub(crate) fn spawn(
+    room: Arc<DevRoom>,
+    minute: Duration,
+    canary: bool,
+) -> Result<JoinHandle<()>, beekeeper_room::Error> {
+    let canary = match canary {
+        true => Some(
+            Canary::new(
+                room.table.clone() as Arc<dyn CanaryStore>,
+                Arc::new(HttpWalk::new()?),
+            )
+            .with_pace(Pace::of_minute(minute.as_secs().max(1))),
+        ),
+        false => None,
+    };
     let consumer = Arc::new(
         Consumer::new(
             room.lines(),
@@ -67,7 +84,7 @@ pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
         Arc::new(invoker) as Arc<dyn Invoker>,
         window_ms,
     );
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         // Ticks fall on whole minutes, as EventBridge's do: a tick releases the minute it falls in
         // and its consumers stop at that minute's end, so a tick late in its minute would release
         // only part of the rate.
@@ -79,16 +96,25 @@ pub(crate) fn spawn(room: Arc<DevRoom>, minute: Duration) -> JoinHandle<()> {
         every.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            match trigger.tick(room.clock.now_ms()).await {
-                Ok(r) => debug!(
-                    "tick: open {}, rate {}, queued {}, consumers {}",
-                    r.open,
-                    r.rate,
-                    r.queued,
-                    r.tasks.len()
-                ),
-                Err(e) => warn!("release tick failed: {e}"),
+            let report = match trigger.tick(room.clock.now_ms()).await {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!("release tick failed: {e}");
+                    continue;
+                }
+            };
+            debug!(
+                "tick: open {}, rate {}, queued {}, consumers {}",
+                report.open,
+                report.rate,
+                report.queued,
+                report.tasks.len()
+            );
+            if let Some(canary) = &canary {
+                if let Some(walked) = canary.after(&report, room.clock.now_secs()).await {
+                    room.canary_walked(&walked);
+                }
             }
         }
-    })
+    }))
 }

@@ -260,6 +260,16 @@ pub(crate) async fn upsert_room_item(ctx: &Ctx, config: &RoomConfig) -> Result<(
     Ok(())
 }
 
+/// Tells the canary the room's public URL, which it walks from the trigger every few minutes (see
+/// `beekeeper_core::canary`); only this attribute of its item is written.
+pub(crate) async fn set_canary_url(ctx: &Ctx, url: &str) -> Result<()> {
+    use beekeeper_room::canary::CanaryStore as _;
+    DynamoTable::new(ctx.aws.dynamodb.clone(), ctx.names.table())
+        .set_canary_url(url)
+        .await
+        .map_err(|e| crate::aws::room_failure(&ctx.aws.conf, e))
+}
+
 /// Deletes the table; a missing table is done. Returns whether it existed.
 pub(crate) async fn delete_table(ctx: &Ctx) -> Result<bool> {
     let name = ctx.names.table();

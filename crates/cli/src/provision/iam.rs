@@ -6,7 +6,7 @@ use super::graph::Part;
 use super::{Ctx, OrAbsent, build_error, required};
 use crate::error::Result;
 use aws_sdk_iam::types::Tag;
-use beekeeper_core::contract::{HERE_PREFIX, ROOM_KEY, room_copy_keys};
+use beekeeper_core::contract::{CANARY_KEY, HERE_PREFIX, ROOM_KEY, room_copy_keys};
 use beekeeper_core::names::{Function, PROFILE_TAG};
 use beekeeper_core::ticket::TICKETS_KEY;
 use serde_json::{Value, json};
@@ -155,13 +155,19 @@ fn function_statements(f: Function, arns: &Arns) -> Vec<serde_json::Value> {
             }),
         ],
         // Publishing released_total reads the counter shards (BatchGetItem); claiming the
-        // minute, the line's depth and released_total are UpdateItems on the room item, then its copies.
+        // minute, the line's depth and released_total are UpdateItems on the room item, then its
+        // copies; the canary's walkers go on their own item (`#canary`).
         Function::Trigger => vec![
             statement(
                 &["dynamodb:GetItem", "dynamodb:BatchGetItem"],
                 &[&arns.table],
             ),
-            room,
+            json!({
+                "Effect": "Allow",
+                "Action": ["dynamodb:UpdateItem"],
+                "Resource": [&arns.table],
+                "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [ROOM_KEY, CANARY_KEY]}}
+            }),
             copies,
             statement(&["sqs:GetQueueAttributes"], &[&arns.queue, &arns.front]),
             statement(&["lambda:InvokeFunction"], &[&arns.consumer]),

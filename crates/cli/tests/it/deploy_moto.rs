@@ -4,7 +4,9 @@
 //! deploy is always recoverable, and destroy leaves nothing in any service.
 
 use crate::common::api_checks::{api_id, check_api, check_functions_and_schedules, deployments};
-use crate::common::checks::{assert_room_copies_match, check_roles, check_storage, room_item};
+use crate::common::checks::{
+    assert_room_copies_match, check_roles, check_storage, room_item, table_item,
+};
 use crate::common::{Room, stderr};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
@@ -50,6 +52,15 @@ async fn deploy_creates_every_resource_as_designed_and_destroy_removes_them_all(
     );
 
     let aws = room.aws().await;
+    // The canary walks the room's own URL, which deploy gave it once the stage answered.
+    let canary = table_item(&room, &aws, "#canary").await.unwrap_or_default();
+    assert_eq!(
+        canary.get("url"),
+        Some(&AttributeValue::S(
+            out["waiting_room_url"].as_str().unwrap().into()
+        )),
+        "{canary:?}"
+    );
     let buckets = aws.s3.list_buckets().send().await.unwrap();
     let bucket: Vec<&str> = buckets
         .buckets()

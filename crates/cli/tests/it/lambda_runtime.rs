@@ -117,15 +117,11 @@ async fn queued(aws: &crate::common::Aws, room: &Room) -> u64 {
         .unwrap_or(0)
 }
 
-async fn token_item(
-    aws: &crate::common::Aws,
-    room: &Room,
-    token: &str,
-) -> HashMap<String, AttributeValue> {
+async fn item(aws: &crate::common::Aws, room: &Room, pk: &str) -> HashMap<String, AttributeValue> {
     aws.ddb
         .get_item()
         .table_name(format!("{}table", room.prefix()))
-        .key("pk", AttributeValue::S(token.to_string()))
+        .key("pk", AttributeValue::S(pk.to_string()))
         .consistent_read(true)
         .send()
         .await
@@ -138,7 +134,8 @@ async fn token_item(
 /// A visitor's whole way through the real binaries: the producer gives a place (`GET /`) and takes the
 /// confirmation (`POST /join`), the trigger plans the minute from a schedule event and asks Lambda to run a
 /// consumer, that consumer's own payload releases the visitor with a signed pass, and the producer then
-/// sends them on. A malformed event gets an error answer and the producer keeps serving.
+/// sends them on; DRT's minute writes its decision as metrics. A malformed event gets an error answer and
+/// the producer keeps serving.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_functions_take_a_visitor_from_arrival_to_release() {
     let room = Room::new("rtwalk", "us-east-1", false);
@@ -202,17 +199,43 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
         .payload
         .clone();
     assert_eq!(task["messages"], 1, "{task}");
-    // The tick's counts are one EMF line in its log, for CloudWatch to extract.
-    let tick = metrics_in(&trigger);
+    // The tick's counts are an EMF line in its log, for CloudWatch to extract; the canary's minute is
+    // the next. `deploy` gave the canary the stage's AWS URL, which this machine cannot reach: its
+    // walker could not join, which counts late and is kept in words on its item.
+    let lines = metric_lines(&trigger);
+    assert_eq!(lines.len(), 2, "{}", trigger.log());
+    let tick = &lines[0];
     assert_eq!(
         (tick["Planned"].as_u64(), tick["Waiting"].as_u64()),
         (Some(1), Some(1)),
         "{tick}"
     );
+    let walked = &lines[1];
+    assert_eq!(
+        (
+            walked["CanaryJoined"].as_u64(),
+            walked["CanaryLate"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{walked}"
+    );
+    let canary = item(&aws, &room, "#canary").await;
+    let url = canary.get("url").and_then(|v| v.as_s().ok()).cloned();
+    assert!(
+        url.is_some_and(|u| u.ends_with(".amazonaws.com/live/")),
+        "{canary:?}"
+    );
+    let state: Value = serde_json::from_str(canary["state"].as_s().unwrap()).unwrap();
+    assert!(
+        state["last_failure"]["what"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("joining the line: GET /")),
+        "{state}"
+    );
 
     let mut consumer = start("consumer", dir.path(), &env("consumer", &moto).await).await;
     let released = response(call(&mut consumer, &task).await, &consumer);
-    let item = token_item(&aws, &room, &token).await;
+    let item = item(&aws, &room, &token).await;
     assert!(!item.is_empty(), "{token} was not released: {released}");
     let pass = item
         .get("pass")
@@ -241,6 +264,26 @@ async fn the_functions_take_a_visitor_from_arrival_to_release() {
         (Some(1), Some(0)),
         "{run}"
     );
+
+    // DRT's minute (the function runs whether or not this profile deploys it): its probe of a
+    // refused port fails, so it cuts the rate, and its decision is one EMF line.
+    let mut drt_env = platform_env(&room.region, &moto);
+    drt_env.extend([
+        ("BK_TABLE".to_string(), format!("{}table", room.prefix())),
+        (
+            "BK_HEALTH_URL".to_string(),
+            "http://127.0.0.1:9/".to_string(),
+        ),
+    ]);
+    let mut drt = start("drt", dir.path(), &drt_env).await;
+    let decision = response(call(&mut drt, &now_schedule_event()).await, &drt);
+    let decided = metrics_in(&drt);
+    assert_eq!(
+        (decided["DrtCuts"].as_u64(), decided["DrtRaises"].as_u64()),
+        (Some(1), Some(0)),
+        "{decision} {decided}"
+    );
+    assert!(decided["DrtRate"].as_u64().is_some(), "{decided}");
 
     let sent_on = response(
         call(

@@ -34,8 +34,8 @@ async fn a_deployed_room_serves_visitors_and_destroy_leaves_nothing() {
     let mut made = aws.everything_named(&stack.prefix()).await;
     made.sort();
     // 5 roles, 4 functions, 1 rule (no DRT), 3 queues, 1 table, 1 bucket, 1 API, 4 log groups, 1 secret,
-    // 4 alarms, 1 dashboard (no alert email, so no topic)
-    assert_eq!(made.len(), 26, "{made:#?}");
+    // 5 alarms, 1 dashboard (no alert email, so no topic)
+    assert_eq!(made.len(), 27, "{made:#?}");
     stack.hold_the_schedules(&aws).await;
 
     let walked = Instant::now();

@@ -2,6 +2,7 @@
 //! and they share one build of the SDK-heavy library, one `moto_server`, and the helpers in `common`.
 //! Run one suite with a filter: `cargo test -p beekeeper --test it localstack`.
 
+mod canary;
 mod common;
 mod conventions;
 mod full_stack;

@@ -1,4 +1,4 @@
-//! The room's dashboard and alarms against moto: `deploy` sets the four alarms on this room's own
+//! The room's dashboard and alarms against moto: `deploy` sets the five alarms on this room's own
 //! resources (read back: metrics, dimensions, thresholds, what missing data means), puts a dashboard
 //! that charts them and lists the alarms, emails through an SNS topic once the profile has an address
 //! (subscribed once, moved when the address changes, removed with `--no-alert-email`), `status` shows
@@ -97,6 +97,7 @@ async fn deploy_watches_the_room_emails_only_when_asked_and_destroy_leaves_nothi
     let set = alarms(&aws, &room).await;
     let names: Vec<&str> = set.iter().filter_map(|a| a.alarm_name()).collect();
     let want: Vec<String> = [
+        "canary-late",
         "dead-letters",
         "release-behind",
         "server-errors",
@@ -125,13 +126,23 @@ async fn deploy_watches_the_room_emails_only_when_asked_and_destroy_leaves_nothi
             assert!(ours, "{name} reads {d}, not this room's");
         }
     }
-    let dead = &set[0];
+    // The canary's: late 3 minutes running, on the trigger's own count.
+    let canary = &set[0];
+    assert_eq!(
+        (canary.namespace(), canary.metric_name()),
+        (Some("Beekeeper"), Some("CanaryLate"))
+    );
+    assert_eq!(
+        (canary.evaluation_periods(), canary.datapoints_to_alarm()),
+        (Some(3), Some(3))
+    );
+    let dead = &set[1];
     assert_eq!(dead.namespace(), Some("AWS/SQS"));
     assert_eq!(
         dead.comparison_operator(),
         Some(&ComparisonOperator::GreaterThanThreshold)
     );
-    let behind = &set[1];
+    let behind = &set[2];
     assert_eq!(
         behind.comparison_operator(),
         Some(&ComparisonOperator::LessThanThreshold)
@@ -174,7 +185,7 @@ async fn deploy_watches_the_room_emails_only_when_asked_and_destroy_leaves_nothi
 
     let status = room.ok(&["status", "watch"], &[]);
     assert!(
-        status.contains("alarms          4, none firing"),
+        status.contains("alarms          5, none firing"),
         "{status}"
     );
     assert!(status.contains("alert email     none"), "{status}");
@@ -246,7 +257,7 @@ async fn deploy_watches_the_room_emails_only_when_asked_and_destroy_leaves_nothi
     );
     assert!(topics(&aws, &room).await.is_empty());
     let after = alarms(&aws, &room).await;
-    assert_eq!(after.len(), 4);
+    assert_eq!(after.len(), 5);
     assert!(after.iter().all(|a| a.alarm_actions().is_empty()));
 
     alert_email(&room, "ops@example.com");
@@ -260,6 +271,18 @@ async fn deploy_watches_the_room_emails_only_when_asked_and_destroy_leaves_nothi
 
 /// Puts `values` of the room's metric `name` a minute apart, ending a few minutes ago.
 pub(crate) async fn put_minutes(aws: &Aws, room: &str, name: &str, values: &[f64]) {
+    put_minutes_of(aws, "Beekeeper", &[("Room", room)], name, values).await;
+}
+
+/// Puts `values` of `namespace`'s metric `name` with `dimensions`, a minute apart, ending a few
+/// minutes ago (as AWS's services publish theirs).
+pub(crate) async fn put_minutes_of(
+    aws: &Aws,
+    namespace: &str,
+    dimensions: &[(&str, &str)],
+    name: &str,
+    values: &[f64],
+) {
     use aws_sdk_cloudwatch::primitives::DateTime;
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     let now = std::time::SystemTime::now()
@@ -268,15 +291,18 @@ pub(crate) async fn put_minutes(aws: &Aws, room: &str, name: &str, values: &[f64
         .as_secs() as i64;
     let start = (now / 60 - values.len() as i64 - 3) * 60;
     for (i, v) in values.iter().enumerate() {
+        let dims = dimensions
+            .iter()
+            .map(|(k, v)| Dimension::builder().name(*k).value(*v).build());
         let datum = MetricDatum::builder()
             .metric_name(name)
-            .dimensions(Dimension::builder().name("Room").value(room).build())
+            .set_dimensions(Some(dims.collect()))
             .timestamp(DateTime::from_secs(start + 60 * i as i64 + 5))
             .value(*v)
             .build();
         aws.cloudwatch
             .put_metric_data()
-            .namespace("Beekeeper")
+            .namespace(namespace)
             .metric_data(datum)
             .send()
             .await
@@ -296,6 +322,27 @@ async fn the_report_sums_the_sale_from_cloudwatch_into_one_self_contained_page()
     put_minutes(&aws, "sold", "Waiting", &[700.0, 25_400.0, 29_100.0]).await;
     // Another room's counts in the same account are not this sale's.
     put_minutes(&aws, "other", "Arrivals", &[9.0, 9.0, 9.0]).await;
+    // DRT cut the rate once and raised it once; the consumer failed twice.
+    put_minutes(&aws, "sold", "DrtRate", &[3_000.0, 1_500.0, 1_800.0]).await;
+    put_minutes(&aws, "sold", "DrtCuts", &[0.0, 1.0, 0.0]).await;
+    put_minutes(&aws, "sold", "DrtRaises", &[0.0, 0.0, 1.0]).await;
+    let names = beekeeper_core::names::Names::new("sold");
+    let producer = names.function(beekeeper_core::names::Function::Producer);
+    let consumer = names.function(beekeeper_core::names::Function::Consumer);
+    let of = |f: &str| [("FunctionName", f.to_string())];
+    for (name, f, values) in [
+        ("Errors", &consumer, [0.0, 2.0, 0.0]),
+        ("Invocations", &producer, [1_000.0, 25_000.0, 4_000.0]),
+        // 30,000 calls of 20 ms at 256 MB: 150 GB-seconds.
+        ("Duration", &producer, [20_000.0, 500_000.0, 80_000.0]),
+    ] {
+        let dims = of(f);
+        let dims: Vec<(&str, &str)> = dims.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        put_minutes_of(&aws, "AWS/Lambda", &dims, name, &values).await;
+    }
+    let gateway = [("ApiName", names.api()), ("Stage", "live".to_string())];
+    let gateway: Vec<(&str, &str)> = gateway.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    put_minutes_of(&aws, "AWS/ApiGateway", &gateway, "Count", &[2e4, 2e5, 4e4]).await;
 
     let page = room.path("sale.html");
     let out = room.ok(
@@ -321,10 +368,30 @@ async fn the_report_sums_the_sale_from_cloudwatch_into_one_self_contained_page()
     assert_eq!(figures["busiest_minute"][1], 25_000);
     // moto computes no percentiles: the waits are "not measured" there, never made up.
     assert!(figures["wait_p50_s"].is_null(), "{figures}");
+    assert_eq!(
+        (&figures["drt_cuts"], &figures["drt_raises"]),
+        (&Value::from(1), &Value::from(1))
+    );
+    assert_eq!(figures["drt_lowest_rate"], 1_500);
+    assert_eq!(figures["function_errors"]["consumer"], 2, "{figures}");
+    assert_eq!(figures["function_errors"]["producer"], 0);
+    assert_eq!(figures["usage"]["gateway_requests"], 260_000.0);
+    assert_eq!(figures["usage"]["lambda_invocations"], 30_000.0);
+    let gb_s = figures["usage"]["lambda_gb_seconds"].as_f64().unwrap();
+    assert!((gb_s - 150.0).abs() < 1e-6, "{gb_s}");
+    let gateway_cost = figures["cost"]["api_gateway"].as_f64().unwrap();
+    assert!(
+        (gateway_cost - 260_000.0 * 3.5e-6).abs() < 1e-9,
+        "{figures}"
+    );
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("<h1>Sale report: sold</h1>"));
     assert!(html.contains("30,000"), "the table has the arrivals");
-    assert_eq!(html.matches("<svg").count(), 5);
+    assert_eq!(html.matches("<svg").count(), 7);
+    assert!(
+        html.contains("<td>Function errors</td><td>consumer 2</td>"),
+        "{html}"
+    );
     assert!(
         !html.contains("<script"),
         "no script: the page opens offline"
@@ -352,6 +419,13 @@ async fn the_report_sums_the_sale_from_cloudwatch_into_one_self_contained_page()
         text.contains("750 (+0 let in again, 0 passed over): 83% of the plan"),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "DRT             cut the rate in 1 minutes, raised it in 1; the lowest it set 1,500/min"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("cost            $0."), "{text}");
 
     let bad = room.run(&["report", "sold", "--since", "400h"], &[]);
     assert_eq!(bad.status.code(), Some(2));

@@ -130,6 +130,21 @@ impl Decision {
         }
     }
 
+    /// What DRT reports for this decision as metrics: the rate it left, and whether it cut or raised.
+    pub fn counts(&self) -> [(crate::metrics::Count, u64); 3] {
+        use crate::metrics::Count;
+        let (cut, raised) = match self {
+            Decision::Decrease { .. } => (1, 0),
+            Decision::Increase { .. } => (0, 1),
+            _ => (0, 0),
+        };
+        [
+            (Count::DrtRate, u64::from(self.rate())),
+            (Count::DrtCuts, cut),
+            (Count::DrtRaises, raised),
+        ]
+    }
+
     /// The median a latency cut was made at, which the next minute must improve on.
     pub fn slow_ms(&self) -> Option<f64> {
         match *self {
@@ -299,6 +314,37 @@ mod tests {
             baseline_ms,
             slow_ms: None,
         }
+    }
+
+    #[test]
+    fn a_decision_reports_the_rate_it_left_and_whether_it_cut_or_raised() {
+        use crate::metrics::{Count, check, line};
+        let cut = Decision::Decrease {
+            from: 3000,
+            to: 1500,
+            slow_ms: Some(900),
+        };
+        assert_eq!(
+            cut.counts(),
+            [
+                (Count::DrtRate, 1500),
+                (Count::DrtCuts, 1),
+                (Count::DrtRaises, 0)
+            ]
+        );
+        let up = Decision::Increase {
+            from: 1500,
+            to: 1800,
+        };
+        assert_eq!(up.counts()[0], (Count::DrtRate, 1800));
+        assert_eq!((up.counts()[1].1, up.counts()[2].1), (0, 1));
+        let hold = Decision::NoSignal { rate: 700 };
+        assert_eq!(
+            hold.counts().map(|(_, n)| n),
+            [700, 0, 0],
+            "a hold is neither a cut nor a raise"
+        );
+        assert_eq!(check(&line("drop", "drt", 1, &cut.counts())), Ok(()));
     }
 
     fn run(dest: &mut dyn sim::Destination, state: &mut State, minutes: u32) -> Vec<u32> {

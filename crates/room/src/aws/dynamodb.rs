@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use beekeeper_core::Token;
-use beekeeper_core::contract::{ROOM_KEY, RoomState, TokenItem};
+use beekeeper_core::contract::{CANARY_KEY, ROOM_KEY, RoomState, TokenItem};
 use beekeeper_core::place::PlaceRecord;
 use beekeeper_core::ticket::TICKETS_KEY;
 
@@ -207,5 +207,53 @@ impl Table for DynamoTable {
             .await
             .map_err(|e| sdk_error("dynamodb", "UpdateItem", e))?;
         item::tickets_from_answer(out.attributes())
+    }
+}
+
+/// The canary's item (`#canary`): `url` (S), which `deploy` writes, and `state` (S, JSON), which
+/// only the trigger writes; each update sets its own attribute, so neither overwrites the other.
+#[async_trait]
+impl crate::canary::CanaryStore for DynamoTable {
+    async fn canary(&self) -> Result<(Option<String>, beekeeper_core::canary::State), Error> {
+        let Some(found) = self.get(CANARY_KEY, true).await? else {
+            return Ok((None, Default::default()));
+        };
+        let text = |name: &str| found.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let state = match text("state") {
+            None => Default::default(),
+            Some(json) => serde_json::from_str(&json).map_err(|e| Error::Corrupt {
+                what: "the canary's state (#canary)",
+                detail: e.to_string(),
+            })?,
+        };
+        Ok((text("url"), state))
+    }
+
+    async fn put_canary(&self, state: &beekeeper_core::canary::State) -> Result<(), Error> {
+        let json = serde_json::to_string(state).map_err(|e| Error::Corrupt {
+            what: "the canary's state",
+            detail: e.to_string(),
+        })?;
+        self.set_attribute("state", json).await
+    }
+
+    async fn set_canary_url(&self, url: &str) -> Result<(), Error> {
+        self.set_attribute("url", url.to_string()).await
+    }
+}
+
+impl DynamoTable {
+    async fn set_attribute(&self, name: &str, value: String) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(&self.table_name)
+            .set_key(Some(item::key(CANARY_KEY)))
+            .update_expression("SET #a = :v")
+            .expression_attribute_names("#a", name)
+            .expression_attribute_values(":v", aws_sdk_dynamodb::types::AttributeValue::S(value))
+            .send()
+            .await
+            .map_err(|e| sdk_error("dynamodb", "UpdateItem", e))?;
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! the test doubles they need (a queue that fails or is slow, a table that records writes). One module a
 //! handler under `tests/handlers/`; what they share lives here.
 
+mod canary;
 mod confirm;
 mod consumer;
 mod drt;

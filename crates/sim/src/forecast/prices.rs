@@ -129,8 +129,8 @@ mod tests {
         assert!((w.waf - 0.60).abs() < 1e-9 && (w.total - c.total - 0.60).abs() < 1e-9);
         assert!((w.waf_monthly - 7.0).abs() < 1e-9 && c.waf_monthly == 0.0);
         assert!(
-            (c.monitoring_monthly - 4.20).abs() < 1e-9,
-            "$3 dashboard + 12 alarm metrics"
+            (c.monitoring_monthly - 4.30).abs() < 1e-9,
+            "$3 dashboard + 13 alarm metrics"
         );
     }
 }

@@ -7,6 +7,7 @@ use crate::commands::status::utc;
 use crate::output::grouped;
 use beekeeper_core::html::escape;
 use beekeeper_core::monitoring::Series;
+use beekeeper_sim::forecast::Cost;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -17,7 +18,7 @@ const BOTTOM: f64 = 28.0;
 const COLOURS: [&str; 4] = ["#c75b12", "#1f6fb2", "#3b8b3b", "#8a3ea8"];
 
 /// The charts: a title and the ids of the series drawn in it.
-const CHARTS: [(&str, &[&str]); 5] = [
+const CHARTS: [(&str, &[&str]); 7] = [
     ("Arrivals a minute", &["arrivals", "confirmations"]),
     (
         "Released against the plan, a minute",
@@ -29,7 +30,70 @@ const CHARTS: [(&str, &[&str]); 5] = [
         "Gateway requests a minute",
         &["requests", "clienterrors", "servererrors"],
     ),
+    (
+        "DRT's rate against the plan, a minute",
+        &["planned", "drtrate"],
+    ),
+    (
+        "Function errors a minute",
+        &[
+            "errorsproducer",
+            "errorstrigger",
+            "errorsconsumer",
+            "errorsdrt",
+        ],
+    ),
 ];
+
+/// DRT's decisions over the window in words.
+pub(crate) fn drt(f: &Figures) -> String {
+    match f.drt_lowest_rate {
+        None => "decided nothing (off, or the room was closed)".into(),
+        Some(low) => format!(
+            "cut the rate in {} minutes, raised it in {}; the lowest it set {}/min",
+            f.drt_cuts,
+            f.drt_raises,
+            grouped(low as f64)
+        ),
+    }
+}
+
+/// Each function's errors, or that there were none.
+pub(crate) fn errors(f: &Figures) -> String {
+    let failing: Vec<String> = f
+        .function_errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(part, n)| format!("{part} {}", grouped(*n as f64)))
+        .collect();
+    match failing.is_empty() {
+        true => "none".into(),
+        false => failing.join(", "),
+    }
+}
+
+/// The window's cost with its parts, and what it leaves out.
+pub(crate) fn cost(c: &Cost) -> String {
+    let mut parts = format!(
+        "${:.2}: API Gateway ${:.2}, Lambda ${:.2}, SQS ${:.2} at most, DynamoDB ${:.2}",
+        c.total, c.api_gateway, c.lambda, c.sqs, c.dynamodb
+    );
+    if c.waf > 0.0 {
+        let _ = write!(parts, ", AWS WAF ${:.2}", c.waf);
+    }
+    let fixed = match c.waf_monthly > 0.0 {
+        true => "the dashboard, alarms and AWS WAF",
+        false => "the dashboard and alarms",
+    };
+    let _ = write!(
+        parts,
+        " ({} list prices of {}; not counted: CloudWatch's logs and metrics, and ${:.2} a month for {fixed})",
+        c.prices_region,
+        c.prices_as_of,
+        c.monitoring_monthly + c.waf_monthly
+    );
+    parts
+}
 
 /// The wait's median and 95th percentile, or why there are none.
 pub(crate) fn waits(f: &Figures) -> String {
@@ -94,6 +158,9 @@ fn table(f: &Figures) -> String {
         ("Gateway requests", n(f.requests)),
         ("4xx (429s among them)", n(f.client_errors)),
         ("5xx", n(f.server_errors)),
+        ("DRT", drt(f)),
+        ("Function errors", errors(f)),
+        ("Cost of the window", cost(&f.cost)),
     ];
     if let Some(p) = f.moved_percent {
         rows.insert(7, ("The line moved, of the plan", format!("{p:.0}%")));
@@ -199,6 +266,12 @@ mod tests {
             "waiting".into(),
             vec![(minute(1), 2_210.0), (minute(2), 2_000.0)],
         );
+        read.insert(
+            "drtrate".into(),
+            vec![(minute(1), 300.0), (minute(2), 150.0)],
+        );
+        read.insert("drtcuts".into(), vec![(minute(1), 0.0), (minute(2), 1.0)]);
+        read.insert("errorsconsumer".into(), vec![(minute(2), 3.0)]);
         read
     }
 
@@ -210,8 +283,52 @@ mod tests {
         assert_eq!(f.moved_percent, Some(100.0));
         assert_eq!(f.peak_waiting, 2_210);
         assert_eq!(f.busiest_minute, Some((1_800_000_060, 2_500)));
+        assert_eq!(
+            (f.drt_cuts, f.drt_raises, f.drt_lowest_rate),
+            (1, 0, Some(150))
+        );
+        assert_eq!(f.function_errors["consumer"], 3);
+        assert_eq!(f.function_errors["producer"], 0);
         let quiet = Figures::of("drop", 0, 60, &BTreeMap::new());
         assert_eq!((quiet.arrivals, quiet.moved_percent), (0, None));
+        assert_eq!(drt(&quiet), "decided nothing (off, or the room was closed)");
+        assert_eq!(errors(&quiet), "none");
+    }
+
+    #[test]
+    fn the_cost_prices_what_cloudwatch_says_the_room_used() {
+        let whole = |v: f64| vec![(1_800_000_000, v)];
+        let mut read = read();
+        read.insert("requests".into(), vec![(1_800_000_000, 2e6)]);
+        read.insert("invocationsproducer".into(), whole(1e6));
+        // A million seconds of the producer (256 MB) is 250,000 GB-seconds.
+        read.insert("durationproducer".into(), whole(1e9));
+        read.insert("sqslineNumberOfMessagesSent".into(), whole(1e6));
+        read.insert("sqsfrontNumberOfEmptyReceives".into(), whole(1e6));
+        read.insert("readunits".into(), whole(4e6));
+        read.insert("writeunits".into(), whole(2e6));
+        let f =
+            Figures::of("drop", 1_800_000_000, 1_800_000_300, &read).priced(&read, false, false);
+        assert_eq!(f.usage.gateway_requests, 2e6);
+        assert_eq!(f.usage.lambda_invocations, 1e6);
+        assert!((f.usage.lambda_gb_seconds - 250_000.0).abs() < 1e-6);
+        assert_eq!(f.usage.sqs_requests, 2e6);
+        assert_eq!((f.usage.read_units, f.usage.write_units), (4e6, 2e6));
+        // By hand at the list prices: 2 × $3.50, $0.20 + 250,000 × $0.0000166667, 2 × $0.40,
+        // 4 × $0.125 + 2 × $0.625.
+        let c = f.cost;
+        assert!((c.api_gateway - 7.0).abs() < 1e-9, "{c:?}");
+        assert!((c.lambda - (0.2 + 250_000.0 * 0.000_016_666_7)).abs() < 1e-9);
+        assert!((c.sqs - 0.8).abs() < 1e-9);
+        assert!((c.dynamodb - 1.75).abs() < 1e-9);
+        assert!(
+            cost(&c).starts_with("$13.92: API Gateway $7.00, Lambda $4.37"),
+            "{}",
+            cost(&c)
+        );
+        let waf = Figures::of("drop", 0, 60, &read).priced(&read, true, true);
+        assert!(waf.cost.waf > 0.0 && cost(&waf.cost).contains("AWS WAF"));
+        assert!(waf.cost.lambda < c.lambda, "arm64 is cheaper per GB-second");
     }
 
     #[test]
@@ -238,8 +355,17 @@ mod tests {
         }
         assert_eq!(page.matches("<svg").count(), CHARTS.len());
         assert!(page.contains("not measured"), "no wait was read: {page}");
-        // One line per series with data: arrivals; planned, released, passed; waiting.
-        assert_eq!(page.matches("<polyline").count(), 5);
+        // One line per series with data: arrivals; planned, released, passed; waiting; planned
+        // again beside DRT's rate; the consumer's errors.
+        assert_eq!(page.matches("<polyline").count(), 8);
+        assert!(
+            page.contains("cut the rate in 1 minutes, raised it in 0; the lowest it set 150/min"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<td>Function errors</td><td>consumer 3</td>"),
+            "{page}"
+        );
         assert!(page.contains("2,500 at 2027-01-15 08:01"), "{page}");
         f.wait_p50_s = Some(42.0);
         f.wait_p95_s = Some(600.0);

@@ -1,7 +1,8 @@
 //! `beekeeper report`: after a sale, the room's minute-by-minute series (the series
-//! [`beekeeper_core::monitoring::sale_series`] declares) read from CloudWatch with `GetMetricData`,
-//! summed into the sale's figures and written as one self-contained HTML file ([`html`]); the
-//! figures print as text or JSON.
+//! [`beekeeper_core::monitoring::sale_series`] declares) and what it used over the window
+//! ([`beekeeper_core::monitoring::cost_series`], priced by the same list prices as `beekeeper plan`)
+//! read from CloudWatch with one `GetMetricData`, summed into the sale's figures and written as one
+//! self-contained HTML file ([`html`]); the figures print as text or JSON.
 
 mod html;
 
@@ -10,11 +11,14 @@ use crate::aws::sdk_error;
 use crate::cli::{OutputFormat, ReportArgs};
 use crate::error::{CliError, Result};
 use crate::output::{self, grouped};
-use crate::provision::{alarms, apigw};
+use crate::provision::{alarms, apigw, lambda::sizing};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
-use beekeeper_core::monitoring::{self, Metric, Watched, sale_series};
+use beekeeper_core::config::Architecture;
+use beekeeper_core::monitoring::{self, Metric, Watched, cost_series, sale_series};
+use beekeeper_core::names::Function;
 use beekeeper_room::{Clock, SystemClock};
+use beekeeper_sim::forecast::{Cost, Usage, cost};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -52,6 +56,16 @@ pub(crate) struct Figures {
     pub wait_p95_s: Option<f64>,
     /// The minute most visitors arrived in, and how many.
     pub busiest_minute: Option<(u64, u64)>,
+    /// DRT's decisions: the minutes it cut the rate, raised it, and the lowest rate it set (`None`:
+    /// DRT decided nothing in the window, off or the room closed).
+    pub drt_cuts: u64,
+    pub drt_raises: u64,
+    pub drt_lowest_rate: Option<u64>,
+    /// Each function's errors over the window, by its part of the name (`producer`, `trigger`, ...).
+    pub function_errors: BTreeMap<&'static str, u64>,
+    /// What the room used over the window, read from CloudWatch, and its price.
+    pub usage: Usage,
+    pub cost: Cost,
     pub file: PathBuf,
 }
 
@@ -78,6 +92,10 @@ impl Figures {
         let peak = read
             .get("waiting")
             .map_or(0.0, |p| p.iter().map(|(_, v)| *v).fold(0.0, f64::max));
+        let lowest = read
+            .get("drtrate")
+            .and_then(|p| p.iter().map(|(_, v)| *v).reduce(f64::min));
+        let errors = Function::ALL.map(|f| (f.part(), sum(&format!("errors{}", f.part()))));
         Figures {
             profile: profile.to_string(),
             from,
@@ -97,8 +115,55 @@ impl Figures {
             wait_p50_s: whole(WHOLE[0].0),
             wait_p95_s: whole(WHOLE[1].0),
             busiest_minute: busiest,
+            drt_cuts: sum("drtcuts"),
+            drt_raises: sum("drtraises"),
+            drt_lowest_rate: lowest.map(|v| v.round() as u64),
+            function_errors: errors.into_iter().collect(),
+            usage: Usage::default(),
+            cost: cost(&Usage::default(), false, false),
             file: PathBuf::new(),
         }
+    }
+
+    /// Prices what the room used over the window (`read` holding [`cost_series`]' sums), as
+    /// `beekeeper plan` prices a forecast: `arm64` when the functions run on Graviton, `waf` with the
+    /// per-client limit.
+    pub(crate) fn priced(
+        mut self,
+        read: &BTreeMap<String, Points>,
+        arm64: bool,
+        waf: bool,
+    ) -> Self {
+        self.usage = used(self.requests, read);
+        self.cost = cost(&self.usage, arm64, waf);
+        self
+    }
+}
+
+/// What the room used: the gateway's requests (from the sale's series), and what [`cost_series`]
+/// read: invocations, GB-seconds at the memory `deploy` gives each function, SQS messages (at most
+/// the requests SQS bills) and the table's consumed units.
+fn used(requests: u64, read: &BTreeMap<String, Points>) -> Usage {
+    let sum = |id: &str| read.get(id).map_or(0.0, |p| p.iter().map(|(_, v)| v).sum());
+    let gb = |f: Function| f64::from(sizing(f).0) / 1024.0;
+    let sqs = read
+        .iter()
+        .filter(|(id, _)| id.starts_with("sqs"))
+        .map(|(id, _)| sum(id))
+        .sum();
+    Usage {
+        gateway_requests: requests as f64,
+        lambda_invocations: Function::ALL
+            .iter()
+            .map(|f| sum(&format!("invocations{}", f.part())))
+            .sum(),
+        lambda_gb_seconds: Function::ALL
+            .iter()
+            .map(|f| sum(&format!("duration{}", f.part())) / 1000.0 * gb(*f))
+            .sum(),
+        sqs_requests: sqs,
+        read_units: sum("readunits"),
+        write_units: sum("writeunits"),
     }
 }
 
@@ -147,6 +212,9 @@ impl fmt::Display for Figures {
                 n(self.unwritten)
             )?;
         }
+        writeln!(f, "  DRT             {}", html::drt(self))?;
+        writeln!(f, "  function errors {}", html::errors(self))?;
+        writeln!(f, "  cost            {}", html::cost(&self.cost))?;
         write!(f, "  written to      {}", self.file.display())
     }
 }
@@ -174,8 +242,18 @@ pub(crate) async fn run(args: ReportArgs, format: OutputFormat) -> Result<()> {
     for (id, stat) in WHOLE {
         queries.push(query(id, &monitoring::wait(&w, stat), span));
     }
+    queries.extend(
+        cost_series(&w)
+            .iter()
+            .map(|s| query(&s.id, &s.metric, span)),
+    );
     let read = fetch(&client, &c.config, queries, from, to).await?;
-    let mut figures = Figures::of(&c.name, from, to, &read);
+    let room = &c.profile.room;
+    let mut figures = Figures::of(&c.name, from, to, &read).priced(
+        &read,
+        room.architecture == Architecture::Arm64,
+        room.waf_limit.is_some(),
+    );
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("beekeeper-{}-report.html", c.name)));

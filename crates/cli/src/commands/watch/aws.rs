@@ -1,9 +1,11 @@
-//! `watch P`: a deployed room. Each refresh reads the room item and the three queues (what `status`
-//! reads); once a minute, one `GetMetricData` of [`watch_series`] over the last hour (CloudWatch's
+//! `watch P`: a deployed room. Each refresh reads the room item, the canary's item and the three
+//! queues (what `status` reads); once a minute, one `GetMetricData` of [`watch_series`] over the last hour (CloudWatch's
 //! figures change a minute at a time, so reading them more often would only cost more) and the
 //! alarms' states.
 
-use super::frame::{Frame, FunctionLoad, Gateway, HISTORY_MINUTES, History, Line, Minute};
+use super::frame::{
+    CanaryView, Frame, FunctionLoad, Gateway, HISTORY_MINUTES, History, Line, Minute,
+};
 use crate::commands::report::{Points, fetch, query};
 use crate::commands::room::{Connected, deployed_room};
 use crate::commands::status::depth;
@@ -12,6 +14,7 @@ use crate::provision::{alarms, apigw};
 use beekeeper_core::monitoring::{Watched, watch_series};
 use beekeeper_core::names::Function;
 use beekeeper_room::Table;
+use beekeeper_room::canary::CanaryStore as _;
 use std::collections::BTreeMap;
 
 pub(crate) struct AwsSource {
@@ -67,6 +70,11 @@ impl AwsSource {
                 .unread
                 .push("the room item (is the room destroyed?)".into()),
             Err(e) => frame.unread.push(format!("the room item: {e}")),
+        }
+        match self.c.table.canary().await {
+            Ok((Some(_), state)) => frame.canary = Some(CanaryView::of(&state, now)),
+            Ok((None, _)) => frame.canary = None,
+            Err(e) => frame.unread.push(format!("the canary's item: {e}")),
         }
         let n = &self.c.names;
         let (conf, p) = (&self.c.config, self.c.name.as_str());

@@ -2,7 +2,7 @@
 //! only (`/__dev/stats`), so the watch keeps what it read and takes the differences: the last minute's
 //! flow, and a point a minute for the charts since the watch started. Its keys use `/__dev/room`.
 
-use super::frame::{Frame, HISTORY_MINUTES, History, Line, Minute};
+use super::frame::{CanaryView, Frame, HISTORY_MINUTES, History, Line, Minute};
 use crate::dev::Stats;
 use crate::error::{CliError, Result};
 use std::collections::VecDeque;
@@ -61,6 +61,12 @@ impl DevSource {
             released_total: stats.released,
             minute: last_minute(&self.samples),
             history: history(&self.samples, now),
+            canary: stats.canary.map(|c| CanaryView {
+                out: c.out,
+                late: c.late,
+                last_took_secs: c.last_took_secs,
+                last_failure: None,
+            }),
             ..Frame::default()
         };
         Ok(())
@@ -156,6 +162,7 @@ mod tests {
             open: true,
             rate: 30,
             minute_secs: 2,
+            canary: None,
         }
     }
 

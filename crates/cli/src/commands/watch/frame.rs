@@ -35,6 +35,8 @@ pub(crate) struct Frame {
     pub functions: Vec<FunctionLoad>,
     /// DynamoDB's read and write throttles on the table in that minute.
     pub table_throttles: Option<u64>,
+    /// The canary (`None`: it has not walked yet, or dev without `--canary`).
+    pub canary: Option<CanaryView>,
     /// The room's alarms in ALARM (CloudWatch's names).
     pub alarms: Vec<String>,
     /// What could not be read this time (the rest is the last good read).
@@ -55,6 +57,33 @@ pub(crate) struct Line {
     pub returning: u64,
     /// Releases that failed over and over (`None` in dev, which has no dead-letter queue).
     pub dead_letters: Option<u64>,
+}
+
+/// The canary's walkers as the trigger left them: one place every five minutes is theirs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct CanaryView {
+    pub out: u64,
+    /// Walkers past their due time, and a step that failed in the last two minutes.
+    pub late: u64,
+    pub last_took_secs: Option<u64>,
+    /// What last failed, in words.
+    pub last_failure: Option<String>,
+}
+
+impl CanaryView {
+    /// The canary's item as read at `now`.
+    pub(crate) fn of(state: &beekeeper_core::canary::State, now: u64) -> CanaryView {
+        let recent = state
+            .last_failure
+            .as_ref()
+            .filter(|f| now.saturating_sub(f.at) <= 120);
+        CanaryView {
+            out: state.out.len() as u64,
+            late: beekeeper_core::canary::overdue(state, now) + u64::from(recent.is_some()),
+            last_took_secs: state.last_through.map(|t| t.took_secs()),
+            last_failure: recent.map(|f| f.what.clone()),
+        }
+    }
 }
 
 /// One minute's flow (in dev: the last `seconds` this watch saw, up to a minute).
@@ -196,6 +225,19 @@ impl Frame {
                 Some('o'),
             );
         }
+        if let Some(c) = self.canary.as_ref().filter(|c| c.late > 0) {
+            let what = c
+                .last_failure
+                .as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            say(
+                format!(
+                    "the canary is late or failing{what}: visitors may be stuck too;                      `beekeeper verify {p}` walks the room now"
+                ),
+                None,
+            );
+        }
         for u in &self.unread {
             say(
                 format!("could not read {u}: showing the last figures"),
@@ -243,6 +285,9 @@ impl fmt::Display for Frame {
                 n(g.server_errors)
             )?;
         }
+        if let Some(c) = &self.canary {
+            write!(f, " | canary {} in line, {} late", c.out, c.late)?;
+        }
         write!(f, " | {} alerts", self.alerts.len())
     }
 }
@@ -281,6 +326,59 @@ mod tests {
     #[test]
     fn a_room_keeping_up_has_nothing_to_say() {
         assert_eq!(busy().alerts(), []);
+    }
+
+    #[test]
+    fn a_late_canary_is_said_with_what_failed_and_how_to_walk_the_room() {
+        use beekeeper_core::canary::{Failure, State, Through, Walker};
+        let now = 1_800_000_000;
+        let walker = |due| Walker {
+            token: "t".into(),
+            ticket: 1,
+            joined: now - 600,
+            due,
+            rate: 100,
+        };
+        let mut state = State {
+            out: vec![walker(now + 60), walker(now - 1)],
+            last_through: Some(Through {
+                joined: now - 900,
+                at: now - 660,
+                due: now - 600,
+            }),
+            ..State::default()
+        };
+        let view = CanaryView::of(&state, now);
+        assert_eq!(
+            (view.out, view.late, view.last_took_secs),
+            (2, 1, Some(240))
+        );
+        let mut f = busy();
+        f.canary = Some(view);
+        let said = f.alerts();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].say.contains("`beekeeper verify drop`"), "{said:?}");
+        state.out.pop();
+        state.last_failure = Some(Failure {
+            at: now - 30,
+            what: "joining the line: GET / answered 429".into(),
+        });
+        f.canary = Some(CanaryView::of(&state, now));
+        assert!(
+            f.alerts()[0]
+                .say
+                .contains("(joining the line: GET / answered 429)")
+        );
+        assert!(
+            f.to_string().contains("| canary 1 in line, 1 late |"),
+            "{f}"
+        );
+        state.last_failure.as_mut().unwrap().at = now - 600;
+        assert_eq!(
+            CanaryView::of(&state, now).late,
+            0,
+            "an old failure is over"
+        );
     }
 
     #[test]

@@ -248,7 +248,19 @@ fn figures(frame: &Frame) -> Vec<Line<'static>> {
             n(table)
         ));
     }
-    rows.push(format!("In all    {} let through", n(frame.released_total)));
+    let canary = match &frame.canary {
+        Some(c) => {
+            let took = c.last_took_secs.map_or(String::new(), |s| {
+                format!(", last through in {}m{:02}s", s / 60, s % 60)
+            });
+            format!(" · canary {} in line{took}", c.out)
+        }
+        None => String::new(),
+    };
+    rows.push(format!(
+        "In all    {} let through{canary}",
+        n(frame.released_total)
+    ));
     rows.into_iter().map(Line::raw).collect()
 }
 

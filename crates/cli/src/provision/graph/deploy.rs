@@ -174,6 +174,8 @@ async fn make(ctx: &Ctx, plan: &Plan<'_>, built: &Built, part: Part) -> Result<S
         Part::Stage => {
             let api = built.get(&built.api, part, Part::Api)?;
             apigw::deploy_stage(ctx, api, &plan.share).await?;
+            // The stage answers now: the canary may walk it.
+            dynamodb::set_canary_url(ctx, &apigw::stage_url(api, &ctx.aws.region)).await?;
             Ok(apigw::STAGE.to_string())
         }
         Part::Waf => {

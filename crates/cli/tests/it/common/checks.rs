@@ -148,14 +148,19 @@ pub async fn check_roles(room: &Room, aws: &Aws, bucket: &str) {
         ),
     ];
     // Writes confined to a few keys: the trigger's and DRT's UpdateItem to the room item (UpdateItem
-    // creates what it names: unconditioned, either could write a token item, an admission) and PutItem
-    // to its copies; the producer's (below) to the ticket counter and place records.
+    // creates what it names: unconditioned, either could write a token item, an admission), the
+    // trigger's also to the canary's item, and PutItem to the room's copies; the producer's (below) to
+    // the ticket counter and place records.
     let copies: Vec<String> = beekeeper_core::contract::room_copy_keys().collect();
     let room_key = vec![beekeeper_core::contract::ROOM_KEY.to_string()];
+    let room_and_canary = vec![
+        beekeeper_core::contract::ROOM_KEY.to_string(),
+        beekeeper_core::contract::CANARY_KEY.to_string(),
+    ];
     for (f, action, keys) in [
         ("trigger", "dynamodb:PutItem", &copies),
         ("drt", "dynamodb:PutItem", &copies),
-        ("trigger", "dynamodb:UpdateItem", &room_key),
+        ("trigger", "dynamodb:UpdateItem", &room_and_canary),
         ("drt", "dynamodb:UpdateItem", &room_key),
     ] {
         let doc = role_policy(aws, &format!("{p}{f}-role")).await;
@@ -387,15 +392,23 @@ pub async fn room_item(
     room: &Room,
     aws: &Aws,
 ) -> std::collections::HashMap<String, AttributeValue> {
+    table_item(room, aws, "#room").await.unwrap()
+}
+
+/// The room's table item `pk`, if there is one.
+pub async fn table_item(
+    room: &Room,
+    aws: &Aws,
+    pk: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
     aws.ddb
         .get_item()
         .table_name(format!("{}table", room.prefix()))
-        .key("pk", AttributeValue::S("#room".into()))
+        .key("pk", AttributeValue::S(pk.into()))
         .send()
         .await
         .unwrap()
         .item
-        .unwrap()
 }
 
 /// Every copy of the room item that `/poll` and `/client-check` read holds exactly what the room item
