@@ -169,7 +169,10 @@ impl Alarm {
             },
             Alarm::CanaryLate => AlarmSpec {
                 description: format!(
-                    "For 3 minutes the canary (a synthetic visitor the trigger sends through the room every 5                      minutes) was late at the line's own pace, or its steps failed: real visitors are likely stuck                      too. `beekeeper status {profile}` says what the canary last saw; `beekeeper verify {profile}`                      walks the room now."
+                    "For 3 minutes the canary (a synthetic visitor the trigger sends through the room every 5 \
+                     minutes) was late at the line's own pace, or its steps failed: real visitors are likely stuck \
+                     too. `beekeeper status {profile}` says what the canary last saw; `beekeeper verify {profile}` \
+                     walks the room now."
                 ),
                 metrics: vec![("late", room(w, Count::CanaryLate, "Maximum"))],
                 datapoints: 3,
@@ -602,8 +605,14 @@ mod tests {
         for s in &specs {
             assert!(s.description.contains("beekeeper "), "{}", s.name);
             assert!(s.description.contains("drop"), "{}", s.name);
-            // CloudWatch's limit on a description.
+            // CloudWatch's limit on a description; one sentence flows into the next.
             assert!(s.description.len() <= 1024, "{}", s.name);
+            assert!(
+                !s.description.contains("  "),
+                "{}: {}",
+                s.name,
+                s.description
+            );
             assert!(s.datapoints >= 1 && s.datapoints <= s.periods, "{}", s.name);
             // Evaluation of at most a day, as CloudWatch allows.
             assert!(s.period_s * s.periods <= 86_400, "{}", s.name);

@@ -50,9 +50,11 @@ struct Watching {
     alert_email: Option<String>,
     /// Whether the address clicked SNS's link (`None`: no address, or SNS could not be read).
     alert_email_confirmed: Option<bool>,
-    /// The canary's walkers, as the trigger left them (`Err`: its item could not be read; `Ok(None)`:
-    /// `deploy` has not given it the room's URL yet).
-    canary: std::result::Result<Option<beekeeper_core::canary::State>, String>,
+    /// The canary's walkers, as the trigger left them (`None`: `deploy` has not given it the room's
+    /// URL yet, or its item could not be read, which `canary_error` says).
+    canary: Option<beekeeper_core::canary::State>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canary_error: Option<String>,
     /// When this was read (epoch seconds), for the canary's due times.
     #[serde(skip)]
     now: u64,
@@ -77,9 +79,9 @@ impl Watching {
             }
             None => None,
         };
-        let canary = match c.table.canary().await {
-            Ok((url, state)) => Ok(url.map(|_| state)),
-            Err(e) => Err(e.to_string()),
+        let (canary, canary_error) = match c.table.canary().await {
+            Ok((url, state)) => (url.map(|_| state), None),
+            Err(e) => (None, Some(e.to_string())),
         };
         Watching {
             alarms,
@@ -88,6 +90,7 @@ impl Watching {
             alert_email,
             alert_email_confirmed,
             canary,
+            canary_error,
             now: SystemClock.now_secs(),
         }
     }
@@ -132,15 +135,15 @@ impl Watching {
     }
 
     fn show_canary(&self, f: &mut fmt::Formatter<'_>, profile: &str) -> fmt::Result {
-        let state = match &self.canary {
-            Err(e) => return writeln!(f, "  canary          could not be read: {e}"),
-            Ok(None) => {
+        let state = match (&self.canary, &self.canary_error) {
+            (_, Some(e)) => return writeln!(f, "  canary          could not be read: {e}"),
+            (None, None) => {
                 return writeln!(
                     f,
                     "  canary          not walking yet: `beekeeper deploy {profile}` gives it the room's URL"
                 );
             }
-            Ok(Some(s)) => s,
+            (Some(s), None) => s,
         };
         let late = beekeeper_core::canary::overdue(state, self.now);
         write!(
@@ -499,7 +502,8 @@ mod tests {
             dashboard_url: "https://console/dash".into(),
             alert_email: email.map(|_| "ops@example.com".into()),
             alert_email_confirmed: email,
-            canary: Ok(None),
+            canary: None,
+            canary_error: None,
             now: 0,
         })
         .to_string()
@@ -528,7 +532,7 @@ mod tests {
             }),
             ..State::default()
         };
-        let shown = |canary| {
+        let shown = |canary, canary_error| {
             Shown(Watching {
                 alarms: Some(Vec::new()),
                 alarms_error: None,
@@ -536,11 +540,12 @@ mod tests {
                 alert_email: None,
                 alert_email_confirmed: None,
                 canary,
+                canary_error,
                 now,
             })
             .to_string()
         };
-        let out = shown(Ok(Some(state)));
+        let out = shown(Some(state), None);
         assert!(
             out.contains("canary          1 in line (1 late), one joins every 5 minutes while open; the last through took 4m10s, at 11:56"),
             "{out}"
@@ -549,9 +554,9 @@ mod tests {
             out.contains("last failure at 12:03: GET /poll answered 502"),
             "{out}"
         );
-        assert!(shown(Ok(None)).contains("not walking yet: `beekeeper deploy drop`"));
+        assert!(shown(None, None).contains("not walking yet: `beekeeper deploy drop`"));
         assert!(
-            shown(Err("AccessDenied".into()))
+            shown(None, Some("AccessDenied".into()))
                 .contains("canary          could not be read: AccessDenied")
         );
     }

@@ -233,7 +233,8 @@ impl Frame {
                 .unwrap_or_default();
             say(
                 format!(
-                    "the canary is late or failing{what}: visitors may be stuck too;                      `beekeeper verify {p}` walks the room now"
+                    "the canary is late or failing{what}: visitors may be stuck too; \
+                     `beekeeper verify {p}` walks the room now"
                 ),
                 None,
             );
@@ -358,6 +359,7 @@ mod tests {
         let said = f.alerts();
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(said[0].say.contains("`beekeeper verify drop`"), "{said:?}");
+        assert!(!said[0].say.contains("  "), "{said:?}");
         state.out.pop();
         state.last_failure = Some(Failure {
             at: now - 30,
