@@ -326,6 +326,16 @@ mod tests {
             "{}",
             cost(&c)
         );
+        let idle = BTreeMap::new();
+        let nothing = Figures::of("drop", 0, 60, &idle).priced(&idle, false, false);
+        assert!(
+            cost(&nothing.cost).starts_with("$0.00: API Gateway $0.00, Lambda $0.00, SQS $0.00")
+        );
+        assert!(
+            !cost(&nothing.cost).contains("$-"),
+            "{}",
+            cost(&nothing.cost)
+        );
         let waf = Figures::of("drop", 0, 60, &read).priced(&read, true, true);
         assert!(waf.cost.waf > 0.0 && cost(&waf.cost).contains("AWS WAF"));
         assert!(waf.cost.lambda < c.lambda, "arm64 is cheaper per GB-second");

@@ -144,27 +144,38 @@ impl Figures {
 /// read: invocations, GB-seconds at the memory `deploy` gives each function, SQS messages (at most
 /// the requests SQS bills) and the table's consumed units.
 fn used(requests: u64, read: &BTreeMap<String, Points>) -> Usage {
-    let sum = |id: &str| read.get(id).map_or(0.0, |p| p.iter().map(|(_, v)| v).sum());
+    let sum = |id: &str| {
+        read.get(id)
+            .map_or(0.0, |p| total(p.iter().map(|(_, v)| *v)))
+    };
     let gb = |f: Function| f64::from(sizing(f).0) / 1024.0;
-    let sqs = read
-        .iter()
-        .filter(|(id, _)| id.starts_with("sqs"))
-        .map(|(id, _)| sum(id))
-        .sum();
+    let sqs = total(
+        read.keys()
+            .filter(|id| id.starts_with("sqs"))
+            .map(|id| sum(id)),
+    );
     Usage {
         gateway_requests: requests as f64,
-        lambda_invocations: Function::ALL
-            .iter()
-            .map(|f| sum(&format!("invocations{}", f.part())))
-            .sum(),
-        lambda_gb_seconds: Function::ALL
-            .iter()
-            .map(|f| sum(&format!("duration{}", f.part())) / 1000.0 * gb(*f))
-            .sum(),
+        lambda_invocations: total(
+            Function::ALL
+                .iter()
+                .map(|f| sum(&format!("invocations{}", f.part()))),
+        ),
+        lambda_gb_seconds: total(
+            Function::ALL
+                .iter()
+                .map(|f| sum(&format!("duration{}", f.part())) / 1000.0 * gb(*f)),
+        ),
         sqs_requests: sqs,
         read_units: sum("readunits"),
         write_units: sum("writeunits"),
     }
+}
+
+/// A sum that is 0 when there is nothing to add (`Iterator::sum` of no `f64` is -0, which prints as
+/// "$-0.00").
+fn total(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, |a, b| a + b)
 }
 
 impl fmt::Display for Figures {
